@@ -1,0 +1,100 @@
+"""The stack's encrypted data lake: one customer-managed KMS key, four buckets and a catalog database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming
+from .aws_context import AwsContext
+from .config import StackSettings
+from .iam.kms_key_policy import kms_key_policy
+from .secure_bucket import SecureBucket, SecureBucketArgs
+
+# Zones holding data that cannot be rebuilt from code; only these (and the key) are protected in prod.
+DATA_ZONES = ("raw", "curated")
+ZONES = (*DATA_ZONES, "artifacts", "temp")
+
+
+@dataclass(frozen=True)
+class DataLakeArgs:
+    settings: StackSettings
+    aws: AwsContext
+
+
+class DataLake(pulumi.ComponentResource):
+    key_arn: pulumi.Output[str]
+    buckets: dict[str, SecureBucket]
+    database_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DataLakeArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:storage:DataLake", name, None, opts)
+        settings, ctx = args.settings, args.aws
+        log_groups = naming.log_group_root(settings)
+
+        policy = pulumi.Output.all(ctx.partition, ctx.region, ctx.account_id).apply(
+            lambda values: kms_key_policy(
+                partition=values[0],
+                region=values[1],
+                account_id=values[2],
+                role_arn_pattern=naming.role_arn_pattern(values[0], values[2], settings),
+                log_group_arn_pattern=naming.log_group_arn(*values, f"{log_groups}/*"),
+            ))
+        # Losing the key makes every object unreadable: it is protected wherever the data is.
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Encrypts data, logs and job state of stack {settings.name_prefix}",
+            enable_key_rotation=True,
+            deletion_window_in_days=settings.kms_deletion_window_days,
+            policy=pulumi.Output.json_dumps(policy),
+            tags=settings.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect_data),
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{settings.project}/{settings.stack}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        lifecycle = settings.lifecycle
+        zone_days = {
+            "raw": (lifecycle.raw_infrequent_access_days, lifecycle.raw_expiration_days),
+            "curated": (lifecycle.curated_infrequent_access_days, lifecycle.curated_expiration_days),
+            "artifacts": (0, 0),
+            "temp": (0, lifecycle.temp_expiration_days),
+        }
+        self.buckets = {
+            zone: SecureBucket(
+                f"{name}-{zone}",
+                SecureBucketArgs(
+                    bucket_prefix=naming.bucket_prefix(settings, zone),
+                    kms_key_arn=key.arn,
+                    versioning=settings.bucket_versioning,
+                    noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
+                    infrequent_access_days=zone_days[zone][0],
+                    expiration_days=zone_days[zone][1],
+                    protect=settings.protect_data and zone in DATA_ZONES,
+                    tags={**settings.tags, "zone": zone},
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for zone in ZONES
+        }
+        database = aws.glue.CatalogDatabase(
+            f"{name}-catalog",
+            name=naming.glue_database_name(settings),
+            description=f"Curated tables of stack {settings.name_prefix}",
+            tags=settings.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.key_arn = key.arn
+        self.database_name = database.name
+        self.register_outputs({
+            "key_arn": self.key_arn,
+            "database_name": self.database_name,
+            **{f"{zone}_bucket": bucket.bucket for zone, bucket in self.buckets.items()},
+        })

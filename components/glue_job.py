@@ -1,0 +1,159 @@
+"""One Glue PySpark job with its code, encryption, role, log groups and default arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from . import artifacts, naming
+from .aws_context import AwsContext
+from .config import JOB_ENTRYPOINT, GlueJobSettings, StackSettings
+from .data_lake import DataLake
+from .iam.documents import service_trust_policy
+from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
+from .secure_bucket import SecureBucket
+
+GLUE_VERSION = "5.0"
+
+
+@dataclass(frozen=True)
+class GlueJobArgs:
+    job: GlueJobSettings
+    settings: StackSettings
+    aws: AwsContext
+    lake: DataLake
+    jobs_dir: Path
+    build_dir: Path
+
+
+class GlueJob(pulumi.ComponentResource):
+    job_name: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    script_location: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GlueJobArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:glue:GlueJob", name, None, opts)
+        job, settings, ctx, lake = args.job, args.settings, args.aws, args.lake
+        child = pulumi.ResourceOptions(parent=self)
+        artifacts_bucket = lake.buckets["artifacts"]
+        code_folder = f"glue/{job.name}"
+
+        script = artifacts.job_script(args.jobs_dir, job.name, JOB_ENTRYPOINT, args.build_dir)
+        library = artifacts.job_library(args.jobs_dir, job.name, args.build_dir)
+        uploaded = {
+            kind: aws.s3.BucketObjectv2(
+                f"{name}-{kind}",
+                bucket=artifacts_bucket.bucket,
+                key=artifact.key(f"{code_folder}/{kind}"),
+                source=pulumi.FileAsset(str(artifact.path)),
+                server_side_encryption="aws:kms",
+                kms_key_id=lake.key_arn,
+                tags=settings.tags,
+                opts=child,
+            )
+            for kind, artifact in (("script", script), ("library", library))
+        }
+
+        security = aws.glue.SecurityConfiguration(
+            f"{name}-security",
+            name=f"{naming.glue_job_name(settings, job.name)}-security",
+            encryption_configuration={
+                "cloudwatch_encryption": {"cloudwatch_encryption_mode": "SSE-KMS", "kms_key_arn": lake.key_arn},
+                "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "CSE-KMS",
+                                             "kms_key_arn": lake.key_arn},
+                "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": lake.key_arn},
+            },
+            opts=child,
+        )
+
+        log_prefix = naming.glue_log_group_prefix(settings, job.name)
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{stream}-logs",
+                name=f"{log_prefix}/{stream}",
+                retention_in_days=settings.log_retention_days,
+                kms_key_id=lake.key_arn,
+                tags=settings.tags,
+                opts=child,
+            )
+            for stream in ("output", "error")
+        ]
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=naming.role_name(settings, f"glue-{job.name}"),
+            path=naming.iam_path(settings),
+            description=f"Runs Glue job {naming.glue_job_name(settings, job.name)}",
+            assume_role_policy=pulumi.Output.json_dumps(
+                ctx.account_id.apply(lambda account: service_trust_policy("glue.amazonaws.com", account))),
+            tags=settings.tags,
+            opts=child,
+        )
+        buckets = lake.buckets
+        policy_inputs = pulumi.Output.all(
+            ctx.partition, ctx.region, ctx.account_id, lake.key_arn, artifacts_bucket.arn, buckets["raw"].arn,
+            buckets["curated"].arn, buckets["temp"].arn, lake.database_name, *(g.arn for g in log_groups),
+        ).apply(lambda v: GlueJobPolicyInputs(
+            partition=v[0], region=v[1], account_id=v[2], job=job.name, key_arn=v[3], artifacts_bucket_arn=v[4],
+            raw_bucket_arn=v[5], curated_bucket_arn=v[6], temp_bucket_arn=v[7], database=v[8],
+            table=job.name, log_group_arns=tuple(v[9:]),
+        ))
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(policy_inputs.apply(glue_job_policy)),
+            opts=child,
+        )
+
+        glue_job = aws.glue.Job(
+            f"{name}-job",
+            name=naming.glue_job_name(settings, job.name),
+            description=f"Glue job '{job.name}' of stack {settings.name_prefix}",
+            role_arn=role.arn,
+            glue_version=GLUE_VERSION,
+            command={
+                "name": "glueetl",
+                "python_version": "3",
+                "script_location": s3_uri(artifacts_bucket, uploaded["script"].key),
+            },
+            worker_type=job.worker_type,
+            number_of_workers=job.number_of_workers,
+            timeout=job.timeout_minutes,
+            max_retries=job.max_retries,
+            execution_class=job.execution_class,
+            execution_property={"max_concurrent_runs": job.max_concurrent_runs},
+            security_configuration=security.name,
+            default_arguments={
+                "--job-language": "python",
+                "--TempDir": s3_uri(buckets["temp"], f"{job.name}/glue-temp/"),
+                "--extra-py-files": s3_uri(artifacts_bucket, uploaded["library"].key),
+                "--enable-metrics": "true",
+                "--enable-observability-metrics": "true",
+                "--enable-continuous-cloudwatch-log": "true",
+                "--custom-logGroup-prefix": log_prefix,
+                "--enable-job-insights": "true",
+                "--job-bookmark-option": "job-bookmark-enable",
+                "--enable-glue-datacatalog": "true",
+                "--source_path": s3_uri(buckets["raw"], f"{job.name}/"),
+                "--target_path": s3_uri(buckets["curated"], f"{job.name}/"),
+                "--database": lake.database_name,
+                "--table": job.name,
+                "--health_check": "false",
+            },
+            tags=settings.tags,
+            # The role must hold its permissions before the first run can start.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *log_groups]),
+        )
+
+        self.job_name = glue_job.name
+        self.role_arn = role.arn
+        self.script_location = glue_job.command.script_location
+        self.register_outputs({"job_name": self.job_name, "role_arn": self.role_arn,
+                               "script_location": self.script_location})
+
+
+def s3_uri(bucket: SecureBucket, path: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.concat("s3://", bucket.bucket, "/", path)

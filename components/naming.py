@@ -1,0 +1,49 @@
+"""Physical names and ARN patterns owned by one stack.
+
+Everything a stack creates in IAM and CloudWatch Logs lives under a path `/<project>/<stack>/`, so a
+policy can name "this stack's roles" or "this stack's log groups" with one pattern that cannot match
+another stack's (the path separators delimit the stack name).
+"""
+
+from __future__ import annotations
+
+from .config import StackSettings
+
+
+def iam_path(settings: StackSettings) -> str:
+    return f"/{settings.project}/{settings.stack}/"
+
+
+def role_name(settings: StackSettings, purpose: str) -> str:
+    return f"{settings.name_prefix}-{purpose}"
+
+
+def role_arn_pattern(partition: str, account_id: str, settings: StackSettings) -> str:
+    return f"arn:{partition}:iam::{account_id}:role{iam_path(settings)}*"
+
+
+def log_group_root(settings: StackSettings) -> str:
+    return f"/{settings.project}/{settings.stack}"
+
+
+def log_group_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
+    return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
+
+
+def bucket_prefix(settings: StackSettings, zone: str) -> str:
+    # AWS appends a unique suffix, so names stay globally unique without a random component here.
+    return f"{settings.name_prefix}-{zone}-"
+
+
+def glue_database_name(settings: StackSettings) -> str:
+    # Glue catalog names are lower case; Athena and Spark SQL do not accept hyphens in them.
+    return settings.name_prefix.replace("-", "_")
+
+
+def glue_job_name(settings: StackSettings, job: str) -> str:
+    return f"{settings.name_prefix}-{job}"
+
+
+def glue_log_group_prefix(settings: StackSettings, job: str) -> str:
+    """Glue 5.0 writes `<prefix>/output` and `<prefix>/error` for `--custom-logGroup-prefix <prefix>`."""
+    return f"{log_group_root(settings)}/glue/{job}"

@@ -1,0 +1,110 @@
+"""One S3 bucket with the controls every bucket of the lake must have."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .iam.bucket_policy import tls_only_bucket_policy
+
+# Incomplete multipart uploads are invisible and billed: drop them after a week in every bucket.
+ABORT_INCOMPLETE_UPLOADS_DAYS = 7
+
+
+@dataclass(frozen=True)
+class SecureBucketArgs:
+    bucket_prefix: str
+    kms_key_arn: pulumi.Input[str]
+    versioning: bool
+    noncurrent_version_expiration_days: int
+    tags: dict[str, str]
+    infrequent_access_days: int = 0
+    expiration_days: int = 0
+    # Protected buckets refuse `pulumi destroy` and keep their objects; others are emptied and deleted.
+    protect: bool = False
+
+
+class SecureBucket(pulumi.ComponentResource):
+    """SSE-KMS with a bucket key, public access blocked, ACLs disabled, TLS only, versioning and lifecycle."""
+
+    bucket: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SecureBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:storage:SecureBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        bucket = aws.s3.Bucket(
+            name,
+            bucket_prefix=args.bucket_prefix,
+            force_destroy=not args.protect,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[{
+                "apply_server_side_encryption_by_default": {
+                    "sse_algorithm": "aws:kms",
+                    "kms_master_key_id": args.kms_key_arn,
+                },
+                "bucket_key_enabled": True,
+            }],
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled" if args.versioning else "Suspended"},
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[_lifecycle_rule(args)],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(bucket.arn.apply(tls_only_bucket_policy)),
+            # S3 rejects policy writes while the public access block is being changed.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
+        )
+
+        self.bucket = bucket.bucket
+        self.arn = bucket.arn
+        self.register_outputs({"bucket": self.bucket, "arn": self.arn})
+
+
+def _lifecycle_rule(args: SecureBucketArgs) -> dict:
+    rule: dict = {
+        "id": "zone-lifecycle",
+        "status": "Enabled",
+        "filter": {"prefix": ""},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_INCOMPLETE_UPLOADS_DAYS},
+        "noncurrent_version_expiration": {"noncurrent_days": args.noncurrent_version_expiration_days},
+    }
+    if args.infrequent_access_days:
+        rule["transitions"] = [{"days": args.infrequent_access_days, "storage_class": "STANDARD_IA"}]
+    if args.expiration_days:
+        rule["expiration"] = {"days": args.expiration_days}
+    return rule

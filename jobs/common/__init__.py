@@ -1,0 +1,1 @@
+"""Library shared by every Glue job: the job contract, quality checks, the runner and entrypoints."""

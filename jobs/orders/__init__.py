@@ -1,0 +1,1 @@
+"""Orders: raw JSON lines -> curated Parquet partitioned by order date, bad records quarantined."""

@@ -1,0 +1,23 @@
+"""The orders job as the shared runner sees it."""
+
+from pathlib import Path
+
+from jobs.common.definition import JobDefinition, QualityRules
+
+from .schema import CURATED_SCHEMA
+from .transforms import transform
+
+JOB = JobDefinition(
+    name="orders",
+    transform=transform,
+    curated_schema=CURATED_SCHEMA,
+    business_key=("order_id",),
+    partition_column="order_date",
+    quality=QualityRules(
+        min_rows=1,
+        required_columns=("order_id", "customer_id", "order_ts", "quantity", "unit_price", "order_date"),
+        max_null_rate=0.01,
+        max_quarantine_ratio=0.1,
+    ),
+    sample_path=str(Path(__file__).resolve().parent / "sample" / "orders.jsonl"),
+)

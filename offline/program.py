@@ -1,0 +1,140 @@
+"""Run `__main__.py` under Pulumi's own mocks and record every resource it registers.
+
+Used by the tests, the benchmark and (later) the offline policy report. The mocks only fill in what AWS
+would compute (ARNs, generated names, ids); everything else is exactly what the program sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .stack_files import ROOT, as_engine_config, stack_config
+
+PROJECT = "data-pipeline"
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+DEFAULT_REGION = "eu-west-1"
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    name: str
+    urn: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+    @property
+    def parent_type(self) -> str:
+        """Type of the component this resource was created in (`` at the top level)."""
+        qualified = self.urn.split("::")[2]
+        return qualified.rsplit("$", 1)[0] if "$" in qualified else ""
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    resources: list[Resource]
+    exports: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> Resource:
+        matches = [r for r in self.resources if r.type == type_ and r.name == name]
+        if len(matches) != 1:
+            raise LookupError(f"expected one {type_} named {name!r}, found {len(matches)}")
+        return matches[0]
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+class AwsMocks(pulumi_mocks.Mocks):
+    """Computes the outputs AWS would: ARNs, generated bucket names, ids. Records inputs as sent."""
+
+    def __init__(self, region: str):
+        self.region = region
+        # (type, logical name) -> inputs exactly as the program sent them (camelCase, as policies see them).
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _arn(self, service: str, resource: str, region: str | None = None, account: str = ACCOUNT_ID) -> str:
+        return f"arn:{PARTITION}:{service}:{self.region if region is None else region}:{account}:{resource}"
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        inputs = dict(args.inputs)
+        outputs = dict(inputs)
+        resource_id = f"{args.name}-id"
+        kind = args.typ
+        if kind == "aws:s3/bucket:Bucket":
+            bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', args.name)}{_short_hash(args.name)}"
+            resource_id = bucket
+            outputs.update(bucket=bucket, arn=f"arn:{PARTITION}:s3:::{bucket}")
+        elif kind == "aws:kms/key:Key":
+            key_id = f"{_short_hash(args.name)}-0000-4000-8000-{_short_hash(args.name + 'k')}0000"
+            resource_id = key_id
+            outputs.update(keyId=key_id, arn=self._arn("kms", f"key/{key_id}"))
+        elif kind == "aws:iam/role:Role":
+            name = inputs.get("name") or f"{args.name}-{_short_hash(args.name)}"
+            resource_id = name
+            outputs.update(name=name, arn=self._arn("iam", f"role{inputs.get('path', '/')}{name}", region=""))
+        elif kind == "aws:cloudwatch/logGroup:LogGroup":
+            resource_id = inputs["name"]
+            outputs.update(arn=self._arn("logs", f"log-group:{inputs['name']}"))
+        elif kind == "aws:glue/catalogDatabase:CatalogDatabase":
+            resource_id = f"{ACCOUNT_ID}:{inputs['name']}"
+            outputs.update(arn=self._arn("glue", f"database/{inputs['name']}"))
+        elif kind == "aws:glue/job:Job":
+            resource_id = inputs["name"]
+            outputs.update(arn=self._arn("glue", f"job/{inputs['name']}"))
+        elif kind == "aws:s3/bucketObjectv2:BucketObjectv2":
+            resource_id = inputs["key"]
+        elif "name" in inputs:
+            resource_id = inputs["name"]
+        outputs.setdefault("arn", self._arn(kind.split(":")[1].split("/")[0], resource_id))
+        self.inputs[(kind, args.name)] = inputs
+        return resource_id, outputs
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/ci",
+                    "id": ACCOUNT_ID, "userId": "AIDAMOCK"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
+                    "reverseDnsPrefix": "com.amazonaws"}
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+
+def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
+                program: Path = ROOT / "__main__.py") -> ProgramRun:
+    """Evaluate the program for `stack` (config defaults to the shipped stack file) and return what it registered."""
+    config = stack_config(stack) if config is None else config
+    mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)))
+    monitor = pulumi_mocks.MockMonitor(mocks)
+    pulumi.runtime.set_all_config(as_engine_config(config))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    # Under mocks the root stack is finished before the program runs, so exports stay on it unresolved.
+    exports = _sync_await(pulumi.Output.from_input(dict(get_root_resource().outputs)).future())
+    resources = []
+    for urn, registration in monitor.resources.items():
+        type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::")[3]
+        resources.append(Resource(type=type_, name=name, urn=urn, id=registration.id,
+                                  inputs=mocks.inputs[(type_, name)], outputs=registration.state))
+    return ProgramRun(stack=stack, resources=resources, exports=exports or {})
+

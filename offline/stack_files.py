@@ -1,0 +1,37 @@
+"""Read config the way the Pulumi CLI does: project defaults from Pulumi.yaml, then the stack's file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_STACKS = ("dev", "qa", "staging", "prod")
+
+
+def project_file(root: Path = ROOT) -> dict[str, Any]:
+    return yaml.safe_load((root / "Pulumi.yaml").read_text())
+
+
+def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
+    """Namespaced config (`data-pipeline:logRetentionDays` -> value) with project defaults applied."""
+    merged: dict[str, Any] = {
+        key: declaration["default"]
+        for key, declaration in (project_file(root).get("config") or {}).items()
+        if "default" in declaration
+    }
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    merged.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
+    return merged
+
+
+def as_engine_config(config: dict[str, Any]) -> dict[str, str]:
+    """The engine hands the program strings: objects as JSON, booleans as `true`/`false`."""
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value)
+    return {key: encode(value) for key, value in config.items()}
