@@ -34,6 +34,7 @@ class Resource:
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    protect: bool = False
 
     @property
     def parent_type(self) -> str:
@@ -120,12 +121,26 @@ class AwsMocks(pulumi_mocks.Mocks):
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Also remembers which resources were registered with `protect`, which the stock monitor drops."""
+
+    def __init__(self, mocks: AwsMocks):
+        super().__init__(mocks)
+        self.protected: set[str] = set()
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.protect:
+            self.protected.add(response.urn)
+        return response
+
+
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
                 program: Path = ROOT / "__main__.py") -> ProgramRun:
     """Evaluate the program for `stack` (config defaults to the shipped stack file) and return what it registered."""
     config = stack_config(stack) if config is None else config
     mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)))
-    monitor = pulumi_mocks.MockMonitor(mocks)
+    monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(as_engine_config(config))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
@@ -135,6 +150,7 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
     for urn, registration in monitor.resources.items():
         type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::")[3]
         resources.append(Resource(type=type_, name=name, urn=urn, id=registration.id,
-                                  inputs=mocks.inputs[(type_, name)], outputs=registration.state))
+                                  inputs=mocks.inputs[(type_, name)], outputs=registration.state,
+                                  protect=urn in monitor.protected))
     return ProgramRun(stack=stack, resources=resources, exports=exports or {})
 

@@ -102,5 +102,5 @@ def evaluate(job: str, run_id: str, input_rows: int, curated: DataFrame, quarant
         *check_null_rates(rows, null_counts, rules),
         check_quarantine_ratio(input_rows, quarantined, rules.max_quarantine_ratio),
     )
-    return QualityReport(job=job, run_id=run_id, input_rows=input_rows, curated_rows=rows, quarantined_rows=quarantined, checks=checks,
-                         quarantine_reasons=dict(sorted(reasons.items())))
+    return QualityReport(job=job, run_id=run_id, input_rows=input_rows, curated_rows=rows,
+                         quarantined_rows=quarantined, checks=checks, quarantine_reasons=dict(sorted(reasons.items())))

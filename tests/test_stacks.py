@@ -1,0 +1,261 @@
+"""The program under Pulumi mocks, for every shipped stack: what it registers and how it is wired."""
+
+from __future__ import annotations
+
+import json
+
+from components import artifacts
+from components.data_lake import ZONES
+from offline.program import ACCOUNT_ID, run_program
+from offline.stack_files import ROOT, stack_config
+
+P = "data-pipeline:"
+BUCKET = "aws:s3/bucket:Bucket"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+GLUE_JOB = "aws:glue/job:Job"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+KMS_KEY = "aws:kms/key:Key"
+
+
+def key_arn(run) -> str:
+    (key,) = run.of_type(KMS_KEY)
+    return key.outputs["arn"]
+
+
+def by_bucket(run, type_: str) -> dict:
+    return {r.inputs["bucket"]: r for r in run.of_type(type_)}
+
+
+def test_every_bucket_is_encrypted_private_and_tls_only(shipped):
+    _, _, run = shipped
+    buckets = run.of_type(BUCKET)
+    assert len(buckets) == len(ZONES)
+    encryption, public, policies = (by_bucket(run, t) for t in (ENCRYPTION, PUBLIC_ACCESS, BUCKET_POLICY))
+    for bucket in buckets:
+        name = bucket.outputs["bucket"]
+        (rule,) = encryption[name].inputs["rules"]
+        assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms",
+                                                              "kmsMasterKeyId": key_arn(run)}
+        assert rule["bucketKeyEnabled"] is True
+        assert all(public[name].inputs[flag] is True for flag in
+                   ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
+        (deny,) = json.loads(policies[name].inputs["policy"])["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert deny["Resource"] == [bucket.outputs["arn"], bucket.outputs["arn"] + "/*"]
+
+
+def test_retention_versioning_and_lifecycle_come_from_the_stack_file(shipped):
+    _, config, run = shipped
+    versioning = "Enabled" if config[P + "bucketVersioning"] else "Suspended"
+    assert {v.inputs["versioningConfiguration"]["status"] for v in run.of_type(VERSIONING)} == {versioning}
+    log_groups = run.of_type(LOG_GROUP)
+    assert log_groups, "the Glue job's log groups are created by the program"
+    for group in log_groups:
+        assert group.inputs["retentionInDays"] == config[P + "logRetentionDays"]
+        assert group.inputs["kmsKeyId"] == key_arn(run)
+    rules = {r.name.removeprefix("lake-").removesuffix("-lifecycle"): r.inputs["rules"][0]
+             for r in run.of_type(LIFECYCLE)}
+    assert rules["temp"]["expiration"]["days"] == config[P + "tempExpirationDays"]
+    for zone in ("raw", "curated"):
+        expiration = config.get(f"{P}{zone}ExpirationDays", 0)
+        assert rules[zone].get("expiration", {}).get("days", 0) == expiration
+        transition = config.get(f"{P}{zone}InfrequentAccessDays", 0)
+        assert [t["days"] for t in rules[zone].get("transitions", [])] == ([transition] if transition else [])
+    for rule in rules.values():
+        assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == config[P + "noncurrentVersionExpirationDays"]
+        assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
+
+
+def test_glue_sizing_comes_from_the_stack_file(shipped):
+    stack, config, run = shipped
+    (job,) = run.of_type(GLUE_JOB)
+    overrides = config[P + "glueJobs"]["orders"] or {}
+
+    def expected(override: str, stack_key: str):
+        return overrides.get(override, config[P + stack_key])
+
+    assert job.inputs["name"] == f"data-pipeline-{stack}-orders"
+    assert job.inputs["glueVersion"] == "5.0"
+    assert job.inputs["workerType"] == expected("workerType", "glueWorkerType")
+    assert job.inputs["numberOfWorkers"] == expected("numberOfWorkers", "glueNumberOfWorkers")
+    assert job.inputs["timeout"] == expected("timeoutMinutes", "glueTimeoutMinutes")
+    assert job.inputs["maxRetries"] == expected("maxRetries", "glueMaxRetries")
+    assert job.inputs["executionClass"] == expected("executionClass", "glueExecutionClass")
+    assert job.inputs["executionProperty"]["maxConcurrentRuns"] == expected("maxConcurrentRuns",
+                                                                             "glueMaxConcurrentRuns")
+
+
+def test_glue_job_runs_encrypted_content_addressed_code(shipped):
+    stack, _, run = shipped
+    (job,) = run.of_type(GLUE_JOB)
+    (security,) = run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")
+    assert job.inputs["securityConfiguration"] == security.inputs["name"]
+    encryption = security.inputs["encryptionConfiguration"]
+    assert encryption["s3Encryption"] == {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": key_arn(run)}
+    assert encryption["cloudwatchEncryption"] == {"cloudwatchEncryptionMode": "SSE-KMS", "kmsKeyArn": key_arn(run)}
+    assert encryption["jobBookmarksEncryption"] == {"jobBookmarksEncryptionMode": "CSE-KMS",
+                                                    "kmsKeyArn": key_arn(run)}
+
+    script_digest = artifacts.digest((ROOT / "jobs/orders/glue_main.py").read_bytes())
+    objects = {o.name: o for o in run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
+    artifacts_bucket = run.exports["buckets"]["artifacts"]
+    assert objects["orders-script"].inputs["key"] == f"glue/orders/script/glue_main-{script_digest}.py"
+    assert job.inputs["command"]["scriptLocation"] == (
+        f"s3://{artifacts_bucket}/glue/orders/script/glue_main-{script_digest}.py")
+    assert job.inputs["defaultArguments"]["--extra-py-files"] == (
+        f"s3://{artifacts_bucket}/{objects['orders-library'].inputs['key']}")
+    for uploaded in objects.values():
+        assert uploaded.inputs["serverSideEncryption"] == "aws:kms"
+        assert uploaded.inputs["kmsKeyId"] == key_arn(run)
+
+
+def test_glue_job_default_arguments(shipped):
+    stack, _, run = shipped
+    (job,) = run.of_type(GLUE_JOB)
+    arguments = job.inputs["defaultArguments"]
+    buckets = run.exports["buckets"]
+    assert arguments["--TempDir"] == f"s3://{buckets['temp']}/orders/glue-temp/"
+    assert arguments["--source_path"] == f"s3://{buckets['raw']}/orders/"
+    assert arguments["--target_path"] == f"s3://{buckets['curated']}/orders/"
+    assert arguments["--database"] == f"data_pipeline_{stack}"
+    for flag in ("--enable-metrics", "--enable-observability-metrics", "--enable-continuous-cloudwatch-log",
+                 "--enable-job-insights"):
+        assert arguments[flag] == "true", flag
+    assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
+    log_prefix = arguments["--custom-logGroup-prefix"]
+    assert {g.inputs["name"] for g in run.of_type(LOG_GROUP)} == {f"{log_prefix}/output", f"{log_prefix}/error"}
+
+
+def _policy_statements(run) -> list[dict]:
+    (policy,) = run.of_type(ROLE_POLICY)
+    return json.loads(policy.inputs["policy"])["Statement"]
+
+
+def test_glue_role_is_least_privilege_and_names_only_this_stacks_arns(shipped):
+    stack, _, run = shipped
+    (role,) = run.of_type(ROLE)
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [{"Sid": "TrustedService", "Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},
+                      "Action": "sts:AssumeRole",
+                      "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}}]
+    assert role.inputs["path"] == f"/data-pipeline/{stack}/"
+    own_names = [*run.exports["buckets"].values(), f"/data-pipeline/{stack}/", f"data_pipeline_{stack}",
+                 key_arn(run)]
+    for statement in _policy_statements(run):
+        assert statement["Effect"] == "Allow"
+        for action in statement["Action"]:
+            assert "*" not in action, f"wildcard action {action} in {statement['Sid']}"
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            if resource == "*":
+                # Only an action AWS offers no resource-level permission for, and then scoped by condition.
+                assert statement["Action"] == ["cloudwatch:PutMetricData"]
+                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
+            elif resource.endswith(":catalog"):
+                assert resource == f"arn:aws:glue:{run_region(stack)}:{ACCOUNT_ID}:catalog"
+            else:
+                assert any(name in resource for name in own_names), f"{resource} is not this stack's"
+                assert ACCOUNT_ID in resource or resource.startswith("arn:aws:s3:::")
+
+
+def run_region(stack: str) -> str:
+    return stack_config(stack)["aws:region"]
+
+
+def test_glue_role_reaches_only_its_own_prefixes(shipped):
+    _, _, run = shipped
+    buckets = run.exports["buckets"]
+    s3_objects = [r for s in _policy_statements(run) if s["Action"][0].startswith("s3:")
+                  for r in s["Resource"] if "/" in r.removeprefix("arn:aws:s3:::")]
+    assert s3_objects and all(r.endswith(("/orders/*",)) for r in s3_objects)
+    assert not any(buckets["raw"] in r for s in _policy_statements(run) if "s3:PutObject" in s["Action"]
+                   for r in s["Resource"]), "the job must not write to its raw input"
+
+
+def test_kms_key_rotates_and_its_policy_is_scoped_to_the_stack(shipped):
+    stack, config, run = shipped
+    (key,) = run.of_type(KMS_KEY)
+    assert key.inputs["enableKeyRotation"] is True
+    assert key.inputs["deletionWindowInDays"] == config[P + "kmsDeletionWindowDays"]
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    assert "kms:*" not in json.dumps(statements)
+    assert not any(a in statements["KeyAdministration"]["Action"] for a in ("kms:Decrypt", "kms:Encrypt"))
+    assert statements["UseByThisStacksRoles"]["Condition"]["ArnLike"] == {
+        "aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/*"}
+    logs = statements["UseByThisStacksLogGroups"]
+    assert logs["Principal"] == {"Service": f"logs.{run_region(stack)}.amazonaws.com"}
+    assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+        f"arn:aws:logs:{run_region(stack)}:{ACCOUNT_ID}:log-group:/data-pipeline/{stack}/*")
+
+
+def test_only_prod_data_is_protected_from_deletion(shipped):
+    stack, config, run = shipped
+    protect = config[P + "protectData"]
+    buckets = {b.name.removeprefix("lake-"): b for b in run.of_type(BUCKET)}
+    for zone, bucket in buckets.items():
+        data_zone = zone in ("raw", "curated")
+        assert bucket.protect == (protect and data_zone), zone
+        assert bucket.inputs["forceDestroy"] == (not (protect and data_zone)), zone
+    (key,) = run.of_type(KMS_KEY)
+    assert key.protect == protect
+    assert protect == (stack == "prod")
+
+
+def test_every_taggable_resource_carries_the_stack_tags(shipped):
+    stack, config, run = shipped
+    expected = {"project": "data-pipeline", "stack": stack, "owner": config[P + "owner"],
+                "cost-center": config[P + "costCenter"], "managed-by": "pulumi"}
+    for resource in run.resources:
+        if "tags" in resource.inputs:
+            assert expected.items() <= resource.inputs["tags"].items(), resource.name
+    for type_ in (BUCKET, KMS_KEY, ROLE, GLUE_JOB, LOG_GROUP):
+        assert all("tags" in r.inputs for r in run.of_type(type_)), type_
+
+
+def test_components_follow_the_pulumi_component_layout(shipped):
+    _, _, run = shipped
+    components = {r.type for r in run.resources if r.type.startswith("data-pipeline:")}
+    assert components == {"data-pipeline:storage:DataLake", "data-pipeline:storage:SecureBucket",
+                          "data-pipeline:glue:GlueJob"}
+    for resource in run.resources:
+        if resource.type.startswith("aws:"):
+            assert resource.parent_type.startswith("data-pipeline:"), f"{resource.name} is not inside a component"
+
+
+def test_exports_name_what_later_stages_need(shipped):
+    stack, _, run = shipped
+    assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles"}
+    assert run.exports["glue_jobs"] == {"orders": f"data-pipeline-{stack}-orders"}
+    assert set(run.exports["buckets"]) == set(ZONES)
+
+
+def test_a_second_job_is_a_folder_plus_a_config_entry(tmp_path):
+    """Adding a job needs no program change: copy a job folder, name it in config, get a second GlueJob."""
+    import shutil
+
+    program = tmp_path / "__main__.py"
+    shutil.copytree(ROOT / "components", tmp_path / "components")
+    shutil.copytree(ROOT / "jobs", tmp_path / "jobs", ignore=shutil.ignore_patterns("__pycache__", "sample"))
+    shutil.copytree(tmp_path / "jobs" / "orders", tmp_path / "jobs" / "returns")
+    shutil.copy(ROOT / "__main__.py", program)
+    config = {**stack_config("dev"), P + "glueJobs": {"orders": {}, "returns": {"numberOfWorkers": 6}}}
+    run = run_program("dev", config, program=program)
+    jobs = {j.inputs["name"]: j for j in run.of_type(GLUE_JOB)}
+    assert set(jobs) == {"data-pipeline-dev-orders", "data-pipeline-dev-returns"}
+    assert jobs["data-pipeline-dev-returns"].inputs["numberOfWorkers"] == 6
+    assert len(run.of_type(ROLE)) == 2 and len(run.of_type(LOG_GROUP)) == 4
+
+
+def test_program_is_deterministic():
+    """Same sources and config, same inputs: an unchanged stack previews with no changes."""
+    def snapshot(run):
+        return sorted((r.type, r.name, json.dumps(r.inputs, sort_keys=True, default=lambda asset: asset.path))
+                      for r in run.resources)
+
+    assert snapshot(run_program("dev")) == snapshot(run_program("dev"))
