@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from .definition import JobDefinition
 from .quality import QualityReport, evaluate
@@ -70,9 +71,12 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.close()
 
 
-def register_table(spark: SparkSession, database: str, table: str, location: str, partition_column: str) -> None:
-    spark.sql(f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` USING PARQUET "
-              f"PARTITIONED BY ({partition_column}) LOCATION '{location}'")
+def register_table(spark: SparkSession, database: str, table: str, location: str, schema: StructType,
+                   partition_column: str) -> None:
+    """Declare the table with the job's own schema (so catalog readers such as Athena see it), then add partitions."""
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
+    spark.sql(f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({columns}) USING PARQUET "
+              f"PARTITIONED BY (`{partition_column}`) LOCATION '{location}'")
     spark.sql(f"MSCK REPAIR TABLE `{database}`.`{table}`")
 
 
@@ -90,7 +94,7 @@ def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunO
             curated.write.mode("overwrite").partitionBy(job.partition_column).parquet(paths.data)
             if options.database:
                 register_table(spark, options.database, options.table or job.name, paths.data,
-                               job.partition_column)
+                               job.curated_schema, job.partition_column)
         write_text(spark, paths.quality_result, report.to_json())
     finally:
         curated.unpersist()

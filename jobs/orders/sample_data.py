@@ -45,7 +45,7 @@ class SampleCounts:
 
 def _order(rng: random.Random, index: int) -> dict:
     # Orders spread over 30 days, so any size of input lands in at most 30 daily partitions.
-    placed = START + timedelta(minutes=7 * index % (30 * 24 * 60))
+    placed = START + timedelta(minutes=97 * index % (30 * 24 * 60))
     return {
         "order_id": f"o-{index:08d}",
         "customer_id": f"c-{rng.randrange(1, 5000):05d}",

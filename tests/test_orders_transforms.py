@@ -1,0 +1,137 @@
+"""The orders transforms on real local Spark, record by record and over the shipped sample."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+from chispa import assert_df_equality
+
+from jobs.orders import sample_data
+from jobs.orders.schema import CURATED_SCHEMA
+from jobs.orders.transforms import (
+    REASON,
+    latest_per_key,
+    parse_lines,
+    transform,
+    with_derived_columns,
+    with_rejection_reason,
+    with_typed_columns,
+)
+
+pytestmark = pytest.mark.spark
+
+GOOD = {"order_id": "o-1", "customer_id": "c-1", "order_ts": "2026-11-02T23:30:00Z", "status": "paid ",
+        "currency": "eur", "quantity": 3, "unit_price": "19.99", "updated_at": "2026-11-02T23:30:00Z"}
+
+
+def lines(spark, *records):
+    return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
+
+
+def reasons(spark, *records) -> list[str | None]:
+    checked = with_rejection_reason(with_typed_columns(parse_lines(lines(spark, *records))))
+    return [row[REASON] for row in checked.select(REASON).collect()]
+
+
+def test_a_valid_record_is_cast_normalised_and_derived(spark):
+    result = transform(lines(spark, GOOD))
+    assert result.quarantine.count() == 0
+    (row,) = result.curated.collect()
+    assert row.asDict() == {
+        "order_id": "o-1", "customer_id": "c-1", "order_ts": datetime(2026, 11, 2, 23, 30), "status": "PAID",
+        "currency": "EUR", "quantity": 3, "unit_price": Decimal("19.99"), "total_amount": Decimal("59.97"),
+        "updated_at": datetime(2026, 11, 2, 23, 30), "order_date": date(2026, 11, 2),
+    }
+    assert result.curated.schema == CURATED_SCHEMA
+
+
+BROKEN = [
+    ('{"order_id": "o-2", "quantity": ', "malformed_json"),
+    ("[1, 2, 3]", "malformed_json"),
+    ({"order_id": None}, "missing_order_id"),
+    ({"order_id": "   "}, "missing_order_id"),
+    ({"customer_id": ""}, "missing_customer_id"),
+    ({"order_ts": "yesterday"}, "invalid_order_ts"),
+    ({"updated_at": "2026-13-45T00:00:00Z"}, "invalid_updated_at"),
+    ({"quantity": "two"}, "invalid_quantity"),
+    ({"quantity": "2.5"}, "invalid_quantity"),
+    ({"quantity": 0}, "invalid_quantity"),
+    ({"quantity": -4}, "invalid_quantity"),
+    ({"unit_price": "-1.50"}, "invalid_unit_price"),
+    ({"unit_price": "free"}, "invalid_unit_price"),
+    ({"status": "LOST"}, "invalid_status"),
+    ({"status": None}, "invalid_status"),
+    ({"currency": "XXX"}, "invalid_currency"),
+]
+
+
+def test_each_broken_record_gets_its_reason(spark):
+    # One frame for all cases (one Spark job), compared case by case.
+    records = [change if isinstance(change, str) else {**GOOD, **change} for change, _ in BROKEN]
+    got = reasons(spark, GOOD, *records)
+    assert got[0] is None
+    assert list(zip(records, got[1:], strict=True)) == [(r, reason) for r, (_, reason) in zip(records, BROKEN,
+                                                                                                  strict=True)]
+
+
+def test_the_first_broken_rule_is_the_reason(spark):
+    assert reasons(spark, {**GOOD, "customer_id": None, "quantity": "x"}) == ["missing_customer_id"]
+
+
+def test_quarantine_keeps_the_raw_record_and_the_reason(spark):
+    broken = {**GOOD, "order_id": "o-9", "currency": "XXX"}
+    result = transform(lines(spark, GOOD, broken))
+    (row,) = result.quarantine.collect()
+    assert json.loads(row["raw_record"]) == broken
+    assert (row["order_id"], row[REASON]) == ("o-9", "invalid_currency")
+
+
+def test_latest_update_wins_per_order(spark):
+    first = {**GOOD, "status": "PLACED", "updated_at": "2026-11-02T10:00:00Z"}
+    latest = {**GOOD, "status": "SHIPPED", "updated_at": "2026-11-03T08:00:00Z"}
+    other = {**GOOD, "order_id": "o-2"}
+    result = transform(lines(spark, latest, first, other, first))
+    statuses = {row["order_id"]: row["status"] for row in result.curated.collect()}
+    assert statuses == {"o-1": "SHIPPED", "o-2": "PAID"}
+
+
+def test_dedup_is_deterministic_on_ties(spark):
+    a = {**GOOD, "unit_price": "1.00"}
+    b = {**GOOD, "unit_price": "2.00"}
+    typed = with_typed_columns(parse_lines(lines(spark, a, b)))
+    forward = latest_per_key(typed).select("unit_price").collect()
+    typed_reversed = with_typed_columns(parse_lines(lines(spark, b, a)))
+    backward = latest_per_key(typed_reversed).select("unit_price").collect()
+    assert forward == backward
+
+
+def test_derived_columns_match_an_expected_frame(spark):
+    typed = with_typed_columns(parse_lines(lines(spark, GOOD, {**GOOD, "order_id": "o-2", "quantity": 2,
+                                                               "order_ts": "2026-11-30T00:00:00+01:00"})))
+    actual = with_derived_columns(typed).select("order_id", "total_amount", "order_date")
+    expected = spark.createDataFrame(
+        [("o-1", Decimal("59.97"), date(2026, 11, 2)), ("o-2", Decimal("39.98"), date(2026, 11, 29))],
+        "order_id string, total_amount decimal(14,2), order_date date")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_the_sample_splits_into_the_counts_it_was_generated_with(spark):
+    generated, counts = sample_data.generate(400)
+    result = transform(lines(spark, *generated))
+    assert result.curated.count() == counts.unique_valid_orders
+    quarantined = {row[REASON]: row["count"] for row in result.quarantine.groupBy(REASON).count().collect()}
+    assert quarantined == dict(counts.rejected)
+    assert counts.duplicate_updates > 0 and len(counts.rejected) == len({r for r, _ in sample_data.BAD_KINDS})
+
+
+def test_shipped_sample_matches_its_generator():
+    """The checked-in sample is exactly what the generator makes, so its expected counts are known."""
+    from pathlib import Path
+
+    from jobs.orders.job import JOB
+
+    generated, _ = sample_data.generate(150)
+    assert Path(JOB.sample_path).read_text().splitlines() == generated
