@@ -9,13 +9,14 @@ from decimal import Decimal
 import pytest
 from chispa import assert_df_equality
 
+from jobs.common.definition import REJECTION_REASON as REASON
+from jobs.common.definition import transform as run_steps
 from jobs.orders import sample_data
+from jobs.orders.job import JOB
 from jobs.orders.schema import CURATED_SCHEMA
 from jobs.orders.transforms import (
-    REASON,
     latest_per_key,
     parse_lines,
-    transform,
     with_derived_columns,
     with_rejection_reason,
     with_typed_columns,
@@ -29,6 +30,10 @@ GOOD = {"order_id": "o-1", "customer_id": "c-1", "order_ts": "2026-11-02T23:30:0
 
 def lines(spark, *records):
     return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
+
+
+def transform(lines_frame):
+    return run_steps(JOB, lines_frame)
 
 
 def reasons(spark, *records) -> list[str | None]:

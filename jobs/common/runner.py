@@ -12,7 +12,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from .definition import JobDefinition
+from .definition import JobDefinition, split
 from .quality import QualityReport, evaluate
 
 SESSION_SETTINGS = {
@@ -82,12 +82,15 @@ def register_table(spark: SparkSession, database: str, table: str, location: str
 
 def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunOptions) -> QualityReport:
     configure(spark)
-    result = job.transform(lines)
+    # Kept once: every output reads it, and without it Spark would parse each line again per output
+    # (and per CASE branch of the rejection rules, which the optimizer inlines into the filters).
+    validated = job.validate(lines).persist(StorageLevel.MEMORY_AND_DISK)
+    result = split(job, validated)
     curated = result.curated.persist(StorageLevel.MEMORY_AND_DISK)
-    quarantine = result.quarantine.persist(StorageLevel.MEMORY_AND_DISK)
+    quarantine = result.quarantine
     paths = OutputPaths.of(options.target_path, options.run_id)
     try:
-        report = evaluate(job.name, options.run_id, lines.count(), curated, quarantine, job.curated_schema,
+        report = evaluate(job.name, options.run_id, validated.count(), curated, quarantine, job.curated_schema,
                           job.business_key, job.quality)
         quarantine.write.mode("overwrite").json(paths.quarantine)
         if report.passed:
@@ -98,7 +101,7 @@ def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunO
         write_text(spark, paths.quality_result, report.to_json())
     finally:
         curated.unpersist()
-        quarantine.unpersist()
+        validated.unpersist()
     if options.health_check and not report.passed:
         raise QualityCheckFailed(report)
     return report

@@ -5,11 +5,12 @@ from pathlib import Path
 from jobs.common.definition import JobDefinition, QualityRules
 
 from .schema import CURATED_SCHEMA
-from .transforms import transform
+from .transforms import curate, validate
 
 JOB = JobDefinition(
     name="orders",
-    transform=transform,
+    validate=validate,
+    curate=curate,
     curated_schema=CURATED_SCHEMA,
     business_key=("order_id",),
     partition_column="order_date",

@@ -5,17 +5,15 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.common.definition import TransformResult
+from jobs.common.definition import RAW_RECORD, REJECTION_REASON
 
 from .schema import AMOUNT, CORRUPT_RECORD, CURATED_SCHEMA, CURRENCIES, PRICE, RAW_SCHEMA, STATUSES
-
-REASON = "rejection_reason"
 
 
 def parse_lines(lines: DataFrame) -> DataFrame:
     """Text lines (column `value`) -> raw text fields; a line that is not a JSON object keeps `_corrupt_record`."""
     parsed = F.from_json("value", RAW_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_RECORD})
-    return lines.select(F.col("value").alias("raw_record"), parsed.alias("r")).select("raw_record", "r.*")
+    return lines.select(F.col("value").alias(RAW_RECORD), parsed.alias("r")).select(RAW_RECORD, "r.*")
 
 
 def _try_cast(column: str, sql_type: str) -> Column:
@@ -25,7 +23,7 @@ def _try_cast(column: str, sql_type: str) -> Column:
 
 def with_typed_columns(raw: DataFrame) -> DataFrame:
     return raw.select(
-        "raw_record",
+        RAW_RECORD,
         CORRUPT_RECORD,
         F.trim("order_id").alias("order_id"),
         F.trim("customer_id").alias("customer_id"),
@@ -57,12 +55,12 @@ def with_rejection_reason(typed: DataFrame) -> DataFrame:
     reason = F.lit(None).cast("string")
     for condition, name in reversed(rules):
         reason = F.when(condition, F.lit(name)).otherwise(reason)
-    return typed.withColumn(REASON, reason)
+    return typed.withColumn(REJECTION_REASON, reason)
 
 
 def latest_per_key(valid: DataFrame, key: str = "order_id") -> DataFrame:
     """Keep the most recently updated record per business key (ties broken on the full record, so reruns agree)."""
-    order = Window.partitionBy(key).orderBy(F.col("updated_at").desc(), F.col("raw_record").desc())
+    order = Window.partitionBy(key).orderBy(F.col("updated_at").desc(), F.col(RAW_RECORD).desc())
     return valid.withColumn("_rank", F.row_number().over(order)).filter("_rank = 1").drop("_rank")
 
 
@@ -72,9 +70,9 @@ def with_derived_columns(orders: DataFrame) -> DataFrame:
             .withColumn("order_date", F.to_date("order_ts")))
 
 
-def transform(lines: DataFrame) -> TransformResult:
-    checked = with_rejection_reason(with_typed_columns(parse_lines(lines)))
-    quarantine = checked.filter(F.col(REASON).isNotNull()).select("raw_record", "order_id", REASON)
-    valid = checked.filter(F.col(REASON).isNull())
-    curated = with_derived_columns(latest_per_key(valid)).select(*CURATED_SCHEMA.fieldNames())
-    return TransformResult(curated=curated, quarantine=quarantine)
+def validate(lines: DataFrame) -> DataFrame:
+    return with_rejection_reason(with_typed_columns(parse_lines(lines)))
+
+
+def curate(valid: DataFrame) -> DataFrame:
+    return with_derived_columns(latest_per_key(valid)).select(*CURATED_SCHEMA.fieldNames())

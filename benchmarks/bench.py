@@ -1,0 +1,111 @@
+"""Prints the project's performance figures (not a test: nothing here passes or fails).
+
+    python benchmarks/bench.py                 # everything
+    python benchmarks/bench.py --only program  # program | tests | job
+
+- program: evaluation time of the Pulumi program under mocks, per shipped stack and with 1/10/50 jobs;
+- tests: wall time of the test suite by layer (pytest markers);
+- job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from offline.program import run_program  # noqa: E402
+from offline.stack_files import SHIPPED_STACKS, stack_config  # noqa: E402
+
+
+def timed(action) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def program_with_jobs(folder: Path, count: int) -> tuple[Path, dict]:
+    """A copy of the program whose jobs folder holds `count` copies of the orders job."""
+    shutil.copytree(ROOT / "components", folder / "components")
+    shutil.copy(ROOT / "__main__.py", folder / "__main__.py")
+    jobs = folder / "jobs"
+    shutil.copytree(ROOT / "jobs", jobs, ignore=shutil.ignore_patterns("__pycache__", "sample", "orders"))
+    names = [f"job_{i:02d}" for i in range(count)]
+    for name in names:
+        shutil.copytree(ROOT / "jobs" / "orders", jobs / name, ignore=shutil.ignore_patterns("__pycache__", "sample"))
+    config = {**stack_config("dev"), "data-pipeline:glueJobs": {name: {} for name in names}}
+    return folder / "__main__.py", config
+
+
+def bench_program() -> None:
+    print("Pulumi program under mocks (seconds; first call includes imports)")
+    cold, _ = timed(lambda: run_program("dev"))
+    print(f"  first evaluation (dev, cold):          {cold:6.2f}")
+    for stack in SHIPPED_STACKS:
+        seconds, run = timed(lambda s=stack: run_program(s))
+        print(f"  stack {stack:<8} {len(run.resources):4d} resources      {seconds:6.2f}")
+    for count in (1, 10, 50):
+        with tempfile.TemporaryDirectory() as folder:
+            program, config = program_with_jobs(Path(folder), count)
+            seconds, run = timed(lambda p=program, c=config: run_program("dev", c, program=p))
+        print(f"  {count:2d} job(s)      {len(run.resources):4d} resources      {seconds:6.2f}")
+
+
+def bench_tests() -> None:
+    print("Test suite wall time by layer (seconds, pytest in a subprocess)")
+    layers = {"mocks, config, IAM, artifacts (not spark)": ["-m", "not spark"], "spark": ["-m", "spark"],
+              "whole suite": []}
+    for label, selection in layers.items():
+        seconds, result = timed(lambda s=selection: subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *s], cwd=ROOT, capture_output=True,
+            text=True))
+        summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-200:]
+        print(f"  {label:<44} {seconds:6.2f}   ({summary})")
+
+
+def bench_job() -> None:
+    from jobs.common.local import local_session, run_local
+    from jobs.common.runner import RunOptions
+    from jobs.orders import sample_data
+    from jobs.orders.job import JOB
+
+    print("Orders job on local Spark, local[2] (seconds; input generation not counted)")
+    start, spark = timed(lambda: local_session("bench", cores=2))
+    spark.sparkContext.setLogLevel("ERROR")
+    print(f"  Spark session start:                   {start:6.2f}")
+    with tempfile.TemporaryDirectory() as folder:
+        warm_source = Path(folder) / "warm.jsonl"
+        sample_data.write(warm_source, 1000)
+        run_local(spark, JOB, RunOptions(str(warm_source), str(Path(folder) / "warm"), "warm"))
+        for rows in (100_000, 1_000_000):
+            source = Path(folder) / f"orders-{rows}.jsonl"
+            counts = sample_data.write(source, rows)
+            seconds, report = timed(lambda s=source, r=rows: run_local(
+                spark, JOB, RunOptions(str(s), str(Path(folder) / f"out-{r}"), f"bench-{r}")))
+            print(f"  {rows:>9,} rows  {seconds:6.2f}   ({rows / seconds:,.0f} rows/s; curated {report.curated_rows:,},"
+                  f" quarantined {report.quarantined_rows:,}, expected {counts.unique_valid_orders:,} / "
+                  f"{counts.quarantined:,}; quality {'passed' if report.passed else 'FAILED'})")
+    spark.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=("program", "tests", "job"))
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
+    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job)):
+        if args.only in (None, name):
+            bench()
+            print()
+
+
+if __name__ == "__main__":
+    main()
