@@ -10,7 +10,7 @@ import pytest
 from chispa import assert_df_equality
 
 from jobs.common.definition import REJECTION_REASON as REASON
-from jobs.common.definition import transform as run_steps
+from jobs.common.definition import transform
 from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from jobs.orders.schema import CURATED_SCHEMA
@@ -18,7 +18,6 @@ from jobs.orders.transforms import (
     latest_per_key,
     parse_lines,
     with_derived_columns,
-    with_rejection_reason,
     with_typed_columns,
 )
 
@@ -32,17 +31,13 @@ def lines(spark, *records):
     return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
 
 
-def transform(lines_frame):
-    return run_steps(JOB, lines_frame)
-
-
 def reasons(spark, *records) -> list[str | None]:
-    checked = with_rejection_reason(with_typed_columns(parse_lines(lines(spark, *records))))
+    checked = JOB.validate(lines(spark, *records))
     return [row[REASON] for row in checked.select(REASON).collect()]
 
 
 def test_a_valid_record_is_cast_normalised_and_derived(spark):
-    result = transform(lines(spark, GOOD))
+    result = transform(JOB, lines(spark, GOOD))
     assert result.quarantine.count() == 0
     (row,) = result.curated.collect()
     assert row.asDict() == {
@@ -88,7 +83,7 @@ def test_the_first_broken_rule_is_the_reason(spark):
 
 def test_quarantine_keeps_the_raw_record_and_the_reason(spark):
     broken = {**GOOD, "order_id": "o-9", "currency": "XXX"}
-    result = transform(lines(spark, GOOD, broken))
+    result = transform(JOB, lines(spark, GOOD, broken))
     (row,) = result.quarantine.collect()
     assert json.loads(row["raw_record"]) == broken
     assert (row["order_id"], row[REASON]) == ("o-9", "invalid_currency")
@@ -98,7 +93,7 @@ def test_latest_update_wins_per_order(spark):
     first = {**GOOD, "status": "PLACED", "updated_at": "2026-11-02T10:00:00Z"}
     latest = {**GOOD, "status": "SHIPPED", "updated_at": "2026-11-03T08:00:00Z"}
     other = {**GOOD, "order_id": "o-2"}
-    result = transform(lines(spark, latest, first, other, first))
+    result = transform(JOB, lines(spark, latest, first, other, first))
     statuses = {row["order_id"]: row["status"] for row in result.curated.collect()}
     assert statuses == {"o-1": "SHIPPED", "o-2": "PAID"}
 
@@ -125,7 +120,7 @@ def test_derived_columns_match_an_expected_frame(spark):
 
 def test_the_sample_splits_into_the_counts_it_was_generated_with(spark):
     generated, counts = sample_data.generate(400)
-    result = transform(lines(spark, *generated))
+    result = transform(JOB, lines(spark, *generated))
     assert result.curated.count() == counts.unique_valid_orders
     quarantined = {row[REASON]: row["count"] for row in result.quarantine.groupBy(REASON).count().collect()}
     assert quarantined == dict(counts.rejected)
