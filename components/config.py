@@ -26,6 +26,10 @@ GLUE_EXECUTION_CLASSES = ("STANDARD", "FLEX")
 # Stack names end up in bucket prefixes (37 characters at most) and role names (64 at most).
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,11}$")
 JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# EventBridge Scheduler expressions; empty means no schedule.
+SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
+STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # The stack whose data must never be deleted by a `pulumi destroy`.
 PRODUCTION_STACKS = ("prod",)
 # S3 refuses a STANDARD_IA transition earlier than 30 days after creation.
@@ -67,6 +71,35 @@ class LifecycleSettings:
 
 
 @dataclass(frozen=True)
+class LambdaSettings:
+    memory_mb: int
+    timeout_seconds: int
+    # -1: no reservation (shares the account's pool); otherwise the function's own concurrency.
+    reserved_concurrency: int
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    period_seconds: int
+    evaluation_periods: int
+    glue_job_failures: int
+    state_machine_failures: int
+    lambda_errors: int
+    lambda_throttles: int
+    # Alarm when p99 duration passes this share of the function's timeout.
+    lambda_duration_percent_of_timeout: int
+
+
+@dataclass(frozen=True)
+class OrchestrationSettings:
+    state_machine_log_level: str
+    schedule: str
+    alert_emails: tuple[str, ...]
+    cleanup_ttl_days: int
+    max_input_object_mb: int
+
+
+@dataclass(frozen=True)
 class StackSettings:
     project: str
     stack: str
@@ -78,6 +111,9 @@ class StackSettings:
     protect_data: bool
     lifecycle: LifecycleSettings
     glue_jobs: tuple[GlueJobSettings, ...]
+    functions: LambdaSettings
+    alarms: AlarmSettings
+    orchestration: OrchestrationSettings
 
     @property
     def name_prefix(self) -> str:
@@ -120,6 +156,8 @@ def _days_or_never(minimum: int = 1) -> _Field:
 
 _NON_EMPTY = _Field(str, lambda v: bool(v.strip()), "a non-empty string")
 _BOOL = _Field(bool, lambda v: True, "true or false")
+_EMAILS = _Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
+                 "a list of e-mail addresses")
 
 # Stack-level keys (declared with types and defaults in Pulumi.yaml) -> rule.
 STACK_FIELDS: dict[str, _Field] = {
@@ -141,6 +179,23 @@ STACK_FIELDS: dict[str, _Field] = {
     "glueMaxRetries": _int_range(0, 10),
     "glueMaxConcurrentRuns": _int_range(1, 1000),
     "glueExecutionClass": _one_of(GLUE_EXECUTION_CLASSES),
+    "lambdaMemoryMb": _int_range(128, 10240),
+    "lambdaTimeoutSeconds": _int_range(1, 900),
+    "lambdaReservedConcurrency": _Field(int, lambda v: v == -1 or 1 <= v <= 1000,
+                                        "-1 (no reservation) or an integer from 1 to 1000"),
+    "stateMachineLogLevel": _one_of(STATE_MACHINE_LOG_LEVELS),
+    "pipelineSchedule": _Field(str, lambda v: bool(SCHEDULE.match(v)),
+                               "empty (no schedule), rate(N minutes|hours|days) or cron(...)"),
+    "alertEmails": _EMAILS,
+    "cleanupTtlDays": _int_range(1, 365),
+    "maxInputObjectMb": _int_range(1, 5120),
+    "alarmPeriodSeconds": _one_of((60, 300, 900, 3600)),
+    "alarmEvaluationPeriods": _int_range(1, 24),
+    "alarmGlueJobFailures": _int_range(1, 100),
+    "alarmStateMachineFailures": _int_range(1, 100),
+    "alarmLambdaErrors": _int_range(1, 1000),
+    "alarmLambdaThrottles": _int_range(1, 1000),
+    "alarmLambdaDurationPercent": _int_range(10, 100),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
 GLUE_JOBS_KEY = "glueJobs"
@@ -166,13 +221,18 @@ def _coerce(value: Any, kind: type) -> Any:
         raise ValueError
     if kind is int:
         return int(value.strip())
+    if kind is list:
+        parsed = json.loads(value)
+        if not isinstance(parsed, list):
+            raise ValueError
+        return parsed
     return value
 
 
 def _check(key: str, value: Any, field: _Field, problems: list[str]) -> Any:
     try:
         typed = _coerce(value, field.kind)
-    except ValueError:
+    except ValueError:  # json.JSONDecodeError is a ValueError too
         problems.append(f"{key} = {value!r}: must be {field.allowed}")
         return None
     if not field.check(typed):
@@ -273,6 +333,27 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
             noncurrent_version_expiration_days=values["noncurrentVersionExpirationDays"],
         ),
         glue_jobs=tuple(jobs),
+        functions=LambdaSettings(
+            memory_mb=values["lambdaMemoryMb"],
+            timeout_seconds=values["lambdaTimeoutSeconds"],
+            reserved_concurrency=values["lambdaReservedConcurrency"],
+        ),
+        alarms=AlarmSettings(
+            period_seconds=values["alarmPeriodSeconds"],
+            evaluation_periods=values["alarmEvaluationPeriods"],
+            glue_job_failures=values["alarmGlueJobFailures"],
+            state_machine_failures=values["alarmStateMachineFailures"],
+            lambda_errors=values["alarmLambdaErrors"],
+            lambda_throttles=values["alarmLambdaThrottles"],
+            lambda_duration_percent_of_timeout=values["alarmLambdaDurationPercent"],
+        ),
+        orchestration=OrchestrationSettings(
+            state_machine_log_level=values["stateMachineLogLevel"],
+            schedule=values["pipelineSchedule"],
+            alert_emails=tuple(values["alertEmails"]),
+            cleanup_ttl_days=values["cleanupTtlDays"],
+            max_input_object_mb=values["maxInputObjectMb"],
+        ),
     )
 
 

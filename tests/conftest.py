@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
+import boto3
 import pytest
 
 from offline.program import ProgramRun, run_program
 from offline.stack_files import SHIPPED_STACKS, stack_config
 
 _RUNS: dict[str, ProgramRun] = {}
+
+# Powertools reads these when a handler module is imported, as Lambda sets them before the import.
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DataPipelineTest")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "data-pipeline-test")
 
 
 def program_run(stack: str) -> ProgramRun:
@@ -32,3 +40,29 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    from tests.aws_server import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch):
+    """boto3 (and the handlers) talking to the session's moto server; returns a client factory."""
+    from tests.aws_server import REGION, aws_environment
+
+    for name, value in aws_environment(moto_endpoint).items():
+        monkeypatch.setenv(name, value)
+    return lambda service: boto3.client(service, region_name=REGION, endpoint_url=moto_endpoint)
+
+
+@pytest.fixture
+def lambda_context():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(function_name="test-fn", memory_limit_in_mb=256, aws_request_id="req-1",
+                           invoked_function_arn="arn:aws:lambda:eu-west-1:000000000000:function:test-fn")

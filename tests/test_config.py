@@ -133,7 +133,7 @@ def test_program_stops_with_a_clean_error_before_registering_anything():
 
 def test_project_schema_declares_exactly_the_validated_keys():
     declared = project_file()["config"]
-    kinds = {int: "integer", bool: "boolean", str: "string"}
+    kinds = {int: "integer", bool: "boolean", str: "string", list: "array"}
     assert set(declared) == {f"{PROJECT}:{key}" for key in STACK_FIELDS}
     for key, field in STACK_FIELDS.items():
         declaration = declared[f"{PROJECT}:{key}"]
