@@ -35,6 +35,7 @@ def timed(action) -> tuple[float, object]:
 def program_with_jobs(folder: Path, count: int) -> tuple[Path, dict]:
     """A copy of the program whose jobs folder holds `count` copies of the orders job."""
     shutil.copytree(ROOT / "components", folder / "components")
+    shutil.copytree(ROOT / "functions", folder / "functions", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "__main__.py", folder / "__main__.py")
     jobs = folder / "jobs"
     shutil.copytree(ROOT / "jobs", jobs, ignore=shutil.ignore_patterns("__pycache__", "sample", "orders"))

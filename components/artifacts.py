@@ -5,15 +5,16 @@ A deploy uploads new keys and points the job at them; old keys stay, so a rollba
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# The package every job script imports from; `jobs/common` is the library shared by all jobs.
-JOBS_PACKAGE = "jobs"
-SHARED_LIBRARY = "common"
+# Library shared by all jobs (`jobs/common`) and by all Lambda handlers (`functions/shared`).
+JOBS_SHARED = "common"
+FUNCTIONS_SHARED = "shared"
 # A fixed timestamp (the earliest a zip can hold) makes the archive depend on file contents only.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -22,6 +23,8 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 class Artifact:
     path: Path
     digest: str
+    # What Lambda reports as CodeSha256: an unchanged package is not redeployed.
+    sha256_base64: str
 
     def key(self, folder: str) -> str:
         """S3 key carrying the content hash (the file name holds it), e.g. `glue/orders/lib/orders-3f2a….zip`."""
@@ -32,10 +35,10 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def library_sources(jobs_dir: Path, job: str) -> list[Path]:
-    """The package files one job needs at run time: `jobs/__init__.py`, the shared library and the job."""
-    files = [jobs_dir / "__init__.py"]
-    for folder in (jobs_dir / SHARED_LIBRARY, jobs_dir / job):
+def package_sources(root: Path, shared: str, member: str) -> list[Path]:
+    """The files one job or function needs at run time: the package's `__init__`, its shared library, itself."""
+    files = [root / "__init__.py"]
+    for folder in (root / shared, root / member):
         files.extend(sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts))
     return files
 
@@ -60,13 +63,23 @@ def write_once(build_dir: Path, name: str, suffix: str, data: bytes) -> Artifact
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_bytes(data)
         tmp.replace(path)
-    return Artifact(path=path, digest=content_digest)
+    return Artifact(path=path, digest=content_digest,
+                    sha256_base64=base64.b64encode(hashlib.sha256(data).digest()).decode())
 
 
 def job_script(jobs_dir: Path, job: str, entrypoint: str, build_dir: Path) -> Artifact:
     return write_once(build_dir / job, Path(entrypoint).stem, ".py", (jobs_dir / job / entrypoint).read_bytes())
 
 
+def package(root: Path, shared: str, member: str, build_dir: Path) -> Artifact:
+    """Zip of `<root>/__init__.py`, `<root>/<shared>/` and `<root>/<member>/`, importable as `<root.name>.…`."""
+    data = deterministic_zip(package_sources(root, shared, member), root, root.name)
+    return write_once(build_dir / member, member, ".zip", data)
+
+
 def job_library(jobs_dir: Path, job: str, build_dir: Path) -> Artifact:
-    data = deterministic_zip(library_sources(jobs_dir, job), jobs_dir, JOBS_PACKAGE)
-    return write_once(build_dir / job, job, ".zip", data)
+    return package(jobs_dir, JOBS_SHARED, job, build_dir)
+
+
+def function_package(functions_dir: Path, function: str, build_dir: Path) -> Artifact:
+    return package(functions_dir, FUNCTIONS_SHARED, function, build_dir)

@@ -31,6 +31,7 @@ class GlueJobArgs:
 
 class GlueJob(pulumi.ComponentResource):
     job_name: pulumi.Output[str]
+    job_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     script_location: pulumi.Output[str]
 
@@ -149,6 +150,7 @@ class GlueJob(pulumi.ComponentResource):
         )
 
         self.job_name = glue_job.name
+        self.job_arn = glue_job.arn
         self.role_arn = role.arn
         self.script_location = glue_job.command.script_location
         self.register_outputs({"job_name": self.job_name, "role_arn": self.role_arn,

@@ -47,3 +47,28 @@ def glue_job_name(settings: StackSettings, job: str) -> str:
 def glue_log_group_prefix(settings: StackSettings, job: str) -> str:
     """Glue 5.0 writes `<prefix>/output` and `<prefix>/error` for `--custom-logGroup-prefix <prefix>`."""
     return f"{log_group_root(settings)}/glue/{job}"
+
+
+def function_name(settings: StackSettings, function: str) -> str:
+    return f"{settings.name_prefix}-{function.replace('_', '-')}"
+
+
+def function_log_group(settings: StackSettings, function: str) -> str:
+    return f"{log_group_root(settings)}/lambda/{function}"
+
+
+def state_machine_name(settings: StackSettings, job: str) -> str:
+    return f"{settings.name_prefix}-{job.replace('_', '-')}-pipeline"
+
+
+def state_machine_log_group(settings: StackSettings, job: str) -> str:
+    return f"{log_group_root(settings)}/states/{job}"
+
+
+def topic_name(settings: StackSettings) -> str:
+    return f"{settings.name_prefix}-alerts"
+
+
+# Metric namespace of the stack's own metrics (emitted by the job monitor and cleanup functions).
+def metric_namespace(settings: StackSettings) -> str:
+    return f"DataPipeline/{settings.stack}"

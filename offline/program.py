@@ -59,6 +59,22 @@ class ProgramRun:
         return matches[0]
 
 
+# ARNs AWS gives each resource type, from the resource's inputs (and its name, given or generated).
+ARN_FORMATS = {
+    "aws:iam/role:Role": ("iam", "role{path}{name}"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}"),
+    "aws:glue/job:Job": ("glue", "job/{name}"),
+    "aws:lambda/alias:Alias": ("lambda", "function:{functionName}:{name}"),
+    "aws:sfn/stateMachine:StateMachine": ("states", "stateMachine:{name}"),
+    "aws:sns/topic:Topic": ("sns", "{name}"),
+    "aws:sqs/queue:Queue": ("sqs", "{name}"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
+    "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}"),
+}
+
+
 def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
@@ -77,33 +93,26 @@ class AwsMocks(pulumi_mocks.Mocks):
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         inputs = dict(args.inputs)
         outputs = dict(inputs)
-        resource_id = f"{args.name}-id"
         kind = args.typ
+        name = inputs.get("name") or f"{args.name}-{_short_hash(args.name)}"
+        resource_id = name
         if kind == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', args.name)}{_short_hash(args.name)}"
             resource_id = bucket
             outputs.update(bucket=bucket, arn=f"arn:{PARTITION}:s3:::{bucket}")
         elif kind == "aws:kms/key:Key":
-            key_id = f"{_short_hash(args.name)}-0000-4000-8000-{_short_hash(args.name + 'k')}0000"
-            resource_id = key_id
-            outputs.update(keyId=key_id, arn=self._arn("kms", f"key/{key_id}"))
-        elif kind == "aws:iam/role:Role":
-            name = inputs.get("name") or f"{args.name}-{_short_hash(args.name)}"
-            resource_id = name
-            outputs.update(name=name, arn=self._arn("iam", f"role{inputs.get('path', '/')}{name}", region=""))
-        elif kind == "aws:cloudwatch/logGroup:LogGroup":
-            resource_id = inputs["name"]
-            outputs.update(arn=self._arn("logs", f"log-group:{inputs['name']}"))
-        elif kind == "aws:glue/catalogDatabase:CatalogDatabase":
-            resource_id = f"{ACCOUNT_ID}:{inputs['name']}"
-            outputs.update(arn=self._arn("glue", f"database/{inputs['name']}"))
-        elif kind == "aws:glue/job:Job":
-            resource_id = inputs["name"]
-            outputs.update(arn=self._arn("glue", f"job/{inputs['name']}"))
+            resource_id = f"{_short_hash(args.name)}-0000-4000-8000-{_short_hash(args.name + 'k')}0000"
+            outputs.update(keyId=resource_id, arn=self._arn("kms", f"key/{resource_id}"))
         elif kind == "aws:s3/bucketObjectv2:BucketObjectv2":
             resource_id = inputs["key"]
-        elif "name" in inputs:
-            resource_id = inputs["name"]
+        elif kind == "aws:lambda/function:Function":
+            arn = self._arn("lambda", f"function:{name}")
+            outputs.update(arn=arn, version="1", qualifiedArn=f"{arn}:1")
+        elif kind in ARN_FORMATS:
+            service, resource = ARN_FORMATS[kind]
+            region = "" if service == "iam" else None
+            outputs["arn"] = self._arn(service, resource.format(**{**inputs, "name": name}), region=region)
+        outputs.setdefault("name", name)
         outputs.setdefault("arn", self._arn(kind.split(":")[1].split("/")[0], resource_id))
         self.inputs[(kind, args.name)] = inputs
         return resource_id, outputs

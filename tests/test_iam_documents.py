@@ -33,7 +33,7 @@ def test_glue_job_policy_has_no_parliament_findings():
 
 def test_glue_job_policy_of_every_shipped_stack_has_no_parliament_findings():
     for stack in ("dev", "prod"):
-        (policy,) = run_program(stack).of_type("aws:iam/rolePolicy:RolePolicy")
+        policy = run_program(stack).one("aws:iam/rolePolicy:RolePolicy", "orders-policy")
         assert findings(json.loads(policy.inputs["policy"])) == [], stack
 
 

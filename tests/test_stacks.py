@@ -129,17 +129,17 @@ def test_glue_job_default_arguments(shipped):
         assert arguments[flag] == "true", flag
     assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
     log_prefix = arguments["--custom-logGroup-prefix"]
-    assert {g.inputs["name"] for g in run.of_type(LOG_GROUP)} == {f"{log_prefix}/output", f"{log_prefix}/error"}
+    assert {g.inputs["name"] for g in run.of_type(LOG_GROUP) if g.parent_type == "data-pipeline:glue:GlueJob"} == {
+        f"{log_prefix}/output", f"{log_prefix}/error"}
 
 
 def _policy_statements(run) -> list[dict]:
-    (policy,) = run.of_type(ROLE_POLICY)
-    return json.loads(policy.inputs["policy"])["Statement"]
+    return json.loads(run.one(ROLE_POLICY, "orders-policy").inputs["policy"])["Statement"]
 
 
 def test_glue_role_is_least_privilege_and_names_only_this_stacks_arns(shipped):
     stack, _, run = shipped
-    (role,) = run.of_type(ROLE)
+    role = run.one(ROLE, "orders-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust == [{"Sid": "TrustedService", "Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},
                       "Action": "sts:AssumeRole",
@@ -222,7 +222,10 @@ def test_components_follow_the_pulumi_component_layout(shipped):
     _, _, run = shipped
     components = {r.type for r in run.resources if r.type.startswith("data-pipeline:")}
     assert components == {"data-pipeline:storage:DataLake", "data-pipeline:storage:SecureBucket",
-                          "data-pipeline:glue:GlueJob"}
+                          "data-pipeline:glue:GlueJob", "data-pipeline:compute:LambdaFunction",
+                          "data-pipeline:compute:PipelineFunctions", "data-pipeline:monitoring:Monitoring",
+                          "data-pipeline:monitoring:Notifications", "data-pipeline:orchestration:Pipeline",
+                          "data-pipeline:orchestration:Schedule"}
     for resource in run.resources:
         if resource.type.startswith("aws:"):
             assert resource.parent_type.startswith("data-pipeline:"), f"{resource.name} is not inside a component"
@@ -230,7 +233,8 @@ def test_components_follow_the_pulumi_component_layout(shipped):
 
 def test_exports_name_what_later_stages_need(shipped):
     stack, _, run = shipped
-    assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles"}
+    assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles",
+                                "state_machines", "functions", "alert_topic_arn", "dashboard"}
     assert run.exports["glue_jobs"] == {"orders": f"data-pipeline-{stack}-orders"}
     assert set(run.exports["buckets"]) == set(ZONES)
 
@@ -241,6 +245,7 @@ def test_a_second_job_is_a_folder_plus_a_config_entry(tmp_path):
 
     program = tmp_path / "__main__.py"
     shutil.copytree(ROOT / "components", tmp_path / "components")
+    shutil.copytree(ROOT / "functions", tmp_path / "functions", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "jobs", tmp_path / "jobs", ignore=shutil.ignore_patterns("__pycache__", "sample"))
     shutil.copytree(tmp_path / "jobs" / "orders", tmp_path / "jobs" / "returns")
     shutil.copy(ROOT / "__main__.py", program)
@@ -249,7 +254,9 @@ def test_a_second_job_is_a_folder_plus_a_config_entry(tmp_path):
     jobs = {j.inputs["name"]: j for j in run.of_type(GLUE_JOB)}
     assert set(jobs) == {"data-pipeline-dev-orders", "data-pipeline-dev-returns"}
     assert jobs["data-pipeline-dev-returns"].inputs["numberOfWorkers"] == 6
-    assert len(run.of_type(ROLE)) == 2 and len(run.of_type(LOG_GROUP)) == 4
+    assert {r.name for r in run.of_type(ROLE)} >= {"orders-role", "returns-role"}
+    assert {r.name for r in run.of_type("aws:sfn/stateMachine:StateMachine")} == {
+        "orders-pipeline-state-machine", "returns-pipeline-state-machine"}
 
 
 def test_program_is_deterministic():

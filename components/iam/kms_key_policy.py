@@ -20,9 +20,15 @@ KEY_USE_ACTIONS = [
 ]
 
 
+# Services that encrypt this stack's data with the key on a caller's behalf (the deployer uploading code,
+# Lambda encrypting environment variables, SQS and SNS encrypting messages, Step Functions execution data).
+VIA_SERVICES = ("glue", "lambda", "s3", "sns", "sqs", "states")
+
+
 def kms_key_policy(*, partition: str, region: str, account_id: str, role_arn_pattern: str,
                    log_group_arn_pattern: str) -> dict[str, Any]:
-    """The account administers the key; only this stack's roles and its log groups may use it.
+    """The account administers the key; this stack's roles use it directly, other principals of the account
+    only through the stack's services, and CloudWatch Logs only for the stack's log groups.
 
     In a key policy `Resource: "*"` means "this key" (a key policy cannot name other resources).
     """
@@ -33,6 +39,19 @@ def kms_key_policy(*, partition: str, region: str, account_id: str, role_arn_pat
             "ArnLike": {"aws:PrincipalArn": role_arn_pattern},
             "StringEquals": {"kms:CallerAccount": account_id},
         }),
+        statement("UseThroughStackServices", KEY_USE_ACTIONS, "*", principal=account_root, condition={
+            "StringEquals": {"kms:CallerAccount": account_id,
+                             "kms:ViaService": [f"{service}.{region}.amazonaws.com" for service in VIA_SERVICES]},
+        }),
+        statement("GrantsForAwsResourcesOnly", ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], "*",
+                  principal=account_root, condition={
+                      "StringEquals": {"kms:CallerAccount": account_id},
+                      "Bool": {"kms:GrantIsForAWSResource": "true"},
+                  }),
+        # Alarms publish to the encrypted alert topic as the CloudWatch service.
+        statement("UseByThisAccountsAlarms", ["kms:Decrypt", "kms:GenerateDataKey"], "*",
+                  principal={"Service": "cloudwatch.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceAccount": account_id}}),
         statement("UseByThisStacksLogGroups",
                   ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom",
                    "kms:ReEncryptTo"], "*",

@@ -1,0 +1,58 @@
+"""Inline policies of the pipeline's Lambda functions: what every function needs, then each one's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .documents import statement
+
+# X-Ray's write actions have no resource-level permission: AWS allows only Resource "*".
+XRAY_WRITE_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def function_base_statements(*, log_group_arn: str, key_arn: str, dead_letter_queue_arn: str | None) -> list[dict]:
+    statements = [
+        statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+        statement("WriteTraces", XRAY_WRITE_ACTIONS, "*"),
+        # Environment variables are encrypted with the stack key.
+        statement("DecryptEnvironment", ["kms:Decrypt"], [key_arn]),
+    ]
+    if dead_letter_queue_arn:
+        statements.append(statement("SendFailedEvents", ["sqs:SendMessage"], [dead_letter_queue_arn]))
+        statements.append(statement("EncryptFailedEvents", ["kms:GenerateDataKey"], [key_arn]))
+    return statements
+
+
+def _prefix_condition(prefixes: list[str]) -> dict[str, Any]:
+    return {"StringLike": {"s3:prefix": sorted({p.rstrip("/") for p in prefixes} | {f"{p}*" for p in prefixes})}}
+
+
+def validate_input_statements(*, raw_bucket_arn: str, job_prefixes: list[str]) -> list[dict]:
+    """Lists (never reads) the jobs' raw input: sizes come with the listing."""
+    return [statement("ListJobInput", ["s3:ListBucket"], [raw_bucket_arn], condition=_prefix_condition(job_prefixes))]
+
+
+def quality_gate_statements(*, curated_bucket_arn: str, job_prefixes: list[str], key_arn: str) -> list[dict]:
+    return [
+        statement("ReadQualityResults", ["s3:GetObject"], [f"{curated_bucket_arn}/{p}_dq/*" for p in job_prefixes]),
+        statement("DecryptQualityResults", ["kms:Decrypt"], [key_arn]),
+    ]
+
+
+def job_monitor_statements(*, topic_arn: str, key_arn: str) -> list[dict]:
+    return [
+        statement("PublishAlerts", ["sns:Publish"], [topic_arn]),
+        statement("EncryptAlerts", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
+    ]
+
+
+def cleanup_statements(*, locations: list[tuple[str, str]]) -> list[dict]:
+    """`locations`: (bucket ARN, prefix ending in '/') pairs the function may list and delete under."""
+    buckets: dict[str, list[str]] = {}
+    for bucket_arn, prefix in locations:
+        buckets.setdefault(bucket_arn, []).append(prefix)
+    return [
+        *(statement(f"ListExpired{i}", ["s3:ListBucket"], [bucket_arn], condition=_prefix_condition(prefixes))
+          for i, (bucket_arn, prefixes) in enumerate(sorted(buckets.items()))),
+        statement("DeleteExpired", ["s3:DeleteObject"], [f"{arn}/{prefix}*" for arn, prefix in locations]),
+    ]

@@ -1,0 +1,144 @@
+"""One Lambda function: deterministic package, own role and log group, encrypted settings, `live` alias."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from . import artifacts, naming
+from .aws_context import AwsContext
+from .config import StackSettings
+from .iam.documents import document, service_trust_policy
+from .iam.function_policies import function_base_statements
+
+RUNTIME = "python3.11"
+ALIAS = "live"
+# Powertools for AWS Lambda (logger, metrics, tracer) from AWS's public layer; keep its version in step with
+# aws-lambda-powertools in requirements-dev.txt, which the handler tests run against.
+POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
+# An event that still fails after Lambda's own retries goes to the function's dead-letter queue.
+ASYNC_RETRIES = 2
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class LambdaFunctionArgs:
+    function: str  # folder under functions/, e.g. "validate_input"
+    description: str
+    settings: StackSettings
+    aws: AwsContext
+    key_arn: pulumi.Input[str]
+    # The function's own permissions: a list of IAM statements (an Output when it names other resources).
+    statements: pulumi.Input[list]
+    functions_dir: Path
+    build_dir: Path
+    environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Invoked asynchronously (events, schedules): failures are retried, then kept in a dead-letter queue.
+    asynchronous: bool = False
+
+
+class LambdaFunction(pulumi.ComponentResource):
+    function_name: pulumi.Output[str]
+    alias_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    timeout_seconds: int
+
+    def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:compute:LambdaFunction", name, None, opts)
+        settings, ctx = args.settings, args.aws
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = naming.function_name(settings, args.function)
+        package = artifacts.function_package(args.functions_dir, args.function, args.build_dir)
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=naming.function_log_group(settings, args.function),
+            retention_in_days=settings.log_retention_days,
+            kms_key_id=args.key_arn,
+            tags=settings.tags,
+            opts=child,
+        )
+        dead_letters = aws.sqs.Queue(
+            f"{name}-dead-letters",
+            name=f"{function_name}-dead-letters",
+            kms_master_key_id=args.key_arn,
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
+            tags=settings.tags,
+            opts=child,
+        ) if args.asynchronous else None
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=naming.role_name(settings, f"fn-{args.function.replace('_', '-')}"),
+            path=naming.iam_path(settings),
+            description=f"Runs Lambda function {function_name}",
+            assume_role_policy=pulumi.Output.json_dumps(
+                ctx.account_id.apply(lambda account: service_trust_policy("lambda.amazonaws.com", account))),
+            tags=settings.tags,
+            opts=child,
+        )
+        base = pulumi.Output.all(log_group.arn, args.key_arn, dead_letters.arn if dead_letters else None).apply(
+            lambda v: function_base_statements(log_group_arn=v[0], key_arn=v[1], dead_letter_queue_arn=v[2]))
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                pulumi.Output.all(base, args.statements).apply(lambda v: document(*v[0], *v[1]))),
+            opts=child,
+        )
+
+        functions = settings.functions
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            name=function_name,
+            description=args.description,
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=["x86_64"],
+            handler=f"{args.functions_dir.name}.{args.function}.handler.handler",
+            code=pulumi.FileArchive(str(package.path)),
+            source_code_hash=package.sha256_base64,
+            memory_size=functions.memory_mb,
+            timeout=functions.timeout_seconds,
+            reserved_concurrent_executions=functions.reserved_concurrency,
+            layers=[pulumi.Output.all(ctx.partition, ctx.region).apply(
+                lambda v: POWERTOOLS_LAYER.format(partition=v[0], region=v[1]))],
+            kms_key_arn=args.key_arn,
+            environment={"variables": {
+                "STACK": settings.name_prefix,
+                "POWERTOOLS_SERVICE_NAME": args.function,
+                "POWERTOOLS_METRICS_NAMESPACE": naming.metric_namespace(settings),
+                **args.environment,
+            }},
+            tracing_config={"mode": "Active"},
+            logging_config={"log_format": "JSON", "log_group": log_group.name},
+            publish=True,
+            tags=settings.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
+        )
+        alias = aws.lambda_.Alias(
+            f"{name}-alias",
+            name=ALIAS,
+            function_name=function.name,
+            function_version=function.version,
+            opts=child,
+        )
+        if dead_letters:
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-async",
+                function_name=function.name,
+                qualifier=alias.name,
+                maximum_retry_attempts=ASYNC_RETRIES,
+                destination_config={"on_failure": {"destination": dead_letters.arn}},
+                opts=child,
+            )
+
+        self.function_name = function.name
+        self.alias_arn = alias.arn
+        self.role_arn = role.arn
+        self.timeout_seconds = functions.timeout_seconds
+        self.register_outputs({"function_name": self.function_name, "alias_arn": self.alias_arn,
+                               "role_arn": self.role_arn})

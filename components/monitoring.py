@@ -1,0 +1,168 @@
+"""Operations view of a stack: Glue job events to the job monitor, alarms on every moving part, one dashboard."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming
+from .config import StackSettings
+from .lambda_function import ALIAS, LambdaFunction
+
+# Final Glue run states the job monitor counts (functions/job_monitor/handler.py); the bad ones are alerted.
+GLUE_FINAL_STATES = ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
+# Metric the job monitor emits per bad ending, with dimensions {service: job_monitor, job: <Glue job name>}.
+GLUE_FAILURE_METRIC = "GlueJobRunFailures"
+JOB_MONITOR_SERVICE = "job_monitor"
+
+
+@dataclass(frozen=True)
+class MonitoredPipeline:
+    job: str
+    glue_job_name: pulumi.Input[str]
+    state_machine_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    settings: StackSettings
+    topic_arn: pulumi.Input[str]
+    job_monitor: LambdaFunction
+    functions: dict[str, LambdaFunction]
+    pipelines: list[MonitoredPipeline]
+    region: pulumi.Input[str]
+
+
+class Monitoring(pulumi.ComponentResource):
+    alarm_names: pulumi.Output[list[str]]
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:monitoring:Monitoring", name, None, opts)
+        settings, thresholds = args.settings, args.settings.alarms
+        child = pulumi.ResourceOptions(parent=self)
+
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-glue-state-changes",
+            name=f"{settings.name_prefix}-glue-state-changes",
+            description="Final states of this stack's Glue job runs, for the job monitor",
+            event_pattern=pulumi.Output.json_dumps({
+                "source": ["aws.glue"],
+                "detail-type": ["Glue Job State Change"],
+                "detail": {"jobName": [p.glue_job_name for p in args.pipelines], "state": GLUE_FINAL_STATES},
+            }),
+            tags=settings.tags,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-glue-state-changes-target",
+            rule=rule.name,
+            arn=args.job_monitor.alias_arn,
+            retry_policy={"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-glue-state-changes-invoke",
+            action="lambda:InvokeFunction",
+            function=args.job_monitor.function_name,
+            qualifier=ALIAS,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
+
+        def alarm(logical: str, alarm_name: str, description: str, **metric) -> aws.cloudwatch.MetricAlarm:
+            return aws.cloudwatch.MetricAlarm(
+                f"{name}-{logical}",
+                name=alarm_name,
+                alarm_description=description,
+                period=thresholds.period_seconds,
+                evaluation_periods=thresholds.evaluation_periods,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[args.topic_arn],
+                ok_actions=[args.topic_arn],
+                tags=settings.tags,
+                opts=child,
+                **metric,
+            )
+
+        prefix = settings.name_prefix
+        alarms = []
+        for pipeline in args.pipelines:
+            alarms.append(alarm(
+                f"{pipeline.job}-glue-failures", f"{prefix}-{pipeline.job}-glue-job-failures",
+                f"Glue job runs of {pipeline.job} ending FAILED, TIMEOUT, STOPPED or ERROR",
+                namespace=naming.metric_namespace(settings), metric_name=GLUE_FAILURE_METRIC, statistic="Sum",
+                dimensions={"service": JOB_MONITOR_SERVICE, "job": pipeline.glue_job_name},
+                threshold=thresholds.glue_job_failures))
+            for metric_name, label in (("ExecutionsFailed", "failed"), ("ExecutionsTimedOut", "timed-out")):
+                alarms.append(alarm(
+                    f"{pipeline.job}-executions-{label}", f"{prefix}-{pipeline.job}-pipeline-{label}",
+                    f"Pipeline executions of {pipeline.job} that {label.replace('-', ' ')}",
+                    namespace="AWS/States", metric_name=metric_name, statistic="Sum",
+                    dimensions={"StateMachineArn": pipeline.state_machine_arn},
+                    threshold=thresholds.state_machine_failures))
+        for function_key, function in sorted(args.functions.items()):
+            short = function_key.replace("_", "-")
+            dimensions = {"FunctionName": function.function_name}
+            alarms.append(alarm(f"{short}-errors", f"{prefix}-{short}-errors", f"Errors of function {short}",
+                                namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", dimensions=dimensions,
+                                threshold=thresholds.lambda_errors))
+            alarms.append(alarm(f"{short}-throttles", f"{prefix}-{short}-throttles", f"Throttles of function {short}",
+                                namespace="AWS/Lambda", metric_name="Throttles", statistic="Sum",
+                                dimensions=dimensions, threshold=thresholds.lambda_throttles))
+            limit_ms = function.timeout_seconds * 1000 * thresholds.lambda_duration_percent_of_timeout // 100
+            alarms.append(alarm(
+                f"{short}-duration", f"{prefix}-{short}-duration-near-timeout",
+                f"p99 duration of function {short} above {thresholds.lambda_duration_percent_of_timeout}% of its "
+                f"timeout", namespace="AWS/Lambda", metric_name="Duration", extended_statistic="p99",
+                dimensions=dimensions, threshold=limit_ms))
+
+        dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=prefix,
+            dashboard_body=pulumi.Output.all(
+                args.region,
+                [p.glue_job_name for p in args.pipelines],
+                [p.state_machine_arn for p in args.pipelines],
+                [f.function_name for _, f in sorted(args.functions.items())],
+            ).apply(lambda v: json.dumps(dashboard_body(settings, region=v[0], glue_jobs=v[1], state_machines=v[2],
+                                                        functions=v[3]))),
+            opts=child,
+        )
+
+        self.alarm_names = pulumi.Output.all(*(a.name for a in alarms))
+        self.dashboard_name = dashboard.dashboard_name
+        self.register_outputs({"alarm_names": self.alarm_names, "dashboard_name": self.dashboard_name})
+
+
+def _metric_widget(title: str, region: str, metrics: list[list], x: int, y: int, stat: str = "Sum") -> dict:
+    return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {"title": title, "region": region, "stat": stat, "period": 300, "view": "timeSeries",
+                           "metrics": metrics}}
+
+
+def dashboard_body(settings: StackSettings, *, region: str, glue_jobs: list[str], state_machines: list[str],
+                   functions: list[str]) -> dict:
+    namespace = naming.metric_namespace(settings)
+    glue_runs = [[namespace, metric, "service", JOB_MONITOR_SERVICE, "job", job]
+                 for job in glue_jobs for metric in (GLUE_FAILURE_METRIC, "GlueJobRunsSucceeded")]
+    glue_time = [["Glue", "glue.driver.aggregate.elapsedTime", "JobName", job, "JobRunId", "ALL", "Type", "count"]
+                 for job in glue_jobs]
+    executions = [["AWS/States", metric, "StateMachineArn", arn]
+                  for arn in state_machines for metric in ("ExecutionsStarted", "ExecutionsSucceeded",
+                                                           "ExecutionsFailed", "ExecutionsTimedOut")]
+    invocations = [["AWS/Lambda", metric, "FunctionName", fn]
+                   for fn in functions for metric in ("Invocations", "Errors", "Throttles")]
+    durations = [["AWS/Lambda", "Duration", "FunctionName", fn] for fn in functions]
+    return {"widgets": [
+        _metric_widget("Glue job runs by outcome", region, glue_runs, 0, 0),
+        _metric_widget("Glue job elapsed time (ms)", region, glue_time, 12, 0, stat="Maximum"),
+        _metric_widget("Pipeline executions", region, executions, 0, 6),
+        _metric_widget("Lambda invocations, errors, throttles", region, invocations, 12, 6),
+        _metric_widget("Lambda duration p99 (ms)", region, durations, 0, 12, stat="p99"),
+    ]}

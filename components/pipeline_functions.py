@@ -1,0 +1,90 @@
+"""The pipeline's four Lambda functions, each with exactly the permissions and settings its handler reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from . import naming
+from .aws_context import AwsContext
+from .config import StackSettings
+from .data_lake import DataLake
+from .iam import function_policies
+from .lambda_function import LambdaFunction, LambdaFunctionArgs
+from .schedule import Schedule, ScheduleArgs
+
+CLEANUP_SCHEDULE = "rate(1 day)"
+# Where health checks put their sample input and output, under each job's prefix (cleaned up after a TTL).
+HEALTH_CHECK_FOLDER = "_health/"
+
+
+@dataclass(frozen=True)
+class PipelineFunctionsArgs:
+    settings: StackSettings
+    aws: AwsContext
+    lake: DataLake
+    topic_arn: pulumi.Input[str]
+    functions_dir: Path
+    build_dir: Path
+
+
+class PipelineFunctions(pulumi.ComponentResource):
+    functions: dict[str, LambdaFunction]
+
+    def __init__(self, name: str, args: PipelineFunctionsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:compute:PipelineFunctions", name, None, opts)
+        settings, lake = args.settings, args.lake
+        buckets = lake.buckets
+        jobs = [job.name for job in settings.glue_jobs]
+        prefixes = [f"{job}/" for job in jobs]
+
+        def function(key: str, description: str, statements, environment, asynchronous=False) -> LambdaFunction:
+            return LambdaFunction(key.replace("_", "-"), LambdaFunctionArgs(
+                function=key, description=description, settings=settings, aws=args.aws, key_arn=lake.key_arn,
+                statements=statements, environment=environment, asynchronous=asynchronous,
+                functions_dir=args.functions_dir, build_dir=args.build_dir,
+            ), opts=pulumi.ResourceOptions(parent=self))
+
+        job_paths = pulumi.Output.all(buckets["raw"].bucket, buckets["curated"].bucket).apply(
+            lambda b: json.dumps({job: {"source": f"s3://{b[0]}/{job}/", "target": f"s3://{b[1]}/{job}/"}
+                                  for job in jobs}))
+        cleanup_locations = pulumi.Output.all(buckets["temp"].arn, buckets["raw"].arn, buckets["curated"].arn).apply(
+            lambda arns: [(arn, f"{job}/") for job in jobs for arn in arns[:1]]
+            + [(arn, f"{job}/{HEALTH_CHECK_FOLDER}") for job in jobs for arn in arns[1:]])
+
+        self.functions = {
+            "validate_input": function(
+                "validate_input", "Resolves a pipeline run's paths and checks its input objects",
+                buckets["raw"].arn.apply(lambda arn: function_policies.validate_input_statements(
+                    raw_bucket_arn=arn, job_prefixes=prefixes)),
+                {"JOBS": job_paths,
+                 "MAX_OBJECT_BYTES": str(settings.orchestration.max_input_object_mb * 1024 * 1024)}),
+            "quality_gate": function(
+                "quality_gate", "Passes or fails a pipeline run on its data-quality result",
+                pulumi.Output.all(buckets["curated"].arn, lake.key_arn).apply(
+                    lambda v: function_policies.quality_gate_statements(curated_bucket_arn=v[0], job_prefixes=prefixes,
+                                                                        key_arn=v[1])),
+                {"CURATED_BUCKET": buckets["curated"].bucket}),
+            "job_monitor": function(
+                "job_monitor", "Counts Glue job run endings and alerts on the bad ones",
+                pulumi.Output.all(args.topic_arn, lake.key_arn).apply(
+                    lambda v: function_policies.job_monitor_statements(topic_arn=v[0], key_arn=v[1])),
+                {"TOPIC_ARN": args.topic_arn,
+                 "JOB_NAMES": json.dumps([naming.glue_job_name(settings, job) for job in jobs])},
+                asynchronous=True),
+            "cleanup": function(
+                "cleanup", "Deletes expired temp objects and health-check leftovers",
+                cleanup_locations.apply(lambda locations: function_policies.cleanup_statements(locations=locations)),
+                {"CLEANUP_LOCATIONS": cleanup_locations.apply(lambda locations: json.dumps(
+                    [f"{arn.split(':::', 1)[1]}/{prefix}" for arn, prefix in locations])),
+                 "TTL_DAYS": str(settings.orchestration.cleanup_ttl_days)},
+                asynchronous=True),
+        }
+        Schedule("cleanup-schedule", ScheduleArgs(
+            settings=settings, aws=args.aws, purpose="cleanup", expression=CLEANUP_SCHEDULE,
+            target_arn=self.functions["cleanup"].alias_arn, action="lambda:InvokeFunction",
+        ), opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({key: fn.function_name for key, fn in self.functions.items()})

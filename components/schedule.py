@@ -1,0 +1,61 @@
+"""An EventBridge Scheduler schedule that starts one target with its own minimal role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming
+from .aws_context import AwsContext
+from .config import StackSettings
+from .iam.documents import service_trust_policy
+from .iam.state_machine_policy import scheduler_policy
+
+
+@dataclass(frozen=True)
+class ScheduleArgs:
+    settings: StackSettings
+    aws: AwsContext
+    purpose: str  # e.g. "orders-pipeline": names the schedule and its role
+    expression: str
+    target_arn: pulumi.Input[str]
+    # The one action the schedule's role may take on the target, e.g. states:StartExecution.
+    action: str
+    input: str = "{}"
+
+
+class Schedule(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=naming.role_name(settings, f"schedule-{args.purpose}"),
+            path=naming.iam_path(settings),
+            description=f"Lets EventBridge Scheduler start {args.purpose}",
+            assume_role_policy=pulumi.Output.json_dumps(args.aws.account_id.apply(
+                lambda account: service_trust_policy("scheduler.amazonaws.com", account))),
+            tags=settings.tags,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(pulumi.Output.from_input(args.target_arn).apply(
+                lambda arn: scheduler_policy(target_arn=arn, action=args.action))),
+            opts=child,
+        )
+        schedule = aws.scheduler.Schedule(
+            f"{name}-schedule",
+            name=f"{settings.name_prefix}-{args.purpose}",
+            schedule_expression=args.expression,
+            schedule_expression_timezone="UTC",
+            flexible_time_window={"mode": "OFF"},
+            target={"arn": args.target_arn, "role_arn": role.arn, "input": args.input},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        self.schedule_name = schedule.name
+        self.register_outputs({"schedule_name": self.schedule_name})
