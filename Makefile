@@ -1,4 +1,5 @@
-# Quick start: `make demo` (the orders job on local Spark) and `make test` (every test); each installs first.
+# Quick start: `make demo` (the orders job on local Spark) and `make test` (every test); each installs first
+# (Python packages into .venv, and asl-validator from npm into node_modules).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,9 +9,10 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,4 +29,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) .build out .pytest_cache
+	rm -rf $(VENV) node_modules .build out .pytest_cache

@@ -106,7 +106,7 @@ def pipeline_definition(t: PipelineTargets) -> dict[str, Any]:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notification_error", "Next": "Failed"}],
                 "Next": "Failed",
             },
-            "Failed": {"Type": "Fail", "Error": "PipelineFailed",
-                       "Cause": f"The {t.job} pipeline failed; the alert topic has the error and its cause."},
+            # The execution fails with the step's own error and cause, so `describe-execution` says what happened.
+            "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
         },
     }

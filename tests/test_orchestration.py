@@ -1,0 +1,237 @@
+"""Orchestration and operations under Pulumi mocks, for every shipped stack: wiring, sizing, least privilege."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from components.lambda_function import ALIAS, POWERTOOLS_LAYER
+from offline.stack_files import ROOT
+
+P = "data-pipeline:"
+FUNCTION = "aws:lambda/function:Function"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+FUNCTIONS = ("validate_input", "quality_gate", "job_monitor", "cleanup")
+ASYNC_FUNCTIONS = ("job_monitor", "cleanup")
+# Actions AWS offers no resource-level permission for, so `Resource: "*"` is the only way to grant them.
+NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                     "xray:GetSamplingRules", "xray:GetSamplingTargets", "logs:CreateLogDelivery",
+                     "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+                     "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                     "logs:UpdateLogDelivery"}
+
+
+def key_arn(run) -> str:
+    return run.exports["kms_key_arn"]
+
+
+def function(run, key: str):
+    return run.one(FUNCTION, f"{key.replace('_', '-')}-function")
+
+
+def alias_arn(run, key: str) -> str:
+    return run.one("aws:lambda/alias:Alias", f"{key.replace('_', '-')}-alias").outputs["arn"]
+
+
+def test_functions_are_sized_traced_encrypted_and_aliased(shipped):
+    stack, config, run = shipped
+    for key in FUNCTIONS:
+        fn = function(run, key).inputs
+        assert fn["memorySize"] == config[P + "lambdaMemoryMb"]
+        assert fn["timeout"] == config[P + "lambdaTimeoutSeconds"]
+        assert fn["reservedConcurrentExecutions"] == config[P + "lambdaReservedConcurrency"]
+        assert fn["tracingConfig"] == {"mode": "Active"}
+        assert fn["kmsKeyArn"] == key_arn(run)
+        assert fn["publish"] is True and fn["runtime"] == "python3.11"
+        assert fn["loggingConfig"] == {"logFormat": "JSON", "logGroup": f"/data-pipeline/{stack}/lambda/{key}"}
+        assert fn["layers"] == [POWERTOOLS_LAYER.format(partition="aws", region=config["aws:region"])]
+        module = fn["handler"].rsplit(".", 1)[0].replace(".", "/") + ".py"
+        assert (ROOT / module).is_file(), f"handler {fn['handler']} does not exist"
+        assert fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == key
+        alias = run.one("aws:lambda/alias:Alias", f"{key.replace('_', '-')}-alias").inputs
+        assert alias["name"] == ALIAS and alias["functionVersion"] == "1"
+
+
+def test_asynchronous_functions_keep_failed_events(shipped):
+    _, _, run = shipped
+    configs = {c.inputs["functionName"]: c.inputs for c in
+               run.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")}
+    queues = {q.name: q for q in run.of_type("aws:sqs/queue:Queue")}
+    for key in FUNCTIONS:
+        name = function(run, key).inputs["name"]
+        if key in ASYNC_FUNCTIONS:
+            queue = queues[f"{key.replace('_', '-')}-dead-letters"]
+            assert queue.inputs["kmsMasterKeyId"] == key_arn(run)
+            assert configs[name]["destinationConfig"] == {"onFailure": {"destination": queue.outputs["arn"]}}
+            assert configs[name]["qualifier"] == ALIAS
+        else:
+            assert name not in configs, f"{key} is invoked synchronously by the state machine"
+
+
+def test_package_is_content_addressed(shipped):
+    _, _, run = shipped
+    hashes = {key: function(run, key).inputs["sourceCodeHash"] for key in FUNCTIONS}
+    assert len(set(hashes.values())) == len(FUNCTIONS)
+
+
+def test_state_machine_runs_exactly_this_stacks_job_and_functions(shipped):
+    stack, config, run = shipped
+    (machine,) = run.of_type(STATE_MACHINE)
+    states = json.loads(machine.inputs["definition"])["States"]
+    assert states["ValidateInput"]["Parameters"]["FunctionName"] == alias_arn(run, "validate_input")
+    assert states["QualityGate"]["Parameters"]["FunctionName"] == alias_arn(run, "quality_gate")
+    assert states["RunGlueJob"]["Parameters"]["JobName"] == run.exports["glue_jobs"]["orders"]
+    assert {states[s]["Parameters"]["TopicArn"] for s in ("NotifySuccess", "NotifyFailure")} == {
+        run.exports["alert_topic_arn"]}
+    assert machine.inputs["tracingConfiguration"] == {"enabled": True}
+    logging = machine.inputs["loggingConfiguration"]
+    assert logging["level"] == config[P + "stateMachineLogLevel"]
+    assert logging["logDestination"].endswith(f":log-group:/data-pipeline/{stack}/states/orders:*")
+    assert machine.inputs["encryptionConfiguration"]["kmsKeyId"] == key_arn(run)
+
+    statements = {s["Sid"]: s for s in json.loads(run.one(ROLE_POLICY, "orders-pipeline-policy").inputs["policy"])[
+        "Statement"]}
+    glue_job = run.one("aws:glue/job:Job", "orders-job").outputs["arn"]
+    assert statements["RunGlueJob"]["Resource"] == [glue_job]
+    assert statements["InvokeSteps"]["Resource"] == sorted([alias_arn(run, "validate_input"),
+                                                            alias_arn(run, "quality_gate")])
+    assert statements["Notify"]["Resource"] == [run.exports["alert_topic_arn"]]
+
+
+def test_glue_job_events_reach_the_job_monitor(shipped):
+    _, _, run = shipped
+    (rule,) = run.of_type("aws:cloudwatch/eventRule:EventRule")
+    pattern = json.loads(rule.inputs["eventPattern"])
+    assert pattern["source"] == ["aws.glue"] and pattern["detail-type"] == ["Glue Job State Change"]
+    assert pattern["detail"]["jobName"] == list(run.exports["glue_jobs"].values())
+    (target,) = run.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["rule"] == rule.inputs["name"]
+    assert target.inputs["arn"] == alias_arn(run, "job_monitor")
+    (permission,) = run.of_type("aws:lambda/permission:Permission")
+    assert permission.inputs["principal"] == "events.amazonaws.com"
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+    assert permission.inputs["qualifier"] == ALIAS
+    assert permission.inputs["function"] == run.exports["functions"]["job_monitor"]
+
+
+def test_every_alarm_notifies_the_topic_with_the_stacks_thresholds(shipped):
+    stack, config, run = shipped
+    topic = run.exports["alert_topic_arn"]
+    alarms = {a.inputs["name"].removeprefix(f"data-pipeline-{stack}-"): a.inputs for a in run.of_type(ALARM)}
+    for alarm in alarms.values():
+        assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic]
+        assert alarm["period"] == config[P + "alarmPeriodSeconds"]
+        assert alarm["evaluationPeriods"] == config[P + "alarmEvaluationPeriods"]
+    assert alarms["orders-glue-job-failures"]["threshold"] == config[P + "alarmGlueJobFailures"]
+    assert alarms["orders-glue-job-failures"]["dimensions"] == {"service": "job_monitor",
+                                                                "job": run.exports["glue_jobs"]["orders"]}
+    machine = run.exports["state_machines"]["orders"]
+    for label, metric in (("failed", "ExecutionsFailed"), ("timed-out", "ExecutionsTimedOut")):
+        assert alarms[f"orders-pipeline-{label}"]["metricName"] == metric
+        assert alarms[f"orders-pipeline-{label}"]["dimensions"] == {"StateMachineArn": machine}
+        assert alarms[f"orders-pipeline-{label}"]["threshold"] == config[P + "alarmStateMachineFailures"]
+    timeout_ms = config[P + "lambdaTimeoutSeconds"] * 1000
+    for key in FUNCTIONS:
+        short = key.replace("_", "-")
+        dimensions = {"FunctionName": run.exports["functions"][key]}
+        assert alarms[f"{short}-errors"]["threshold"] == config[P + "alarmLambdaErrors"]
+        assert alarms[f"{short}-throttles"]["threshold"] == config[P + "alarmLambdaThrottles"]
+        duration = alarms[f"{short}-duration-near-timeout"]
+        assert duration["extendedStatistic"] == "p99" and duration["dimensions"] == dimensions
+        assert duration["threshold"] == timeout_ms * config[P + "alarmLambdaDurationPercent"] // 100
+    assert len(alarms) == 3 + 3 * len(FUNCTIONS)
+
+
+def test_topic_is_encrypted_and_subscribed_from_settings(shipped):
+    _, config, run = shipped
+    (topic,) = run.of_type("aws:sns/topic:Topic")
+    assert topic.inputs["kmsMasterKeyId"] == key_arn(run)
+    emails = sorted(s.inputs["endpoint"] for s in run.of_type("aws:sns/topicSubscription:TopicSubscription"))
+    assert emails == sorted(config[P + "alertEmails"])
+    (policy,) = run.of_type("aws:sns/topicPolicy:TopicPolicy")
+    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_pipeline_schedule_only_where_configured_cleanup_everywhere(shipped):
+    stack, config, run = shipped
+    schedules = {s.inputs["name"]: s.inputs for s in run.of_type(SCHEDULE)}
+    cleanup = schedules.pop(f"data-pipeline-{stack}-cleanup")
+    assert cleanup["target"]["arn"] == alias_arn(run, "cleanup")
+    if config[P + "pipelineSchedule"]:
+        (pipeline,) = schedules.values()
+        assert pipeline["scheduleExpression"] == config[P + "pipelineSchedule"]
+        assert pipeline["target"]["arn"] == run.exports["state_machines"]["orders"]
+    else:
+        assert schedules == {}
+
+
+def test_dashboard_shows_jobs_executions_and_functions(shipped):
+    _, _, run = shipped
+    (dashboard,) = run.of_type("aws:cloudwatch/dashboard:Dashboard")
+    body = dashboard.inputs["dashboardBody"]
+    widgets = json.loads(body)["widgets"]
+    assert [w["properties"]["title"] for w in widgets] == [
+        "Glue job runs by outcome", "Glue job elapsed time (ms)", "Pipeline executions",
+        "Lambda invocations, errors, throttles", "Lambda duration p99 (ms)"]
+    for name in [*run.exports["functions"].values(), *run.exports["glue_jobs"].values(),
+                 *run.exports["state_machines"].values()]:
+        assert name in body
+
+
+def _statements(policy) -> list[dict]:
+    return json.loads(policy.inputs["policy"])["Statement"]
+
+
+def test_every_role_is_scoped_to_this_stack(shipped):
+    stack, _, run = shipped
+    own = [*run.exports["buckets"].values(), f"/data-pipeline/{stack}/", f"data-pipeline-{stack}-",
+           f"data_pipeline_{stack}", key_arn(run)]
+    roles = {r.outputs["name"]: r for r in run.of_type(ROLE)}
+    assert all(r.inputs["path"] == f"/data-pipeline/{stack}/" for r in roles.values())
+    expected_services = {"glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com",
+                         "scheduler.amazonaws.com"}
+    for role in roles.values():
+        (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"]["Service"] in expected_services
+        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    for policy in run.of_type(ROLE_POLICY):
+        for statement in _statements(policy):
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            assert all("*" not in action for action in actions), (policy.name, actions)
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for resource in resources:
+                if resource == "*":
+                    assert set(actions) <= NO_RESOURCE_LEVEL, (policy.name, statement["Sid"])
+                elif not resource.endswith(":catalog"):
+                    assert any(name in resource for name in own), (policy.name, resource)
+
+
+def test_cleanup_reaches_only_temp_and_health_check_prefixes(shipped):
+    _, _, run = shipped
+    buckets = run.exports["buckets"]
+    env = function(run, "cleanup").inputs["environment"]["variables"]
+    assert json.loads(env["CLEANUP_LOCATIONS"]) == [f"{buckets['temp']}/orders/", f"{buckets['raw']}/orders/_health/",
+                                                    f"{buckets['curated']}/orders/_health/"]
+    (delete,) = [s for s in _statements(run.one(ROLE_POLICY, "cleanup-policy")) if s["Sid"] == "DeleteExpired"]
+    assert delete["Resource"] == [f"arn:aws:s3:::{loc}*" for loc in json.loads(env["CLEANUP_LOCATIONS"])]
+
+
+def test_handlers_read_the_settings_they_are_given(shipped):
+    """Every environment variable a handler reads is set on its function, and nothing it does not read."""
+    _, _, run = shipped
+    import re
+
+    platform = {"STACK", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
+    for key in FUNCTIONS:
+        source = Path(ROOT / "functions" / key / "handler.py").read_text()
+        read = set(re.findall(r'env(?:_json)?\("([A-Z_]+)"\)', source))
+        given = set(function(run, key).inputs["environment"]["variables"])
+        assert read <= given, f"{key} reads {read - given} that are not set"
+        assert given - platform <= read, f"{key} is given {given - platform - read} that it never reads"
