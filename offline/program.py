@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
@@ -35,6 +36,10 @@ class Resource:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     protect: bool = False
+    # As the engine sends them to a policy pack: serialized (camelCase, unknown sentinels in preview).
+    engine_props: dict[str, Any] = field(default_factory=dict)
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def parent_type(self) -> str:
@@ -48,6 +53,7 @@ class ProgramRun:
     stack: str
     resources: list[Resource]
     exports: dict[str, Any] = field(default_factory=dict)
+    mode: str = "update"  # or "preview"
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -82,8 +88,10 @@ def _short_hash(text: str) -> str:
 class AwsMocks(pulumi_mocks.Mocks):
     """Computes the outputs AWS would: ARNs, generated bucket names, ids. Records inputs as sent."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, preview: bool = False):
         self.region = region
+        # In a preview AWS has computed nothing yet: outputs that are not inputs stay unknown.
+        self.preview = preview
         # (type, logical name) -> inputs exactly as the program sent them (camelCase, as policies see them).
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -94,6 +102,9 @@ class AwsMocks(pulumi_mocks.Mocks):
         inputs = dict(args.inputs)
         outputs = dict(inputs)
         kind = args.typ
+        if self.preview:
+            self.inputs[(kind, args.name)] = inputs
+            return f"{args.name}-id", outputs
         name = inputs.get("name") or f"{args.name}-{_short_hash(args.name)}"
         resource_id = name
         if kind == "aws:s3/bucket:Bucket":
@@ -131,16 +142,22 @@ class AwsMocks(pulumi_mocks.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """Also remembers which resources were registered with `protect`, which the stock monitor drops."""
+    """Also keeps what the stock monitor drops: `protect`, dependencies, and the request's serialized props."""
 
     def __init__(self, mocks: AwsMocks):
         super().__init__(mocks)
         self.protected: set[str] = set()
+        self.requests: dict[str, tuple[dict, tuple[str, ...], dict[str, tuple[str, ...]]]] = {}
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.protect:
             self.protected.add(response.urn)
+        self.requests[response.urn] = (
+            json_format.MessageToDict(request.object),
+            tuple(request.dependencies),
+            {key: tuple(value.urns) for key, value in request.propertyDependencies.items()},
+        )
         return response
 
 
@@ -148,7 +165,7 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
                 program: Path = ROOT / "__main__.py") -> ProgramRun:
     """Evaluate the program for `stack` (config defaults to the shipped stack file) and return what it registered."""
     config = stack_config(stack) if config is None else config
-    mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)))
+    mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)), preview=preview)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(as_engine_config(config))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
@@ -158,8 +175,11 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
     resources = []
     for urn, registration in monitor.resources.items():
         type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::")[3]
+        engine_props, dependencies, property_dependencies = monitor.requests.get(urn, ({}, (), {}))
         resources.append(Resource(type=type_, name=name, urn=urn, id=registration.id,
                                   inputs=mocks.inputs[(type_, name)], outputs=registration.state,
-                                  protect=urn in monitor.protected))
-    return ProgramRun(stack=stack, resources=resources, exports=exports or {})
+                                  protect=urn in monitor.protected, engine_props=engine_props,
+                                  dependencies=dependencies, property_dependencies=property_dependencies))
+    return ProgramRun(stack=stack, resources=resources, exports=exports or {},
+                      mode="preview" if preview else "update")
 

@@ -1,0 +1,210 @@
+"""Run the policy pack offline: the program under mocks for a stack, every registered resource through the
+real resource policies and the whole set through the stack policies, as `pulumi preview --policy-pack` would.
+
+    python -m offline.policy_report --stack prod              # update mode: every value known
+    python -m offline.policy_report --stack dev --preview     # preview mode: values AWS computes are unknown
+    python -m offline.policy_report --all                     # every shipped stack, both modes
+
+Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
+`--policy-pack-config`), or from `--config`. Exit status 1 when a mandatory policy is violated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+)
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from policies.guardrails import ALL_POLICIES
+from policies.guardrails.framework import UNKNOWN_READS, WaiverMisapplied
+
+from .program import PROJECT, ProgramRun, run_program
+from .stack_files import ROOT, SHIPPED_STACKS
+
+CONFIG_DIR = ROOT / "policies" / "config"
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """One resource as the engine shows it to a policy pack."""
+
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    urn: str = ""
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy: str
+    level: str
+    severity: str
+    resource: str
+    message: str
+    remediation: str
+
+
+@dataclass
+class PolicyReport:
+    stack: str
+    mode: str
+    findings: list[Finding] = field(default_factory=list)
+    # Checks that need a value a preview does not know yet (they run at update time).
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    # Policy runs that fail the whole preview (e.g. a waiver used on the wrong stack).
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == EnforcementLevel.MANDATORY.value]
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.mandatory or self.errors)
+
+
+def urn_of(stack: str, type_: str, name: str) -> str:
+    return f"urn:pulumi:{stack}::{PROJECT}::{type_}::{name}"
+
+
+def inputs_from_run(run: ProgramRun, *, for_stack_policies: bool) -> list[PolicyInput]:
+    """Resource policies see the inputs the engine checks before creating a resource; stack policies see the
+    resulting state (outputs), or the same inputs in a preview, where nothing has been created yet."""
+    use_outputs = for_stack_policies and run.mode == "update"
+    return [PolicyInput(type=r.type, name=r.name, urn=r.urn, props=r.outputs if use_outputs else r.engine_props,
+                        property_dependencies=r.property_dependencies)
+            for r in run.resources if r.type.startswith("aws:")]
+
+
+def _policy_resources(inputs: Iterable[PolicyInput], stack: str) -> list[PolicyResource]:
+    options = PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
+                                    custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[])
+    resources = {}
+    for item in inputs:
+        urn = item.urn or urn_of(stack, item.type, item.name)
+        props = unknown_checking_proxy(deserialize_properties(json.loads(json.dumps(item.props, default=str))))
+        resources[urn] = PolicyResource(item.type, props, urn, item.name, options, None, None, [], {})
+    for item in inputs:
+        resource = resources[item.urn or urn_of(stack, item.type, item.name)]
+        resource.property_dependencies = {key: [resources[u] for u in urns if u in resources]
+                                          for key, urns in item.property_dependencies.items()}
+        resource.dependencies = [d for deps in resource.property_dependencies.values() for d in deps]
+    return list(resources.values())
+
+
+def level_of(policy, config: Mapping[str, Any]) -> str:
+    override = (config.get(policy.name) or {}).get("enforcementLevel") if isinstance(config.get(policy.name), dict) \
+        else config.get(policy.name)
+    return str(override or (policy.enforcement_level or EnforcementLevel.ADVISORY).value)
+
+
+def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, config: Mapping[str, Any] | None = None,
+             stack_inputs: list[PolicyInput] | None = None, policies=ALL_POLICIES) -> PolicyReport:
+    config = config or {}
+    report = PolicyReport(stack=stack, mode=mode)
+    resources = _policy_resources(resource_inputs, stack)
+    stack_resources = _policy_resources(stack_inputs, stack) if stack_inputs is not None else resources
+    for policy in policies:
+        level = level_of(policy, config)
+        if level == EnforcementLevel.DISABLED.value:
+            continue
+        policy_config = {k: v for k, v in (config.get(policy.name) or {}).items() if k != "enforcementLevel"} \
+            if isinstance(config.get(policy.name), dict) else {}
+
+        def report_violation(message: str, urn: str | None, subject: str, policy=policy, level=level) -> None:
+            report.findings.append(Finding(
+                policy=policy.name, level=level, severity=policy.severity.value if policy.severity else "",
+                resource=subject if urn is None else urn.rsplit("::", 1)[-1], message=message,
+                remediation=policy.remediation_steps or ""))
+
+        try:
+            if isinstance(policy, ResourceValidationPolicy):
+                for resource in resources:
+                    args = ResourceValidationArgs(resource.resource_type, resource.props, resource.urn, resource.name,
+                                                  resource.opts, None, policy_config)
+                    reads = []
+                    token = UNKNOWN_READS.set(reads)
+                    try:
+                        policy.validate(args, lambda m, u=None, r=resource: report_violation(m, u, r.name))
+                    except UnknownValueError as unknown:
+                        report.skipped.append((policy.name, resource.name, unknown.message))
+                    finally:
+                        UNKNOWN_READS.reset(token)
+                    report.skipped.extend((policy.name, resource.name, path) for path in sorted(set(reads)))
+            else:
+                args = StackValidationArgs(stack_resources, policy_config)
+                reads = []
+                token = UNKNOWN_READS.set(reads)
+                try:
+                    policy.validate(args, lambda m, u=None: report_violation(m, u, "(stack)"))
+                finally:
+                    UNKNOWN_READS.reset(token)
+                report.skipped.extend((policy.name, "(stack)", path) for path in sorted(set(reads)))
+        except WaiverMisapplied as error:
+            report.errors.append(f"{policy.name}: {error}")
+    return report
+
+
+def load_config(stack: str, path: Path | None = None) -> dict[str, Any]:
+    path = path or CONFIG_DIR / f"{stack}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def report_for_stack(stack: str, *, preview: bool, config: Mapping[str, Any] | None = None) -> PolicyReport:
+    run = run_program(stack, preview=preview)
+    return evaluate(inputs_from_run(run, for_stack_policies=False), stack=stack, mode=run.mode,
+                    config=load_config(stack) if config is None else config,
+                    stack_inputs=inputs_from_run(run, for_stack_policies=True))
+
+
+def format_report(report: PolicyReport) -> str:
+    lines = [f"Policy report: stack {report.stack}, {report.mode} mode — {len(ALL_POLICIES)} policies, "
+             f"{len(report.mandatory)} mandatory and {len(report.findings) - len(report.mandatory)} advisory "
+             f"violation(s), {len(report.skipped)} check(s) deferred to update"]
+    if report.findings:
+        lines.append(f"  {'policy':<38} {'resource':<34} {'severity':<9} {'level':<10} message")
+        for f in sorted(report.findings, key=lambda f: (f.level != "mandatory", f.policy, f.resource)):
+            lines.append(f"  {f.policy:<38} {f.resource:<34} {f.severity:<9} {f.level:<10} {f.message}")
+            lines.append(f"  {'':<38} remediation: {f.remediation}")
+    for error in report.errors:
+        lines.append(f"  ERROR {error}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--stack", choices=SHIPPED_STACKS)
+    target.add_argument("--all", action="store_true", help="every shipped stack, preview and update mode")
+    parser.add_argument("--preview", action="store_true", help="values AWS computes are unknown, as in a preview")
+    parser.add_argument("--config", type=Path, help="policy pack config JSON (default: policies/config/<stack>.json)")
+    args = parser.parse_args(argv)
+    runs = [(s, p) for s in SHIPPED_STACKS for p in (True, False)] if args.all else [(args.stack, args.preview)]
+    blocked = False
+    for stack, preview in runs:
+        config = load_config(stack, args.config) if args.config else None
+        report = report_for_stack(stack, preview=preview, config=config)
+        print(format_report(report))
+        blocked |= report.blocked
+    return 1 if blocked else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

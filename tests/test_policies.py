@@ -1,0 +1,310 @@
+"""The policy pack: every shipped stack passes; a gallery of insecure resource sets, each caught by its policy
+with a useful message, each with a secure twin that passes; malformed documents, unknowns and waivers."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+from pulumi_policy import EnforcementLevel
+
+from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, main, report_for_stack
+from offline.stack_files import ROOT, SHIPPED_STACKS
+from policies.guardrails import ALL_POLICIES, PACK_NAME
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value a preview does not know
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TAGS = {"project": "data-pipeline", "stack": "dev", "owner": "data-platform", "cost-center": "dp-dev"}
+
+
+def res(type_: str, logical: str, /, **props) -> PolicyInput:
+    return PolicyInput(type=type_, name=logical, props=props)
+
+
+def doc(*statements) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(actions, resources, **extra) -> dict:
+    return {"Sid": "S1", "Effect": "Allow", "Action": actions, "Resource": resources, **extra}
+
+
+def bucket(name="raw", *, sse=True, algorithm="aws:kms", key=KEY, bucket_key=True, tls=True, public_block=True,
+           flags=None, tags=TAGS) -> list[PolicyInput]:
+    physical = f"dp-{name}"
+    arn = f"arn:aws:s3:::{physical}"
+    items = [res("aws:s3/bucket:Bucket", name, bucket=physical, arn=arn, tags=tags)]
+    if sse:
+        items.append(res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                         f"{name}-sse", bucket=physical, rules=[{
+                             "applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm, "kmsMasterKeyId": key},
+                             "bucketKeyEnabled": bucket_key}]))
+    if tls:
+        items.append(res("aws:s3/bucketPolicy:BucketPolicy", f"{name}-policy", bucket=physical, policy=doc(
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["s3:*"],
+             "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}})))
+    if public_block:
+        items.append(res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{name}-pab", bucket=physical,
+                         **(flags or {f: True for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                         "restrictPublicBuckets")})))
+    return items
+
+
+def role(name="role", service="lambda.amazonaws.com", principal=None, **props) -> PolicyInput:
+    trust = {"Effect": "Allow", "Principal": principal or {"Service": service}, "Action": "sts:AssumeRole"}
+    return res("aws:iam/role:Role", name, assumeRolePolicy=doc(trust), tags=TAGS, **props)
+
+
+def role_policy(*statements, document=None) -> PolicyInput:
+    return res("aws:iam/rolePolicy:RolePolicy", "role-policy", role="role",
+               policy=document if document is not None else doc(*statements))
+
+
+def log_group(name="/data-pipeline/dev/x", **props) -> PolicyInput:
+    values = {"name": name, "retentionInDays": 30, "kmsKeyId": KEY, "tags": TAGS, **props}
+    return res("aws:cloudwatch/logGroup:LogGroup", "logs", **{k: v for k, v in values.items() if v is not None})
+
+
+def security_configuration(bookmarks="CSE-KMS") -> PolicyInput:
+    return res("aws:glue/securityConfiguration:SecurityConfiguration", "security", name="sec", encryptionConfiguration={
+        "s3Encryption": {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": KEY},
+        "cloudwatchEncryption": {"cloudwatchEncryptionMode": "SSE-KMS", "kmsKeyArn": KEY},
+        "jobBookmarksEncryption": {"jobBookmarksEncryptionMode": bookmarks, "kmsKeyArn": KEY}})
+
+
+def state_machine(logging) -> PolicyInput:
+    return res("aws:sfn/stateMachine:StateMachine", "machine", name="m", loggingConfiguration=logging, tags=TAGS)
+
+
+SFN_LOGS = {"level": "ERROR", "logDestination": "arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/x:*"}
+PASS_ROLE_OK = allow(["iam:PassRole"], ["arn:aws:iam::123456789012:role/data-pipeline/dev/glue"],
+                     Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}})
+
+# (case id, policy that must catch it, fragment of its message, insecure resources, secure twin)
+GALLERY = [
+    ("bucket-without-encryption", "s3-bucket-sse-kms", "has no server-side encryption configuration",
+     bucket(sse=False), bucket()),
+    ("bucket-sse-s3", "s3-bucket-sse-kms", "uses 'AES256'; expected SSE-KMS", bucket(algorithm="AES256"), bucket()),
+    ("bucket-aws-managed-key", "s3-bucket-sse-kms", "the AWS managed key", bucket(key="alias/aws/s3"), bucket()),
+    ("bucket-without-bucket-key", "s3-bucket-sse-kms", "bucket key", bucket(bucket_key=False), bucket()),
+    ("bucket-without-tls-policy", "s3-bucket-tls-only", "no bucket policy statement denying requests without TLS",
+     bucket(tls=False), bucket()),
+    ("key-without-rotation", "kms-key-rotation", "does not rotate",
+     [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)],
+     [res("aws:kms/key:Key", "key", enableKeyRotation=True, tags=TAGS)]),
+    ("log-group-without-key", "cloudwatch-log-group-kms", "kmsKeyId is not set", [log_group(kmsKeyId=None)],
+     [log_group()]),
+    ("glue-bookmarks-unencrypted", "glue-security-configuration-encryption", "does not encrypt job bookmarks",
+     [security_configuration(bookmarks="DISABLED")], [security_configuration()]),
+    ("glue-job-without-security-configuration", "glue-job-security-configuration", "runs without a security",
+     [security_configuration(), res("aws:glue/job:Job", "job", name="j", tags=TAGS)],
+     [security_configuration(), res("aws:glue/job:Job", "job", name="j", securityConfiguration="sec", tags=TAGS)]),
+    ("glue-job-foreign-security-configuration", "glue-job-security-configuration", "which this stack does not define",
+     [res("aws:glue/job:Job", "job", name="j", securityConfiguration="other", tags=TAGS)],
+     [security_configuration(), res("aws:glue/job:Job", "job", name="j", securityConfiguration="sec", tags=TAGS)]),
+    ("topic-aws-managed-key", "sns-topic-kms", "uses the AWS managed key alias/aws/sns",
+     [res("aws:sns/topic:Topic", "topic", kmsMasterKeyId="alias/aws/sns", tags=TAGS)],
+     [res("aws:sns/topic:Topic", "topic", kmsMasterKeyId=KEY, tags=TAGS)]),
+    ("queue-without-key", "sqs-queue-kms", "queue is not encrypted",
+     [res("aws:sqs/queue:Queue", "dlq", tags=TAGS)],
+     [res("aws:sqs/queue:Queue", "dlq", kmsMasterKeyId=KEY, tags=TAGS)]),
+    ("lambda-env-without-key", "lambda-environment-kms", "environment variables but no kmsKeyArn",
+     [res("aws:lambda/function:Function", "fn", environment={"variables": {"A": "1"}}, tags=TAGS)],
+     [res("aws:lambda/function:Function", "fn", environment={"variables": {"A": "1"}}, kmsKeyArn=KEY, tags=TAGS)]),
+    ("state-machine-without-logging", "step-functions-encrypted-logging", "does not log its executions",
+     [state_machine({"level": "OFF"}), log_group()], [state_machine(SFN_LOGS), log_group()]),
+    ("state-machine-logs-unencrypted", "step-functions-encrypted-logging", "logs to unencrypted log group",
+     [state_machine(SFN_LOGS), log_group(kmsKeyId=None)], [state_machine(SFN_LOGS), log_group()]),
+    ("action-star", "iam-no-wildcard-actions", "allows '*'",
+     [role_policy(allow("*", ["arn:aws:s3:::dp-raw/*"]))],
+     [role_policy(allow(["s3:GetObject"], ["arn:aws:s3:::dp-raw/*"]))]),
+    ("service-star", "iam-no-wildcard-actions", "allows 's3:*'",
+     [role_policy(allow(["s3:*"], ["arn:aws:s3:::dp-raw/*"]))],
+     [role_policy(allow(["s3:GetObject", "s3:PutObject"], ["arn:aws:s3:::dp-raw/*"]))]),
+    ("not-action", "iam-no-wildcard-actions", "(NotAction)",
+     [role_policy({"Sid": "S1", "Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::dp-raw/*"})],
+     [role_policy(allow("s3:GetObject", "arn:aws:s3:::dp-raw/*"))]),
+    ("resource-star", "iam-no-wildcard-resources", "grants ['s3:GetObject'] on Resource '*'",
+     [role_policy(allow(["s3:GetObject"], "*"))], [role_policy(allow(["cloudwatch:PutMetricData"], "*"))]),
+    ("not-resource", "iam-no-wildcard-resources", "(NotResource)",
+     [role_policy({"Sid": "S1", "Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x"})],
+     [role_policy(allow("s3:GetObject", "arn:aws:s3:::x/*"))]),
+    ("admin-attachment", "iam-no-admin-managed-policies", "AdministratorAccess",
+     [res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "attach", role="role",
+          policyArn="arn:aws:iam::aws:policy/AdministratorAccess")],
+     [res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "attach", role="role",
+          policyArn="arn:aws:iam::aws:policy/service-role/AWSGlueServiceNotebookRole")]),
+    ("full-access-managed-arn", "iam-no-admin-managed-policies", "AmazonS3FullAccess",
+     [role(managedPolicyArns=["arn:aws:iam::aws:policy/AmazonS3FullAccess"])], [role()]),
+    ("pass-role-any", "iam-pass-role-restricted", "lets the role pass any role",
+     [role_policy(allow(["iam:PassRole"], "*",
+                        Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}))],
+     [role_policy(PASS_ROLE_OK)]),
+    ("pass-role-no-condition", "iam-pass-role-restricted", "without an iam:PassedToService condition",
+     [role_policy(allow(["iam:PassRole"], ["arn:aws:iam::123456789012:role/data-pipeline/dev/glue"]))],
+     [role_policy(PASS_ROLE_OK)]),
+    ("trust-everyone", "iam-trusted-service-principals", "lets ['AWS'] assume the role",
+     [role(principal={"AWS": "*"})], [role()]),
+    ("trust-untrusted-service", "iam-trusted-service-principals", "service 'ec2.amazonaws.com'",
+     [role(service="ec2.amazonaws.com")], [role(service="glue.amazonaws.com")]),
+    ("iam-user", "iam-no-users-or-access-keys", "IAM user credential resource (User)",
+     [res("aws:iam/user:User", "ci", tags=TAGS)], [role()]),
+    ("access-key", "iam-no-users-or-access-keys", "(AccessKey)", [res("aws:iam/accessKey:AccessKey", "key", user="ci")],
+     [role()]),
+    ("permission-without-source", "lambda-permission-source-arn", "from any source",
+     [res("aws:lambda/permission:Permission", "perm", principal="events.amazonaws.com", function="f")],
+     [res("aws:lambda/permission:Permission", "perm", principal="events.amazonaws.com", function="f",
+          sourceArn="arn:aws:events:eu-west-1:123456789012:rule/r")]),
+    ("missing-tags", "required-tags", "missing required tag(s) owner, cost-center",
+     bucket(tags={"project": "data-pipeline", "stack": "dev"}), bucket()),
+    ("log-retention-forever", "log-retention-bounds", "keeps logs forever", [log_group(retentionInDays=None)],
+     [log_group()]),
+    ("log-retention-invalid", "log-retention-bounds", "not a value CloudWatch Logs accepts",
+     [log_group(retentionInDays=10)], [log_group(retentionInDays=14)]),
+    ("bucket-without-public-access-block", "s3-public-access-blocked", "has no public access block",
+     bucket(public_block=False), bucket()),
+    ("bucket-public-policy-allowed", "s3-public-access-blocked", "blockPublicPolicy not true",
+     bucket(flags={"blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True,
+                   "restrictPublicBuckets": True}), bucket()),
+]
+
+
+@pytest.mark.parametrize(("policy", "fragment", "insecure", "secure"), [c[1:] for c in GALLERY],
+                         ids=[c[0] for c in GALLERY])
+def test_gallery_case_is_caught_and_its_secure_twin_passes(policy, fragment, insecure, secure):
+    caught = evaluate(insecure, stack="dev", mode="update")
+    hits = [f for f in caught.findings if f.policy == policy]
+    assert hits, f"{policy} did not catch it; findings: {caught.findings}"
+    assert any(fragment in f.message for f in hits), [f.message for f in hits]
+    assert all(f.remediation for f in hits)
+    assert evaluate(secure, stack="dev", mode="update").findings == []
+
+
+def test_every_policy_has_a_gallery_case_and_its_metadata():
+    assert {case[1] for case in GALLERY} == {p.name for p in ALL_POLICIES}
+    assert len({p.name for p in ALL_POLICIES}) == len(ALL_POLICIES)
+    for policy in ALL_POLICIES:
+        assert policy.description and policy.remediation_steps and policy.severity, policy.name
+
+
+def test_encryption_and_least_privilege_are_mandatory():
+    advisory = {p.name for p in ALL_POLICIES if p.enforcement_level != EnforcementLevel.MANDATORY}
+    assert advisory == {"required-tags"}
+
+
+def test_combination_reports_every_broken_rule():
+    resources = [*bucket(sse=False, tls=False, public_block=False), role(principal={"AWS": "*"}),
+                 role_policy(allow("*", "*"), allow(["iam:PassRole"], "*"))]
+    report = evaluate(resources, stack="dev", mode="update")
+    assert {f.policy for f in report.mandatory} == {
+        "s3-bucket-sse-kms", "s3-bucket-tls-only", "s3-public-access-blocked", "iam-trusted-service-principals",
+        "iam-no-wildcard-actions", "iam-no-wildcard-resources", "iam-pass-role-restricted"}
+    assert report.blocked
+
+
+@pytest.mark.parametrize(("document", "fragment"), [
+    ("{not json", "policy is not valid JSON"),
+    ("[]", "policy must be a JSON object, got list"),
+    (json.dumps({"Version": "2012-10-17"}), "policy has no Statement"),
+    (json.dumps({"Statement": [{"Action": "s3:GetObject", "Resource": "*"}]}), "has Effect None"),
+    (json.dumps({"Statement": ["s3:GetObject"]}), "statement 0 must be an object"),
+])
+def test_malformed_documents_are_reported_not_crashed_on(document, fragment):
+    report = evaluate([role_policy(document=document)], stack="dev", mode="update")
+    assert any(fragment in f.message for f in report.findings if f.policy == "iam-no-wildcard-actions"), \
+        report.findings
+
+
+def test_single_statement_conditions_and_not_action_shapes_are_understood():
+    single = json.dumps({"Version": "2012-10-17", "Statement": {
+        "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/x",
+        "Condition": {"StringLike": {"iam:PassedToService": "glue.*"}}}})
+    assert evaluate([role_policy(document=single)], stack="dev", mode="update").findings == []
+    broad_single = json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}})
+    policies = {f.policy for f in evaluate([role_policy(document=broad_single)], stack="dev", mode="update").findings}
+    assert policies == {"iam-no-wildcard-actions", "iam-no-wildcard-resources"}
+    deny_star = doc({"Effect": "Deny", "Action": "*", "Resource": "*"}, allow("s3:GetObject", "arn:aws:s3:::b/*"))
+    assert evaluate([role_policy(document=deny_star)], stack="dev", mode="update").findings == []
+
+
+def test_unknown_values_in_a_preview_are_deferred_not_failed():
+    resources = [role_policy(document=UNKNOWN), *bucket(), log_group(kmsKeyId=UNKNOWN),
+                 res("aws:s3/bucketPolicy:BucketPolicy", "extra-policy", bucket="dp-raw", policy=UNKNOWN)]
+    report = evaluate(resources, stack="dev", mode="preview")
+    assert report.findings == [] and report.errors == []
+    deferred = {(policy, path) for policy, _, path in report.skipped}
+    assert ("iam-no-wildcard-actions", "policy") in deferred
+    assert ("cloudwatch-log-group-kms", "kmsKeyId") in deferred
+
+
+WAIVER = {"advisoryStacks": {"dev": "Sandbox resources are tagged by the nightly tagger, ticket DP-142."}}
+
+
+def test_waiver_downgrades_a_policy_on_its_own_stack_with_the_justification():
+    config = {"required-tags": WAIVER, "kms-key-rotation": {"enforcementLevel": "advisory", **WAIVER}}
+    key = res("aws:kms/key:Key", "key", enableKeyRotation=False, tags={})
+    report = evaluate([key], stack="dev", mode="update", config=config)
+    assert {f.policy: f.level for f in report.findings} == {"kms-key-rotation": "advisory", "required-tags": "advisory"}
+    assert all("[advisory on stack 'dev': Sandbox resources" in f.message for f in report.findings)
+    assert not report.blocked
+
+
+@pytest.mark.parametrize(("stack", "waiver", "error"), [
+    ("prod", {"advisoryStacks": {"prod": "We really need to ship this today, trust us."}},
+     "cannot be advisory on protected stack 'prod'"),
+    ("qa", WAIVER, "makes 'kms-key-rotation' advisory for stack(s) dev, but this preview is of stack 'qa'"),
+    ("dev", {"advisoryStacks": {"dev": "later"}}, "needs a written justification"),
+])
+def test_misapplied_waiver_fails_the_preview(stack, waiver, error):
+    config = {"kms-key-rotation": {"enforcementLevel": "advisory", **waiver}}
+    report = evaluate([res("aws:kms/key:Key", "key", enableKeyRotation=True, tags=TAGS)], stack=stack, mode="update",
+                      config=config)
+    assert report.blocked and any(error in e for e in report.errors), report.errors
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
+def test_shipped_stack_has_no_mandatory_violation(stack, preview):
+    report = report_for_stack(stack, preview=preview)
+    assert report.mandatory == [] and report.errors == [], [f.message for f in report.mandatory] + report.errors
+    assert report.findings == []
+    if not preview:
+        assert report.skipped == []
+
+
+def test_shipped_policy_configs_keep_prod_mandatory():
+    configs = {path.stem: json.loads(path.read_text()) for path in CONFIG_DIR.glob("*.json")}
+    assert set(configs) <= set(SHIPPED_STACKS)
+    for stack, config in configs.items():
+        for policy, settings in config.items():
+            assert policy in {p.name for p in ALL_POLICIES}, f"{stack}.json names unknown policy {policy}"
+            waived = (settings or {}).get("advisoryStacks", {})
+            assert set(waived) <= {stack}, f"{stack}.json waives {policy} for {set(waived)}"
+            if settings.get("enforcementLevel") in ("advisory", "disabled"):
+                assert stack not in ("prod",) and waived, f"{stack}.json downgrades {policy} without a waiver"
+
+
+def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys, monkeypatch):
+    assert main(["--stack", "prod"]) == 0
+    assert "Policy report: stack prod, update mode — 20 policies, 0 mandatory" in capsys.readouterr().out
+    import offline.policy_report as report_module
+
+    broken = [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)]
+    monkeypatch.setattr(report_module, "report_for_stack",
+                        lambda stack, preview, config: evaluate(broken, stack=stack, mode="update"))
+    assert main(["--stack", "dev"]) == 1
+    out = capsys.readouterr().out
+    assert "kms-key-rotation" in out and "mandatory" in out and "remediation: Set enable_key_rotation=True" in out
+
+
+def test_pack_entrypoint_builds_the_pack_from_every_policy(monkeypatch):
+    import pulumi_policy
+
+    built = {}
+    monkeypatch.setattr(pulumi_policy, "PolicyPack", lambda **kwargs: built.update(kwargs))
+    runpy.run_path(str(ROOT / "policies" / "__main__.py"), run_name="__main__")
+    assert built["name"] == PACK_NAME and built["enforcement_level"] == EnforcementLevel.MANDATORY
+    assert [p.name for p in built["policies"]] == [p.name for p in ALL_POLICIES]
+    assert Path(ROOT / "policies" / "PulumiPolicy.yaml").is_file()
