@@ -5,7 +5,8 @@
 
 - program: evaluation time of the Pulumi program under mocks, per shipped stack and with 1/10/50 jobs;
 - tests: wall time of the test suite by layer (pytest markers);
-- job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows.
+- job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows;
+- loop: the PR loop's own overhead (everything but AWS's time) against moto server.
 """
 
 from __future__ import annotations
@@ -97,12 +98,84 @@ def bench_job() -> None:
     spark.stop()
 
 
+def bench_loop(rounds: int = 5) -> None:
+    """The PR lifecycle with an instant stack (the Pulumi engine is not installable here) and the real health
+    check against moto server, whose pipeline succeeds at once: what remains is the loop's own time."""
+    import io
+    import json
+    import statistics
+    import uuid
+
+    import boto3
+    import requests
+
+    from automation.health_check import HEALTH_FOLDER, Expected, HealthCheck
+    from automation.lifecycle import Lifecycle
+    from automation.progress import Progress
+    from automation.report import Report
+    from tests.aws_server import REGION, aws_environment, moto_server
+
+    class InstantStack:
+        name = "pr-bench"
+
+        def deploy(self, on_output): ...
+        def cancel(self): ...
+        def destroy(self, on_output): ...
+        def remove(self): ...
+
+        def outputs(self):
+            return outputs
+
+    print(f"PR loop overhead against moto server ({rounds} rounds; seconds)")
+    with moto_server() as endpoint:
+        os.environ.update(aws_environment(endpoint))
+        os.environ["MOTO_PORT"] = endpoint.rsplit(":", 1)[1]
+        requests.post(f"{endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}},
+                      timeout=10)
+        s3, glue, sfn = (boto3.client(s, region_name=REGION) for s in ("s3", "glue", "stepfunctions"))
+        for bucket in ("bench-raw", "bench-curated"):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        glue.create_job(Name="bench-orders", Role="arn:aws:iam::123456789012:role/glue", WorkerType="G.1X",
+                        NumberOfWorkers=2, Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"})
+        run_id = glue.start_job_run(JobName="bench-orders")["JobRunId"]
+        definition = {"StartAt": "Glue", "States": {"Glue": {"Type": "Pass", "Result": {"Id": run_id},
+                                                               "ResultPath": "$.glue", "End": True}}}
+        machine = sfn.create_state_machine(name="bench", definition=json.dumps(definition),
+                                           roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+        outputs = {"buckets": {"raw": "bench-raw", "curated": "bench-curated"},
+                   "state_machines": {"orders": machine}, "glue_jobs": {"orders": "bench-orders"}}
+        expected = Expected.of_sample()
+        totals, runs = [], []
+        for _ in range(rounds):
+            health_run = uuid.uuid4().hex[:12]
+            prefix = f"orders/{HEALTH_FOLDER}/{health_run}/"
+            s3.put_object(Bucket="bench-curated", Key=f"{prefix}data/part-0.parquet", Body=b"PAR1")
+            s3.put_object(Bucket="bench-curated", Key=f"{prefix}_dq/run_id={run_id}/result.json", Body=json.dumps({
+                "passed": True, "input_rows": expected.input_lines, "curated_rows": expected.curated_rows,
+                "quarantined_rows": expected.quarantined_rows, "checks": [{"name": "row_count", "passed": True}]}))
+
+            class Check(HealthCheck):
+                def execute(self, run_id=None, _health_run=health_run):
+                    return super().execute(_health_run)
+
+            start = time.perf_counter()
+            report = Lifecycle(stack=InstantStack(), health_check=lambda o: Check(o), report=Report(stack="pr-bench"),
+                               progress=Progress(stream=io.StringIO(), live=False)).run()
+            totals.append(time.perf_counter() - start)
+            runs.append(report.phases["run"].seconds)
+            assert report.exit_code == 0, report.failure
+    print(f"  whole loop (deploy/destroy instant)        median {statistics.median(totals):6.2f}   "
+          f"max {max(totals):6.2f}")
+    print(f"  of which run phase (upload, start, poll)   median {statistics.median(runs):6.2f}   "
+          f"(polling starts at 1 s, backs off x2 to 30 s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("program", "tests", "job"))
+    parser.add_argument("--only", choices=("program", "tests", "job", "loop"))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job)):
+    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job), ("loop", bench_loop)):
         if args.only in (None, name):
             bench()
             print()

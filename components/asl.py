@@ -106,7 +106,9 @@ def pipeline_definition(t: PipelineTargets) -> dict[str, Any]:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.notification_error", "Next": "Failed"}],
                 "Next": "Failed",
             },
-            # The execution fails with the step's own error and cause, so `describe-execution` says what happened.
-            "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+            # The execution fails with the failed step's cause, so `describe-execution` says what happened. The
+            # error name is fixed: a Fail state may not raise the `States.*` names (States.Timeout, …) it would
+            # otherwise pass on; the step's own error name is in the notification and the history.
+            "Failed": {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"},
         },
     }

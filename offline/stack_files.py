@@ -16,13 +16,15 @@ def project_file(root: Path = ROOT) -> dict[str, Any]:
     return yaml.safe_load((root / "Pulumi.yaml").read_text())
 
 
+def project_defaults(root: Path = ROOT) -> dict[str, Any]:
+    """The defaults Pulumi.yaml declares, which the CLI applies to every stack."""
+    return {key: declaration["default"] for key, declaration in (project_file(root).get("config") or {}).items()
+            if "default" in declaration}
+
+
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     """Namespaced config (`data-pipeline:logRetentionDays` -> value) with project defaults applied."""
-    merged: dict[str, Any] = {
-        key: declaration["default"]
-        for key, declaration in (project_file(root).get("config") or {}).items()
-        if "default" in declaration
-    }
+    merged = project_defaults(root)
     stack_file = root / f"Pulumi.{stack}.yaml"
     merged.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
     return merged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ def free_port() -> int:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """Start moto in server mode (a real HTTP endpoint) and yield its URL."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

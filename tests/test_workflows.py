@@ -21,3 +21,15 @@ def test_pull_requests_run_the_tests_then_preview_every_stack_with_the_policy_pa
     assert "pulumi preview" in script and "--policy-pack policies" in script
     assert "--policy-pack-config" in script and "policies/config/${{ matrix.stack }}.json" in script
     assert "policies/requirements.txt" in script
+
+
+def test_pr_stack_workflow_runs_the_loop_on_pull_requests_and_reaps_on_a_schedule():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "pr-stack.yml").read_text())
+    triggers = workflow[True]
+    assert "pull_request" in triggers and triggers["schedule"]
+    check = "\n".join(step.get("run", "") for step in workflow["jobs"]["check"]["steps"])
+    assert "python -m automation run" in check and "--report-md report.md" in check
+    assert "gh pr comment" in check
+    assert "cancel-in-progress" in workflow["jobs"]["check"]["concurrency"]
+    reap = "\n".join(step.get("run", "") for step in workflow["jobs"]["reap"]["steps"])
+    assert "python -m automation reap" in reap and "--execute" in reap and "--closed" in reap

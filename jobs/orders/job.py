@@ -1,9 +1,8 @@
 """The orders job as the shared runner sees it."""
 
-from pathlib import Path
-
 from jobs.common.definition import JobDefinition, QualityRules
 
+from .domain import SAMPLE_PATH
 from .schema import CURATED_SCHEMA
 from .transforms import curate, validate
 
@@ -20,5 +19,5 @@ JOB = JobDefinition(
         max_null_rate=0.01,
         max_quarantine_ratio=0.1,
     ),
-    sample_path=str(Path(__file__).resolve().parent / "sample" / "orders.jsonl"),
+    sample_path=str(SAMPLE_PATH),
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .schema import CURRENCIES, STATUSES
+from .domain import CURRENCIES, STATUSES
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 # One bad record of each kind, in rotation: (reason the job must give, how the record is broken).

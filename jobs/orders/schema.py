@@ -10,14 +10,14 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from .domain import CURRENCIES, STATUSES  # noqa: F401  (part of the contract)
+
 CORRUPT_RECORD = "_corrupt_record"
 RAW_FIELDS = ("order_id", "customer_id", "order_ts", "status", "currency", "quantity", "unit_price", "updated_at")
 # Every field is read as text; casting happens in the transform, where a failure becomes a reason.
 RAW_SCHEMA = StructType([StructField(name, StringType()) for name in RAW_FIELDS]
                         + [StructField(CORRUPT_RECORD, StringType())])
 
-STATUSES = ("PLACED", "PAID", "SHIPPED", "DELIVERED", "CANCELLED")
-CURRENCIES = ("EUR", "GBP", "USD")
 PRICE = DecimalType(12, 2)
 AMOUNT = DecimalType(14, 2)
 

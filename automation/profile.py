@@ -1,0 +1,54 @@
+"""The config of a PR stack: the checked-in PR profile plus the values that belong to one pull request."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
+STACK_PREFIX = "pr-"
+PR_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
+
+
+class InvalidPullRequest(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    commit: str
+    creator: str
+
+    @property
+    def stack_name(self) -> str:
+        return f"{STACK_PREFIX}{self.number}"
+
+    def tags(self, now: datetime | None = None) -> dict[str, str]:
+        """Stack tags: what the reaper reads to decide when the stack may go."""
+        return {"pr": str(self.number), "commit": self.commit, "creator": self.creator,
+                "created-at": (now or datetime.now(UTC)).isoformat(timespec="seconds")}
+
+
+def pull_request(number: str | int, commit: str = "", creator: str = "", *, deploying: bool = True) -> PullRequest:
+    """Validated PR identity; commit and creator are recorded only when deploying, so only then required."""
+    if not PR_NUMBER.match(str(number)):
+        raise InvalidPullRequest(f"pull request number {number!r}: expected a positive whole number (--pr)")
+    if deploying and not re.match(r"^[0-9a-f]{7,40}$", commit or ""):
+        raise InvalidPullRequest(f"commit {commit!r}: expected a git commit hash, 7-40 hex characters (--commit)")
+    if deploying and not creator:
+        raise InvalidPullRequest("creator is empty: pass the PR author (--creator)")
+    return PullRequest(number=int(number), commit=commit, creator=creator)
+
+
+def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
+    """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON)."""
+    config: dict[str, Any] = (yaml.safe_load(profile.read_text()) or {}).get("config") or {}
+    config.update({"data-pipeline:owner": pr.creator, "data-pipeline:costCenter": f"pr-{pr.number}"})
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}

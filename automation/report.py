@@ -1,0 +1,83 @@
+"""The PR check's report: phase durations, the Glue run and its cost, data quality, and on failure what
+happened and where to look. JSON for machines, Markdown for the PR comment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+# Glue list prices per DPU-hour (us-east-1, Glue 2.0+; see the AWS Glue pricing page). FLEX is cheaper but
+# starts later. Billing is per second with a 1-minute minimum.
+PRICE_PER_DPU_HOUR = {"STANDARD": 0.44, "FLEX": 0.29}
+DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+MINIMUM_BILLED_SECONDS = 60
+PHASES = ("deploy", "run", "check", "destroy", "remove")
+
+
+@dataclass
+class Phase:
+    name: str
+    status: str = "not run"  # ok | failed | skipped | not run
+    seconds: float = 0.0
+    error: str = ""
+    attempts: int = 0
+
+
+@dataclass
+class Report:
+    stack: str
+    pr: int = 0
+    commit: str = ""
+    phases: dict[str, Phase] = field(default_factory=lambda: {name: Phase(name) for name in PHASES})
+    outcome: str = "running"  # passed | failed | interrupted
+    exit_code: int = 0
+    failure: str = ""
+    where_to_look: str = ""
+    health: dict = field(default_factory=dict)
+
+    @property
+    def cost(self) -> dict:
+        return estimate_cost(self.health)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "cost": self.cost}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, default=str)
+
+    def to_markdown(self) -> str:
+        icon = {"passed": "✅", "failed": "❌", "interrupted": "⚠️"}.get(self.outcome, "…")
+        lines = [f"### {icon} Pipeline check of PR #{self.pr} (`{self.stack}`, {self.commit[:7]}): {self.outcome}", "",
+                 "| phase | status | seconds | attempts |", "| --- | --- | ---: | ---: |"]
+        for phase in self.phases.values():
+            lines.append(f"| {phase.name} | {phase.status} | {phase.seconds:.1f} | {phase.attempts} |")
+        health, cost = self.health, self.cost
+        if health.get("glue_run_id"):
+            lines += ["", f"Glue run `{health['glue_run_id']}`: {health.get('glue_run_state') or 'unknown'}, "
+                          f"{health.get('glue_execution_seconds', 0)} s on {health.get('number_of_workers')} × "
+                          f"{health.get('worker_type')} ({health.get('execution_class')}), "
+                          f"{cost['dpu_seconds']:.0f} DPU-seconds, estimated cost ${cost['usd']:.4f}"]
+        quality = health.get("quality") or {}
+        if quality.get("checks"):
+            lines += ["", f"Data quality: {'passed' if quality.get('passed') else 'FAILED'} — "
+                          f"{quality.get('curated_rows')} curated, {quality.get('quarantined_rows')} quarantined of "
+                          f"{quality.get('input_rows')} input lines"]
+            failed = [c for c in quality["checks"] if not c.get("passed")]
+            lines += [f"- ❌ `{c['name']}`: observed {c.get('observed')}, expected {c.get('expected')}" for c in failed]
+        if self.failure:
+            lines += ["", f"**Failure:** {self.failure}"]
+        if self.where_to_look:
+            lines += [f"**Where to look:** {self.where_to_look}"]
+        return "\n".join(lines) + "\n"
+
+
+def estimate_cost(health: dict) -> dict:
+    """DPU-seconds (Glue's own figure when it reports one, else workers × DPU × time) and their list price."""
+    workers = int(health.get("number_of_workers") or 0)
+    dpus = workers * DPU_PER_WORKER.get(health.get("worker_type", ""), 1)
+    seconds = int(health.get("glue_execution_seconds") or 0)
+    dpu_seconds = float(health.get("glue_dpu_seconds") or 0.0) or float(dpus * seconds)
+    billed = max(dpu_seconds, dpus * MINIMUM_BILLED_SECONDS) if seconds or dpu_seconds else 0.0
+    price = PRICE_PER_DPU_HOUR.get(health.get("execution_class") or "STANDARD", PRICE_PER_DPU_HOUR["STANDARD"])
+    return {"dpu_seconds": dpu_seconds, "billed_dpu_seconds": billed, "usd_per_dpu_hour": price,
+            "usd": round(billed / 3600 * price, 6)}

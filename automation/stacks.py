@@ -1,0 +1,128 @@
+"""The narrow interface the lifecycle uses, and its implementation on `pulumi.automation`.
+
+Backend and secrets come from the environment as the Pulumi CLI reads them: PULUMI_BACKEND_URL (s3://…,
+file://…, or Pulumi Cloud when unset with PULUMI_ACCESS_TOKEN), PULUMI_CONFIG_PASSPHRASE for the passphrase
+provider, or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/pulumi) for a KMS one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parent.parent
+OnOutput = Callable[[str], None]
+
+
+class PrStack(Protocol):
+    """What the lifecycle needs of a stack (tests inject their own)."""
+
+    name: str
+
+    def deploy(self, on_output: OnOutput) -> None: ...
+
+    def outputs(self) -> dict[str, Any]: ...
+
+    def cancel(self) -> None: ...
+
+    def destroy(self, on_output: OnOutput) -> None: ...
+
+    def remove(self) -> None: ...
+
+
+class StackSummary(Protocol):
+    name: str
+    last_update: datetime | None
+
+
+class Backend(Protocol):
+    """What the reaper needs of a backend."""
+
+    def list_stacks(self) -> list[StackSummary]: ...
+
+    def tags(self, stack: str) -> dict[str, str]: ...
+
+    def stack(self, name: str) -> PrStack: ...
+
+
+class EngineError(RuntimeError):
+    """A Pulumi operation failed; the message keeps the engine's last lines."""
+
+
+def _last_lines(error: Exception, count: int = 15) -> str:
+    text = str(error).strip().splitlines()
+    return "\n".join(text[-count:])
+
+
+class AutomationStack:
+    """`PrStack` on a local Pulumi program (this repository) through the Automation API."""
+
+    def __init__(self, name: str, config: dict[str, str] | None = None, tags: dict[str, str] | None = None,
+                 *, concurrent_wait_seconds: float = 600, sleep: Callable[[float], None] = time.sleep):
+        from pulumi import automation as auto
+
+        self._auto = auto
+        self.name = name
+        options = auto.LocalWorkspaceOptions(secrets_provider=os.environ.get("PULUMI_SECRETS_PROVIDER"))
+        self._stack = auto.create_or_select_stack(stack_name=name, work_dir=str(ROOT), opts=options)
+        if config:
+            self._stack.set_all_config({key: auto.ConfigValue(value=value) for key, value in config.items()})
+        for key, value in (tags or {}).items():
+            self._stack.set_tag(key, value)
+        self._concurrent_wait = concurrent_wait_seconds
+        self._sleep = sleep
+
+    def _retry_concurrent(self, operation: str, action: Callable[[], Any]) -> Any:
+        """Wait out another update of the same stack (re-runs of one PR), then report it clearly."""
+        waited, delay = 0.0, 10.0
+        while True:
+            try:
+                return action()
+            except self._auto.ConcurrentUpdateError as error:
+                if waited >= self._concurrent_wait:
+                    raise EngineError(f"{operation} of {self.name}: another update of this stack has been running for "
+                                      f"over {self._concurrent_wait:.0f} s; if none is, run `pulumi cancel -s "
+                                      f"{self.name}`\n{_last_lines(error)}") from None
+                self._sleep(delay)
+                waited += delay
+            except self._auto.CommandError as error:
+                raise EngineError(f"{operation} of {self.name} failed:\n{_last_lines(error)}") from None
+
+    def deploy(self, on_output: OnOutput) -> None:
+        self._retry_concurrent("update", lambda: self._stack.up(on_output=on_output, color="never"))
+
+    def outputs(self) -> dict[str, Any]:
+        return {key: value.value for key, value in self._stack.outputs().items()}
+
+    def cancel(self) -> None:
+        with contextlib.suppress(self._auto.CommandError):  # nothing was running
+            self._stack.cancel()
+
+    def destroy(self, on_output: OnOutput) -> None:
+        self._retry_concurrent("destroy", lambda: self._stack.destroy(on_output=on_output, color="never"))
+
+    def remove(self) -> None:
+        self._stack.workspace.remove_stack(self.name)
+
+
+class AutomationBackend:
+    """`Backend` on the workspace of this repository's program."""
+
+    def __init__(self):
+        from pulumi import automation as auto
+
+        self._workspace = auto.LocalWorkspace(work_dir=str(ROOT))
+
+    def list_stacks(self) -> list[StackSummary]:
+        return self._workspace.list_stacks(include_all=True)
+
+    def tags(self, stack: str) -> dict[str, str]:
+        return dict(self._workspace.list_tags(stack))
+
+    def stack(self, name: str) -> PrStack:
+        return AutomationStack(name)
