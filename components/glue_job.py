@@ -10,9 +10,9 @@ import pulumi_aws as aws
 
 from . import artifacts, naming
 from .aws_context import AwsContext
+from .common_resources import encrypted_log_group, service_role
 from .config import JOB_ENTRYPOINT, GlueJobSettings, StackSettings
 from .data_lake import DataLake
-from .iam.documents import service_trust_policy
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 from .secure_bucket import SecureBucket
 
@@ -72,27 +72,14 @@ class GlueJob(pulumi.ComponentResource):
 
         log_prefix = naming.glue_log_group_prefix(settings, job.name)
         log_groups = [
-            aws.cloudwatch.LogGroup(
-                f"{name}-{stream}-logs",
-                name=f"{log_prefix}/{stream}",
-                retention_in_days=settings.log_retention_days,
-                kms_key_id=lake.key_arn,
-                tags=settings.tags,
-                opts=child,
-            )
+            encrypted_log_group(f"{name}-{stream}-logs", settings=settings, name=f"{log_prefix}/{stream}",
+                                key_arn=lake.key_arn, opts=child)
             for stream in ("output", "error")
         ]
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=naming.role_name(settings, f"glue-{job.name}"),
-            path=naming.iam_path(settings),
-            description=f"Runs Glue job {naming.glue_job_name(settings, job.name)}",
-            assume_role_policy=pulumi.Output.json_dumps(
-                ctx.account_id.apply(lambda account: service_trust_policy("glue.amazonaws.com", account))),
-            tags=settings.tags,
-            opts=child,
-        )
+        role = service_role(f"{name}-role", settings=settings, aws_context=ctx, purpose=f"glue-{job.name}",
+                            service="glue.amazonaws.com",
+                            description=f"Runs Glue job {naming.glue_job_name(settings, job.name)}", opts=child)
         buckets = lake.buckets
         policy_inputs = pulumi.Output.all(
             ctx.partition, ctx.region, ctx.account_id, lake.key_arn, artifacts_bucket.arn, buckets["raw"].arn,

@@ -10,8 +10,9 @@ import pulumi_aws as aws
 
 from . import artifacts, naming
 from .aws_context import AwsContext
+from .common_resources import encrypted_log_group, service_role
 from .config import StackSettings
-from .iam.documents import document, service_trust_policy
+from .iam.documents import document
 from .iam.function_policies import function_base_statements
 
 RUNTIME = "python3.11"
@@ -53,14 +54,9 @@ class LambdaFunction(pulumi.ComponentResource):
         function_name = naming.function_name(settings, args.function)
         package = artifacts.function_package(args.functions_dir, args.function, args.build_dir)
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=naming.function_log_group(settings, args.function),
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.key_arn,
-            tags=settings.tags,
-            opts=child,
-        )
+        log_group = encrypted_log_group(f"{name}-logs", settings=settings,
+                                        name=naming.function_log_group(settings, args.function),
+                                        key_arn=args.key_arn, opts=child)
         dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
             name=f"{function_name}-dead-letters",
@@ -70,16 +66,9 @@ class LambdaFunction(pulumi.ComponentResource):
             opts=child,
         ) if args.asynchronous else None
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=naming.role_name(settings, f"fn-{args.function.replace('_', '-')}"),
-            path=naming.iam_path(settings),
-            description=f"Runs Lambda function {function_name}",
-            assume_role_policy=pulumi.Output.json_dumps(
-                ctx.account_id.apply(lambda account: service_trust_policy("lambda.amazonaws.com", account))),
-            tags=settings.tags,
-            opts=child,
-        )
+        role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
+                            purpose=f"fn-{args.function.replace('_', '-')}", service="lambda.amazonaws.com",
+                            description=f"Runs Lambda function {function_name}", opts=child)
         base = pulumi.Output.all(log_group.arn, args.key_arn, dead_letters.arn if dead_letters else None).apply(
             lambda v: function_base_statements(log_group_arn=v[0], key_arn=v[1], dead_letter_queue_arn=v[2]))
         role_policy = aws.iam.RolePolicy(

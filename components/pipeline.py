@@ -11,8 +11,8 @@ import pulumi_aws as aws
 from . import naming
 from .asl import PipelineTargets, pipeline_definition
 from .aws_context import AwsContext
+from .common_resources import encrypted_log_group, service_role
 from .config import GlueJobSettings, StackSettings
-from .iam.documents import service_trust_policy
 from .iam.state_machine_policy import state_machine_policy
 from .schedule import Schedule, ScheduleArgs
 
@@ -44,24 +44,12 @@ class Pipeline(pulumi.ComponentResource):
         settings, ctx, job = args.settings, args.aws, args.job
         child = pulumi.ResourceOptions(parent=self)
 
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=naming.state_machine_log_group(settings, job.name),
-            retention_in_days=settings.log_retention_days,
-            kms_key_id=args.key_arn,
-            tags=settings.tags,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=naming.role_name(settings, f"sfn-{job.name.replace('_', '-')}"),
-            path=naming.iam_path(settings),
-            description=f"Runs the {job.name} pipeline state machine",
-            assume_role_policy=pulumi.Output.json_dumps(
-                ctx.account_id.apply(lambda account: service_trust_policy("states.amazonaws.com", account))),
-            tags=settings.tags,
-            opts=child,
-        )
+        log_group = encrypted_log_group(f"{name}-logs", settings=settings,
+                                        name=naming.state_machine_log_group(settings, job.name),
+                                        key_arn=args.key_arn, opts=child)
+        role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
+                            purpose=f"sfn-{job.name.replace('_', '-')}", service="states.amazonaws.com",
+                            description=f"Runs the {job.name} pipeline state machine", opts=child)
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
 from .aws_context import AwsContext
+from .common_resources import service_role
 from .config import StackSettings
-from .iam.documents import service_trust_policy
 from .iam.state_machine_policy import scheduler_policy
 
 
@@ -31,16 +30,9 @@ class Schedule(pulumi.ComponentResource):
         super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-role",
-            name=naming.role_name(settings, f"schedule-{args.purpose}"),
-            path=naming.iam_path(settings),
-            description=f"Lets EventBridge Scheduler start {args.purpose}",
-            assume_role_policy=pulumi.Output.json_dumps(args.aws.account_id.apply(
-                lambda account: service_trust_policy("scheduler.amazonaws.com", account))),
-            tags=settings.tags,
-            opts=child,
-        )
+        role = service_role(f"{name}-role", settings=settings, aws_context=args.aws,
+                            purpose=f"schedule-{args.purpose}", service="scheduler.amazonaws.com",
+                            description=f"Lets EventBridge Scheduler start {args.purpose}", opts=child)
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
