@@ -60,6 +60,7 @@ class HealthResult:
     worker_type: str = ""
     number_of_workers: int = 0
     execution_class: str = ""
+    glue_error: str = ""
     quality: dict = field(default_factory=dict)
     curated_objects: int = 0
     source_path: str = ""
@@ -115,12 +116,16 @@ class HealthCheck:
         described = self._wait(result)
         output = json.loads(described.get("output") or "{}")
         result.glue_run_id = (output.get("glue") or {}).get("Id", "")
+        events = [] if result.execution_status == "SUCCEEDED" else self.sfn.get_execution_history(
+            executionArn=result.execution_arn, reverseOrder=True)["events"]
+        result.glue_run_id = result.glue_run_id or _glue_run_id(events)
         self._glue_run(result)
         if result.execution_status != "SUCCEEDED":
-            error, cause = self._failure(result.execution_arn, described)
+            error, cause = _failure(events, described)
             where = f"execution {result.execution_arn}" + (f", Glue run {result.glue_run_id}" if result.glue_run_id
                                                            else "")
-            raise HealthCheckFailed(f"pipeline {result.execution_status}: {error}: {cause}", where, result)
+            glue = f" (Glue run {result.glue_run_state}: {result.glue_error})" if result.glue_error else ""
+            raise HealthCheckFailed(f"pipeline {result.execution_status}: {error}: {cause}{glue}", where, result)
         return result
 
     def _wait(self, result: HealthResult) -> dict:
@@ -139,17 +144,6 @@ class HealthCheck:
             self.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    def _failure(self, execution_arn: str, described: dict) -> tuple[str, str]:
-        """The error and cause of the state that failed (the execution's own, or the failed task's)."""
-        error, cause = described.get("error", ""), described.get("cause", "")
-        events = self.sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True)["events"]
-        for event in events:
-            for key in ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails", "executionFailedEventDetails"):
-                details = event.get(key)
-                if details and (details.get("error") or details.get("cause")):
-                    return details.get("error", error), details.get("cause", cause)
-        return error or "unknown error", cause or "no cause recorded"
-
     def _glue_run(self, result: HealthResult) -> None:
         job = self.glue.get_job(JobName=self.glue_job)["Job"]
         result.worker_type = job.get("WorkerType", "")
@@ -161,8 +155,7 @@ class HealthCheck:
         result.glue_run_state = run.get("JobRunState", "")
         result.glue_execution_seconds = int(run.get("ExecutionTime") or 0)
         result.glue_dpu_seconds = float(run.get("DPUSeconds") or 0.0)
-        if run.get("ErrorMessage") and result.execution_status != "SUCCEEDED":
-            result.quality["glue_error"] = run["ErrorMessage"]
+        result.glue_error = run.get("ErrorMessage", "")
 
     def verify(self, result: HealthResult) -> HealthResult:
         """The run's output: curated Parquet exists, quality passed, and the counts match the sample's."""
@@ -189,3 +182,31 @@ class HealthCheck:
             raise HealthCheckFailed(f"row counts (input, curated, quarantined) are {observed}, expected {expected}",
                                     f"s3://{self.curated_bucket}/{key}", result)
         return result
+
+
+def _failure(events: list[dict], described: dict) -> tuple[str, str]:
+    """The error and cause of the state that failed (the failed task's, else the execution's own)."""
+    error, cause = described.get("error", ""), described.get("cause", "")
+    for event in events:
+        for key in ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails", "executionFailedEventDetails"):
+            details = event.get(key)
+            if details and (details.get("error") or details.get("cause")):
+                return details.get("error", error), details.get("cause", cause)
+    return error or "unknown error", cause or "no cause recorded"
+
+
+def _glue_run_id(events: list[dict]) -> str:
+    """The Glue run of a failed execution: in a state's output (`glue.Id`), or in the failed `.sync` task's
+    cause, which is the JobRun as JSON."""
+    for event in events:
+        for key, field_ in (("stateExitedEventDetails", "output"), ("taskFailedEventDetails", "cause")):
+            text = (event.get(key) or {}).get(field_)
+            try:
+                value = json.loads(text) if text else None
+            except json.JSONDecodeError:
+                continue
+            if isinstance(value, dict):
+                run_id = (value.get("glue") or {}).get("Id") or (value.get("Id") if "JobRunState" in value else None)
+                if run_id:
+                    return run_id
+    return ""

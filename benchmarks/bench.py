@@ -63,8 +63,16 @@ def bench_program() -> None:
 
 def bench_tests() -> None:
     print("Test suite wall time by layer (seconds, pytest in a subprocess)")
-    layers = {"mocks, config, IAM, artifacts (not spark)": ["-m", "not spark"], "spark": ["-m", "spark"],
-              "whole suite": []}
+    layers = {
+        "program under mocks, config, policies, IAM": [
+            "tests/test_config.py", "tests/test_stacks.py", "tests/test_orchestration.py", "tests/test_policies.py",
+            "tests/test_iam_documents.py", "tests/test_artifacts.py", "tests/test_workflows.py"],
+        "AWS code against moto server": ["tests/test_handlers.py", "tests/test_state_machine.py",
+                                         "tests/test_health_check.py"],
+        "PR loop (injected stack), reaper, report, CLI": ["tests/test_lifecycle.py", "tests/test_automation.py"],
+        "PySpark (local)": ["-m", "spark"],
+        "whole suite": [],
+    }
     for label, selection in layers.items():
         seconds, result = timed(lambda s=selection: subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *s], cwd=ROOT, capture_output=True,

@@ -167,11 +167,14 @@ def load_config(stack: str, path: Path | None = None) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def report_for_stack(stack: str, *, preview: bool, config: Mapping[str, Any] | None = None) -> PolicyReport:
-    run = run_program(stack, preview=preview)
-    return evaluate(inputs_from_run(run, for_stack_policies=False), stack=stack, mode=run.mode,
-                    config=load_config(stack) if config is None else config,
+def report_for_run(run: ProgramRun, config: Mapping[str, Any] | None = None) -> PolicyReport:
+    return evaluate(inputs_from_run(run, for_stack_policies=False), stack=run.stack, mode=run.mode,
+                    config=load_config(run.stack) if config is None else config,
                     stack_inputs=inputs_from_run(run, for_stack_policies=True))
+
+
+def report_for_stack(stack: str, *, preview: bool, config: Mapping[str, Any] | None = None) -> PolicyReport:
+    return report_for_run(run_program(stack, preview=preview), config)
 
 
 def format_report(report: PolicyReport) -> str:

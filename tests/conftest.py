@@ -10,7 +10,7 @@ import pytest
 from offline.program import ProgramRun, run_program
 from offline.stack_files import SHIPPED_STACKS, stack_config
 
-_RUNS: dict[str, ProgramRun] = {}
+_RUNS: dict[tuple[str, bool], ProgramRun] = {}
 
 # Powertools reads these when a handler module is imported, as Lambda sets them before the import.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -18,11 +18,11 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DataPipelineTest")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "data-pipeline-test")
 
 
-def program_run(stack: str) -> ProgramRun:
-    """The shipped stack's program, evaluated once per test session (the mocks are deterministic)."""
-    if stack not in _RUNS:
-        _RUNS[stack] = run_program(stack)
-    return _RUNS[stack]
+def program_run(stack: str, preview: bool = False) -> ProgramRun:
+    """The shipped stack's program, evaluated once per test session and mode (the mocks are deterministic)."""
+    if (stack, preview) not in _RUNS:
+        _RUNS[(stack, preview)] = run_program(stack, preview=preview)
+    return _RUNS[(stack, preview)]
 
 
 @pytest.fixture(params=SHIPPED_STACKS)

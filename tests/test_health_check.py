@@ -147,3 +147,21 @@ def test_deadline_stops_the_execution_and_fails(deployed):
 def test_missing_outputs_are_named(aws, outputs, message):
     with pytest.raises(HealthCheckFailed, match=message):
         HealthCheck(outputs)
+
+
+def test_the_glue_runs_own_error_is_part_of_the_failure(deployed, monkeypatch):
+    """moto's job runs always succeed, so the Glue answer of a failed run is stood in for at the client."""
+    outputs = deployed["stack"]({"StartAt": "Glue", "States": {
+        "Glue": {"Type": "Pass", "Result": {"Id": deployed["run_id"]}, "ResultPath": "$.glue", "Next": "Fail"},
+        "Fail": {"Type": "Fail", "Error": "PipelineFailed", "Cause": "Glue.JobRunFailed"}}})
+    check = quick(outputs)
+    real = check.glue.get_job_run
+
+    def failed_run(**kwargs):
+        run = real(**kwargs)
+        run["JobRun"].update(JobRunState="FAILED", ErrorMessage="AnalysisException: path does not exist")
+        return run
+
+    monkeypatch.setattr(check.glue, "get_job_run", failed_run)
+    with pytest.raises(HealthCheckFailed, match=r"\(Glue run FAILED: AnalysisException: path does not exist\)"):
+        check.run(run_id="run8")

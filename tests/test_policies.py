@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, main, report_for_stack
+from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, main, report_for_run
 from offline.stack_files import ROOT, SHIPPED_STACKS
 from policies.guardrails import ALL_POLICIES, PACK_NAME
+from tests.conftest import program_run
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value a preview does not know
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -267,7 +268,7 @@ def test_misapplied_waiver_fails_the_preview(stack, waiver, error):
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 @pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
 def test_shipped_stack_has_no_mandatory_violation(stack, preview):
-    report = report_for_stack(stack, preview=preview)
+    report = report_for_run(program_run(stack, preview))
     assert report.mandatory == [] and report.errors == [], [f.message for f in report.mandatory] + report.errors
     assert report.findings == []
     if not preview:

@@ -8,6 +8,7 @@ from components import artifacts
 from components.data_lake import ZONES
 from offline.program import ACCOUNT_ID, run_program
 from offline.stack_files import ROOT, stack_config
+from tests.conftest import program_run
 
 P = "data-pipeline:"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -265,4 +266,4 @@ def test_program_is_deterministic():
         return sorted((r.type, r.name, json.dumps(r.inputs, sort_keys=True, default=lambda asset: asset.path))
                       for r in run.resources)
 
-    assert snapshot(run_program("dev")) == snapshot(run_program("dev"))
+    assert snapshot(program_run("dev")) == snapshot(run_program("dev"))
