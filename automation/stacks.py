@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
+POLICY_PACK = ROOT / "policies"
 OnOutput = Callable[[str], None]
 
 
@@ -94,7 +95,9 @@ class AutomationStack:
                 raise EngineError(f"{operation} of {self.name} failed:\n{_last_lines(error)}") from None
 
     def deploy(self, on_output: OnOutput) -> None:
-        self._retry_concurrent("update", lambda: self._stack.up(on_output=on_output, color="never"))
+        # The same guardrails as every other stack's preview and update.
+        self._retry_concurrent("update", lambda: self._stack.up(on_output=on_output, color="never",
+                                                                policy_packs=[str(POLICY_PACK)]))
 
     def outputs(self) -> dict[str, Any]:
         return {key: value.value for key, value in self._stack.outputs().items()}
