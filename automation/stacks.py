@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -74,7 +75,12 @@ class AutomationStack:
         if config:
             self._stack.set_all_config({key: auto.ConfigValue(value=value) for key, value in config.items()})
         for key, value in (tags or {}).items():
-            self._stack.set_tag(key, value)
+            try:
+                self._stack.set_tag(key, value)
+            except auto.CommandError as error:
+                # Not every backend stores stack tags; the reaper then goes by the last update time.
+                print(f"warning: stack tag {key} not set: {str(error).strip().splitlines()[-1]}", file=sys.stderr)
+                break
         self._concurrent_wait = concurrent_wait_seconds
         self._sleep = sleep
 
