@@ -15,11 +15,11 @@ from typing import Any
 
 import boto3
 
+from components.naming import HEALTH_CHECK_FOLDER
 from jobs.orders import sample_data
 from jobs.orders.domain import SAMPLE_PATH
 
 JOB_NAME = "orders"
-HEALTH_FOLDER = "_health"  # cleaned up by the cleanup function after its TTL (components/pipeline_functions.py)
 REQUIRED_OUTPUTS = ("buckets", "state_machines", "glue_jobs")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -104,7 +104,7 @@ class HealthCheck:
     def execute(self, run_id: str | None = None) -> HealthResult:
         """Put the sample in the raw bucket, run the pipeline on it and wait; raise when it does not succeed."""
         run_id = run_id or uuid.uuid4().hex[:12]
-        folder = f"{self.job}/{HEALTH_FOLDER}/{run_id}/"
+        folder = f"{self.job}/{HEALTH_CHECK_FOLDER}/{run_id}/"
         result = HealthResult(source_path=f"s3://{self.raw_bucket}/{folder}",
                               target_path=f"s3://{self.curated_bucket}/{folder}")
         self.s3.put_object(Bucket=self.raw_bucket, Key=f"{folder}{self.sample.name}", Body=self.sample.read_bytes())

@@ -117,10 +117,11 @@ def bench_loop(rounds: int = 5) -> None:
     import boto3
     import requests
 
-    from automation.health_check import HEALTH_FOLDER, Expected, HealthCheck
+    from automation.health_check import Expected, HealthCheck
     from automation.lifecycle import Lifecycle
     from automation.progress import Progress
     from automation.report import Report
+    from components.naming import HEALTH_CHECK_FOLDER
     from tests.aws_server import REGION, aws_environment, moto_server
 
     class InstantStack:
@@ -156,7 +157,7 @@ def bench_loop(rounds: int = 5) -> None:
         totals, runs = [], []
         for _ in range(rounds):
             health_run = uuid.uuid4().hex[:12]
-            prefix = f"orders/{HEALTH_FOLDER}/{health_run}/"
+            prefix = f"orders/{HEALTH_CHECK_FOLDER}/{health_run}/"
             s3.put_object(Bucket="bench-curated", Key=f"{prefix}data/part-0.parquet", Body=b"PAR1")
             s3.put_object(Bucket="bench-curated", Key=f"{prefix}_dq/run_id={run_id}/result.json", Body=json.dumps({
                 "passed": True, "input_rows": expected.input_lines, "curated_rows": expected.curated_rows,

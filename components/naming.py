@@ -30,6 +30,11 @@ def log_group_arn(partition: str, region: str, account_id: str, log_group_name: 
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
 
 
+# Health checks put their input and output in this folder under each job's prefix, in the raw and curated
+# buckets; the cleanup function expires it.
+HEALTH_CHECK_FOLDER = "_health"
+
+
 def bucket_prefix(settings: StackSettings, zone: str) -> str:
     # AWS appends a unique suffix, so names stay globally unique without a random component here.
     return f"{settings.name_prefix}-{zone}-"

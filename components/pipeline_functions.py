@@ -17,8 +17,6 @@ from .lambda_function import LambdaFunction, LambdaFunctionArgs
 from .schedule import Schedule, ScheduleArgs
 
 CLEANUP_SCHEDULE = "rate(1 day)"
-# Where health checks put their sample input and output, under each job's prefix (cleaned up after a TTL).
-HEALTH_CHECK_FOLDER = "_health/"
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class PipelineFunctions(pulumi.ComponentResource):
                                   for job in jobs}))
         cleanup_locations = pulumi.Output.all(buckets["temp"].arn, buckets["raw"].arn, buckets["curated"].arn).apply(
             lambda arns: [(arn, f"{job}/") for job in jobs for arn in arns[:1]]
-            + [(arn, f"{job}/{HEALTH_CHECK_FOLDER}") for job in jobs for arn in arns[1:]])
+            + [(arn, f"{job}/{naming.HEALTH_CHECK_FOLDER}/") for job in jobs for arn in arns[1:]])
 
         self.functions = {
             "validate_input": function(
@@ -65,8 +63,9 @@ class PipelineFunctions(pulumi.ComponentResource):
             "quality_gate": function(
                 "quality_gate", "Passes or fails a pipeline run on its data-quality result",
                 pulumi.Output.all(buckets["curated"].arn, lake.key_arn).apply(
-                    lambda v: function_policies.quality_gate_statements(curated_bucket_arn=v[0], job_prefixes=prefixes,
-                                                                        key_arn=v[1])),
+                    lambda v: function_policies.quality_gate_statements(
+                        curated_bucket_arn=v[0], job_prefixes=prefixes, key_arn=v[1],
+                        health_check_folder=naming.HEALTH_CHECK_FOLDER)),
                 {"CURATED_BUCKET": buckets["curated"].bucket}),
             "job_monitor": function(
                 "job_monitor", "Counts Glue job run endings and alerts on the bad ones",

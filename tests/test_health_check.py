@@ -11,8 +11,9 @@ import uuid
 import pytest
 import requests
 
-from automation.health_check import HEALTH_FOLDER, Expected, HealthCheck, HealthCheckFailed
+from automation.health_check import Expected, HealthCheck, HealthCheckFailed
 from components.asl import PipelineTargets, pipeline_definition
+from components.naming import HEALTH_CHECK_FOLDER
 from tests.aws_server import REGION
 from tests.test_state_machine import substitute_tasks_moto_cannot_run
 
@@ -59,7 +60,7 @@ def deployed(aws, moto_endpoint, monkeypatch):
     def job_output(health_run: str, *, passed: bool = True, counts: Expected | None = None, parquet: bool = True):
         """What the Glue job writes for a run: curated Parquet and its quality result."""
         counts = counts or Expected.of_sample()
-        prefix = f"orders/{HEALTH_FOLDER}/{health_run}/"
+        prefix = f"orders/{HEALTH_CHECK_FOLDER}/{health_run}/"
         if parquet:
             s3.put_object(Bucket=curated, Key=f"{prefix}data/order_date=2026-11-01/part-0.parquet", Body=b"PAR1")
         result = {"passed": passed, "input_rows": counts.input_lines, "curated_rows": counts.curated_rows,

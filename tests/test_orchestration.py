@@ -235,3 +235,24 @@ def test_handlers_read_the_settings_they_are_given(shipped):
         given = set(function(run, key).inputs["environment"]["variables"])
         assert read <= given, f"{key} reads {read - given} that are not set"
         assert given - platform <= read, f"{key} is given {given - platform - read} that it never reads"
+
+
+def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipped):
+    """The gate reads where the runner writes (jobs/common/runner.py), for pipeline and health-check runs alike,
+    and nothing else of the curated data."""
+    from fnmatch import fnmatchcase
+
+    from components.naming import HEALTH_CHECK_FOLDER
+    from jobs.common.runner import OutputPaths
+
+    _, _, run = shipped
+    curated = run.exports["buckets"]["curated"]
+    (read,) = [s for s in _statements(run.one(ROLE_POLICY, "quality-gate-policy")) if s["Sid"] == "ReadQualityResults"]
+
+    def allowed(s3_uri: str) -> bool:
+        return any(fnmatchcase(f"arn:aws:s3:::{s3_uri.removeprefix('s3://')}", r) for r in read["Resource"])
+
+    for target in (f"s3://{curated}/orders/", f"s3://{curated}/orders/{HEALTH_CHECK_FOLDER}/3f1c2a9e0b7d/"):
+        assert allowed(OutputPaths.of(target, "jr_0123").quality_result), target
+    assert not allowed(f"s3://{curated}/orders/data/order_date=2026-11-01/part-0.parquet")
+    assert not allowed(f"s3://{curated}/other_job/_dq/run_id=jr_1/result.json")
