@@ -89,7 +89,7 @@ class Pipeline(pulumi.ComponentResource):
             Schedule(f"{name}-schedule", ScheduleArgs(
                 settings=settings, aws=ctx, purpose=f"{job.name.replace('_', '-')}-pipeline",
                 expression=settings.orchestration.schedule, target_arn=state_machine.arn,
-                action="states:StartExecution", input=args.scheduled_input,
+                action="states:StartExecution", input=args.scheduled_input, target_key_arn=args.key_arn,
             ), opts=child)
 
         self.state_machine_arn = state_machine.arn

@@ -23,6 +23,8 @@ class ScheduleArgs:
     # The one action the schedule's role may take on the target, e.g. states:StartExecution.
     action: str
     input: str = "{}"
+    # The key the target encrypts its data with (a state machine with a customer-managed key), if any.
+    target_key_arn: pulumi.Input[str] | None = None
 
 
 class Schedule(pulumi.ComponentResource):
@@ -36,8 +38,8 @@ class Schedule(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps(pulumi.Output.from_input(args.target_arn).apply(
-                lambda arn: scheduler_policy(target_arn=arn, action=args.action))),
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(args.target_arn, args.target_key_arn).apply(
+                lambda v: scheduler_policy(target_arn=v[0], action=args.action, key_arn=v[1]))),
             opts=child,
         )
         schedule = aws.scheduler.Schedule(

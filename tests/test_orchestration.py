@@ -256,3 +256,17 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
         assert allowed(OutputPaths.of(target, "jr_0123").quality_result), target
     assert not allowed(f"s3://{curated}/orders/data/order_date=2026-11-01/part-0.parquet")
     assert not allowed(f"s3://{curated}/other_job/_dq/run_id=jr_1/result.json")
+
+
+def test_a_scheduled_state_machine_start_may_use_the_stack_key(shipped):
+    """The state machine is encrypted with the stack key, so whoever starts it must be able to use the key."""
+    stack, config, run = shipped
+    policies = {p.name: json.loads(p.inputs["policy"])["Statement"] for p in run.of_type(ROLE_POLICY)
+                if "schedule" in p.name}
+    cleanup = policies.pop("cleanup-schedule-policy")
+    assert [s["Sid"] for s in cleanup] == ["StartTarget"]
+    if config[P + "pipelineSchedule"]:
+        (pipeline,) = policies.values()
+        by_sid = {s["Sid"]: s for s in pipeline}
+        assert by_sid["StartTarget"]["Action"] == ["states:StartExecution"]
+        assert by_sid["EncryptTargetInput"]["Resource"] == [key_arn(run)]

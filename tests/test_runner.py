@@ -80,6 +80,13 @@ def test_curated_table_is_registered_in_the_catalog(spark, tmp_path):
     assert days > 1 and spark.sql("SHOW PARTITIONS pipeline_test.orders").count() == days
 
 
+def test_health_check_runs_do_not_touch_the_catalog(spark, tmp_path):
+    spark.sql("CREATE DATABASE IF NOT EXISTS pipeline_health")
+    run_orders(spark, Path(JOB.sample_path), tmp_path, "r6", health_check=True, database="pipeline_health",
+               table="orders")
+    assert spark.sql("SHOW TABLES IN pipeline_health").count() == 0
+
+
 def test_missing_source_is_a_clear_error(spark, tmp_path):
     with pytest.raises(FileNotFoundError, match="does-not-exist.jsonl"):
         run_orders(spark, tmp_path / "does-not-exist.jsonl", tmp_path, "r5")

@@ -95,7 +95,8 @@ def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunO
         quarantine.write.mode("overwrite").json(paths.quarantine)
         if report.passed:
             curated.write.mode("overwrite").partitionBy(job.partition_column).parquet(paths.data)
-            if options.database:
+            # A health check's output is a throw-away copy: it must not become (or move) the catalog table.
+            if options.database and not options.health_check:
                 register_table(spark, options.database, options.table or job.name, paths.data,
                                job.curated_schema, job.partition_column)
         write_text(spark, paths.quality_result, report.to_json())
