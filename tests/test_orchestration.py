@@ -209,6 +209,8 @@ def test_every_role_is_scoped_to_this_stack(shipped):
             for resource in resources:
                 if resource == "*":
                     assert set(actions) <= NO_RESOURCE_LEVEL, (policy.name, statement["Sid"])
+                elif resource.endswith(":database/default"):
+                    assert actions == ["glue:GetDatabase"], (policy.name, actions)
                 elif not resource.endswith(":catalog"):
                     assert any(name in resource for name in own), (policy.name, resource)
 

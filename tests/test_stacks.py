@@ -158,8 +158,10 @@ def test_glue_role_is_least_privilege_and_names_only_this_stacks_arns(shipped):
                 # Only an action AWS offers no resource-level permission for, and then scoped by condition.
                 assert statement["Action"] == ["cloudwatch:PutMetricData"]
                 assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "Glue"}}
-            elif resource.endswith(":catalog"):
-                assert resource == f"arn:aws:glue:{run_region(stack)}:{ACCOUNT_ID}:catalog"
+            elif resource.endswith((":catalog", ":database/default")):
+                assert resource.startswith(f"arn:aws:glue:{run_region(stack)}:{ACCOUNT_ID}:")
+                if resource.endswith("/default"):
+                    assert statement["Action"] == ["glue:GetDatabase"], "only a lookup of the default database"
             else:
                 assert any(name in resource for name in own_names), f"{resource} is not this stack's"
                 assert ACCOUNT_ID in resource or resource.startswith("arn:aws:s3:::")

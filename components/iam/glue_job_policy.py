@@ -51,6 +51,9 @@ def glue_job_policy(p: GlueJobPolicyInputs) -> dict[str, Any]:
                    "glue:UpdatePartition", "glue:UpdateTable"],
                   [f"{glue_arn}:catalog", f"{glue_arn}:database/{p.database}",
                    f"{glue_arn}:table/{p.database}/{p.table}"]),
+        # With the Glue Data Catalog as Spark's metastore, the session looks up the `default` database on start.
+        statement("LookUpDefaultDatabase", ["glue:GetDatabase"],
+                  [f"{glue_arn}:catalog", f"{glue_arn}:database/default"]),
         # cloudwatch:PutMetricData has no resource-level permission: AWS only allows Resource "*";
         # the namespace condition keeps the job to Glue's own metrics.
         statement("PublishGlueMetrics", ["cloudwatch:PutMetricData"], "*",
