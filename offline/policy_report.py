@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,25 @@ def _policy_resources(inputs: Iterable[PolicyInput], stack: str) -> list[PolicyR
     return list(resources.values())
 
 
-def level_of(policy, config: Mapping[str, Any]) -> str:
-    override = (config.get(policy.name) or {}).get("enforcementLevel") if isinstance(config.get(policy.name), dict) \
-        else config.get(policy.name)
-    return str(override or (policy.enforcement_level or EnforcementLevel.ADVISORY).value)
+def policy_settings(policy, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(effective enforcement level, the policy's own config) from a pack config, which maps a policy name to
+    a level or to an object with `enforcementLevel` and the policy's properties."""
+    entry = config.get(policy.name)
+    entry = dict(entry) if isinstance(entry, Mapping) else ({"enforcementLevel": entry} if entry else {})
+    level = entry.pop("enforcementLevel", None) or (policy.enforcement_level or EnforcementLevel.ADVISORY).value
+    return str(level), entry
+
+
+@contextmanager
+def _deferred_reads(report: PolicyReport, policy: str, subject: str) -> Iterator[None]:
+    """Record the props a policy needed but a preview did not know (framework.get notes them)."""
+    reads: list[str] = []
+    token = UNKNOWN_READS.set(reads)
+    try:
+        yield
+    finally:
+        UNKNOWN_READS.reset(token)
+        report.skipped.extend((policy, subject, path) for path in sorted(set(reads)))
 
 
 def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, config: Mapping[str, Any] | None = None,
@@ -122,11 +138,9 @@ def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, confi
     resources = _policy_resources(resource_inputs, stack)
     stack_resources = _policy_resources(stack_inputs, stack) if stack_inputs is not None else resources
     for policy in policies:
-        level = level_of(policy, config)
+        level, policy_config = policy_settings(policy, config)
         if level == EnforcementLevel.DISABLED.value:
             continue
-        policy_config = {k: v for k, v in (config.get(policy.name) or {}).items() if k != "enforcementLevel"} \
-            if isinstance(config.get(policy.name), dict) else {}
 
         def report_violation(message: str, urn: str | None, subject: str, policy=policy, level=level) -> None:
             report.findings.append(Finding(
@@ -139,24 +153,15 @@ def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, confi
                 for resource in resources:
                     args = ResourceValidationArgs(resource.resource_type, resource.props, resource.urn, resource.name,
                                                   resource.opts, None, policy_config)
-                    reads = []
-                    token = UNKNOWN_READS.set(reads)
-                    try:
-                        policy.validate(args, lambda m, u=None, r=resource: report_violation(m, u, r.name))
-                    except UnknownValueError as unknown:
-                        report.skipped.append((policy.name, resource.name, unknown.message))
-                    finally:
-                        UNKNOWN_READS.reset(token)
-                    report.skipped.extend((policy.name, resource.name, path) for path in sorted(set(reads)))
+                    with _deferred_reads(report, policy.name, resource.name):
+                        try:
+                            policy.validate(args, lambda m, u=None, r=resource: report_violation(m, u, r.name))
+                        except UnknownValueError as unknown:
+                            report.skipped.append((policy.name, resource.name, unknown.message))
             else:
-                args = StackValidationArgs(stack_resources, policy_config)
-                reads = []
-                token = UNKNOWN_READS.set(reads)
-                try:
-                    policy.validate(args, lambda m, u=None: report_violation(m, u, "(stack)"))
-                finally:
-                    UNKNOWN_READS.reset(token)
-                report.skipped.extend((policy.name, "(stack)", path) for path in sorted(set(reads)))
+                with _deferred_reads(report, policy.name, "(stack)"):
+                    policy.validate(StackValidationArgs(stack_resources, policy_config),
+                                    lambda m, u=None: report_violation(m, u, "(stack)"))
         except WaiverMisapplied as error:
             report.errors.append(f"{policy.name}: {error}")
     return report
