@@ -17,7 +17,7 @@ import boto3
 
 from components.naming import HEALTH_CHECK_FOLDER
 from jobs.orders import sample_data
-from jobs.orders.domain import SAMPLE_PATH
+from jobs.orders.domain import SAMPLE_PATH, SAMPLE_ROWS
 
 JOB_NAME = "orders"
 REQUIRED_OUTPUTS = ("buckets", "state_machines", "glue_jobs")
@@ -43,7 +43,7 @@ class Expected:
     quarantined_rows: int
 
     @classmethod
-    def of_sample(cls, rows: int = 150) -> Expected:
+    def of_sample(cls, rows: int = SAMPLE_ROWS) -> Expected:
         _, counts = sample_data.generate(rows)
         return cls(input_lines=counts.lines, curated_rows=counts.unique_valid_orders,
                    quarantined_rows=counts.quarantined)

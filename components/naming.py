@@ -30,6 +30,11 @@ def log_group_arn(partition: str, region: str, account_id: str, log_group_name: 
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
 
 
+def job_prefix(job: str) -> str:
+    """The key prefix a job owns in every bucket (its input, output, temp data and code)."""
+    return f"{job}/"
+
+
 # Health checks put their input and output in this folder under each job's prefix, in the raw and curated
 # buckets; the cleanup function expires it.
 HEALTH_CHECK_FOLDER = "_health"

@@ -37,7 +37,7 @@ class PipelineFunctions(pulumi.ComponentResource):
         settings, lake = args.settings, args.lake
         buckets = lake.buckets
         jobs = [job.name for job in settings.glue_jobs]
-        prefixes = [f"{job}/" for job in jobs]
+        prefixes = [naming.job_prefix(job) for job in jobs]
 
         def function(key: str, description: str, statements, environment, asynchronous=False) -> LambdaFunction:
             return LambdaFunction(key.replace("_", "-"), LambdaFunctionArgs(
@@ -47,11 +47,11 @@ class PipelineFunctions(pulumi.ComponentResource):
             ), opts=pulumi.ResourceOptions(parent=self))
 
         job_paths = pulumi.Output.all(buckets["raw"].bucket, buckets["curated"].bucket).apply(
-            lambda b: json.dumps({job: {"source": f"s3://{b[0]}/{job}/", "target": f"s3://{b[1]}/{job}/"}
-                                  for job in jobs}))
+            lambda b: json.dumps({job: {"source": f"s3://{b[0]}/{naming.job_prefix(job)}",
+                                        "target": f"s3://{b[1]}/{naming.job_prefix(job)}"} for job in jobs}))
         cleanup_locations = pulumi.Output.all(buckets["temp"].arn, buckets["raw"].arn, buckets["curated"].arn).apply(
-            lambda arns: [(arn, f"{job}/") for job in jobs for arn in arns[:1]]
-            + [(arn, f"{job}/{naming.HEALTH_CHECK_FOLDER}/") for job in jobs for arn in arns[1:]])
+            lambda arns: [(arn, naming.job_prefix(job)) for job in jobs for arn in arns[:1]]
+            + [(arn, f"{naming.job_prefix(job)}{naming.HEALTH_CHECK_FOLDER}/") for job in jobs for arn in arns[1:]])
 
         self.functions = {
             "validate_input": function(

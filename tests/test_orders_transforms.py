@@ -12,6 +12,7 @@ from chispa import assert_df_equality
 from jobs.common.definition import REJECTION_REASON as REASON
 from jobs.common.definition import transform
 from jobs.orders import sample_data
+from jobs.orders.domain import SAMPLE_ROWS
 from jobs.orders.job import JOB
 from jobs.orders.schema import CURATED_SCHEMA
 from jobs.orders.transforms import (
@@ -133,5 +134,5 @@ def test_shipped_sample_matches_its_generator():
 
     from jobs.orders.job import JOB
 
-    generated, _ = sample_data.generate(150)
+    generated, _ = sample_data.generate(SAMPLE_ROWS)
     assert Path(JOB.sample_path).read_text().splitlines() == generated

@@ -10,6 +10,7 @@ import pytest
 from jobs.common import local
 from jobs.common.runner import OutputPaths, QualityCheckFailed, RunOptions
 from jobs.orders import sample_data
+from jobs.orders.domain import SAMPLE_ROWS
 from jobs.orders.job import JOB
 
 pytestmark = pytest.mark.spark
@@ -22,7 +23,7 @@ def run_orders(spark, source: Path, target: Path, run_id: str, **options):
 
 def test_sample_run_publishes_data_quarantine_and_result(spark, tmp_path):
     report = run_orders(spark, Path(JOB.sample_path), tmp_path, "r1", health_check=True)
-    _, counts = sample_data.generate(150)
+    _, counts = sample_data.generate(SAMPLE_ROWS)
     assert report.passed
     assert (report.input_rows, report.curated_rows, report.quarantined_rows) == (
         counts.lines, counts.unique_valid_orders, counts.quarantined)
@@ -66,14 +67,14 @@ def test_rerun_replaces_only_the_partitions_it_writes(spark, tmp_path):
     run_orders(spark, later, target, "second")
     run_orders(spark, later, target, "third")  # the same input again: idempotent
     curated = spark.read.parquet(OutputPaths.of(str(target), "x").data)
-    _, counts = sample_data.generate(150)
+    _, counts = sample_data.generate(SAMPLE_ROWS)
     assert curated.count() == counts.unique_valid_orders + 1
 
 
 def test_curated_table_is_registered_in_the_catalog(spark, tmp_path):
     spark.sql("CREATE DATABASE IF NOT EXISTS pipeline_test")
     run_orders(spark, Path(JOB.sample_path), tmp_path, "r4", database="pipeline_test", table="orders")
-    _, counts = sample_data.generate(150)
+    _, counts = sample_data.generate(SAMPLE_ROWS)
     table = spark.table("pipeline_test.orders")
     assert table.count() == counts.unique_valid_orders
     days = table.select("order_date").distinct().count()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import naming
 from .documents import document, statement
 
 # Namespace Glue publishes job metrics, observability metrics and job insights to.
@@ -30,7 +31,7 @@ class GlueJobPolicyInputs:
 
 
 def glue_job_policy(p: GlueJobPolicyInputs) -> dict[str, Any]:
-    job_prefix = f"{p.job}/"
+    job_prefix = naming.job_prefix(p.job)
     glue_arn = f"arn:{p.partition}:glue:{p.region}:{p.account_id}"
     return document(
         statement("ReadJobCode", ["s3:GetObject"], [f"{p.artifacts_bucket_arn}/glue/{job_prefix}*"]),

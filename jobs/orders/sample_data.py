@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .domain import CURRENCIES, STATUSES
+from .domain import CURRENCIES, SAMPLE_ROWS, STATUSES
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 # One bad record of each kind, in rotation: (reason the job must give, how the record is broken).
@@ -93,7 +93,7 @@ def write(path: Path, rows: int, **options) -> SampleCounts:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Write deterministic sample orders as JSON lines.")
     parser.add_argument("path", type=Path)
-    parser.add_argument("--rows", type=int, default=150)
+    parser.add_argument("--rows", type=int, default=SAMPLE_ROWS)
     args = parser.parse_args()
     counts = write(args.path, args.rows)
     print(f"wrote {counts.lines} lines to {args.path}: {counts.unique_valid_orders} orders, "
