@@ -6,6 +6,7 @@ would compute (ARNs, generated names, ids); everything else is exactly what the 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import runpy
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -161,6 +162,21 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+async def settle_outputs() -> None:
+    """Wait until every Output the program created has a value, one pass per generation of new Outputs.
+
+    The SDK's own `wait_for_rpcs` waits for the *first* pending Output to finish, then again over all the rest
+    (pulumi/pulumi#22411): under mocks, where ~20 Outputs per resource finish a few at a time, that is quadratic
+    (50 jobs: 13 s instead of 5 s). Outputs that fail stay tracked, so the SDK's wait still raises their errors.
+    """
+    while True:
+        with SETTINGS.lock:
+            pending = [output for output in SETTINGS.outputs if not output.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending)
+
+
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
                 program: Path = ROOT / "__main__.py") -> ProgramRun:
     """Evaluate the program for `stack` (config defaults to the shipped stack file) and return what it registered."""
@@ -169,7 +185,12 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(as_engine_config(config))
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+
+    async def program_then_settle() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+        await settle_outputs()
+
+    _sync_await(run_pulumi_func(program_then_settle))
     # Under mocks the root stack is finished before the program runs, so exports stay on it unresolved.
     exports = _sync_await(pulumi.Output.from_input(dict(get_root_resource().outputs)).future())
     resources = []

@@ -1,0 +1,51 @@
+"""The mock harness itself: it must settle every Output and surface every error, as the engine would."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from offline.program import run_program
+
+
+def program_file(tmp_path, source: str):
+    path = tmp_path / "__main__.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_outputs_created_inside_applies_are_settled_and_exported(tmp_path):
+    program = program_file(tmp_path, """
+        import pulumi
+        import pulumi_aws as aws
+
+        topic = aws.sns.Topic("alerts", name="alerts")
+        # Each apply creates a new Output after the program body returned: the harness must wait for those too.
+        nested = topic.arn.apply(lambda arn: pulumi.Output.from_input(arn).apply(
+            lambda inner: pulumi.Output.concat(inner, "/", pulumi.Output.from_input("deep").apply(str.upper))))
+        aws.sqs.Queue("queue", name="queue", policy=pulumi.Output.json_dumps({"Resource": nested}))
+        pulumi.export("nested", nested)
+    """)
+    run = run_program("dev", {}, program=program)
+    assert run.exports["nested"] == "arn:aws:sns:eu-west-1:123456789012:alerts/DEEP"
+    assert run.one("aws:sqs/queue:Queue", "queue").inputs["policy"] == (
+        '{"Resource": "arn:aws:sns:eu-west-1:123456789012:alerts/DEEP"}')
+
+
+@pytest.mark.parametrize("use", [
+    'aws.sqs.Queue("queue", name="queue", policy=topic.arn.apply(refuse))',
+    "topic.arn.apply(refuse)  # an Output nothing reads still has to succeed",
+])
+def test_an_error_inside_an_apply_fails_the_run(tmp_path, use):
+    program = program_file(tmp_path, textwrap.dedent("""
+        import pulumi
+        import pulumi_aws as aws
+
+        def refuse(arn):
+            raise ValueError(f"refusing {arn}")
+
+        topic = aws.sns.Topic("alerts", name="alerts")
+    """) + use + "\n")
+    with pytest.raises(ValueError, match="refusing arn:aws:sns:eu-west-1:123456789012:alerts"):
+        run_program("dev", {}, program=program)
