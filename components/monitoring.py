@@ -8,15 +8,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from functions.job_monitor.contract import FAILURE_METRIC, FINAL_STATES, SUCCEEDED_METRIC
+from functions.job_monitor.contract import SERVICE as JOB_MONITOR_SERVICE
+
 from . import naming
 from .config import StackSettings
 from .lambda_function import ALIAS, LambdaFunction
-
-# Final Glue run states the job monitor counts (functions/job_monitor/handler.py); the bad ones are alerted.
-GLUE_FINAL_STATES = ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
-# Metric the job monitor emits per bad ending, with dimensions {service: job_monitor, job: <Glue job name>}.
-GLUE_FAILURE_METRIC = "GlueJobRunFailures"
-JOB_MONITOR_SERVICE = "job_monitor"
 
 
 @dataclass(frozen=True)
@@ -52,7 +49,7 @@ class Monitoring(pulumi.ComponentResource):
             event_pattern=pulumi.Output.json_dumps({
                 "source": ["aws.glue"],
                 "detail-type": ["Glue Job State Change"],
-                "detail": {"jobName": [p.glue_job_name for p in args.pipelines], "state": GLUE_FINAL_STATES},
+                "detail": {"jobName": [p.glue_job_name for p in args.pipelines], "state": list(FINAL_STATES)},
             }),
             tags=settings.tags,
             opts=child,
@@ -96,7 +93,7 @@ class Monitoring(pulumi.ComponentResource):
             alarms.append(alarm(
                 f"{pipeline.job}-glue-failures", f"{prefix}-{pipeline.job}-glue-job-failures",
                 f"Glue job runs of {pipeline.job} ending FAILED, TIMEOUT, STOPPED or ERROR",
-                namespace=naming.metric_namespace(settings), metric_name=GLUE_FAILURE_METRIC, statistic="Sum",
+                namespace=naming.metric_namespace(settings), metric_name=FAILURE_METRIC, statistic="Sum",
                 dimensions={"service": JOB_MONITOR_SERVICE, "job": pipeline.glue_job_name},
                 threshold=thresholds.glue_job_failures))
             for metric_name, label in (("ExecutionsFailed", "failed"), ("ExecutionsTimedOut", "timed-out")):
@@ -150,7 +147,7 @@ def dashboard_body(settings: StackSettings, *, region: str, glue_jobs: list[str]
                    functions: list[str]) -> dict:
     namespace = naming.metric_namespace(settings)
     glue_runs = [[namespace, metric, "service", JOB_MONITOR_SERVICE, "job", job]
-                 for job in glue_jobs for metric in (GLUE_FAILURE_METRIC, "GlueJobRunsSucceeded")]
+                 for job in glue_jobs for metric in (FAILURE_METRIC, SUCCEEDED_METRIC)]
     glue_time = [["Glue", "glue.driver.aggregate.elapsedTime", "JobName", job, "JobRunId", "ALL", "Type", "count"]
                  for job in glue_jobs]
     executions = [["AWS/States", metric, "StateMachineArn", arn]

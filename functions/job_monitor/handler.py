@@ -10,16 +10,12 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from functions.job_monitor.contract import ALERT_STATES, FINAL_STATES, METRIC_NAMES
 from functions.shared.events import MalformedEvent, env, env_json, field
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-
-ALERT_STATES = ("FAILED", "TIMEOUT", "STOPPED", "ERROR")
-FINAL_STATES = ("SUCCEEDED", *ALERT_STATES)
-# Metric per final state; components/monitoring.py alarms on the failures and charts both.
-METRIC_NAMES = {"SUCCEEDED": "GlueJobRunsSucceeded", **{state: "GlueJobRunFailures" for state in ALERT_STATES}}
 
 
 def parse(event: dict) -> dict:
