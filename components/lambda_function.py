@@ -67,7 +67,7 @@ class LambdaFunction(pulumi.ComponentResource):
         ) if args.asynchronous else None
 
         role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
-                            purpose=f"fn-{args.function.replace('_', '-')}", service="lambda.amazonaws.com",
+                            purpose=f"fn-{naming.hyphenated(args.function)}", service="lambda.amazonaws.com",
                             description=f"Runs Lambda function {function_name}", opts=child)
         base = pulumi.Output.all(log_group.arn, args.key_arn, dead_letters.arn if dead_letters else None).apply(
             lambda v: function_base_statements(log_group_arn=v[0], key_arn=v[1], dead_letter_queue_arn=v[2]))

@@ -104,7 +104,7 @@ class Monitoring(pulumi.ComponentResource):
                     dimensions={"StateMachineArn": pipeline.state_machine_arn},
                     threshold=thresholds.state_machine_failures))
         for function_key, function in sorted(args.functions.items()):
-            short = function_key.replace("_", "-")
+            short = naming.hyphenated(function_key)
             dimensions = {"FunctionName": function.function_name}
             alarms.append(alarm(f"{short}-errors", f"{prefix}-{short}-errors", f"Errors of function {short}",
                                 namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", dimensions=dimensions,

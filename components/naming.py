@@ -30,6 +30,11 @@ def log_group_arn(partition: str, region: str, account_id: str, log_group_name: 
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
 
 
+def hyphenated(key: str) -> str:
+    """A job or function key (a Python identifier) as it appears in AWS resource names and logical names."""
+    return key.replace("_", "-")
+
+
 def job_prefix(job: str) -> str:
     """The key prefix a job owns in every bucket (its input, output, temp data and code)."""
     return f"{job}/"
@@ -60,7 +65,7 @@ def glue_log_group_prefix(settings: StackSettings, job: str) -> str:
 
 
 def function_name(settings: StackSettings, function: str) -> str:
-    return f"{settings.name_prefix}-{function.replace('_', '-')}"
+    return f"{settings.name_prefix}-{hyphenated(function)}"
 
 
 def function_log_group(settings: StackSettings, function: str) -> str:
@@ -68,7 +73,7 @@ def function_log_group(settings: StackSettings, function: str) -> str:
 
 
 def state_machine_name(settings: StackSettings, job: str) -> str:
-    return f"{settings.name_prefix}-{job.replace('_', '-')}-pipeline"
+    return f"{settings.name_prefix}-{hyphenated(job)}-pipeline"
 
 
 def state_machine_log_group(settings: StackSettings, job: str) -> str:

@@ -40,7 +40,7 @@ class PipelineFunctions(pulumi.ComponentResource):
         prefixes = [naming.job_prefix(job) for job in jobs]
 
         def function(key: str, description: str, statements, environment, asynchronous=False) -> LambdaFunction:
-            return LambdaFunction(key.replace("_", "-"), LambdaFunctionArgs(
+            return LambdaFunction(naming.hyphenated(key), LambdaFunctionArgs(
                 function=key, description=description, settings=settings, aws=args.aws, key_arn=lake.key_arn,
                 statements=statements, environment=environment, asynchronous=asynchronous,
                 functions_dir=args.functions_dir, build_dir=args.build_dir,
