@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import yaml
+from offline.stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
 STACK_PREFIX = "pr-"
@@ -49,6 +47,5 @@ def pull_request(number: str | int, commit: str = "", creator: str = "", *, depl
 
 def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
     """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON)."""
-    config: dict[str, Any] = (yaml.safe_load(profile.read_text()) or {}).get("config") or {}
-    config.update({"data-pipeline:owner": pr.creator, "data-pipeline:costCenter": f"pr-{pr.number}"})
-    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    return as_engine_config({**config_section(profile), "data-pipeline:owner": pr.creator,
+                             "data-pipeline:costCenter": f"pr-{pr.number}"})

@@ -22,12 +22,14 @@ def project_defaults(root: Path = ROOT) -> dict[str, Any]:
             if "default" in declaration}
 
 
+def config_section(path: Path) -> dict[str, Any]:
+    """The `config:` map of a stack file (or of a file shaped like one), empty when it has none."""
+    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+
+
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     """Namespaced config (`data-pipeline:logRetentionDays` -> value) with project defaults applied."""
-    merged = project_defaults(root)
-    stack_file = root / f"Pulumi.{stack}.yaml"
-    merged.update((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {})
-    return merged
+    return {**project_defaults(root), **config_section(root / f"Pulumi.{stack}.yaml")}
 
 
 def as_engine_config(config: dict[str, Any]) -> dict[str, str]:
