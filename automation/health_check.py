@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from components.naming import HEALTH_CHECK_FOLDER
+from components.naming import health_check_prefix
 from jobs.orders import sample_data
 from jobs.orders.domain import SAMPLE_PATH, SAMPLE_ROWS
 
@@ -104,7 +104,7 @@ class HealthCheck:
     def execute(self, run_id: str | None = None) -> HealthResult:
         """Put the sample in the raw bucket, run the pipeline on it and wait; raise when it does not succeed."""
         run_id = run_id or uuid.uuid4().hex[:12]
-        folder = f"{self.job}/{HEALTH_CHECK_FOLDER}/{run_id}/"
+        folder = f"{health_check_prefix(self.job)}{run_id}/"
         result = HealthResult(source_path=f"s3://{self.raw_bucket}/{folder}",
                               target_path=f"s3://{self.curated_bucket}/{folder}")
         self.s3.put_object(Bucket=self.raw_bucket, Key=f"{folder}{self.sample.name}", Body=self.sample.read_bytes())

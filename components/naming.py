@@ -45,6 +45,11 @@ def job_prefix(job: str) -> str:
 HEALTH_CHECK_FOLDER = "_health"
 
 
+def health_check_prefix(job: str) -> str:
+    """Where a job's health-check runs put their input and output (one folder per run below it)."""
+    return f"{job_prefix(job)}{HEALTH_CHECK_FOLDER}/"
+
+
 def bucket_prefix(settings: StackSettings, zone: str) -> str:
     # AWS appends a unique suffix, so names stay globally unique without a random component here.
     return f"{settings.name_prefix}-{zone}-"

@@ -49,9 +49,14 @@ class PipelineFunctions(pulumi.ComponentResource):
         job_paths = pulumi.Output.all(buckets["raw"].bucket, buckets["curated"].bucket).apply(
             lambda b: json.dumps({job: {"source": f"s3://{b[0]}/{naming.job_prefix(job)}",
                                         "target": f"s3://{b[1]}/{naming.job_prefix(job)}"} for job in jobs}))
+
+        def cleanup_locations_in(temp_arn: str, *data_arns: str) -> list[tuple[str, str]]:
+            """All of each job's temp data; in the raw and curated buckets, only its health-check leftovers."""
+            return ([(temp_arn, naming.job_prefix(job)) for job in jobs]
+                    + [(arn, naming.health_check_prefix(job)) for job in jobs for arn in data_arns])
+
         cleanup_locations = pulumi.Output.all(buckets["temp"].arn, buckets["raw"].arn, buckets["curated"].arn).apply(
-            lambda arns: [(arn, naming.job_prefix(job)) for job in jobs for arn in arns[:1]]
-            + [(arn, f"{naming.job_prefix(job)}{naming.HEALTH_CHECK_FOLDER}/") for job in jobs for arn in arns[1:]])
+            lambda arns: cleanup_locations_in(*arns))
 
         self.functions = {
             "validate_input": function(
@@ -63,9 +68,8 @@ class PipelineFunctions(pulumi.ComponentResource):
             "quality_gate": function(
                 "quality_gate", "Passes or fails a pipeline run on its data-quality result",
                 pulumi.Output.all(buckets["curated"].arn, lake.key_arn).apply(
-                    lambda v: function_policies.quality_gate_statements(
-                        curated_bucket_arn=v[0], job_prefixes=prefixes, key_arn=v[1],
-                        health_check_folder=naming.HEALTH_CHECK_FOLDER)),
+                    lambda v: function_policies.quality_gate_statements(curated_bucket_arn=v[0], jobs=jobs,
+                                                                        key_arn=v[1])),
                 {"CURATED_BUCKET": buckets["curated"].bucket}),
             "job_monitor": function(
                 "job_monitor", "Counts Glue job run endings and alerts on the bad ones",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import naming
 from .documents import statement
 
 # X-Ray's write actions have no resource-level permission: AWS allows only Resource "*".
@@ -32,14 +33,14 @@ def validate_input_statements(*, raw_bucket_arn: str, job_prefixes: list[str]) -
     return [statement("ListJobInput", ["s3:ListBucket"], [raw_bucket_arn], condition=_prefix_condition(job_prefixes))]
 
 
-def quality_gate_statements(*, curated_bucket_arn: str, job_prefixes: list[str], key_arn: str,
-                            health_check_folder: str) -> list[dict]:
+def quality_gate_statements(*, curated_bucket_arn: str, jobs: list[str], key_arn: str) -> list[dict]:
     """Reads the quality results of normal runs (`<job>/_dq/`) and of health-check runs
     (`<job>/<health folder>/<run>/_dq/`), nothing else of the curated data."""
     return [
         statement("ReadQualityResults", ["s3:GetObject"],
-                  [pattern for p in job_prefixes for pattern in (
-                      f"{curated_bucket_arn}/{p}_dq/*", f"{curated_bucket_arn}/{p}{health_check_folder}/*/_dq/*")]),
+                  [pattern for job in jobs for pattern in (
+                      f"{curated_bucket_arn}/{naming.job_prefix(job)}_dq/*",
+                      f"{curated_bucket_arn}/{naming.health_check_prefix(job)}*/_dq/*")]),
         statement("DecryptQualityResults", ["kms:Decrypt"], [key_arn]),
     ]
 
