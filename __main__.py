@@ -12,6 +12,7 @@ from components.monitoring import MonitoredPipeline, Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.pipeline import Pipeline, PipelineArgs
 from components.pipeline_functions import PipelineFunctions, PipelineFunctionsArgs
+from components.release_info import InvalidReleaseInfo, release_commit
 
 ROOT = Path(__file__).resolve().parent
 JOBS_DIR = ROOT / "jobs"
@@ -20,7 +21,8 @@ BUILD_DIR = ROOT / ".build"
 
 try:
     settings = load_settings(JOBS_DIR)
-except ConfigError as error:
+    commit = release_commit(ROOT)
+except (ConfigError, InvalidReleaseInfo) as error:
     # A clean message naming every bad key, instead of a stack trace.
     raise pulumi.RunError(str(error)) from None
 
@@ -35,12 +37,16 @@ glue_jobs = {
                                             jobs_dir=JOBS_DIR, build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }
+validate, quality_gate = functions.functions["validate_input"], functions.functions["quality_gate"]
 pipelines = {
     job.name: Pipeline(f"{job.name}-pipeline", PipelineArgs(
         job=job, settings=settings, aws=aws_context, key_arn=lake.key_arn,
         glue_job_name=glue_jobs[job.name].job_name, glue_job_arn=glue_jobs[job.name].job_arn,
-        validate_function_arn=functions.functions["validate_input"].alias_arn,
-        quality_gate_function_arn=functions.functions["quality_gate"].alias_arn, topic_arn=alerts.topic_arn))
+        glue_script_location=glue_jobs[job.name].script_location,
+        glue_library_location=glue_jobs[job.name].library_location,
+        validate_function_arn=validate.arn, validate_function_version_arn=validate.version_arn,
+        quality_gate_function_arn=quality_gate.arn, quality_gate_function_version_arn=quality_gate.version_arn,
+        topic_arn=alerts.topic_arn, release_commit=commit))
     for job in settings.glue_jobs
 }
 monitoring = Monitoring("monitoring", MonitoringArgs(
@@ -56,6 +62,15 @@ pulumi.export("glue_database", lake.database_name)
 pulumi.export("glue_jobs", {name: job.job_name for name, job in glue_jobs.items()})
 pulumi.export("glue_job_roles", {name: job.role_arn for name, job in glue_jobs.items()})
 pulumi.export("state_machines", {name: pipeline.state_machine_arn for name, pipeline in pipelines.items()})
+# What the release controller works on: each pipeline's new version and its live alias, the stack's alarms and
+# the release settings.
+pulumi.export("pipeline_versions", {name: pipeline.version_arn for name, pipeline in pipelines.items()})
+pulumi.export("pipeline_aliases", {name: pipeline.alias_arn for name, pipeline in pipelines.items()})
+pulumi.export("alarm_names", monitoring.alarm_names)
+pulumi.export("release", {"strategy": settings.release.strategy, "canary_percent": settings.release.canary_percent,
+                          "canary_bake_minutes": settings.release.canary_bake_minutes,
+                          "retained_releases": settings.release.retained_releases,
+                          "artifacts_bucket": lake.buckets["artifacts"].bucket})
 pulumi.export("functions", {key: fn.function_name for key, fn in functions.functions.items()})
 pulumi.export("alert_topic_arn", alerts.topic_arn)
 pulumi.export("dashboard", monitoring.dashboard_name)

@@ -20,7 +20,9 @@ from jobs.orders import sample_data
 from jobs.orders.domain import SAMPLE_PATH, SAMPLE_ROWS
 
 JOB_NAME = "orders"
-REQUIRED_OUTPUTS = ("buckets", "state_machines", "glue_jobs")
+# The check runs the version the stack's last deploy published (`pipeline_versions`), never the unqualified
+# state machine; a release verifies the same way before the version takes traffic.
+REQUIRED_OUTPUTS = ("buckets", "pipeline_versions", "glue_jobs")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -75,20 +77,22 @@ def _require(outputs: Mapping[str, Any], job: str) -> tuple[str, str, str, str]:
     if missing:
         raise HealthCheckFailed(f"stack outputs lack {', '.join(missing)}; has {', '.join(sorted(outputs)) or 'none'}",
                                 "the stack's exports (__main__.py)")
-    buckets, machines, jobs = outputs["buckets"], outputs["state_machines"], outputs["glue_jobs"]
+    buckets, versions, jobs = outputs["buckets"], outputs["pipeline_versions"], outputs["glue_jobs"]
     for name, value in (("buckets.raw", buckets.get("raw")), ("buckets.curated", buckets.get("curated")),
-                        (f"state_machines.{job}", machines.get(job)), (f"glue_jobs.{job}", jobs.get(job))):
+                        (f"pipeline_versions.{job}", versions.get(job)), (f"glue_jobs.{job}", jobs.get(job))):
         if not value:
             raise HealthCheckFailed(f"stack output {name} is missing", "the stack's exports (__main__.py)")
-    return buckets["raw"], buckets["curated"], machines[job], jobs[job]
+    return buckets["raw"], buckets["curated"], versions[job], jobs[job]
 
 
 class HealthCheck:
     def __init__(self, outputs: Mapping[str, Any], *, deadline_seconds: float = 1200, job: str = JOB_NAME,
                  sample: Path = SAMPLE_PATH, expected: Expected | None = None,
                  session: boto3.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, state_machine_arn: str | None = None):
+        """`state_machine_arn` names the version (or alias) to run instead of the stack's newest version."""
         self.raw_bucket, self.curated_bucket, self.state_machine, self.glue_job = _require(outputs, job)
+        self.state_machine = state_machine_arn or self.state_machine
         self.job = job
         self.sample = sample
         self.expected = expected or Expected.of_sample()

@@ -152,7 +152,7 @@ def bench_loop(rounds: int = 5) -> None:
         machine = sfn.create_state_machine(name="bench", definition=json.dumps(definition),
                                            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
         outputs = {"buckets": {"raw": "bench-raw", "curated": "bench-curated"},
-                   "state_machines": {"orders": machine}, "glue_jobs": {"orders": "bench-orders"}}
+                   "pipeline_versions": {"orders": machine}, "glue_jobs": {"orders": "bench-orders"}}
         expected = Expected.of_sample()
         totals, runs = [], []
         for _ in range(rounds):

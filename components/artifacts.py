@@ -15,6 +15,10 @@ from pathlib import Path
 # Library shared by all jobs (`jobs/common`) and by all Lambda handlers (`functions/shared`).
 JOBS_SHARED = "common"
 FUNCTIONS_SHARED = "shared"
+# The release controller tags the artifacts no retained pipeline version runs any more; the artifacts bucket's
+# lifecycle expires tagged objects after a day.
+RETIRED_TAG = ("release-retired", "true")
+RETIRED_EXPIRATION_DAYS = 1
 # A fixed timestamp (the earliest a zip can hold) makes the archive depend on file contents only.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

@@ -2,12 +2,18 @@
 
 validate input -> Glue job (.sync) -> quality gate -> success notification; every task catches all errors
 into a failure notification that carries the error and cause, then fails the execution.
+
+A published version of this definition pins everything it runs: the Lambda functions by their published
+version and the Glue job's script and library by their content-addressed S3 objects (passed per run), so
+moving the state machine's alias moves all of them together.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from .release_info import COMMENT_MARKER
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 GLUE_START_JOB_RUN_SYNC = "arn:aws:states:::glue:startJobRun.sync"
@@ -28,12 +34,18 @@ CATCH_ALL = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "N
 class PipelineTargets:
     job: str
     glue_job_name: str
-    validate_function_arn: str
-    quality_gate_function_arn: str
+    # Published versions (qualified ARNs), never an alias: a pipeline version keeps calling the code it was
+    # released with.
+    validate_function_version_arn: str
+    quality_gate_function_version_arn: str
+    # This release's Glue script and library (s3:// URIs); they override the job's defaults for each run.
+    glue_script_location: str
+    glue_library_location: str
     topic_arn: str
     stack: str
     # A Glue run may take this long (its own timeout) before the state gives up on it.
     glue_timeout_seconds: int
+    release_commit: str
 
 
 def _lambda_task(function_arn: str, payload: dict[str, Any], result_path: str, next_state: str) -> dict[str, Any]:
@@ -50,12 +62,13 @@ def _lambda_task(function_arn: str, payload: dict[str, Any], result_path: str, n
 
 
 def pipeline_definition(t: PipelineTargets) -> dict[str, Any]:
-    validate = _lambda_task(t.validate_function_arn, {"job": t.job, "input.$": "$"}, "$.validated", "RunGlueJob")
-    quality_gate = _lambda_task(t.quality_gate_function_arn,
+    validate = _lambda_task(t.validate_function_version_arn, {"job": t.job, "input.$": "$"}, "$.validated",
+                            "RunGlueJob")
+    quality_gate = _lambda_task(t.quality_gate_function_version_arn,
                                 {"target_path.$": "$.validated.result.target_path", "job_run_id.$": "$.glue.Id"},
                                 "$.quality", "NotifySuccess")
     return {
-        "Comment": f"Pipeline of Glue job {t.glue_job_name} ({t.stack})",
+        "Comment": f"Pipeline of Glue job {t.glue_job_name} ({t.stack}), {COMMENT_MARKER}{t.release_commit}",
         "StartAt": "ValidateInput",
         "States": {
             "ValidateInput": validate,
@@ -65,6 +78,9 @@ def pipeline_definition(t: PipelineTargets) -> dict[str, Any]:
                 "Parameters": {
                     "JobName": t.glue_job_name,
                     "Arguments": {
+                        # Glue special parameters: this version's code, whatever the job's defaults are now.
+                        "--scriptLocation": t.glue_script_location,
+                        "--extra-py-files": t.glue_library_location,
                         "--source_path.$": "$.validated.result.source_path",
                         "--target_path.$": "$.validated.result.target_path",
                         "--health_check.$": "$.validated.result.health_check",

@@ -30,6 +30,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # EventBridge Scheduler expressions; empty means no schedule.
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
+# How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
+RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
 # The stack whose data must never be deleted by a `pulumi destroy`.
 PRODUCTION_STACKS = ("prod",)
 # S3 refuses a STANDARD_IA transition earlier than 30 days after creation.
@@ -100,6 +102,17 @@ class OrchestrationSettings:
 
 
 @dataclass(frozen=True)
+class ReleaseSettings:
+    # all-at-once: switch without verification; verify-then-switch: health check on the new version, then
+    # 100 %; canary: verify, then `canary_percent` for `canary_bake_minutes` while alarms are watched, then 100 %.
+    strategy: str
+    canary_percent: int
+    canary_bake_minutes: int
+    # Pipeline versions (and their Glue artifacts) kept for rollback; older ones no alias routes to are pruned.
+    retained_releases: int
+
+
+@dataclass(frozen=True)
 class StackSettings:
     project: str
     stack: str
@@ -114,6 +127,7 @@ class StackSettings:
     functions: LambdaSettings
     alarms: AlarmSettings
     orchestration: OrchestrationSettings
+    release: ReleaseSettings
 
     @property
     def name_prefix(self) -> str:
@@ -196,6 +210,12 @@ STACK_FIELDS: dict[str, _Field] = {
     "alarmLambdaErrors": _int_range(1, 1000),
     "alarmLambdaThrottles": _int_range(1, 1000),
     "alarmLambdaDurationPercent": _int_range(10, 100),
+    "releaseStrategy": _one_of(RELEASE_STRATEGIES),
+    # Step Functions aliases route in whole percent between two versions.
+    "canaryPercent": _int_range(1, 99),
+    "canaryBakeMinutes": _int_range(1, 1440),
+    # AWS keeps at most 1,000 versions per state machine.
+    "retainedReleases": _int_range(2, 100),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
 GLUE_JOBS_KEY = "glueJobs"
@@ -353,6 +373,12 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
             alert_emails=tuple(values["alertEmails"]),
             cleanup_ttl_days=values["cleanupTtlDays"],
             max_input_object_mb=values["maxInputObjectMb"],
+        ),
+        release=ReleaseSettings(
+            strategy=values["releaseStrategy"],
+            canary_percent=values["canaryPercent"],
+            canary_bake_minutes=values["canaryBakeMinutes"],
+            retained_releases=values["retainedReleases"],
         ),
     )
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import artifacts, naming
 from .aws_context import AwsContext
 from .config import StackSettings
 from .iam.kms_key_policy import kms_key_policy
@@ -78,6 +78,9 @@ class DataLake(pulumi.ComponentResource):
                     expiration_days=zone_days[zone][1],
                     protect=settings.protect_data and zone in DATA_ZONES,
                     tags={**settings.tags, "zone": zone},
+                    # Code no retained pipeline version runs is tagged by the release controller.
+                    expire_tagged=artifacts.RETIRED_TAG if zone == "artifacts" else None,
+                    tagged_expiration_days=artifacts.RETIRED_EXPIRATION_DAYS,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

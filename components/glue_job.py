@@ -34,6 +34,8 @@ class GlueJob(pulumi.ComponentResource):
     job_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     script_location: pulumi.Output[str]
+    # This deploy's library (s3:// URI): with script_location, what a pipeline version passes to each run.
+    library_location: pulumi.Output[str]
 
     def __init__(self, name: str, args: GlueJobArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:glue:GlueJob", name, None, opts)
@@ -53,10 +55,13 @@ class GlueJob(pulumi.ComponentResource):
                 server_side_encryption="aws:kms",
                 kms_key_id=lake.key_arn,
                 tags=settings.tags,
-                opts=child,
+                # A replaced artifact stays: older pipeline versions still run it. The release controller
+                # retires what no retained version uses, and the bucket's lifecycle expires it.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
             for kind, artifact in (("script", script), ("library", library))
         }
+        locations = {kind: s3_uri(artifacts_bucket, obj.key) for kind, obj in uploaded.items()}
 
         security = aws.glue.SecurityConfiguration(
             f"{name}-security",
@@ -105,7 +110,7 @@ class GlueJob(pulumi.ComponentResource):
             command={
                 "name": "glueetl",
                 "python_version": "3",
-                "script_location": s3_uri(artifacts_bucket, uploaded["script"].key),
+                "script_location": locations["script"],
             },
             worker_type=job.worker_type,
             number_of_workers=job.number_of_workers,
@@ -117,7 +122,7 @@ class GlueJob(pulumi.ComponentResource):
             default_arguments={
                 "--job-language": "python",
                 "--TempDir": s3_uri(buckets["temp"], f"{naming.job_prefix(job.name)}glue-temp/"),
-                "--extra-py-files": s3_uri(artifacts_bucket, uploaded["library"].key),
+                "--extra-py-files": locations["library"],
                 "--enable-metrics": "true",
                 "--enable-observability-metrics": "true",
                 "--enable-continuous-cloudwatch-log": "true",
@@ -140,8 +145,9 @@ class GlueJob(pulumi.ComponentResource):
         self.job_arn = glue_job.arn
         self.role_arn = role.arn
         self.script_location = glue_job.command.script_location
+        self.library_location = locations["library"]
         self.register_outputs({"job_name": self.job_name, "role_arn": self.role_arn,
-                               "script_location": self.script_location})
+                               "script_location": self.script_location, "library_location": self.library_location})
 
 
 def s3_uri(bucket: SecureBucket, path: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -43,6 +43,9 @@ class LambdaFunctionArgs:
 
 class LambdaFunction(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    # The version this deploy published (qualified ARN): what a pipeline version pins.
+    version_arn: pulumi.Output[str]
     alias_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
     timeout_seconds: int
@@ -126,8 +129,10 @@ class LambdaFunction(pulumi.ComponentResource):
             )
 
         self.function_name = function.name
+        self.arn = function.arn
+        self.version_arn = function.qualified_arn
         self.alias_arn = alias.arn
         self.role_arn = role.arn
         self.timeout_seconds = functions.timeout_seconds
-        self.register_outputs({"function_name": self.function_name, "alias_arn": self.alias_arn,
-                               "role_arn": self.role_arn})
+        self.register_outputs({"function_name": self.function_name, "version_arn": self.version_arn,
+                               "alias_arn": self.alias_arn, "role_arn": self.role_arn})

@@ -1,4 +1,9 @@
-"""One Glue job's pipeline: the Step Functions state machine, its log group and role, an optional schedule."""
+"""One Glue job's pipeline: the Step Functions state machine, its log group and role, an optional schedule.
+
+Every deploy that changes the definition publishes a new, immutable version; the `live` alias is what
+schedules start. The alias is created on the first version, after which its routing belongs to the release
+controller (`python -m automation release | rollback`), so a later `pulumi up` never undoes a rollback.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from .config import GlueJobSettings, StackSettings
 from .iam.state_machine_policy import state_machine_policy
 from .schedule import Schedule, ScheduleArgs
 
+LIVE_ALIAS = "live"
+ALIAS_DESCRIPTION = "Released pipeline version; routing is set by python -m automation release and rollback"
 # Long enough for Glue's own retries of a run that hits its timeout.
 GLUE_STATE_MARGIN_SECONDS = 15 * 60
 
@@ -28,9 +35,16 @@ class PipelineArgs:
     key_arn: pulumi.Input[str]
     glue_job_name: pulumi.Input[str]
     glue_job_arn: pulumi.Input[str]
+    # This deploy's Glue code (s3:// URIs), passed to every run of the version.
+    glue_script_location: pulumi.Input[str]
+    glue_library_location: pulumi.Input[str]
+    # Unqualified ARNs (what the role may invoke, any version) and this deploy's published versions.
     validate_function_arn: pulumi.Input[str]
+    validate_function_version_arn: pulumi.Input[str]
     quality_gate_function_arn: pulumi.Input[str]
+    quality_gate_function_version_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
+    release_commit: str
     # Execution input of scheduled runs (the job's defaults apply to what it leaves out).
     scheduled_input: str = "{}"
 
@@ -38,6 +52,9 @@ class PipelineArgs:
 class Pipeline(pulumi.ComponentResource):
     state_machine_arn: pulumi.Output[str]
     state_machine_name: pulumi.Output[str]
+    # The version this deploy published, and the alias that schedules start.
+    version_arn: pulumi.Output[str]
+    alias_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Pipeline", name, None, opts)
@@ -54,19 +71,24 @@ class Pipeline(pulumi.ComponentResource):
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.json_dumps(pulumi.Output.all(
-                args.glue_job_arn, args.validate_function_arn, args.quality_gate_function_arn, args.topic_arn,
-                args.key_arn,
-            ).apply(lambda v: state_machine_policy(glue_job_arn=v[0], function_arns=[v[1], v[2]], topic_arn=v[3],
-                                                   key_arn=v[4]))),
+                glue_job_arn=args.glue_job_arn, validate=args.validate_function_arn,
+                quality_gate=args.quality_gate_function_arn, topic_arn=args.topic_arn, key_arn=args.key_arn,
+            ).apply(lambda v: state_machine_policy(glue_job_arn=v["glue_job_arn"],
+                                                   function_arns=[v["validate"], v["quality_gate"]],
+                                                   topic_arn=v["topic_arn"], key_arn=v["key_arn"]))),
             opts=child,
         )
-        definition = pulumi.Output.all(args.glue_job_name, args.validate_function_arn,
-                                       args.quality_gate_function_arn, args.topic_arn).apply(
-            lambda v: json.dumps(pipeline_definition(PipelineTargets(
-                job=job.name, glue_job_name=v[0], validate_function_arn=v[1], quality_gate_function_arn=v[2],
-                topic_arn=v[3], stack=settings.name_prefix,
-                glue_timeout_seconds=job.timeout_minutes * 60 * (job.max_retries + 1) + GLUE_STATE_MARGIN_SECONDS,
-            )), indent=2))
+        definition = pulumi.Output.all(
+            glue_job_name=args.glue_job_name, script=args.glue_script_location, library=args.glue_library_location,
+            validate=args.validate_function_version_arn, quality_gate=args.quality_gate_function_version_arn,
+            topic_arn=args.topic_arn,
+        ).apply(lambda v: json.dumps(pipeline_definition(PipelineTargets(
+            job=job.name, glue_job_name=v["glue_job_name"], validate_function_version_arn=v["validate"],
+            quality_gate_function_version_arn=v["quality_gate"], glue_script_location=v["script"],
+            glue_library_location=v["library"], topic_arn=v["topic_arn"], stack=settings.name_prefix,
+            glue_timeout_seconds=job.timeout_minutes * 60 * (job.max_retries + 1) + GLUE_STATE_MARGIN_SECONDS,
+            release_commit=args.release_commit,
+        )), indent=2))
         state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
             name=naming.state_machine_name(settings, job.name),
@@ -81,17 +103,30 @@ class Pipeline(pulumi.ComponentResource):
             tracing_configuration={"enabled": True},
             encryption_configuration={"type": "CUSTOMER_MANAGED_KMS_KEY", "kms_key_id": args.key_arn,
                                       "kms_data_key_reuse_period_seconds": 300},
+            publish=True,
             tags=settings.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        alias = aws.sfn.Alias(
+            f"{name}-live",
+            name=LIVE_ALIAS,
+            description=ALIAS_DESCRIPTION,
+            routing_configurations=[{"state_machine_version_arn": state_machine.state_machine_version_arn,
+                                     "weight": 100}],
+            # Routing and the release history in the description are the release controller's after creation.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["routingConfigurations", "description"]),
         )
 
         if settings.orchestration.schedule:
             Schedule(f"{name}-schedule", ScheduleArgs(
                 settings=settings, aws=ctx, purpose=f"{naming.hyphenated(job.name)}-pipeline",
-                expression=settings.orchestration.schedule, target_arn=state_machine.arn,
+                expression=settings.orchestration.schedule, target_arn=alias.arn,
                 action="states:StartExecution", input=args.scheduled_input, target_key_arn=args.key_arn,
             ), opts=child)
 
         self.state_machine_arn = state_machine.arn
         self.state_machine_name = state_machine.name
-        self.register_outputs({"state_machine_arn": self.state_machine_arn})
+        self.version_arn = state_machine.state_machine_version_arn
+        self.alias_arn = alias.arn
+        self.register_outputs({"state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
+                               "alias_arn": self.alias_arn})

@@ -24,6 +24,9 @@ class SecureBucketArgs:
     expiration_days: int = 0
     # Protected buckets refuse `pulumi destroy` and keep their objects; others are emptied and deleted.
     protect: bool = False
+    # (key, value): objects carrying this tag expire after `tagged_expiration_days`.
+    expire_tagged: tuple[str, str] | None = None
+    tagged_expiration_days: int = 1
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -79,7 +82,7 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
-            rules=[_lifecycle_rule(args)],
+            rules=_lifecycle_rules(args),
             opts=child,
         )
         aws.s3.BucketPolicy(
@@ -95,7 +98,16 @@ class SecureBucket(pulumi.ComponentResource):
         self.register_outputs({"bucket": self.bucket, "arn": self.arn})
 
 
-def _lifecycle_rule(args: SecureBucketArgs) -> dict:
+def _lifecycle_rules(args: SecureBucketArgs) -> list[dict]:
+    rules = [_zone_rule(args)]
+    if args.expire_tagged:
+        key, value = args.expire_tagged
+        rules.append({"id": "expire-tagged", "status": "Enabled", "filter": {"tag": {"key": key, "value": value}},
+                      "expiration": {"days": args.tagged_expiration_days}})
+    return rules
+
+
+def _zone_rule(args: SecureBucketArgs) -> dict:
     rule: dict = {
         "id": "zone-lifecycle",
         "status": "Enabled",

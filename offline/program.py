@@ -37,6 +37,8 @@ class Resource:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
     # As the engine sends them to a policy pack: serialized (camelCase, unknown sentinels in preview).
     engine_props: dict[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
@@ -73,7 +75,6 @@ ARN_FORMATS = {
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}"),
     "aws:glue/job:Job": ("glue", "job/{name}"),
     "aws:lambda/alias:Alias": ("lambda", "function:{functionName}:{name}"),
-    "aws:sfn/stateMachine:StateMachine": ("states", "stateMachine:{name}"),
     "aws:sns/topic:Topic": ("sns", "{name}"),
     "aws:sqs/queue:Queue": ("sqs", "{name}"),
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),
@@ -120,6 +121,14 @@ class AwsMocks(pulumi_mocks.Mocks):
         elif kind == "aws:lambda/function:Function":
             arn = self._arn("lambda", f"function:{name}")
             outputs.update(arn=arn, version="1", qualifiedArn=f"{arn}:1")
+        elif kind == "aws:sfn/stateMachine:StateMachine":
+            arn = self._arn("states", f"stateMachine:{name}")
+            # A first deploy with publish=true publishes version 1.
+            outputs.update(arn=arn, stateMachineVersionArn=f"{arn}:1" if inputs.get("publish") else "")
+        elif kind == "aws:sfn/alias:Alias":
+            # arn:…:stateMachine:<machine>:<alias>, the machine taken from the version it routes to.
+            version_arn = inputs["routingConfigurations"][0]["stateMachineVersionArn"]
+            outputs["arn"] = f"{version_arn.rsplit(':', 1)[0]}:{name}"
         elif kind in ARN_FORMATS:
             service, resource = ARN_FORMATS[kind]
             region = "" if service == "iam" else None
@@ -143,17 +152,23 @@ class AwsMocks(pulumi_mocks.Mocks):
 
 
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """Also keeps what the stock monitor drops: `protect`, dependencies, and the request's serialized props."""
+    """Also keeps what the stock monitor drops: `protect`, `retainOnDelete`, `ignoreChanges`, dependencies, and the
+    request's serialized props."""
 
     def __init__(self, mocks: AwsMocks):
         super().__init__(mocks)
         self.protected: set[str] = set()
+        self.retained: set[str] = set()
+        self.ignored_changes: dict[str, tuple[str, ...]] = {}
         self.requests: dict[str, tuple[dict, tuple[str, ...], dict[str, tuple[str, ...]]]] = {}
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.protect:
             self.protected.add(response.urn)
+        if request.retainOnDelete:
+            self.retained.add(response.urn)
+        self.ignored_changes[response.urn] = tuple(request.ignoreChanges)
         self.requests[response.urn] = (
             json_format.MessageToDict(request.object),
             tuple(request.dependencies),
@@ -199,7 +214,8 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
         engine_props, dependencies, property_dependencies = monitor.requests.get(urn, ({}, (), {}))
         resources.append(Resource(type=type_, name=name, urn=urn, id=registration.id,
                                   inputs=mocks.inputs[(type_, name)], outputs=registration.state,
-                                  protect=urn in monitor.protected, engine_props=engine_props,
+                                  protect=urn in monitor.protected, retain_on_delete=urn in monitor.retained,
+                                  ignore_changes=monitor.ignored_changes.get(urn, ()), engine_props=engine_props,
                                   dependencies=dependencies, property_dependencies=property_dependencies))
     return ProgramRun(stack=stack, resources=resources, exports=exports or {},
                       mode="preview" if preview else "update")

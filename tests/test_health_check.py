@@ -42,7 +42,9 @@ def deployed(aws, moto_endpoint, monkeypatch):
         machine = sfn.create_state_machine(name=f"pipeline-{suffix}-{uuid.uuid4().hex[:4]}",
                                            definition=json.dumps(definition),
                                            roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
-        return {"buckets": {"raw": raw, "curated": curated}, "state_machines": {"orders": machine},
+        # moto cannot start a version ARN (it has no executions per version), so the unqualified machine stands
+        # in for the version the stack's outputs name.
+        return {"buckets": {"raw": raw, "curated": curated}, "pipeline_versions": {"orders": machine},
                 "glue_jobs": {"orders": job}}
 
     def generated(glue_succeeds: bool = True) -> dict:
@@ -50,8 +52,10 @@ def deployed(aws, moto_endpoint, monkeypatch):
         asl = pipeline_definition(PipelineTargets(
             job="orders", glue_job_name=job if glue_succeeds else f"{job}-missing", topic_arn=topic,
             stack="data-pipeline-pr-1", glue_timeout_seconds=900,
-            validate_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:v:live",
-            quality_gate_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:q:live"))
+            validate_function_version_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:v:1",
+            quality_gate_function_version_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:q:1",
+            glue_script_location="s3://artifacts/glue/orders/script/glue_main-0123.py",
+            glue_library_location="s3://artifacts/glue/orders/library/orders-0123.zip", release_commit="0123abcd"))
         asl = substitute_tasks_moto_cannot_run(asl, glue=glue_succeeds, lambdas=True)
         if glue_succeeds:
             asl["States"]["RunGlueJob"]["Result"]["Id"] = run_id
@@ -140,10 +144,10 @@ def test_deadline_stops_the_execution_and_fails(deployed):
 
 
 @pytest.mark.parametrize(("outputs", "message"), [
-    ({}, "stack outputs lack buckets, state_machines, glue_jobs; has none"),
-    ({"buckets": {"raw": "r"}, "state_machines": {}, "glue_jobs": {}}, "stack output buckets.curated is missing"),
-    ({"buckets": {"raw": "r", "curated": "c"}, "state_machines": {"returns": "x"}, "glue_jobs": {"orders": "j"}},
-     "stack output state_machines.orders is missing"),
+    ({}, "stack outputs lack buckets, pipeline_versions, glue_jobs; has none"),
+    ({"buckets": {"raw": "r"}, "pipeline_versions": {}, "glue_jobs": {}}, "stack output buckets.curated is missing"),
+    ({"buckets": {"raw": "r", "curated": "c"}, "pipeline_versions": {"returns": "x"}, "glue_jobs": {"orders": "j"}},
+     "stack output pipeline_versions.orders is missing"),
 ])
 def test_missing_outputs_are_named(aws, outputs, message):
     with pytest.raises(HealthCheckFailed, match=message):

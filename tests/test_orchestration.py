@@ -37,6 +37,11 @@ def alias_arn(run, key: str) -> str:
     return run.one("aws:lambda/alias:Alias", f"{key.replace('_', '-')}-alias").outputs["arn"]
 
 
+def version_arn(run, key: str) -> str:
+    """The version this deploy published (what a pipeline version pins)."""
+    return function(run, key).outputs["qualifiedArn"]
+
+
 def test_functions_are_sized_traced_encrypted_and_aliased(shipped):
     stack, config, run = shipped
     for key in FUNCTIONS:
@@ -82,8 +87,8 @@ def test_state_machine_runs_exactly_this_stacks_job_and_functions(shipped):
     stack, config, run = shipped
     (machine,) = run.of_type(STATE_MACHINE)
     states = json.loads(machine.inputs["definition"])["States"]
-    assert states["ValidateInput"]["Parameters"]["FunctionName"] == alias_arn(run, "validate_input")
-    assert states["QualityGate"]["Parameters"]["FunctionName"] == alias_arn(run, "quality_gate")
+    assert states["ValidateInput"]["Parameters"]["FunctionName"] == version_arn(run, "validate_input")
+    assert states["QualityGate"]["Parameters"]["FunctionName"] == version_arn(run, "quality_gate")
     assert states["RunGlueJob"]["Parameters"]["JobName"] == run.exports["glue_jobs"]["orders"]
     assert {states[s]["Parameters"]["TopicArn"] for s in ("NotifySuccess", "NotifyFailure")} == {
         run.exports["alert_topic_arn"]}
@@ -97,8 +102,9 @@ def test_state_machine_runs_exactly_this_stacks_job_and_functions(shipped):
         "Statement"]}
     glue_job = run.one("aws:glue/job:Job", "orders-job").outputs["arn"]
     assert statements["RunGlueJob"]["Resource"] == [glue_job]
-    assert statements["InvokeSteps"]["Resource"] == sorted([alias_arn(run, "validate_input"),
-                                                            alias_arn(run, "quality_gate")])
+    # Any version of exactly these two functions: every retained pipeline version calls its own.
+    assert statements["InvokeStepVersions"]["Resource"] == sorted(
+        f"{function(run, key).outputs['arn']}:*" for key in ("validate_input", "quality_gate"))
     assert statements["Notify"]["Resource"] == [run.exports["alert_topic_arn"]]
 
 
@@ -166,7 +172,8 @@ def test_pipeline_schedule_only_where_configured_cleanup_everywhere(shipped):
     if config[P + "pipelineSchedule"]:
         (pipeline,) = schedules.values()
         assert pipeline["scheduleExpression"] == config[P + "pipelineSchedule"]
-        assert pipeline["target"]["arn"] == run.exports["state_machines"]["orders"]
+        # Schedules start the live alias, never the unqualified state machine.
+        assert pipeline["target"]["arn"] == run.exports["pipeline_aliases"]["orders"]
     else:
         assert schedules == {}
 

@@ -237,7 +237,8 @@ def test_components_follow_the_pulumi_component_layout(shipped):
 def test_exports_name_what_later_stages_need(shipped):
     stack, _, run = shipped
     assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles",
-                                "state_machines", "functions", "alert_topic_arn", "dashboard"}
+                                "state_machines", "functions", "alert_topic_arn", "dashboard", "pipeline_versions",
+                                "pipeline_aliases", "alarm_names", "release"}
     assert run.exports["glue_jobs"] == {"orders": f"data-pipeline-{stack}-orders"}
     assert set(run.exports["buckets"]) == set(ZONES)
 

@@ -20,14 +20,17 @@ from tests.conftest import program_run
 
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
 ACCOUNT = "123456789012"
+SCRIPT = "s3://artifacts/glue/orders/script/glue_main-0123456789abcdef.py"
+LIBRARY = "s3://artifacts/glue/orders/library/orders-0123456789abcdef.zip"
 
 
 def definition(topic_arn: str = f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts") -> dict:
     return pipeline_definition(PipelineTargets(
         job="orders", glue_job_name="data-pipeline-dev-orders",
-        validate_function_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:data-pipeline-dev-validate-input:live",
-        quality_gate_function_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:data-pipeline-dev-quality-gate:live",
-        topic_arn=topic_arn, stack="data-pipeline-dev", glue_timeout_seconds=3600))
+        validate_function_version_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:data-pipeline-dev-validate-input:3",
+        quality_gate_function_version_arn=f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:data-pipeline-dev-quality-gate:4",
+        glue_script_location=SCRIPT, glue_library_location=LIBRARY,
+        topic_arn=topic_arn, stack="data-pipeline-dev", glue_timeout_seconds=3600, release_commit="0123abcd"))
 
 
 def deployed_definitions() -> list[tuple[str, dict]]:
@@ -78,6 +81,7 @@ def test_every_task_retries_transient_errors_and_catches_into_the_failure_notifi
     assert glue_retry["BackoffRate"] > 1 and glue_retry["MaxAttempts"] >= 3
     assert tasks["RunGlueJob"]["Resource"] == GLUE_START_JOB_RUN_SYNC
     assert tasks["RunGlueJob"]["Parameters"]["Arguments"] == {
+        "--scriptLocation": SCRIPT, "--extra-py-files": LIBRARY,
         "--source_path.$": "$.validated.result.source_path", "--target_path.$": "$.validated.result.target_path",
         "--health_check.$": "$.validated.result.health_check"}
     assert tasks["ValidateInput"]["Parameters"]["Payload"] == {"job": "orders", "input.$": "$"}

@@ -18,9 +18,11 @@ GLUE_SYNC_ACTIONS = ["glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns"
 
 def state_machine_policy(*, glue_job_arn: str, function_arns: list[str], topic_arn: str,
                          key_arn: str) -> dict[str, Any]:
+    """`function_arns` are unqualified: every retained pipeline version calls its own published version of
+    them, so the role may invoke any version of exactly these functions."""
     return document(
         statement("RunGlueJob", GLUE_SYNC_ACTIONS, [glue_job_arn]),
-        statement("InvokeSteps", ["lambda:InvokeFunction"], sorted(function_arns)),
+        statement("InvokeStepVersions", ["lambda:InvokeFunction"], sorted(f"{arn}:*" for arn in function_arns)),
         statement("Notify", ["sns:Publish"], [topic_arn]),
         # Execution data and the alert topic are encrypted with the stack key.
         statement("UseStackKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
