@@ -1,4 +1,5 @@
-"""Command line of the PR-stack loop.
+"""Command line of the PR-stack loop and of releases (`release`, `rollback`, `status`, `drift`: see
+automation/release_cli.py).
 
     python -m automation run --pr 42            # deploy pr-42, health-check it, destroy and remove it (always)
     python -m automation deploy --pr 42         # the phases one by one
@@ -22,6 +23,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from . import release_cli
 from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED, Lifecycle
 from .profile import InvalidPullRequest, PullRequest, pull_request, stack_config
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     reaper.add_argument("--ttl-hours", type=float, default=24, help="maximum age of a PR stack (default 24)")
     reaper.add_argument("--closed", default="", help="comma-separated numbers of closed pull requests")
     reaper.add_argument("--execute", action="store_true", help="destroy for real (default: dry run, report only)")
+    release_cli.add_commands(commands)
     return parser
 
 
@@ -84,6 +87,8 @@ def _write_reports(report: Report, args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in release_cli.COMMANDS:
+        return release_cli.run(args)
     deploying = args.command in ("deploy", "run")
     if args.command != "reap":
         try:

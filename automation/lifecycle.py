@@ -15,27 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .health_check import HealthCheckFailed, HealthResult
+from .phases import Interrupted, PhaseFailed, run_phase
 from .progress import Progress
 from .report import Report
 from .stacks import PrStack
 
 EXIT_PASSED, EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED = 0, 1, 2, 3
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class Interrupted(BaseException):
-    """Raised in the main thread when the process gets SIGINT or SIGTERM (BaseException: nothing swallows it)."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class PhaseFailed(Exception):
-    def __init__(self, phase: str, error: BaseException):
-        super().__init__(f"{phase} failed: {error}")
-        self.phase = phase
-        self.error = error
 
 
 @contextmanager
@@ -65,25 +51,7 @@ class Lifecycle:
     clock: Callable[[], float] = time.monotonic
 
     def _phase(self, name: str, action: Callable[[], Any]) -> Any:
-        phase = self.report.phases[name]
-        self.progress.phase(name)
-        start = self.clock()
-        phase.attempts += 1
-        try:
-            result = action()
-        except Interrupted:
-            phase.status, phase.error = "interrupted", "interrupted by signal"
-            raise
-        except Exception as error:
-            phase.status, phase.error = "failed", str(error)
-            raise PhaseFailed(name, error) from error
-        finally:
-            phase.seconds += self.clock() - start
-            if phase.status != "interrupted":
-                self.progress.done(name, phase.status if phase.status == "failed" else "ok", phase.seconds,
-                                   phase.error.splitlines()[0] if phase.error else "")
-        phase.status = "ok"
-        return result
+        return run_phase(self.report.phases[name], action, self.progress, self.clock)
 
     def run(self) -> Report:
         """The full PR check; never returns without having attempted destroy and remove."""

@@ -65,12 +65,15 @@ class AutomationStack:
     """`PrStack` on a local Pulumi program (this repository) through the Automation API."""
 
     def __init__(self, name: str, config: dict[str, str] | None = None, tags: dict[str, str] | None = None,
-                 *, concurrent_wait_seconds: float = 600, sleep: Callable[[float], None] = time.sleep):
+                 *, env: dict[str, str] | None = None, concurrent_wait_seconds: float = 600,
+                 sleep: Callable[[float], None] = time.sleep):
+        """`env` is added to the engine's environment (e.g. RELEASE_COMMIT for the program)."""
         from pulumi import automation as auto
 
         self._auto = auto
         self.name = name
-        options = auto.LocalWorkspaceOptions(secrets_provider=os.environ.get("PULUMI_SECRETS_PROVIDER"))
+        options = auto.LocalWorkspaceOptions(secrets_provider=os.environ.get("PULUMI_SECRETS_PROVIDER"),
+                                             env_vars=env or None)
         self._stack = auto.create_or_select_stack(stack_name=name, work_dir=str(ROOT), opts=options)
         if config:
             self._stack.set_all_config({key: auto.ConfigValue(value=value) for key, value in config.items()})
@@ -107,6 +110,13 @@ class AutomationStack:
 
     def outputs(self) -> dict[str, Any]:
         return {key: value.value for key, value in self._stack.outputs().items()}
+
+    def preview_refresh(self, on_event: Callable[[Any], None]) -> None:
+        """`pulumi refresh --preview-only`: reads AWS, reports each difference as events, never writes the state.
+        Without expect-no-changes: the release controller's alias routing is an expected difference, and a
+        failure must mean "could not check", not "drifted"."""
+        self._retry_concurrent("refresh preview", lambda: self._stack.preview_refresh(on_event=on_event,
+                                                                                      color="never"))
 
     def cancel(self) -> None:
         with contextlib.suppress(self._auto.CommandError):  # nothing was running

@@ -1,0 +1,186 @@
+"""Commands of the release controller (see automation/release.py):
+
+    python -m automation release --stack prod            # deploy, verify, shift by the stack's strategy, prune
+    python -m automation rollback --stack prod --reason "bad totals"   # previous version, one call per pipeline
+    python -m automation rollback --stack prod --job orders --to 41    # a named version
+    python -m automation status --stack prod             # what is live, the last releases
+    python -m automation drift --stack prod              # read-only: 0 no drift, 1 drift, 2 could not check
+
+`release` and `drift` need the Pulumi CLI and the stack's backend; `rollback` and `status` need only AWS
+credentials that may read and update the stack's state machine aliases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from components.config import STACK_NAME
+from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
+
+from .health_check import HealthCheck
+from .progress import Progress
+from .release import EXIT_DEPLOY_FAILED, ReleaseController, ReleaseReport, rollback, status
+from .release_client import AwsReleaseClient, ReleaseError
+from .stacks import ROOT
+
+COMMANDS = ("release", "rollback", "status", "drift")
+EXIT_USAGE = 2
+
+
+def _actor() -> str:
+    return os.environ.get("GITHUB_ACTOR") or os.environ.get("USER", "")
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    def with_stack(name: str, help_text: str) -> argparse.ArgumentParser:
+        parser = commands.add_parser(name, help=help_text)
+        parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml of this repository")
+        return parser
+
+    release = with_stack("release", "deploy a stack, verify its new pipeline versions, shift the live aliases")
+    release.add_argument("--commit", default=os.environ.get("GITHUB_SHA", ""),
+                         help="commit being released (default: $GITHUB_SHA, else the checkout's HEAD)")
+    release.add_argument("--actor", default=_actor(), help="who releases (default: $GITHUB_ACTOR, else $USER)")
+    release.add_argument("--deadline", type=float, default=1800, help="seconds a verification run may take")
+    release.add_argument("--report-json", type=Path, help="write the release report as JSON here")
+    release.add_argument("--report-md", type=Path, help="write the release report as Markdown here")
+    back = with_stack("rollback", "move the live aliases back to the previous (or a named) version")
+    back.add_argument("--job", help="only this pipeline (its Glue job's name); required with --to on many jobs")
+    back.add_argument("--to", type=int, help="version number to make live (default: the one live before)")
+    back.add_argument("--reason", default="", help="why: recorded on the alias and in the output")
+    back.add_argument("--actor", default=_actor(), help="who rolls back (default: $GITHUB_ACTOR, else $USER)")
+    show = with_stack("status", "show what is live and the last releases with their commits")
+    show.add_argument("--json", action="store_true", help="print JSON instead of text")
+    drift = with_stack("drift", "compare the stack's state with AWS without changing either")
+    drift.add_argument("--report-json", type=Path, help="write the drift report as JSON here")
+    drift.add_argument("--report-md", type=Path, help="write the drift report as Markdown here")
+
+
+def _check_stack(stack: str) -> str | None:
+    if not STACK_NAME.match(stack):
+        return f"--stack {stack!r}: must match {STACK_NAME.pattern}"
+    if not (ROOT / f"Pulumi.{stack}.yaml").is_file():
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
+        return f"--stack {stack!r}: no Pulumi.{stack}.yaml in {ROOT}; stacks: {', '.join(known)}"
+    return None
+
+
+def _write(report: Any, json_path: Path | None, md_path: Path | None) -> None:
+    if json_path:
+        json_path.write_text(report.to_json())
+    if md_path:
+        md_path.write_text(report.to_markdown())
+
+
+def _pipelines(client: AwsReleaseClient, stack: str, job: str | None) -> dict[str, str]:
+    aliases = client.live_aliases(stack)
+    if not aliases:
+        raise ReleaseError(f"stack {stack} has no pipeline with a live alias in this account and region: is it "
+                           "deployed (AWS_REGION, credentials)?")
+    if job:
+        key = job.replace("_", "-")
+        if key not in aliases:
+            raise ReleaseError(f"--job {job!r}: stack {stack} has pipelines {', '.join(sorted(aliases))}")
+        return {key: aliases[key]}
+    return aliases
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _check_stack(args.stack)
+    if problem is None and args.command == "release":
+        args.commit = args.commit or checkout_commit(ROOT)
+        if not COMMIT.match(args.commit):
+            problem = f"--commit {args.commit!r}: expected a git commit hash, 7-40 hex characters"
+    if problem is None and args.command in ("release", "drift") and shutil.which("pulumi") is None:
+        problem = "the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)"
+    if problem:
+        if args.command == "release":  # the report says why nothing was released
+            report = ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor, outcome="failed",
+                                   exit_code=EXIT_USAGE, failure=problem)
+            _write(report, args.report_json, args.report_md)
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "release":
+        return _release(args)
+    if args.command == "drift":
+        return _drift(args)
+    client = AwsReleaseClient()
+    try:
+        pipelines = _pipelines(client, args.stack, getattr(args, "job", None))
+        if args.command == "status":
+            return _status(client, pipelines, args)
+        results = rollback(client, pipelines, to=args.to, reason=args.reason, actor=args.actor)
+    except ReleaseError as error:
+        print(f"error: {error}\nNothing was changed.", file=sys.stderr)
+        return EXIT_USAGE
+    for result in results:
+        print(f"{result.pipeline}: live is now v{result.to_version.rsplit(':', 1)[1]} "
+              f"(commit {result.to_commit or 'unknown'}), was v{result.from_version.rsplit(':', 1)[1]} "
+              f"(commit {result.from_commit or 'unknown'})" + (f" — {result.reason}" if result.reason else ""))
+    bad = sorted({r.from_commit for r in results if r.from_commit})
+    print("\nTo reconcile the code: revert the rolled-back change on main"
+          + (f" (git revert {' '.join(c[:12] for c in bad)} … or the PR that brought it)" if bad else "")
+          + " and merge. The next `release` keeps the alias where this rollback put it until a new version is "
+            "verified; a plain `pulumi up` never moves it.")
+    print(json.dumps([r.to_dict() for r in results], indent=2))
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .stacks import AutomationStack, EngineError
+
+    report = ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor)
+    progress = Progress()
+
+    def verify(outputs: Mapping[str, Any], job: str, version_arn: str) -> dict:
+        return HealthCheck(outputs, job=job, state_machine_arn=version_arn,
+                           deadline_seconds=args.deadline).run().to_dict()
+
+    try:
+        stack = AutomationStack(args.stack, env={COMMIT_VARIABLE: args.commit})
+        ReleaseController(client=AwsReleaseClient(), verify=verify, progress=progress).release(stack, report)
+    except (EngineError, ReleaseError) as error:
+        report.outcome, report.exit_code, report.failure = "failed", EXIT_DEPLOY_FAILED, str(error)
+    except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly, keep the report
+        report.outcome, report.exit_code = "failed", EXIT_DEPLOY_FAILED
+        report.failure = f"cannot open stack {args.stack}: {str(error).strip().splitlines()[-1]}"
+    _write(report, args.report_json, args.report_md)
+    print(report.to_markdown())
+    return report.exit_code
+
+
+def _drift(args: argparse.Namespace) -> int:
+    from .drift import DriftReport, check_drift
+    from .stacks import AutomationStack
+
+    try:
+        report = check_drift(AutomationStack(args.stack))
+    except Exception as error:  # the stack could not even be opened
+        report = DriftReport(stack=args.stack, error=str(error).strip().splitlines()[-1])
+    _write(report, args.report_json, args.report_md)
+    print(report.to_markdown())
+    return report.exit_code
+
+
+def _status(client: AwsReleaseClient, pipelines: Mapping[str, str], args: argparse.Namespace) -> int:
+    shown = status(client, pipelines)
+    if args.json:
+        print(json.dumps(shown, indent=2))
+        return 0
+    for pipeline in shown:
+        routing = ", ".join(f"v{r['version']} {r['weight']}%" for r in pipeline["routing"])
+        print(f"{pipeline['pipeline']}: {routing}  ({pipeline['last_action']})")
+        for index, release in enumerate(pipeline["releases"]):
+            label = "live" if index == 0 else "earlier"
+            state = "" if release["exists"] else "  (pruned)"
+            print(f"  {label:7} v{release['version']:<5} commit {release['commit'] or 'unknown':12.12} "
+                  f"published {release['published'] or 'unknown'}{state}")
+    return 0
+

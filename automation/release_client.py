@@ -1,0 +1,207 @@
+"""The AWS calls of the release controller, behind one narrow interface (tests inject faults through it).
+
+Everything here works on AWS alone, without the Pulumi engine or its state: a rollback during an incident
+needs neither the backend nor the CLI, only credentials that may update the stack's aliases.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import boto3
+from botocore.exceptions import ClientError
+
+from components.artifacts import RETIRED_TAG
+from components.config import PROJECT
+from components.pipeline import LIVE_ALIAS
+from components.release_info import commit_of
+
+FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+VERSION_ARN = re.compile(r"^(arn:[^:]+:states:[^:]*:\d{12}:stateMachine:[^:]+):(\d+)$")
+# DescribeAlarms takes at most 100 names per call.
+ALARM_BATCH = 100
+
+
+class ReleaseError(RuntimeError):
+    """A release, rollback or status call that cannot go on; the message says what and what to do."""
+
+
+def version_number(version_arn: str) -> int:
+    match = VERSION_ARN.match(version_arn)
+    if not match:
+        raise ReleaseError(f"{version_arn!r} is not a state machine version ARN (…:stateMachine:<name>:<number>)")
+    return int(match.group(2))
+
+
+def machine_of(version_arn: str) -> str:
+    """The unqualified state machine ARN of a version ARN."""
+    version_number(version_arn)
+    return version_arn.rsplit(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class Route:
+    version_arn: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class AliasState:
+    arn: str
+    routes: tuple[Route, ...]
+    description: str
+
+    @property
+    def main_version(self) -> str:
+        """The version that takes most (during a canary: the old one) of the executions."""
+        return max(self.routes, key=lambda r: r.weight).version_arn
+
+    def weight_of(self, version_arn: str) -> int:
+        return sum(r.weight for r in self.routes if r.version_arn == version_arn)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    arn: str
+    created: datetime | None
+    commit: str
+    # The Glue code this version runs (s3:// URIs), from its definition's per-run arguments.
+    glue_code: tuple[str, ...]
+
+    @property
+    def number(self) -> int:
+        return version_number(self.arn)
+
+
+class ReleaseClient(Protocol):
+    def alias(self, alias_arn: str) -> AliasState: ...
+
+    def route(self, alias_arn: str, routes: Iterable[Route], description: str) -> None: ...
+
+    def version(self, version_arn: str) -> VersionInfo | None: ...
+
+    def versions(self, state_machine_arn: str) -> list[str]: ...
+
+    def aliases(self, state_machine_arn: str) -> list[str]: ...
+
+    def delete_version(self, version_arn: str) -> None: ...
+
+    def firing_alarms(self, alarm_names: list[str]) -> list[str]: ...
+
+    def failed_executions(self, version_arn: str, since: datetime) -> list[str]: ...
+
+    def retire_artifacts(self, uris: Iterable[str]) -> None: ...
+
+    def live_aliases(self, stack: str) -> dict[str, str]: ...
+
+
+def glue_code_of(definition: str) -> tuple[str, ...]:
+    """The s3:// URIs of the Glue script and library a definition passes to its runs."""
+    try:
+        states = json.loads(definition).get("States", {})
+    except (json.JSONDecodeError, AttributeError):
+        return ()
+    arguments = (states.get("RunGlueJob", {}).get("Parameters") or {}).get("Arguments") or {}
+    return tuple(sorted(v for k, v in arguments.items() if k in ("--scriptLocation", "--extra-py-files")))
+
+
+class AwsReleaseClient:
+    """`ReleaseClient` on boto3 (Step Functions, CloudWatch, S3)."""
+
+    def __init__(self, session: boto3.Session | None = None):
+        session = session or boto3.Session()
+        self.sfn, self.cloudwatch, self.s3 = (session.client(s) for s in ("stepfunctions", "cloudwatch", "s3"))
+
+    def alias(self, alias_arn: str) -> AliasState:
+        try:
+            described = self.sfn.describe_state_machine_alias(stateMachineAliasArn=alias_arn)
+        except ClientError as error:
+            raise ReleaseError(f"alias {alias_arn}: {error.response['Error']['Message']}") from None
+        return AliasState(arn=alias_arn, description=described.get("description", ""), routes=tuple(
+            Route(r["stateMachineVersionArn"], int(r["weight"])) for r in described["routingConfiguration"]))
+
+    def route(self, alias_arn: str, routes: Iterable[Route], description: str) -> None:
+        self.sfn.update_state_machine_alias(
+            stateMachineAliasArn=alias_arn, description=description,
+            routingConfiguration=[{"stateMachineVersionArn": r.version_arn, "weight": r.weight} for r in routes])
+
+    def version(self, version_arn: str) -> VersionInfo | None:
+        try:
+            described = self.sfn.describe_state_machine(stateMachineArn=version_arn)
+        except self.sfn.exceptions.StateMachineDoesNotExist:
+            return None
+        definition = described.get("definition", "{}")
+        try:
+            comment = json.loads(definition).get("Comment", "")
+        except json.JSONDecodeError:
+            comment = ""
+        return VersionInfo(arn=version_arn, created=described.get("creationDate"), commit=commit_of(comment),
+                           glue_code=glue_code_of(definition))
+
+    def versions(self, state_machine_arn: str) -> list[str]:
+        arns, token = [], None
+        while True:
+            page = self.sfn.list_state_machine_versions(stateMachineArn=state_machine_arn,
+                                                        **({"nextToken": token} if token else {}))
+            arns += [v["stateMachineVersionArn"] for v in page["stateMachineVersions"]]
+            token = page.get("nextToken")
+            if not token:
+                return arns
+
+    def aliases(self, state_machine_arn: str) -> list[str]:
+        arns, token = [], None
+        while True:
+            page = self.sfn.list_state_machine_aliases(stateMachineArn=state_machine_arn,
+                                                       **({"nextToken": token} if token else {}))
+            arns += [a["stateMachineAliasArn"] for a in page["stateMachineAliases"]]
+            token = page.get("nextToken")
+            if not token:
+                return arns
+
+    def delete_version(self, version_arn: str) -> None:
+        self.sfn.delete_state_machine_version(stateMachineVersionArn=version_arn)
+
+    def firing_alarms(self, alarm_names: list[str]) -> list[str]:
+        firing = []
+        for start in range(0, len(alarm_names), ALARM_BATCH):
+            page = self.cloudwatch.describe_alarms(AlarmNames=alarm_names[start:start + ALARM_BATCH],
+                                                   StateValue="ALARM")
+            # Filtered here too: an emulator (moto) that ignores StateValue next to AlarmNames must not fire all.
+            firing += [a["AlarmName"] for a in page["MetricAlarms"] + page.get("CompositeAlarms", [])
+                       if a.get("StateValue") == "ALARM"]
+        return sorted(firing)
+
+    def failed_executions(self, version_arn: str, since: datetime) -> list[str]:
+        failed = []
+        for status in FAILED_STATUSES:
+            page = self.sfn.list_executions(stateMachineArn=version_arn, statusFilter=status, maxResults=100)
+            failed += [e["executionArn"] for e in page["executions"] if e["startDate"] >= since]
+        return failed
+
+    def retire_artifacts(self, uris: Iterable[str]) -> None:
+        """Tag each object so the artifacts bucket's lifecycle expires it; the object's other tags stay."""
+        for uri in uris:
+            bucket, key = uri.removeprefix("s3://").split("/", 1)
+            try:
+                tags = self.s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+            except self.s3.exceptions.NoSuchKey:
+                continue
+            tags = [t for t in tags if t["Key"] != RETIRED_TAG[0]] + [{"Key": RETIRED_TAG[0], "Value": RETIRED_TAG[1]}]
+            self.s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
+
+    def live_aliases(self, stack: str) -> dict[str, str]:
+        """{pipeline (job, hyphenated): live alias ARN} of a stack's pipelines, found in AWS by name."""
+        prefix, suffix, found = f"{PROJECT}-{stack}-", "-pipeline", {}
+        for page in self.sfn.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                name = machine["name"]
+                if name.startswith(prefix) and name.endswith(suffix):
+                    alias = f"{machine['stateMachineArn']}:{LIVE_ALIAS}"
+                    if alias in self.aliases(machine["stateMachineArn"]):
+                        found[name.removeprefix(prefix).removesuffix(suffix)] = alias
+        return found
