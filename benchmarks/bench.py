@@ -6,7 +6,9 @@
 - program: evaluation time of the Pulumi program under mocks, per shipped stack and with 1/10/50 jobs;
 - tests: wall time of the test suite by layer (pytest markers);
 - job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows;
-- loop: the PR loop's own overhead (everything but AWS's time) against moto server.
+- loop: the PR loop's own overhead (everything but AWS's time) against moto server;
+- release: `python -m automation rollback` end to end and the release controller's own overhead, against moto
+  server (deploy and verification instant).
 """
 
 from __future__ import annotations
@@ -179,12 +181,80 @@ def bench_loop(rounds: int = 5) -> None:
           f"(polling starts at 1 s, backs off x2 to 30 s)")
 
 
+def bench_release(rounds: int = 5) -> None:
+    import io
+    import json
+    import statistics
+
+    import boto3
+
+    from automation.progress import Progress
+    from automation.release import ReleaseController, ReleaseReport
+    from tests.aws_server import REGION, aws_environment, moto_server
+    from tests.test_release import MotoReleaseClient
+
+    print(f"Releases against moto server ({rounds} rounds; seconds)")
+    with moto_server() as endpoint:
+        environment = {**os.environ, **aws_environment(endpoint)}
+        os.environ.update(environment)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        created = sfn.create_state_machine(name="data-pipeline-prod-orders-pipeline", definition=json.dumps(
+            definition), roleArn="arn:aws:iam::123456789012:role/sfn", publish=True)
+        machine = created["stateMachineArn"]
+        published = {machine: [created["stateMachineVersionArn"]]}
+        sfn.create_state_machine_alias(name="live", routingConfiguration=[
+            {"stateMachineVersionArn": created["stateMachineVersionArn"], "weight": 100}])
+        client = MotoReleaseClient(published)
+
+        class InstantStack:
+            name = "prod"
+
+            def deploy(self, on_output):
+                definition["Comment"] = f"release commit {len(published[machine]):07x}"
+                published[machine].append(sfn.update_state_machine(
+                    stateMachineArn=machine, definition=json.dumps(definition), publish=True)["stateMachineVersionArn"])
+
+            strategy = "verify-then-switch"
+
+            def outputs(self):
+                return {"pipeline_versions": {"orders": published[machine][-1]},
+                        "pipeline_aliases": {"orders": f"{machine}:live"}, "alarm_names": ["data-pipeline-prod-x"],
+                        "release": {"strategy": self.strategy, "canary_percent": 10, "canary_bake_minutes": 1,
+                                    "retained_releases": 3}}
+
+        ticks = iter(range(0, 10**6, 30))
+        controller = ReleaseController(client=client, verify=lambda *_: {}, sleep=lambda _s: None,
+                                       progress=Progress(io.StringIO(), live=False), clock=lambda: float(next(ticks)))
+        for strategy in ("verify-then-switch", "canary"):
+            InstantStack.strategy = strategy
+            times = []
+            for _ in range(rounds):
+                seconds, report = timed(lambda: controller.release(InstantStack(), ReleaseReport(stack="prod")))
+                assert report.outcome == "released", report.failure
+                times.append(seconds)
+            print(f"  controller overhead, {strategy:<19} median {statistics.median(times):6.2f}   "
+                  f"max {max(times):6.2f}   (deploy, verification and bake instant)")
+        command = [sys.executable, "-m", "automation", "rollback", "--stack", "prod", "--reason", "bench"]
+        times = []
+        for _ in range(rounds):
+            InstantStack().deploy(None)  # a release to roll back from
+            controller.release(InstantStack(), ReleaseReport(stack="prod"))
+            seconds, done = timed(lambda: subprocess.run(command, cwd=ROOT, env=environment, capture_output=True,
+                                                         text=True))
+            assert done.returncode == 0, done.stderr
+            times.append(seconds)
+    print(f"  rollback command, whole process            median {statistics.median(times):6.2f}   max {max(times):6.2f}"
+          "   (target < 2 s; in AWS one UpdateStateMachineAlias per pipeline)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("program", "tests", "job", "loop"))
+    parser.add_argument("--only", choices=("program", "tests", "job", "loop", "release"))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job), ("loop", bench_loop)):
+    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job), ("loop", bench_loop),
+                        ("release", bench_release)):
         if args.only in (None, name):
             bench()
             print()
