@@ -21,8 +21,9 @@ KEY_USE_ACTIONS = [
 
 
 # Services that encrypt this stack's data with the key on a caller's behalf (the deployer uploading code,
-# Lambda encrypting environment variables, SQS and SNS encrypting messages, Step Functions execution data).
-VIA_SERVICES = ("glue", "lambda", "s3", "sns", "sqs", "states")
+# Lambda encrypting environment variables, SQS and SNS encrypting messages, Step Functions execution data,
+# EventBridge Scheduler the schedules' input).
+VIA_SERVICES = ("glue", "lambda", "s3", "scheduler", "sns", "sqs", "states")
 
 
 def kms_key_policy(*, partition: str, region: str, account_id: str, role_arn_pattern: str,
