@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -24,6 +25,8 @@ class SecureBucketArgs:
     expiration_days: int = 0
     # Protected buckets refuse `pulumi destroy` and keep their objects; others are emptied and deleted.
     protect: bool = False
+    # Bucket policy statements letting an AWS service use the bucket, given its ARN (e.g. CloudTrail's delivery).
+    service_grants: Callable[[str], pulumi.Input[list]] | None = None
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -85,7 +88,9 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket.arn.apply(tls_only_bucket_policy)),
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+                arn=bucket.arn, grants=bucket.arn.apply(args.service_grants) if args.service_grants else [],
+            ).apply(lambda v: tls_only_bucket_policy(v["arn"], v["grants"]))),
             # S3 rejects policy writes while the public access block is being changed.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
