@@ -366,6 +366,16 @@ def test_every_policy_has_a_gallery_case_and_its_metadata():
         assert policy.description and policy.remediation_steps and policy.severity, policy.name
 
 
+def test_readme_lists_every_policy_with_what_it_stops_and_its_fix():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### The policies"):readme.index("### Running the report offline")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = {name for row in rows for name in row.split("|")[1].replace("(advisory)", "").replace("`", "").split(", ")}
+    assert {name.strip() for name in listed} == {p.name for p in ALL_POLICIES}
+    assert all(len([cell for cell in row.split("|") if cell.strip()]) == 3 for row in rows)
+    assert f"{len(ALL_POLICIES)} policies" in readme
+
+
 def test_encryption_and_least_privilege_are_mandatory():
     advisory = {p.name for p in ALL_POLICIES if p.enforcement_level != EnforcementLevel.MANDATORY}
     assert advisory == {"required-tags"}
