@@ -1,4 +1,5 @@
-"""The stack's encrypted data lake: one customer-managed KMS key, four buckets and a catalog database."""
+"""The stack's encrypted data lake: one customer-managed KMS key, four buckets and a catalog database, and where
+the stack asks for it, the audit of every access to the buckets' objects."""
 
 from __future__ import annotations
 

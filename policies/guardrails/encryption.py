@@ -237,8 +237,9 @@ POLICIES = [
     resource_policy(_rule(
         "cloudtrail-encrypted", "CloudTrail trails encrypt their log files with a customer-managed KMS key and "
         "validate them (digest files).",
-        "Set kms_key_id to the stack's key ARN (its key policy must let cloudtrail.amazonaws.com GenerateDataKey "
-        "and DescribeKey for this trail's aws:SourceArn) and enable_log_file_validation=True "
+        "Set kms_key_id to the stack's key ARN (its key policy lets cloudtrail.amazonaws.com GenerateDataKey, "
+        "DescribeKey and, for a log bucket with an S3 Bucket Key, Decrypt, for this trail's aws:SourceArn only) and "
+        "enable_log_file_validation=True "
         "(components/object_access_audit.py)."), ["aws:cloudtrail/trail:Trail"], check_trail),
     resource_policy(_rule(
         "glue-connection-ssl", "Glue JDBC connections require SSL to the database.",

@@ -61,14 +61,13 @@ def get(props: Any, path: str | tuple[str, ...], default: Any = None) -> Any:
     yet, `default` where it is absent."""
     current = props
     parts = path.split(".") if isinstance(path, str) else path
-    path = ".".join(parts)
     for part in parts:
         try:
             if not isinstance(current, Mapping) or part not in current:
                 return default
             current = current[part]
         except UnknownValueError:
-            return deferred(path)
+            return deferred(".".join(parts))
         if current is None:
             return default
     return current

@@ -118,8 +118,8 @@ def _allow_statements(resource_type: str, props: Mapping) -> Iterable[tuple[str,
 
 def _specific(value: Any) -> bool:
     """A condition value that names one thing (an unknown value is the program's own reference)."""
-    return value is UNKNOWN or (isinstance(value, str) and bool(value.strip("*?"))
-                                and not iam_documents.widens_to_all(value))
+    return value is UNKNOWN or isinstance(value, bool) or (
+        isinstance(value, str) and bool(value.strip("*?")) and not iam_documents.widens_to_all(value))
 
 
 def _pins(statement: iam_documents.Statement) -> set[str]:
