@@ -122,6 +122,8 @@ class StackSettings:
     kms_deletion_window_days: int
     bucket_versioning: bool
     protect_data: bool
+    # Record every read, write and delete of an object in the lake's buckets (a CloudTrail trail of S3 data events).
+    object_access_audit: bool
     lifecycle: LifecycleSettings
     glue_jobs: tuple[GlueJobSettings, ...]
     functions: LambdaSettings
@@ -181,6 +183,7 @@ STACK_FIELDS: dict[str, _Field] = {
     "kmsDeletionWindowDays": _int_range(7, 30),
     "bucketVersioning": _BOOL,
     "protectData": _BOOL,
+    "objectAccessAudit": _BOOL,
     "rawInfrequentAccessDays": _days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
     "rawExpirationDays": _days_or_never(),
     "curatedInfrequentAccessDays": _days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
@@ -332,6 +335,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     if stack in PRODUCTION_STACKS and values.get("protectData") is False:
         problems.append(f"{PROJECT}:protectData = false: must be true on stack '{stack}' (production data is "
                         f"protected from deletion)")
+    if stack in PRODUCTION_STACKS and values.get("objectAccessAudit") is False:
+        problems.append(f"{PROJECT}:objectAccessAudit = false: must be true on stack '{stack}' (every access to "
+                        f"production data is recorded)")
     jobs = _parse_jobs(raw.get(GLUE_JOBS_KEY), values, jobs_dir, problems)
     if problems:
         raise ConfigError(stack, problems)
@@ -344,6 +350,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
         kms_deletion_window_days=values["kmsDeletionWindowDays"],
         bucket_versioning=values["bucketVersioning"],
         protect_data=values["protectData"],
+        object_access_audit=values["objectAccessAudit"],
         lifecycle=LifecycleSettings(
             raw_infrequent_access_days=values["rawInfrequentAccessDays"],
             raw_expiration_days=values["rawExpirationDays"],

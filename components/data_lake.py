@@ -1,4 +1,5 @@
-"""The stack's encrypted data lake: one customer-managed KMS key, four buckets and a catalog database."""
+"""The stack's encrypted data lake: one customer-managed KMS key, four buckets and a catalog database, and where
+the stack asks for it, the audit of every access to the buckets' objects."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from . import artifacts, naming
 from .aws_context import AwsContext
 from .config import StackSettings
 from .iam.kms_key_policy import kms_key_policy
+from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
 # Zones holding data that cannot be rebuilt from code; only these (and the key) are protected in prod.
@@ -41,6 +43,7 @@ class DataLake(pulumi.ComponentResource):
                 account_id=values[2],
                 role_arn_pattern=naming.role_arn_pattern(values[0], values[2], settings),
                 log_group_arn_pattern=naming.log_group_arn(*values, f"{log_groups}/*"),
+                trail_arn=naming.trail_arn(*values, settings) if settings.object_access_audit else None,
             ))
         # Losing the key makes every object unreadable: it is protected wherever the data is.
         key = aws.kms.Key(
@@ -86,6 +89,11 @@ class DataLake(pulumi.ComponentResource):
             )
             for zone in ZONES
         }
+        if settings.object_access_audit:
+            ObjectAccessAudit(f"{name}-object-access", ObjectAccessAuditArgs(
+                settings=settings, aws=ctx, key_arn=key.arn,
+                bucket_arns=[bucket.arn for bucket in self.buckets.values()],
+            ), opts=pulumi.ResourceOptions(parent=self))
         database = aws.glue.CatalogDatabase(
             f"{name}-catalog",
             name=naming.glue_database_name(settings),

@@ -85,6 +85,15 @@ def state_machine_log_group(settings: StackSettings, job: str) -> str:
     return f"{log_group_root(settings)}/states/{job}"
 
 
+def trail_name(settings: StackSettings) -> str:
+    """The CloudTrail trail recording object-level access to the stack's buckets."""
+    return f"{settings.name_prefix}-object-access"
+
+
+def trail_arn(partition: str, region: str, account_id: str, settings: StackSettings) -> str:
+    return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{trail_name(settings)}"
+
+
 def topic_name(settings: StackSettings) -> str:
     return f"{settings.name_prefix}-alerts"
 

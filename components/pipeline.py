@@ -121,7 +121,8 @@ class Pipeline(pulumi.ComponentResource):
             Schedule(f"{name}-schedule", ScheduleArgs(
                 settings=settings, aws=ctx, purpose=f"{naming.hyphenated(job.name)}-pipeline",
                 expression=settings.orchestration.schedule, target_arn=alias.arn,
-                action="states:StartExecution", input=args.scheduled_input, target_key_arn=args.key_arn,
+                action="states:StartExecution", input=args.scheduled_input, key_arn=args.key_arn,
+                target_key_arn=args.key_arn,
             ), opts=child)
 
         self.state_machine_arn = state_machine.arn

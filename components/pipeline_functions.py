@@ -88,6 +88,6 @@ class PipelineFunctions(pulumi.ComponentResource):
         }
         Schedule("cleanup-schedule", ScheduleArgs(
             settings=settings, aws=args.aws, purpose="cleanup", expression=CLEANUP_SCHEDULE,
-            target_arn=self.functions["cleanup"].alias_arn, action="lambda:InvokeFunction",
+            target_arn=self.functions["cleanup"].alias_arn, action="lambda:InvokeFunction", key_arn=lake.key_arn,
         ), opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({key: fn.function_name for key, fn in self.functions.items()})

@@ -22,6 +22,8 @@ class ScheduleArgs:
     target_arn: pulumi.Input[str]
     # The one action the schedule's role may take on the target, e.g. states:StartExecution.
     action: str
+    # The stack key: EventBridge Scheduler keeps the schedule's input encrypted with it.
+    key_arn: pulumi.Input[str]
     input: str = "{}"
     # The key the target encrypts its data with (a state machine with a customer-managed key), if any.
     target_key_arn: pulumi.Input[str] | None = None
@@ -38,8 +40,9 @@ class Schedule(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(args.target_arn, args.target_key_arn).apply(
-                lambda v: scheduler_policy(target_arn=v[0], action=args.action, key_arn=v[1]))),
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+                target_arn=args.target_arn, key_arn=args.key_arn, target_key_arn=args.target_key_arn,
+            ).apply(lambda v: scheduler_policy(action=args.action, **v))),
             opts=child,
         )
         schedule = aws.scheduler.Schedule(
@@ -49,6 +52,7 @@ class Schedule(pulumi.ComponentResource):
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},
             target={"arn": args.target_arn, "role_arn": role.arn, "input": args.input},
+            kms_key_arn=args.key_arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.schedule_name = schedule.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -27,6 +28,8 @@ class SecureBucketArgs:
     # (key, value): objects carrying this tag expire after `tagged_expiration_days`.
     expire_tagged: tuple[str, str] | None = None
     tagged_expiration_days: int = 1
+    # Bucket policy statements letting an AWS service use the bucket, given its ARN (e.g. CloudTrail's delivery).
+    service_grants: Callable[[str], pulumi.Input[list]] | None = None
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -88,7 +91,9 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket.arn.apply(tls_only_bucket_policy)),
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+                arn=bucket.arn, grants=bucket.arn.apply(args.service_grants) if args.service_grants else [],
+            ).apply(lambda v: tls_only_bucket_policy(v["arn"], v["grants"]))),
             # S3 rejects policy writes while the public access block is being changed.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )

@@ -80,6 +80,7 @@ ARN_FORMATS = {
     "aws:cloudwatch/eventRule:EventRule": ("events", "rule/{name}"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch", "alarm:{name}"),
     "aws:scheduler/schedule:Schedule": ("scheduler", "schedule/default/{name}"),
+    "aws:cloudtrail/trail:Trail": ("cloudtrail", "trail/{name}"),
 }
 
 

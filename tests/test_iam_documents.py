@@ -7,7 +7,7 @@ import json
 import pytest
 from parliament import analyze_policy_string
 
-from components.iam.bucket_policy import tls_only_bucket_policy
+from components.iam.bucket_policy import cloudtrail_delivery_statements, tls_only_bucket_policy
 from components.iam.documents import service_trust_policy
 from components.iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 from components.iam.kms_key_policy import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS, kms_key_policy
@@ -21,6 +21,8 @@ INPUTS = GlueJobPolicyInputs(
     log_group_arns=("arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/glue/orders/output",),
     database="data_pipeline_dev", table="orders",
 )
+
+TRAIL_ARN = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/data-pipeline-dev-object-access"
 
 
 def findings(document: dict) -> list[str]:
@@ -54,7 +56,9 @@ def test_kms_actions_are_real_and_administration_cannot_read_data():
 def test_key_policy_never_grants_use_without_a_condition():
     policy = kms_key_policy(partition="aws", region="eu-west-1", account_id="123456789012",
                             role_arn_pattern="arn:aws:iam::123456789012:role/data-pipeline/dev/*",
-                            log_group_arn_pattern="arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/*")
+                            log_group_arn_pattern="arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/*",
+                            trail_arn=TRAIL_ARN)
+    assert "UseByThisStacksTrail" in {s["Sid"] for s in policy["Statement"]}
     for statement in policy["Statement"]:
         if set(statement["Action"]) & {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}:
             assert statement.get("Condition"), statement["Sid"]
@@ -62,6 +66,8 @@ def test_key_policy_never_grants_use_without_a_condition():
 
 @pytest.mark.parametrize("document", [
     tls_only_bucket_policy("arn:aws:s3:::dp-raw"),
+    tls_only_bucket_policy("arn:aws:s3:::dp-audit", cloudtrail_delivery_statements(
+        bucket_arn="arn:aws:s3:::dp-audit", trail_arn=TRAIL_ARN, account_id="123456789012")),
     service_trust_policy("glue.amazonaws.com", "123456789012"),
 ])
 def test_documents_are_well_formed(document):

@@ -273,7 +273,10 @@ def test_a_scheduled_state_machine_start_may_use_the_stack_key(shipped):
     policies = {p.name: json.loads(p.inputs["policy"])["Statement"] for p in run.of_type(ROLE_POLICY)
                 if "schedule" in p.name}
     cleanup = policies.pop("cleanup-schedule-policy")
-    assert [s["Sid"] for s in cleanup] == ["StartTarget"]
+    # Every schedule keeps its input encrypted with the stack key, so every schedule's role may decrypt with it.
+    assert {s.inputs["kmsKeyArn"] for s in run.of_type(SCHEDULE)} == {key_arn(run)}
+    assert [s["Sid"] for s in cleanup] == ["StartTarget", "DecryptScheduleInput"]
+    assert cleanup[1]["Action"] == ["kms:Decrypt"] and cleanup[1]["Resource"] == [key_arn(run)]
     if config[P + "pipelineSchedule"]:
         (pipeline,) = policies.values()
         by_sid = {s["Sid"]: s for s in pipeline}

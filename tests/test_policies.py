@@ -33,10 +33,10 @@ def allow(actions, resources, **extra) -> dict:
 
 
 def bucket(name="raw", *, sse=True, algorithm="aws:kms", key=KEY, bucket_key=True, tls=True, public_block=True,
-           flags=None, tags=TAGS) -> list[PolicyInput]:
+           flags=None, tags=TAGS, **props) -> list[PolicyInput]:
     physical = f"dp-{name}"
     arn = f"arn:aws:s3:::{physical}"
-    items = [res("aws:s3/bucket:Bucket", name, bucket=physical, arn=arn, tags=tags)]
+    items = [res("aws:s3/bucket:Bucket", name, bucket=physical, arn=arn, tags=tags, **props)]
     if sse:
         items.append(res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                          f"{name}-sse", bucket=physical, rules=[{
@@ -77,6 +77,60 @@ def security_configuration(bookmarks="CSE-KMS") -> PolicyInput:
 
 def state_machine(logging) -> PolicyInput:
     return res("aws:sfn/stateMachine:StateMachine", "machine", name="m", loggingConfiguration=logging, tags=TAGS)
+
+
+ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "999999999999"
+OWN_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/data-pipeline/dev/reader"
+# A role AWS has created: its ARN tells the pack which account is the stack's own.
+OWN_ROLE = role("reader", arn=OWN_ROLE_ARN)
+ACCOUNT_ROOT = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+RULE_ARN = f"arn:aws:events:eu-west-1:{ACCOUNT}:rule/r"
+TOPIC_ARN = f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"
+SECRET_ARN = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:dp/db-AbCdEf"
+ADMIN = ["kms:DescribeKey", "kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"]
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def grant(principal, actions, resources="*", **extra) -> dict:
+    return {"Sid": "Grant", "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": resources,
+            **extra}
+
+
+def key(*statements) -> PolicyInput:
+    return res("aws:kms/key:Key", "key", enableKeyRotation=True, tags=TAGS, arn=KEY, policy=doc(*statements))
+
+
+def bucket_policy(*statements) -> PolicyInput:
+    return res("aws:s3/bucketPolicy:BucketPolicy", "shared-policy", bucket="dp-shared", policy=doc(*statements))
+
+
+def permission(principal="events.amazonaws.com", action="lambda:InvokeFunction", **props) -> PolicyInput:
+    return res("aws:lambda/permission:Permission", "perm", function="f", action=action, principal=principal, **props)
+
+
+def function(variables: dict) -> PolicyInput:
+    return res("aws:lambda/function:Function", "fn", environment={"variables": variables}, kmsKeyArn=KEY, tags=TAGS)
+
+
+def connection(**properties) -> PolicyInput:
+    return res("aws:glue/connection:Connection", "db", name="db", connectionType="JDBC", tags=TAGS,
+               connectionProperties={"JDBC_CONNECTION_URL": "jdbc:postgresql://db.internal:5432/orders",
+                                     "JDBC_ENFORCE_SSL": "true", **properties})
+
+
+def catalog_encryption(mode="SSE-KMS", key=KEY, passwords_encrypted=True) -> PolicyInput:
+    return res("aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings", "catalog-encryption",
+               dataCatalogEncryptionSettings={
+                   "encryptionAtRest": {"catalogEncryptionMode": mode, "sseAwsKmsKeyId": key},
+                   "connectionPasswordEncryption": {"returnConnectionPasswordEncrypted": passwords_encrypted,
+                                                    "awsKmsKeyId": KEY}})
+
+
+def trail(**props) -> PolicyInput:
+    values = {"name": "t", "s3BucketName": "dp-audit", "kmsKeyId": KEY, "enableLogFileValidation": True, "tags": TAGS,
+              **props}
+    return res("aws:cloudtrail/trail:Trail", "trail", **{k: v for k, v in values.items() if v is not None})
 
 
 SFN_LOGS = {"level": "ERROR", "logDestination": "arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/x:*"}
@@ -154,10 +208,132 @@ GALLERY = [
      [res("aws:iam/user:User", "ci", tags=TAGS)], [role()]),
     ("access-key", "iam-no-users-or-access-keys", "(AccessKey)", [res("aws:iam/accessKey:AccessKey", "key", user="ci")],
      [role()]),
-    ("permission-without-source", "lambda-permission-source-arn", "from any source",
-     [res("aws:lambda/permission:Permission", "perm", principal="events.amazonaws.com", function="f")],
-     [res("aws:lambda/permission:Permission", "perm", principal="events.amazonaws.com", function="f",
-          sourceArn="arn:aws:events:eu-west-1:123456789012:rule/r")]),
+    ("permission-without-source", "lambda-permission-source-arn", "from any source", [permission()],
+     [OWN_ROLE, permission(sourceArn=RULE_ARN)]),
+    ("resource-arn-hides-wildcard", "iam-no-wildcard-resources", "['arn:aws:s3:::*'], which is as wide as '*'",
+     [role_policy(allow(["s3:GetObject"], ["arn:aws:s3:::dp-raw/*", "arn:aws:s3:::*"]))],
+     [role_policy(allow(["s3:GetObject"], ["arn:aws:s3:::dp-raw/*"]))]),
+    ("key-arn-hides-wildcard", "iam-no-wildcard-resources", "as wide as '*'",
+     [role_policy(allow(["kms:Decrypt"], "arn:aws:kms:*:*:key/*"))], [role_policy(allow(["kms:Decrypt"], KEY))]),
+    ("role-arn-hides-wildcard", "iam-no-wildcard-resources", "as wide as '*'",
+     [role_policy(allow(["iam:GetRole"], f"arn:aws:iam::{ACCOUNT}:role/*"))],
+     [role_policy(allow(["iam:GetRole"], f"arn:aws:iam::{ACCOUNT}:role/data-pipeline/dev/*"))]),
+    # Resource-based policies.
+    ("bucket-policy-public", "resource-policy-no-public-access", "allows principal ['*']",
+     [bucket_policy(grant({"AWS": "*"}, "s3:GetObject", "arn:aws:s3:::dp-shared/*"))],
+     [OWN_ROLE, bucket_policy(grant({"AWS": OWN_ROLE_ARN}, "s3:GetObject", "arn:aws:s3:::dp-shared/*"))]),
+    ("bucket-policy-wildcard-account", "resource-policy-no-public-access", "['arn:aws:iam::*:root']",
+     [bucket_policy(grant({"AWS": "arn:aws:iam::*:root"}, "s3:GetObject", "arn:aws:s3:::dp-shared/*"))],
+     [OWN_ROLE, bucket_policy(grant(ACCOUNT_ROOT, "s3:GetObject", "arn:aws:s3:::dp-shared/*"))]),
+    ("key-policy-anyone-decrypts", "resource-policy-no-public-access", "allows principal ['*'] ['kms:Decrypt']",
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant("*", ["kms:Decrypt"]))],
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant(ACCOUNT_ROOT, ["kms:Decrypt"],
+                                    Condition={"ArnLike": {"aws:PrincipalArn": OWN_ROLE_ARN}}))]),
+    ("key-policy-caller-account-without-via-service", "resource-policy-no-public-access", "no condition that pins",
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant({"AWS": "*"}, ["kms:Decrypt"],
+                                    Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT}}))],
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant({"AWS": "*"}, ["kms:Decrypt"], Condition={"StringEquals": {
+         "kms:CallerAccount": ACCOUNT, "kms:ViaService": "s3.eu-west-1.amazonaws.com"}}))]),
+    ("queue-policy-wildcard-source", "resource-policy-no-public-access", "no condition that pins the caller",
+     [res("aws:sqs/queuePolicy:QueuePolicy", "queue-policy", queueUrl="https://sqs/q", policy=doc(grant(
+         "*", "sqs:SendMessage", Condition={"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:*:*"}})))],
+     [OWN_ROLE, res("aws:sqs/queuePolicy:QueuePolicy", "queue-policy", queueUrl="https://sqs/q", policy=doc(grant(
+         "*", "sqs:SendMessage", Condition={"ArnEquals": {"aws:SourceArn": TOPIC_ARN}})))]),
+    ("topic-policy-not-principal", "resource-policy-no-public-access", "(Allow + NotPrincipal)",
+     [res("aws:sns/topicPolicy:TopicPolicy", "topic-policy", arn=TOPIC_ARN, policy=doc(
+         {"Sid": "S", "Effect": "Allow", "NotPrincipal": ACCOUNT_ROOT, "Action": "sns:Publish",
+          "Resource": TOPIC_ARN}))],
+     [OWN_ROLE, res("aws:sns/topicPolicy:TopicPolicy", "topic-policy", arn=TOPIC_ARN, policy=doc(grant(
+         {"Service": "cloudwatch.amazonaws.com"}, "sns:Publish", TOPIC_ARN,
+         Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}})))]),
+    ("lambda-permission-public", "resource-policy-no-public-access", "allows principal ['*']",
+     [permission("*")], [OWN_ROLE, permission(sourceArn=RULE_ARN)]),
+    ("function-url-without-auth", "resource-policy-no-public-access", "authorizationType NONE",
+     [res("aws:lambda/functionUrl:FunctionUrl", "url", functionName="f", authorizationType="NONE")],
+     [res("aws:lambda/functionUrl:FunctionUrl", "url", functionName="f", authorizationType="AWS_IAM")]),
+    ("resource-policy-malformed", "resource-policy-no-public-access", "policy is not valid JSON",
+     [res("aws:sqs/queuePolicy:QueuePolicy", "queue-policy", queueUrl="https://sqs/q", policy="{")],
+     [OWN_ROLE, res("aws:sqs/queuePolicy:QueuePolicy", "queue-policy", queueUrl="https://sqs/q", policy=doc(grant(
+         {"AWS": OWN_ROLE_ARN}, "sqs:ReceiveMessage")))]),
+    ("key-policy-kms-star", "resource-policy-no-wildcard-actions", "allows ['kms:*']",
+     [key(grant(ACCOUNT_ROOT, "kms:*"))], [key(grant(ACCOUNT_ROOT, ADMIN))]),
+    ("bucket-policy-prefix-wildcard", "resource-policy-no-wildcard-actions", "allows ['s3:Get*']",
+     [OWN_ROLE, bucket_policy(grant({"AWS": OWN_ROLE_ARN}, "s3:Get*", "arn:aws:s3:::dp-shared/*"))],
+     [OWN_ROLE, bucket_policy(grant({"AWS": OWN_ROLE_ARN}, "s3:GetObject", "arn:aws:s3:::dp-shared/*"))]),
+    ("topic-policy-not-action", "resource-policy-no-wildcard-actions", "(NotAction)",
+     [OWN_ROLE, res("aws:sns/topicPolicy:TopicPolicy", "topic-policy", arn=TOPIC_ARN, policy=doc(
+         {"Sid": "S", "Effect": "Allow", "Principal": {"AWS": OWN_ROLE_ARN}, "NotAction": "sns:DeleteTopic",
+          "Resource": TOPIC_ARN}))],
+     [OWN_ROLE, res("aws:sns/topicPolicy:TopicPolicy", "topic-policy", arn=TOPIC_ARN, policy=doc(
+         grant({"AWS": OWN_ROLE_ARN}, "sns:Publish", TOPIC_ARN)))]),
+    ("lambda-permission-wildcard-action", "resource-policy-no-wildcard-actions", "allows ['lambda:*']",
+     [OWN_ROLE, permission(action="lambda:*", sourceArn=RULE_ARN)], [OWN_ROLE, permission(sourceArn=RULE_ARN)]),
+    ("key-policy-root-decrypts-unconditioned", "kms-key-policy-scoped-use", "use the key (kms:Decrypt)",
+     [key(grant(ACCOUNT_ROOT, [*ADMIN, "kms:Decrypt"]))],
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant(ACCOUNT_ROOT, ["kms:Decrypt"],
+                                            Condition={"ArnLike": {"aws:PrincipalArn": OWN_ROLE_ARN}}))]),
+    ("key-policy-condition-that-does-not-scope", "kms-key-policy-scoped-use", "kms:GenerateDataKey",
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant({"AWS": OWN_ROLE_ARN}, ["kms:GenerateDataKey"],
+                                    Condition={"Bool": {"aws:SecureTransport": "true"}}))],
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant({"AWS": OWN_ROLE_ARN}, ["kms:GenerateDataKey"], Condition={"StringEquals": {
+         "kms:ViaService": "s3.eu-west-1.amazonaws.com"}}))]),
+    ("bucket-policy-other-account", "resource-policy-no-cross-account", f"lets AWS account(s) {OTHER_ACCOUNT} in",
+     [OWN_ROLE, bucket_policy(grant({"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:root"}, "s3:GetObject",
+                                    "arn:aws:s3:::dp-shared/*"))],
+     [OWN_ROLE, bucket_policy(grant({"AWS": OWN_ROLE_ARN}, "s3:GetObject", "arn:aws:s3:::dp-shared/*"))]),
+    ("key-policy-pinned-to-other-account", "resource-policy-no-cross-account", OTHER_ACCOUNT,
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant("*", ["kms:Decrypt"], Condition={"StringEquals": {
+         "kms:CallerAccount": OTHER_ACCOUNT, "kms:ViaService": "s3.eu-west-1.amazonaws.com"}}))],
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant("*", ["kms:Decrypt"], Condition={"StringEquals": {
+         "kms:CallerAccount": ACCOUNT, "kms:ViaService": "s3.eu-west-1.amazonaws.com"}}))]),
+    ("lambda-permission-other-account", "resource-policy-no-cross-account", OTHER_ACCOUNT,
+     [OWN_ROLE, permission(OTHER_ACCOUNT)], [OWN_ROLE, permission(ACCOUNT)]),
+    ("bucket-public-read-acl", "s3-no-public-acls", "canned ACL 'public-read' lets everyone read it",
+     bucket(acl="public-read"), bucket(acl="private")),
+    ("bucket-grant-to-authenticated-users", "s3-no-public-acls", "to AuthenticatedUsers",
+     bucket(grants=[{"type": "Group", "uri": "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+                     "permissions": ["READ"]}]), bucket()),
+    ("bucket-acl-resource-grants-all-users", "s3-no-public-acls", "READ to AllUsers", [
+        res("aws:s3/bucketAcl:BucketAcl", "acl", bucket="dp-raw", accessControlPolicy={
+            "owner": {"id": "owner"}, "grants": [{"grantee": {"type": "Group", "uri": ALL_USERS},
+                                                  "permission": ["READ"]}]})],
+     [res("aws:s3/bucketAcl:BucketAcl", "acl", bucket="dp-raw", accessControlPolicy={
+         "owner": {"id": "owner"}, "grants": [{"grantee": {"type": "CanonicalUser", "id": "owner"},
+                                               "permission": "FULL_CONTROL"}]})]),
+    ("object-public-read", "s3-no-public-acls", "'public-read'",
+     [res("aws:s3/bucketObjectv2:BucketObjectv2", "object", bucket="dp-raw", key="k", acl="public-read", tags=TAGS)],
+     [res("aws:s3/bucketObjectv2:BucketObjectv2", "object", bucket="dp-raw", key="k", tags=TAGS)]),
+    # Secrets and Glue.
+    ("lambda-env-password", "no-plaintext-secrets", "environment.variables.DB_PASSWORD holds a literal secret",
+     [function({"DB_PASSWORD": "hunter2", "STACK": "dev"})],
+     [function({"DB_PASSWORD_SECRET_ARN": SECRET_ARN, "TOKEN_TTL_SECONDS": "300", "STACK": "dev"})]),
+    ("lambda-env-api-key", "no-plaintext-secrets", "environment.variables.apiKey", [function({"apiKey": "k-123"})],
+     [function({"apiKey": "{{resolve:secretsmanager:dp/api:SecretString:key}}"})]),
+    ("glue-job-argument-token", "no-plaintext-secrets", "defaultArguments.--vendor_token",
+     [security_configuration(), res("aws:glue/job:Job", "job", name="j", securityConfiguration="sec", tags=TAGS,
+                                    defaultArguments={"--vendor_token": "t0k3n", "--TempDir": "s3://dp-temp/j/"})],
+     [security_configuration(), res("aws:glue/job:Job", "job", name="j", securityConfiguration="sec", tags=TAGS,
+                                    defaultArguments={"--vendor_token_secret_id": "dp/vendor",
+                                                      "--TempDir": "s3://dp-temp/j/"})]),
+    ("glue-connection-password", "no-plaintext-secrets", "connectionProperties.PASSWORD",
+     [connection(USERNAME="etl", PASSWORD="s3cret")], [connection(SECRET_ID="dp/db")]),
+    ("jdbc-url-embeds-password", "no-plaintext-secrets", "embeds credentials",
+     [connection(JDBC_CONNECTION_URL="jdbc:postgresql://db.internal:5432/orders?user=etl&password=s3cret",
+                 SECRET_ID="dp/db")], [connection(SECRET_ID="dp/db")]),
+    ("jdbc-connection-without-ssl", "glue-connection-ssl", "does not enforce SSL",
+     [connection(SECRET_ID="dp/db", JDBC_ENFORCE_SSL="false")], [connection(SECRET_ID="dp/db")]),
+    ("data-catalog-unencrypted", "glue-data-catalog-encryption", "catalogEncryptionMode is 'DISABLED'",
+     [catalog_encryption(mode="DISABLED")], [catalog_encryption()]),
+    ("data-catalog-aws-managed-key", "glue-data-catalog-encryption", "uses the AWS managed key alias/aws/glue",
+     [catalog_encryption(key="alias/aws/glue")], [catalog_encryption()]),
+    ("data-catalog-plaintext-passwords", "glue-data-catalog-encryption", "connection passwords in plaintext",
+     [catalog_encryption(passwords_encrypted=False)], [catalog_encryption()]),
+    ("trail-unencrypted", "cloudtrail-encrypted", "trail is not encrypted", [trail(kmsKeyId=None)], [trail()]),
+    ("trail-without-log-file-validation", "cloudtrail-encrypted", "does not validate its log files",
+     [trail(enableLogFileValidation=False)], [trail()]),
+    ("schedule-without-key", "scheduler-schedule-kms", "kmsKeyArn is not set",
+     [res("aws:scheduler/schedule:Schedule", "schedule", name="s", scheduleExpression="rate(1 day)")],
+     [res("aws:scheduler/schedule:Schedule", "schedule", name="s", scheduleExpression="rate(1 day)", kmsKeyArn=KEY)]),
     ("missing-tags", "required-tags", "missing required tag(s) owner, cost-center",
      bucket(tags={"project": "data-pipeline", "stack": "dev"}), bucket()),
     ("log-retention-forever", "log-retention-bounds", "keeps logs forever", [log_group(retentionInDays=None)],
@@ -190,6 +366,16 @@ def test_every_policy_has_a_gallery_case_and_its_metadata():
         assert policy.description and policy.remediation_steps and policy.severity, policy.name
 
 
+def test_readme_lists_every_policy_with_what_it_stops_and_its_fix():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### The policies"):readme.index("### Running the report offline")]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = {name for row in rows for name in row.split("|")[1].replace("(advisory)", "").replace("`", "").split(", ")}
+    assert {name.strip() for name in listed} == {p.name for p in ALL_POLICIES}
+    assert all(len([cell for cell in row.split("|") if cell.strip()]) == 3 for row in rows)
+    assert f"{len(ALL_POLICIES)} policies" in readme
+
+
 def test_encryption_and_least_privilege_are_mandatory():
     advisory = {p.name for p in ALL_POLICIES if p.enforcement_level != EnforcementLevel.MANDATORY}
     assert advisory == {"required-tags"}
@@ -203,6 +389,64 @@ def test_combination_reports_every_broken_rule():
         "s3-bucket-sse-kms", "s3-bucket-tls-only", "s3-public-access-blocked", "iam-trusted-service-principals",
         "iam-no-wildcard-actions", "iam-no-wildcard-resources", "iam-pass-role-restricted"}
     assert report.blocked
+
+
+@pytest.mark.parametrize(("resource", "wide"), [
+    ("*", True), ("arn:aws:s3:::*", True), ("arn:aws:s3:::*/*", True), ("arn:aws:s3:::*/orders/*", True),
+    ("arn:aws:kms:*:*:key/*", True), ("arn:aws:kms:eu-west-1:*:key/abc", True),
+    (f"arn:aws:iam::{ACCOUNT}:role/*", True),
+    ("arn:aws:sns:eu-west-1:123456789012:*", True), ("arn:aws:logs:eu-west-1:123456789012:log-group:*", True),
+    ("arn:aws:glue:eu-west-1:123456789012:table/*/*", True), ("arn:aws:*:eu-west-1:123456789012:thing", True),
+    ("arn:aws:s3:::dp-raw/*", False), ("arn:aws:s3:::dp-*", False), (KEY, False),
+    (f"arn:aws:iam::{ACCOUNT}:role/data-pipeline/dev/*", False), ("arn:aws:glue:eu-west-1:123456789012:catalog", False),
+    ("arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/*", False),
+    ("arn:aws:lambda:eu-west-1:123456789012:function:dp-cleanup:*", False),
+    ("arn:aws:glue:eu-west-1:123456789012:table/db/*", False),
+])
+def test_an_arn_that_covers_a_whole_service_counts_as_star(resource, wide):
+    from policies.guardrails.iam_documents import widens_to_all
+
+    assert widens_to_all(resource) is wide
+
+
+def test_a_hidden_wildcard_keeps_the_allow_list_for_actions_without_resource_level_permissions():
+    metrics = allow(["cloudwatch:PutMetricData"], ["arn:aws:cloudwatch:*:*:*"])
+    assert evaluate([role_policy(metrics)], stack="dev", mode="update").findings == []
+    mixed = allow(["cloudwatch:PutMetricData", "s3:GetObject"], ["arn:aws:s3:::dp-raw/*", "arn:aws:s3:::*"])
+    (finding,) = evaluate([role_policy(mixed)], stack="dev", mode="update").findings
+    assert "grants ['s3:GetObject'] on Resource ['arn:aws:s3:::*']" in finding.message
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("DB_PASSWORD", True), ("password", True), ("--db_password", True), ("apiKey", True), ("API_KEY", True),
+    ("APIKey", True), ("PRIVATE_KEY", True), ("clientSecret", True), ("GITHUB_TOKEN", True), ("pwd", True),
+    ("DB_PASSWORD_SECRET_ARN", False), ("SECRET_ID", False), ("TOKEN_TTL_SECONDS", False), ("USERNAME", False),
+    ("KEY_ARN", False), ("JDBC_ENFORCE_SSL", False), ("--TempDir", False), ("POWERTOOLS_SERVICE_NAME", False),
+])
+def test_secret_names_are_told_from_names_that_refer_to_a_secret(name, secret):
+    from policies.guardrails.credentials import secret_name
+
+    assert secret_name(name) is secret
+
+
+CROSS_ACCOUNT = [OWN_ROLE, bucket_policy(grant({"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:role/analytics"},
+                                               "s3:GetObject", "arn:aws:s3:::dp-shared/*"))]
+
+
+def test_an_account_on_the_pack_allow_list_may_be_granted_access():
+    config = {"resource-policy-no-cross-account": {"allowedAccounts": [OTHER_ACCOUNT]}}
+    assert evaluate(CROSS_ACCOUNT, stack="dev", mode="update", config=config).findings == []
+    other = {"resource-policy-no-cross-account": {"allowedAccounts": ["111111111111"]}}
+    (finding,) = evaluate(CROSS_ACCOUNT, stack="dev", mode="update", config=other).findings
+    assert f"lets AWS account(s) {OTHER_ACCOUNT} in" in finding.message and "111111111111" in finding.message
+
+
+def test_cross_account_check_waits_for_the_roles_arns_in_a_preview():
+    created_later = [role("reader"), *CROSS_ACCOUNT[1:]]  # a new role has no ARN in a preview
+    report = evaluate(created_later, stack="dev", mode="preview")
+    assert report.findings == []
+    assert ("resource-policy-no-cross-account", "(stack)", "arn") in report.skipped
+    assert evaluate(CROSS_ACCOUNT, stack="dev", mode="update").blocked
 
 
 @pytest.mark.parametrize(("document", "fragment"), [
@@ -289,7 +533,8 @@ def test_shipped_policy_configs_keep_prod_mandatory():
 
 def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys, monkeypatch):
     assert main(["--stack", "prod"]) == 0
-    assert "Policy report: stack prod, update mode — 20 policies, 0 mandatory" in capsys.readouterr().out
+    assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory" in \
+        capsys.readouterr().out
     import offline.policy_report as report_module
 
     broken = [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)]

@@ -34,9 +34,9 @@ def by_bucket(run, type_: str) -> dict:
 
 
 def test_every_bucket_is_encrypted_private_and_tls_only(shipped):
-    _, _, run = shipped
+    _, config, run = shipped
     buckets = run.of_type(BUCKET)
-    assert len(buckets) == len(ZONES)
+    assert len(buckets) == len(ZONES) + config[P + "objectAccessAudit"]  # the audit log's own bucket
     encryption, public, policies = (by_bucket(run, t) for t in (ENCRYPTION, PUBLIC_ACCESS, BUCKET_POLICY))
     for bucket in buckets:
         name = bucket.outputs["bucket"]
@@ -46,8 +46,9 @@ def test_every_bucket_is_encrypted_private_and_tls_only(shipped):
         assert rule["bucketKeyEnabled"] is True
         assert all(public[name].inputs[flag] is True for flag in
                    ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-        (deny,) = json.loads(policies[name].inputs["policy"])["Statement"]
+        deny, *grants = json.loads(policies[name].inputs["policy"])["Statement"]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert all(g["Principal"] == {"Service": "cloudtrail.amazonaws.com"} for g in grants)
         assert deny["Resource"] == [bucket.outputs["arn"], bucket.outputs["arn"] + "/*"]
 
 
@@ -202,7 +203,7 @@ def test_only_prod_data_is_protected_from_deletion(shipped):
     protect = config[P + "protectData"]
     buckets = {b.name.removeprefix("lake-"): b for b in run.of_type(BUCKET)}
     for zone, bucket in buckets.items():
-        data_zone = zone in ("raw", "curated")
+        data_zone = zone in ("raw", "curated", "object-access-logs")  # data, and the audit log of its access
         assert bucket.protect == (protect and data_zone), zone
         assert bucket.inputs["forceDestroy"] == (not (protect and data_zone)), zone
     (key,) = run.of_type(KMS_KEY)
@@ -222,9 +223,10 @@ def test_every_taggable_resource_carries_the_stack_tags(shipped):
 
 
 def test_components_follow_the_pulumi_component_layout(shipped):
-    _, _, run = shipped
+    _, config, run = shipped
     components = {r.type for r in run.resources if r.type.startswith("data-pipeline:")}
-    assert components == {"data-pipeline:storage:DataLake", "data-pipeline:storage:SecureBucket",
+    audit = {"data-pipeline:storage:ObjectAccessAudit"} if config[P + "objectAccessAudit"] else set()
+    assert components - audit == {"data-pipeline:storage:DataLake", "data-pipeline:storage:SecureBucket",
                           "data-pipeline:glue:GlueJob", "data-pipeline:compute:LambdaFunction",
                           "data-pipeline:compute:PipelineFunctions", "data-pipeline:monitoring:Monitoring",
                           "data-pipeline:monitoring:Notifications", "data-pipeline:orchestration:Pipeline",

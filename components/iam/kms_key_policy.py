@@ -21,18 +21,27 @@ KEY_USE_ACTIONS = [
 
 
 # Services that encrypt this stack's data with the key on a caller's behalf (the deployer uploading code,
-# Lambda encrypting environment variables, SQS and SNS encrypting messages, Step Functions execution data).
-VIA_SERVICES = ("glue", "lambda", "s3", "sns", "sqs", "states")
+# Lambda encrypting environment variables, SQS and SNS encrypting messages, Step Functions execution data,
+# EventBridge Scheduler the schedules' input).
+VIA_SERVICES = ("glue", "lambda", "s3", "scheduler", "sns", "sqs", "states")
 
 
 def kms_key_policy(*, partition: str, region: str, account_id: str, role_arn_pattern: str,
-                   log_group_arn_pattern: str) -> dict[str, Any]:
+                   log_group_arn_pattern: str, trail_arn: str | None = None) -> dict[str, Any]:
     """The account administers the key; this stack's roles use it directly, other principals of the account
-    only through the stack's services, and CloudWatch Logs only for the stack's log groups.
+    only through the stack's services, CloudWatch Logs only for the stack's log groups, and CloudTrail only for
+    the stack's object-access trail (`trail_arn`, if it has one).
 
     In a key policy `Resource: "*"` means "this key" (a key policy cannot name other resources).
     """
     account_root = {"AWS": f"arn:{partition}:iam::{account_id}:root"}
+    trail = [
+        # CloudTrail encrypts the log files it delivers; with the log bucket's S3 Bucket Key, S3 also decrypts
+        # the bucket key on CloudTrail's behalf.
+        statement("UseByThisStacksTrail", ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"], "*",
+                  principal={"Service": "cloudtrail.amazonaws.com"},
+                  condition={"StringEquals": {"aws:SourceArn": trail_arn}}),
+    ] if trail_arn else []
     return document(
         statement("KeyAdministration", KEY_ADMIN_ACTIONS, "*", principal=account_root),
         statement("UseByThisStacksRoles", KEY_USE_ACTIONS, "*", principal=account_root, condition={
@@ -57,4 +66,5 @@ def kms_key_policy(*, partition: str, region: str, account_id: str, role_arn_pat
                    "kms:ReEncryptTo"], "*",
                   principal={"Service": f"logs.{region}.amazonaws.com"},
                   condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arn_pattern}}),
+        *trail,
     )

@@ -31,10 +31,13 @@ def state_machine_policy(*, glue_job_arn: str, function_arns: list[str], topic_a
     )
 
 
-def scheduler_policy(*, target_arn: str, action: str, key_arn: str | None = None) -> dict[str, Any]:
-    """What EventBridge Scheduler may do on the stack's behalf: start one target (and, for a target encrypted
-    with the stack key such as a state machine, encrypt the input it starts it with)."""
-    statements = [statement("StartTarget", [action], [target_arn])]
-    if key_arn:
-        statements.append(statement("EncryptTargetInput", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]))
+def scheduler_policy(*, target_arn: str, action: str, key_arn: str,
+                     target_key_arn: str | None = None) -> dict[str, Any]:
+    """What EventBridge Scheduler may do on the stack's behalf: start one target, reading the schedule's input that
+    it keeps encrypted with the stack key (`key_arn`), and, for a target encrypted with a key such as a state
+    machine, encrypt the input it starts it with."""
+    statements = [statement("StartTarget", [action], [target_arn]),
+                  statement("DecryptScheduleInput", ["kms:Decrypt"], [key_arn])]
+    if target_key_arn:
+        statements.append(statement("EncryptTargetInput", ["kms:Decrypt", "kms:GenerateDataKey"], [target_key_arn]))
     return document(*statements)

@@ -1,6 +1,7 @@
 """The data-pipeline policy pack's policies, grouped by concern."""
 
-from . import encryption, hygiene, least_privilege
+from . import credentials, encryption, hygiene, least_privilege, resource_access
 
 PACK_NAME = "data-pipeline-guardrails"
-ALL_POLICIES = [*encryption.POLICIES, *least_privilege.POLICIES, *hygiene.POLICIES]
+ALL_POLICIES = [*encryption.POLICIES, *least_privilege.POLICIES, *resource_access.POLICIES, *credentials.POLICIES,
+                *hygiene.POLICIES]

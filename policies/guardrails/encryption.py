@@ -85,13 +85,17 @@ def check_key_rotation(_type, props: Mapping, _config) -> Iterable[str]:
         yield "KMS key does not rotate (enableKeyRotation is not true)"
 
 
-def _requires_key(prop: str, what: str, aws_alias: str) -> Callable:
+def _key_problems(props: Mapping, prop: str, what: str) -> Iterable[str]:
+    key = get(props, prop)
+    if key is None:
+        yield f"{what} is not encrypted with a customer-managed KMS key ({prop} is not set)"
+    elif _aws_managed(key):
+        yield f"{what} uses the AWS managed key {key}; expected the stack's customer-managed key"
+
+
+def _requires_key(prop: str, what: str) -> Callable:
     def check(_type, props: Mapping, _config) -> Iterable[str]:
-        key = get(props, prop)
-        if key is None:
-            yield f"{what} is not encrypted with a customer-managed KMS key ({prop} is not set)"
-        elif _aws_managed(key):
-            yield f"{what} uses the AWS managed key {aws_alias}; expected the stack's customer-managed key"
+        yield from _key_problems(props, prop, what)
     return check
 
 
@@ -125,6 +129,39 @@ def check_lambda_environment(_type, props: Mapping, _config) -> Iterable[str]:
     variables = get(props, "environment.variables", {})
     if variables and get(props, "kmsKeyArn") is None:
         yield "function has environment variables but no kmsKeyArn: they are encrypted with the AWS managed key"
+
+
+def check_trail(_type, props: Mapping, _config) -> Iterable[str]:
+    yield from _key_problems(props, "kmsKeyId", "trail")
+    validation = get(props, "enableLogFileValidation")
+    if validation is not True and known(validation):
+        yield "trail does not validate its log files (enableLogFileValidation is not true): edits go unnoticed"
+
+
+def check_glue_connection_ssl(_type, props: Mapping, _config) -> Iterable[str]:
+    kind = get(props, "connectionType", "JDBC")
+    enforced = get(props, ("connectionProperties", "JDBC_ENFORCE_SSL"), "false")
+    if kind == "JDBC" and known(enforced) and str(enforced).lower() != "true":
+        yield f"JDBC connection does not enforce SSL (connectionProperties.JDBC_ENFORCE_SSL is {enforced!r})"
+
+
+CATALOG_ENCRYPTION_MODES = ("SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE")
+
+
+def check_data_catalog_encryption(_type, props: Mapping, _config) -> Iterable[str]:
+    settings = get(props, "dataCatalogEncryptionSettings", {})
+    if not known(settings):
+        return
+    mode = get(settings, "encryptionAtRest.catalogEncryptionMode", "DISABLED")
+    if known(mode) and mode not in CATALOG_ENCRYPTION_MODES:
+        yield f"Data Catalog metadata is not encrypted: catalogEncryptionMode is {mode!r}, expected 'SSE-KMS'"
+    else:
+        yield from _key_problems(settings, "encryptionAtRest.sseAwsKmsKeyId", "Data Catalog")
+    returned_encrypted = get(settings, "connectionPasswordEncryption.returnConnectionPasswordEncrypted")
+    if returned_encrypted is not True and known(returned_encrypted):
+        yield "Glue returns connection passwords in plaintext (returnConnectionPasswordEncrypted is not true)"
+    else:
+        yield from _key_problems(settings, "connectionPasswordEncryption.awsKmsKeyId", "connection passwords")
 
 
 def check_state_machine_logging(resources: list[PolicyResource], _config):
@@ -168,7 +205,7 @@ POLICIES = [
         "cloudwatch-log-group-kms", "CloudWatch log groups are encrypted with a customer-managed KMS key.",
         "Set kms_key_id on the aws.cloudwatch.LogGroup to the stack's key ARN, and allow the logs service to use "
         "the key for the group (components/iam/kms_key_policy.py)."), [LOG_GROUP],
-        _requires_key("kmsKeyId", "log group", "alias/aws/logs")),
+        _requires_key("kmsKeyId", "log group")),
     resource_policy(_rule(
         "glue-security-configuration-encryption",
         "Glue security configurations encrypt S3 data (SSE-KMS), CloudWatch logs (SSE-KMS) and job bookmarks "
@@ -183,15 +220,39 @@ POLICIES = [
     resource_policy(_rule(
         "sns-topic-kms", "SNS topics are encrypted with a customer-managed KMS key.",
         "Set kms_master_key_id on the aws.sns.Topic to the stack's key ARN."), ["aws:sns/topic:Topic"],
-        _requires_key("kmsMasterKeyId", "topic", "alias/aws/sns")),
+        _requires_key("kmsMasterKeyId", "topic")),
     resource_policy(_rule(
         "sqs-queue-kms", "SQS queues (dead-letter queues included) are encrypted with a customer-managed KMS key.",
         "Set kms_master_key_id on the aws.sqs.Queue to the stack's key ARN."), ["aws:sqs/queue:Queue"],
-        _requires_key("kmsMasterKeyId", "queue", "alias/aws/sqs")),
+        _requires_key("kmsMasterKeyId", "queue")),
     resource_policy(_rule(
         "lambda-environment-kms", "Lambda environment variables are encrypted with the stack's KMS key.",
         "Set kms_key_arn on the aws.lambda_.Function to the stack's key ARN."), ["aws:lambda/function:Function"],
         check_lambda_environment),
+    resource_policy(_rule(
+        "scheduler-schedule-kms", "EventBridge Scheduler schedules encrypt their target input with the stack's key.",
+        "Set kms_key_arn on the aws.scheduler.Schedule to the stack's key ARN and let the schedule's role "
+        "kms:Decrypt with it (components/schedule.py)."), ["aws:scheduler/schedule:Schedule"],
+        _requires_key("kmsKeyArn", "schedule")),
+    resource_policy(_rule(
+        "cloudtrail-encrypted", "CloudTrail trails encrypt their log files with a customer-managed KMS key and "
+        "validate them (digest files).",
+        "Set kms_key_id to the stack's key ARN (its key policy lets cloudtrail.amazonaws.com GenerateDataKey, "
+        "DescribeKey and, for a log bucket with an S3 Bucket Key, Decrypt, for this trail's aws:SourceArn only) and "
+        "enable_log_file_validation=True "
+        "(components/object_access_audit.py)."), ["aws:cloudtrail/trail:Trail"], check_trail),
+    resource_policy(_rule(
+        "glue-connection-ssl", "Glue JDBC connections require SSL to the database.",
+        "Set connection_properties JDBC_ENFORCE_SSL to 'true' on the aws.glue.Connection (and, for a custom "
+        "certificate, CUSTOM_JDBC_CERT)."), ["aws:glue/connection:Connection"], check_glue_connection_ssl),
+    resource_policy(_rule(
+        "glue-data-catalog-encryption",
+        "Where a stack declares the account's Glue Data Catalog encryption settings, metadata is encrypted with "
+        "SSE-KMS and a customer-managed key, and connection passwords are returned encrypted with one.",
+        "On the aws.glue.DataCatalogEncryptionSettings set encryption_at_rest catalog_encryption_mode 'SSE-KMS' "
+        "with sse_aws_kms_key_id, and connection_password_encryption return_connection_password_encrypted=True "
+        "with aws_kms_key_id, each a customer-managed key ARN."),
+        ["aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings"], check_data_catalog_encryption),
     stack_policy(_rule(
         "step-functions-encrypted-logging", "State machines log executions to an encrypted log group of the stack.",
         "Set logging_configuration (level ALL, ERROR or FATAL) with log_destination '<log group ARN>:*' of an "

@@ -56,22 +56,29 @@ class WaiverMisapplied(RuntimeError):
     """A waiver was used where it does not apply: the preview fails rather than run a weakened policy."""
 
 
-def get(props: Any, path: str, default: Any = None) -> Any:
-    """props["a"]["b"] for "a.b": `UNKNOWN` where a preview does not know it yet, `default` where it is absent."""
+def get(props: Any, path: str | tuple[str, ...], default: Any = None) -> Any:
+    """props["a"]["b"] for "a.b" (or ("a", "b"), for keys with dots): `UNKNOWN` where a preview does not know it
+    yet, `default` where it is absent."""
     current = props
-    for part in path.split("."):
+    parts = path.split(".") if isinstance(path, str) else path
+    for part in parts:
         try:
             if not isinstance(current, Mapping) or part not in current:
                 return default
             current = current[part]
         except UnknownValueError:
-            reads = UNKNOWN_READS.get()
-            if reads is not None:
-                reads.append(path)
-            return UNKNOWN
+            return deferred(".".join(parts))
         if current is None:
             return default
     return current
+
+
+def deferred(path: str) -> Unknown:
+    """UNKNOWN, noting that a check needed `path` and has to wait for the update to know it."""
+    reads = UNKNOWN_READS.get()
+    if reads is not None:
+        reads.append(path)
+    return UNKNOWN
 
 
 def stack_of(urn: str) -> str:

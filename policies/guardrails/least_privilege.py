@@ -53,23 +53,11 @@ def documents(resource_type: str, props: Mapping) -> Iterable[tuple[str, object]
         inline = get(props, "inlinePolicies", [])
         if known(inline):
             locations += [(f"inline policy '{get(p, 'name', i)}'", get(p, "policy")) for i, p in enumerate(inline)]
-    for where, document in locations:
-        if document is None:
-            continue
-        try:
-            yield where, iam_documents.parse(document)
-        except iam_documents.MalformedDocument as error:
-            yield where, f"{where} {error}"
+    yield from (iam_documents.located(where, document) for where, document in locations if document is not None)
 
 
 def _allow_statements(resource_type: str, props: Mapping) -> Iterable[tuple[str, object]]:
-    for where, parsed in documents(resource_type, props):
-        if isinstance(parsed, str) or parsed is UNKNOWN:
-            yield where, parsed
-            continue
-        for statement in parsed:
-            if statement.effect == "Allow":
-                yield where, statement
+    return iam_documents.allow_statements(documents(resource_type, props))
 
 
 def check_wildcard_actions(resource_type: str, props: Mapping, _config) -> Iterable[str]:
@@ -92,11 +80,14 @@ def check_wildcard_resources(resource_type: str, props: Mapping, _config) -> Ite
             continue
         if statement.not_resources:
             yield f"{where}: {statement.label} allows every resource except {statement.not_resources} (NotResource)"
-        if "*" in statement.resources:
+        # An ARN that covers every resource of its service (arn:aws:s3:::*) is no narrower than "*".
+        wide = [r for r in statement.resources if iam_documents.widens_to_all(r)]
+        if wide:
             broad = sorted(a for a in statement.actions if a not in RESOURCE_STAR_ALLOWED)
             if broad:
-                yield (f"{where}: {statement.label} grants {broad} on Resource '*'; name the resources (only actions "
-                       "without resource-level permissions may use '*')")
+                shown = "'*'" if wide == ["*"] else f"{wide}, which is as wide as '*'"
+                yield (f"{where}: {statement.label} grants {broad} on Resource {shown}; name the resources (only "
+                       "actions without resource-level permissions may use '*')")
 
 
 def check_admin_policies(resource_type: str, props: Mapping, _config) -> Iterable[str]:
