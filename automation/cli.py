@@ -23,7 +23,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from . import release_cli
+from . import github_cli, release_cli
 from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED, Lifecycle
 from .profile import InvalidPullRequest, PullRequest, pull_request, stack_config
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     reaper.add_argument("--closed", default="", help="comma-separated numbers of closed pull requests")
     reaper.add_argument("--execute", action="store_true", help="destroy for real (default: dry run, report only)")
     release_cli.add_commands(commands)
+    github_cli.add_commands(commands)
     return parser
 
 
@@ -89,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in release_cli.COMMANDS:
         return release_cli.run(args)
+    if args.command in github_cli.COMMANDS:
+        return github_cli.run(args)
     deploying = args.command in ("deploy", "run")
     if args.command != "reap":
         try:
