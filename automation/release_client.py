@@ -85,9 +85,23 @@ class ReleaseClient(Protocol):
 
     def version(self, version_arn: str) -> VersionInfo | None: ...
 
-    def versions(self, state_machine_arn: str) -> list[str]: ...
+    def _every(self, operation: str, items: str, item_key: str, **params: str) -> list[str]:
+        """Every item of a nextToken-paged Step Functions listing (botocore has no paginator for these)."""
+        found, token = [], None
+        while True:
+            page = getattr(self.sfn, operation)(**params, **({"nextToken": token} if token else {}))
+            found += [item[item_key] for item in page[items]]
+            token = page.get("nextToken")
+            if not token:
+                return found
 
-    def aliases(self, state_machine_arn: str) -> list[str]: ...
+    def versions(self, state_machine_arn: str) -> list[str]:
+        return self._every("list_state_machine_versions", "stateMachineVersions", "stateMachineVersionArn",
+                           stateMachineArn=state_machine_arn)
+
+    def aliases(self, state_machine_arn: str) -> list[str]:
+        return self._every("list_state_machine_aliases", "stateMachineAliases", "stateMachineAliasArn",
+                           stateMachineArn=state_machine_arn)
 
     def delete_version(self, version_arn: str) -> None: ...
 
