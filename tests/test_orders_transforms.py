@@ -11,16 +11,10 @@ from chispa import assert_df_equality
 
 from jobs.common.definition import REJECTION_REASON as REASON
 from jobs.common.definition import transform
-from jobs.orders import sample_data
-from jobs.orders.domain import SAMPLE_ROWS
+from jobs.common.json_lines import parse_lines
 from jobs.orders.job import JOB
-from jobs.orders.schema import CURATED_SCHEMA
-from jobs.orders.transforms import (
-    latest_per_key,
-    parse_lines,
-    with_derived_columns,
-    with_typed_columns,
-)
+from jobs.orders.schema import CURATED_SCHEMA, RAW_FIELDS
+from jobs.orders.transforms import curate, with_derived_columns, with_typed_columns
 
 pytestmark = pytest.mark.spark
 
@@ -99,40 +93,22 @@ def test_latest_update_wins_per_order(spark):
     assert statuses == {"o-1": "SHIPPED", "o-2": "PAID"}
 
 
+def typed(spark, *records):
+    return with_typed_columns(parse_lines(lines(spark, *records), RAW_FIELDS))
+
+
 def test_dedup_is_deterministic_on_ties(spark):
     a = {**GOOD, "unit_price": "1.00"}
     b = {**GOOD, "unit_price": "2.00"}
-    typed = with_typed_columns(parse_lines(lines(spark, a, b)))
-    forward = latest_per_key(typed).select("unit_price").collect()
-    typed_reversed = with_typed_columns(parse_lines(lines(spark, b, a)))
-    backward = latest_per_key(typed_reversed).select("unit_price").collect()
+    forward = curate(typed(spark, a, b)).select("unit_price").collect()
+    backward = curate(typed(spark, b, a)).select("unit_price").collect()
     assert forward == backward
 
 
 def test_derived_columns_match_an_expected_frame(spark):
-    typed = with_typed_columns(parse_lines(lines(spark, GOOD, {**GOOD, "order_id": "o-2", "quantity": 2,
-                                                               "order_ts": "2026-11-30T00:00:00+01:00"})))
-    actual = with_derived_columns(typed).select("order_id", "total_amount", "order_date")
+    typed_rows = typed(spark, GOOD, {**GOOD, "order_id": "o-2", "quantity": 2, "order_ts": "2026-11-30T00:00:00+01:00"})
+    actual = with_derived_columns(typed_rows).select("order_id", "total_amount", "order_date")
     expected = spark.createDataFrame(
         [("o-1", Decimal("59.97"), date(2026, 11, 2)), ("o-2", Decimal("39.98"), date(2026, 11, 29))],
         "order_id string, total_amount decimal(14,2), order_date date")
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
-
-
-def test_the_sample_splits_into_the_counts_it_was_generated_with(spark):
-    generated, counts = sample_data.generate(400)
-    result = transform(JOB, lines(spark, *generated))
-    assert result.curated.count() == counts.unique_valid_orders
-    quarantined = {row[REASON]: row["count"] for row in result.quarantine.groupBy(REASON).count().collect()}
-    assert quarantined == dict(counts.rejected)
-    assert counts.duplicate_updates > 0 and len(counts.rejected) == len({r for r, _ in sample_data.BAD_KINDS})
-
-
-def test_shipped_sample_matches_its_generator():
-    """The checked-in sample is exactly what the generator makes, so its expected counts are known."""
-    from pathlib import Path
-
-    from jobs.orders.job import JOB
-
-    generated, _ = sample_data.generate(SAMPLE_ROWS)
-    assert Path(JOB.sample_path).read_text().splitlines() == generated

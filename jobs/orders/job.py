@@ -2,8 +2,8 @@
 
 from jobs.common.definition import JobDefinition, QualityRules
 
-from .domain import SAMPLE_PATH
-from .schema import CURATED_SCHEMA
+from .sample_data import SAMPLE_PATH
+from .schema import BUSINESS_KEY, CURATED_SCHEMA, PARTITION_COLUMN
 from .transforms import curate, validate
 
 JOB = JobDefinition(
@@ -11,8 +11,8 @@ JOB = JobDefinition(
     validate=validate,
     curate=curate,
     curated_schema=CURATED_SCHEMA,
-    business_key=("order_id",),
-    partition_column="order_date",
+    business_key=BUSINESS_KEY,
+    partition_column=PARTITION_COLUMN,
     quality=QualityRules(
         min_rows=1,
         required_columns=("order_id", "customer_id", "order_ts", "quantity", "unit_price", "order_date"),
