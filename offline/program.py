@@ -182,11 +182,11 @@ async def settle_outputs() -> None:
 PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "components", "functions", "jobs")
 
 
-def copy_program(folder: Path, *, root: Path = ROOT) -> Path:
-    """A copy of the program (with its stack files) in `folder`, for tests and benchmarks that add or change jobs;
-    returns its `__main__.py`."""
+def copy_program(folder: Path, *, root: Path = ROOT, also: tuple[str, ...] = ()) -> Path:
+    """A copy of the program (with its stack files, and the parts of the repository named in `also`) in `folder`,
+    for tests and benchmarks that add or change jobs; returns its `__main__.py`."""
     ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
-    for part in PROGRAM_PARTS:
+    for part in (*PROGRAM_PARTS, *also):
         source = root / part
         if source.is_dir():
             shutil.copytree(source, folder / part, ignore=ignore)
