@@ -212,10 +212,46 @@ def test_bad_pr_number_is_a_usage_error(capsys):
     assert "pull request number 'abc'" in capsys.readouterr().err
 
 
+def reports(tmp_path) -> list[str]:
+    return ["--report-json", str(tmp_path / "report.json"), "--report-md", str(tmp_path / "report.md")]
+
+
+def written(tmp_path) -> tuple[dict, str]:
+    return json.loads((tmp_path / "report.json").read_text()), (tmp_path / "report.md").read_text()
+
+
+def test_a_failed_precondition_still_writes_the_report_files(tmp_path, capsys):
+    """The PR comment says why the check never ran."""
+    assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
+    report, markdown = written(tmp_path)
+    assert (report["outcome"], report["exit_code"]) == ("failed", cli.EXIT_USAGE)
+    assert report["failure"].startswith("pull request number 'abc': expected a positive whole number")
+    assert "**Failure:** pull request number 'abc'" in markdown
+    assert "error: pull request number 'abc'" in capsys.readouterr().err
+
+
+def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkeypatch, capsys):
+    import automation.stacks
+
+    def unopenable(*_args, **_kwargs):
+        raise RuntimeError("stderr: \nerror: passphrase must be set with PULUMI_CONFIG_PASSPHRASE")
+
+    monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(automation.stacks, "AutomationStack", unopenable)
+    code = cli.main(["check", "--pr", "7", *reports(tmp_path)])
+    assert code == cli.EXIT_DEPLOY_FAILED
+    report, markdown = written(tmp_path)
+    assert report["failure"] == "cannot open stack pr-7: error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE"
+    assert report["stack"] == "pr-7" and report["pr"] == 7
+    assert markdown.startswith("### ❌ Pipeline check of PR #7 (`pr-7`") and "PULUMI_BACKEND_URL" in markdown
+
+
 @pytest.mark.skipif(shutil.which("pulumi") is not None, reason="the Pulumi CLI is installed here")
-def test_missing_pulumi_cli_is_reported_plainly(capsys):
+def test_missing_pulumi_cli_is_reported_plainly(tmp_path, capsys):
     assert cli.main(["destroy", "--pr", "3"]) == cli.EXIT_USAGE
     assert "the Pulumi CLI is not on PATH" in capsys.readouterr().err
+    assert cli.main(["run", "--pr", "3", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
+    assert written(tmp_path)[0]["failure"].startswith("the Pulumi CLI is not on PATH")
 
 
 # --- the real engine -------------------------------------------------------------------------------------------
