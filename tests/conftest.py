@@ -3,6 +3,7 @@ repository, and one local Spark session."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import boto3
@@ -50,6 +51,28 @@ def shipped_job(request) -> tuple[str, str, dict, ProgramRun]:
     """(stack name, one job it deploys, the stack's config, what the program registered)."""
     stack, job = request.param
     return stack, job, stack_config(stack), program_run(stack)
+
+
+def text_lines(spark, *records):
+    """Lines as a job reads them (one column `value`): a dict as its JSON, a string as it is."""
+    return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
+
+
+def rejection_reasons(spark, job, *records) -> list[str | None]:
+    """The reason `job` rejects each record for (None: valid), in order, from one frame (one Spark job)."""
+    from jobs.common.definition import REJECTION_REASON
+
+    return [row[REJECTION_REASON] for row in job.validate(text_lines(spark, *records)).select(REJECTION_REASON)
+            .collect()]
+
+
+def assert_each_gets_its_reason(spark, job, good: dict, broken: list[tuple[dict | str, str]]) -> None:
+    """`good` is valid, and each (change to `good`, or a whole line; reason) is rejected for its reason."""
+    records = [change if isinstance(change, str) else {**good, **change} for change, _ in broken]
+    got = rejection_reasons(spark, job, good, *records)
+    assert got[0] is None, f"{good} is rejected for {got[0]}"
+    assert list(zip(records, got[1:], strict=True)) == [(r, reason) for r, (_, reason) in zip(records, broken,
+                                                                                                  strict=True)]
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from jobs.common.definition import REJECTION_REASON as REASON
 from jobs.common.definition import transform
 from jobs.customers.job import JOB
 from jobs.customers.schema import CURATED_SCHEMA
+from tests.conftest import assert_each_gets_its_reason, rejection_reasons, text_lines
 
 pytestmark = pytest.mark.spark
 
@@ -18,16 +19,8 @@ GOOD = {"customer_id": " c-1 ", "email": " Ada@Example.COM", "full_name": " Ada 
         "marketing_opt_in": "TRUE", "signup_date": "2026-09-01", "updated_at": "2026-09-02T10:00:00Z"}
 
 
-def lines(spark, *records):
-    return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
-
-
-def reasons(spark, *records) -> list[str | None]:
-    return [row[REASON] for row in JOB.validate(lines(spark, *records)).select(REASON).collect()]
-
-
 def test_a_valid_record_is_cast_normalised_and_derived(spark):
-    result = transform(JOB, lines(spark, GOOD))
+    result = transform(JOB, text_lines(spark, GOOD))
     assert result.quarantine.count() == 0
     (row,) = result.curated.collect()
     assert row.asDict() == {
@@ -39,7 +32,7 @@ def test_a_valid_record_is_cast_normalised_and_derived(spark):
 
 
 def test_json_booleans_and_a_missing_name_are_accepted(spark):
-    result = transform(JOB, lines(spark, {**GOOD, "marketing_opt_in": False, "full_name": "  "},
+    result = transform(JOB, text_lines(spark, {**GOOD, "marketing_opt_in": False, "full_name": "  "},
                                   {**GOOD, "customer_id": "c-2", "marketing_opt_in": True, "full_name": None}))
     rows = {row["customer_id"]: row for row in result.curated.collect()}
     assert (rows["c-1"]["marketing_opt_in"], rows["c-1"]["full_name"]) == (False, None)
@@ -66,22 +59,18 @@ BROKEN = [
 
 
 def test_each_broken_record_gets_its_reason(spark):
-    records = [change if isinstance(change, str) else {**GOOD, **change} for change, _ in BROKEN]
-    got = reasons(spark, GOOD, *records)
-    assert got[0] is None
-    assert list(zip(records, got[1:], strict=True)) == [(r, reason) for r, (_, reason) in zip(records, BROKEN,
-                                                                                                  strict=True)]
+    assert_each_gets_its_reason(spark, JOB, GOOD, BROKEN)
 
 
 def test_the_first_broken_rule_is_the_reason(spark):
-    assert reasons(spark, {**GOOD, "email": "x", "country_code": "?"}) == ["invalid_email"]
+    assert rejection_reasons(spark, JOB, {**GOOD, "email": "x", "country_code": "?"}) == ["invalid_email"]
 
 
 def test_the_latest_profile_wins_wherever_it_is_in_the_input(spark):
     first = {**GOOD, "email": "old@example.com", "updated_at": "2026-09-02T10:00:00Z"}
     latest = {**GOOD, "email": "new@example.org", "marketing_opt_in": "false", "updated_at": "2026-10-01T08:00:00Z"}
     other = {**GOOD, "customer_id": "c-2"}
-    result = transform(JOB, lines(spark, latest, first, other, first))
+    result = transform(JOB, text_lines(spark, latest, first, other, first))
     profiles = {row["customer_id"]: (row["email"], row["email_domain"], row["marketing_opt_in"])
                 for row in result.curated.collect()}
     assert profiles == {"c-1": ("new@example.org", "example.org", False),
@@ -90,6 +79,6 @@ def test_the_latest_profile_wins_wherever_it_is_in_the_input(spark):
 
 def test_quarantine_keeps_the_raw_record_the_key_and_the_reason(spark):
     broken = {**GOOD, "customer_id": "c-9", "country_code": "Germany"}
-    (row,) = transform(JOB, lines(spark, GOOD, broken)).quarantine.collect()
+    (row,) = transform(JOB, text_lines(spark, GOOD, broken)).quarantine.collect()
     assert json.loads(row["raw_record"]) == broken
     assert (row["customer_id"], row[REASON]) == ("c-9", "invalid_country_code")

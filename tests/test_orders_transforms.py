@@ -14,7 +14,8 @@ from jobs.common.definition import transform
 from jobs.common.json_lines import parse_lines
 from jobs.orders.job import JOB
 from jobs.orders.schema import CURATED_SCHEMA, RAW_FIELDS
-from jobs.orders.transforms import curate, with_derived_columns, with_typed_columns
+from jobs.orders.transforms import with_derived_columns, with_typed_columns
+from tests.conftest import assert_each_gets_its_reason, rejection_reasons, text_lines
 
 pytestmark = pytest.mark.spark
 
@@ -22,17 +23,8 @@ GOOD = {"order_id": "o-1", "customer_id": "c-1", "order_ts": "2026-11-02T23:30:0
         "currency": "eur", "quantity": 3, "unit_price": "19.99", "updated_at": "2026-11-02T23:30:00Z"}
 
 
-def lines(spark, *records):
-    return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
-
-
-def reasons(spark, *records) -> list[str | None]:
-    checked = JOB.validate(lines(spark, *records))
-    return [row[REASON] for row in checked.select(REASON).collect()]
-
-
 def test_a_valid_record_is_cast_normalised_and_derived(spark):
-    result = transform(JOB, lines(spark, GOOD))
+    result = transform(JOB, text_lines(spark, GOOD))
     assert result.quarantine.count() == 0
     (row,) = result.curated.collect()
     assert row.asDict() == {
@@ -64,21 +56,16 @@ BROKEN = [
 
 
 def test_each_broken_record_gets_its_reason(spark):
-    # One frame for all cases (one Spark job), compared case by case.
-    records = [change if isinstance(change, str) else {**GOOD, **change} for change, _ in BROKEN]
-    got = reasons(spark, GOOD, *records)
-    assert got[0] is None
-    assert list(zip(records, got[1:], strict=True)) == [(r, reason) for r, (_, reason) in zip(records, BROKEN,
-                                                                                                  strict=True)]
+    assert_each_gets_its_reason(spark, JOB, GOOD, BROKEN)
 
 
 def test_the_first_broken_rule_is_the_reason(spark):
-    assert reasons(spark, {**GOOD, "customer_id": None, "quantity": "x"}) == ["missing_customer_id"]
+    assert rejection_reasons(spark, JOB, {**GOOD, "customer_id": None, "quantity": "x"}) == ["missing_customer_id"]
 
 
 def test_quarantine_keeps_the_raw_record_and_the_reason(spark):
     broken = {**GOOD, "order_id": "o-9", "currency": "XXX"}
-    result = transform(JOB, lines(spark, GOOD, broken))
+    result = transform(JOB, text_lines(spark, GOOD, broken))
     (row,) = result.quarantine.collect()
     assert json.loads(row["raw_record"]) == broken
     assert (row["order_id"], row[REASON]) == ("o-9", "invalid_currency")
@@ -88,20 +75,20 @@ def test_latest_update_wins_per_order(spark):
     first = {**GOOD, "status": "PLACED", "updated_at": "2026-11-02T10:00:00Z"}
     latest = {**GOOD, "status": "SHIPPED", "updated_at": "2026-11-03T08:00:00Z"}
     other = {**GOOD, "order_id": "o-2"}
-    result = transform(JOB, lines(spark, latest, first, other, first))
+    result = transform(JOB, text_lines(spark, latest, first, other, first))
     statuses = {row["order_id"]: row["status"] for row in result.curated.collect()}
     assert statuses == {"o-1": "SHIPPED", "o-2": "PAID"}
 
 
 def typed(spark, *records):
-    return with_typed_columns(parse_lines(lines(spark, *records), RAW_FIELDS))
+    return with_typed_columns(parse_lines(text_lines(spark, *records), RAW_FIELDS))
 
 
 def test_dedup_is_deterministic_on_ties(spark):
     a = {**GOOD, "unit_price": "1.00"}
     b = {**GOOD, "unit_price": "2.00"}
-    forward = curate(typed(spark, a, b)).select("unit_price").collect()
-    backward = curate(typed(spark, b, a)).select("unit_price").collect()
+    forward = JOB.curate(typed(spark, a, b)).select("unit_price").collect()
+    backward = JOB.curate(typed(spark, b, a)).select("unit_price").collect()
     assert forward == backward
 
 

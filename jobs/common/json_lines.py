@@ -1,7 +1,9 @@
 """What every JSON-lines job repeats, so its own code is its schema, its rules and its business transform.
 
-    validate(lines) = with_rejection_reason(typed(parse_lines(lines, FIELDS), <typed columns>), <rules>)
-    curate(valid)   = <derived columns>(latest_per_key(valid, KEY, "updated_at"))
+`job(...)` composes a job's two steps from its parts:
+
+    validate(lines) = with_rejection_reason(<typed columns>(parse_lines(lines, <raw fields>)), <rules>())
+    curate(valid)   = <derived columns>(latest_per_key(valid, <key>, <updated at>)) in curated-schema order
 
 Every field is read as text, so nothing is lost to a bad type: casting happens in the job's typed columns
 (`try_cast`), where a failure becomes a null its rules turn into a rejection reason.
@@ -9,13 +11,13 @@ Every field is read as text, so nothing is lost to a bad type: casting happens i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from .definition import RAW_RECORD, REJECTION_REASON
+from .definition import RAW_RECORD, REJECTION_REASON, JobDefinition, QualityRules
 
 CORRUPT_RECORD = "_corrupt_record"
 # The reason of a line that is not a JSON object; always the first rule.
@@ -67,3 +69,23 @@ def latest_per_key(valid: DataFrame, key: Sequence[str], updated_at: str) -> Dat
     """The most recently updated record per business key; ties are broken on the whole line, so reruns agree."""
     order = Window.partitionBy(*key).orderBy(F.col(updated_at).desc(), F.col(RAW_RECORD).desc())
     return valid.withColumn("_rank", F.row_number().over(order)).filter("_rank = 1").drop("_rank")
+
+
+Transform = Callable[[DataFrame], DataFrame]
+
+
+def job(name: str, *, raw_fields: Sequence[str], typed_columns: Transform, rules: Callable[[], list[Rule]],
+        derived_columns: Transform, curated_schema: StructType, business_key: tuple[str, ...], updated_at: str,
+        partition_column: str, quality: QualityRules, sample_path: str) -> JobDefinition:
+    """A JSON-lines job: its own typed columns, rules (built when a step runs: Columns need a Spark session) and
+    derived columns around the shared parsing, rejection and latest-per-key steps."""
+    def validate(lines: DataFrame) -> DataFrame:
+        return with_rejection_reason(typed_columns(parse_lines(lines, raw_fields)), rules())
+
+    def curate(valid: DataFrame) -> DataFrame:
+        latest = latest_per_key(valid, business_key, updated_at)
+        return derived_columns(latest).select(*curated_schema.fieldNames())
+
+    return JobDefinition(name=name, validate=validate, curate=curate, curated_schema=curated_schema,
+                         business_key=business_key, partition_column=partition_column, quality=quality,
+                         sample_path=sample_path)

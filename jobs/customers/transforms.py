@@ -1,5 +1,5 @@
-"""Pure transforms of the customers job (DataFrame -> DataFrame): its typed columns, rules and derived columns on
-top of the shared JSON-lines steps (jobs/common/json_lines.py)."""
+"""Pure transforms of the customers job (DataFrame -> DataFrame): its typed columns, rules and derived columns,
+which job.py composes with the shared JSON-lines steps (jobs/common/json_lines.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,7 @@ from pyspark.sql import functions as F
 from jobs.common import json_lines
 from jobs.common.json_lines import blank, try_cast
 
-from .schema import (
-    BUSINESS_KEY,
-    COUNTRY_CODE_PATTERN,
-    CURATED_SCHEMA,
-    EMAIL_PATTERN,
-    OPT_IN_VALUES,
-    RAW_FIELDS,
-)
+from .schema import COUNTRY_CODE_PATTERN, EMAIL_PATTERN, OPT_IN_VALUES
 
 
 def with_typed_columns(raw: DataFrame) -> DataFrame:
@@ -50,13 +43,3 @@ def rejection_rules() -> list[json_lines.Rule]:
 
 def with_derived_columns(customers: DataFrame) -> DataFrame:
     return customers.withColumn("email_domain", F.substring_index("email", "@", -1))
-
-
-def validate(lines: DataFrame) -> DataFrame:
-    typed = with_typed_columns(json_lines.parse_lines(lines, RAW_FIELDS))
-    return json_lines.with_rejection_reason(typed, rejection_rules())
-
-
-def curate(valid: DataFrame) -> DataFrame:
-    latest = json_lines.latest_per_key(valid, BUSINESS_KEY, "updated_at")
-    return with_derived_columns(latest).select(*CURATED_SCHEMA.fieldNames())

@@ -1,5 +1,5 @@
-"""Pure transforms of the orders job (DataFrame -> DataFrame): its typed columns, rules and derived columns on
-top of the shared JSON-lines steps (jobs/common/json_lines.py)."""
+"""Pure transforms of the orders job (DataFrame -> DataFrame): its typed columns, rules and derived columns, which
+job.py composes with the shared JSON-lines steps (jobs/common/json_lines.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 from jobs.common import json_lines
 from jobs.common.json_lines import blank, not_one_of, try_cast
 
-from .schema import AMOUNT, BUSINESS_KEY, CURATED_SCHEMA, CURRENCIES, PRICE, RAW_FIELDS, STATUSES
+from .schema import AMOUNT, CURRENCIES, PRICE, STATUSES
 
 
 def with_typed_columns(raw: DataFrame) -> DataFrame:
@@ -44,13 +44,3 @@ def with_derived_columns(orders: DataFrame) -> DataFrame:
     return (orders
             .withColumn("total_amount", (F.col("quantity") * F.col("unit_price")).cast(AMOUNT))
             .withColumn("order_date", F.to_date("order_ts")))
-
-
-def validate(lines: DataFrame) -> DataFrame:
-    typed = with_typed_columns(json_lines.parse_lines(lines, RAW_FIELDS))
-    return json_lines.with_rejection_reason(typed, rejection_rules())
-
-
-def curate(valid: DataFrame) -> DataFrame:
-    latest = json_lines.latest_per_key(valid, BUSINESS_KEY, "updated_at")
-    return with_derived_columns(latest).select(*CURATED_SCHEMA.fieldNames())
