@@ -65,7 +65,8 @@ def bench_tests() -> None:
     layers = {
         "program under mocks, config, policies, IAM": [
             "tests/test_config.py", "tests/test_stacks.py", "tests/test_orchestration.py", "tests/test_policies.py",
-            "tests/test_iam_documents.py", "tests/test_artifacts.py", "tests/test_workflows.py"],
+            "tests/test_iam_documents.py", "tests/test_artifacts.py", "tests/test_workflows.py",
+            "tests/test_physical_names.py"],
         "AWS code against moto server": ["tests/test_handlers.py", "tests/test_state_machine.py",
                                          "tests/test_health_check.py"],
         "PR loop (injected stack), reaper, report, CLI": ["tests/test_lifecycle.py", "tests/test_automation.py"],
