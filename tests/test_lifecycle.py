@@ -122,6 +122,19 @@ def test_failed_check_still_tears_down_and_says_where_to_look():
     assert statuses(report)["check"] == "failed" and statuses(report)["destroy"] == "ok"
 
 
+def test_outputs_the_health_check_cannot_use_fail_the_run_and_tear_down():
+    """Missing outputs are found when the check is built: reported like a failed run, never a traceback."""
+    from automation.health_check import HealthCheck
+
+    stack = FakeStack()
+    report = Lifecycle(stack=stack, health_check=HealthCheck, report=Report(stack="pr-7", pr=7, commit="abc1234"),
+                       progress=Progress(stream=io.StringIO(), live=False), sleep=lambda _s: None).run()
+    assert report.exit_code == EXIT_CHECK_FAILED and statuses(report)["run"] == "failed"
+    assert "stack outputs lack state_machines, glue_jobs; has buckets" in report.failure
+    assert report.where_to_look == "the stack's exports (__main__.py)"
+    assert stack.calls[-2:] == ["destroy", "remove"]
+
+
 def test_deadline_passing_fails_the_run_and_tears_down():
     def late():
         raise HealthCheckFailed("pipeline still RUNNING after 1200 s; the execution was stopped", "execution arn:x",
