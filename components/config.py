@@ -271,13 +271,13 @@ def _check(key: str, value: Any, field: _Field, problems: list[str]) -> Any:
     return typed
 
 
-def closest(word: str, known: Iterable[str]) -> str | None:
+def closest(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The known name a typo most likely meant (case forgiven): the shortest one containing it or contained in it
-    (`workers` -> `numberOfWorkers`), else the most similar, or None when none is close."""
+    (`workers` -> `numberOfWorkers`), else the most similar (difflib ratio >= cutoff), or None when none is close."""
     by_lower = {name.lower(): name for name in known}
     word = word.lower()
     overlapping = sorted((name for name in by_lower if word in name or name in word), key=len)
-    match = overlapping[:1] or difflib.get_close_matches(word, list(by_lower), n=1, cutoff=0.6)
+    match = overlapping[:1] or difflib.get_close_matches(word, list(by_lower), n=1, cutoff=cutoff)
     return by_lower[match[0]] if match else None
 
 
@@ -292,7 +292,8 @@ def _check_job_folder(job_key: str, name: str, jobs_dir: Path, problems: list[st
     entrypoint = jobs_dir / name / JOB_ENTRYPOINT
     if not entrypoint.is_file():
         available = job_names(jobs_dir)
-        guess = closest(name, available)
+        # Stricter than for keys: a new job's name is often near an existing one's (returns, orders).
+        guess = closest(name, available, cutoff=0.8)
         problems.append(f"{job_key}: no job folder {jobs_dir.name}/{name}/ with {JOB_ENTRYPOINT}"
                         + (f"; did you mean {guess}?" if guess else
                            f"; jobs in {jobs_dir.name}/: {', '.join(available) or 'none'}")

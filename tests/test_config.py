@@ -97,6 +97,10 @@ BAD_VALUES = [
                                         "missing_job creates one)"),
     ({"glueJobs": {"order": {}}}, "data-pipeline:glueJobs.order: no job folder jobs/order/ with glue_main.py; did "
                                   "you mean orders?"),
+    ({"glueJobs": {"custmers": {}}}, "data-pipeline:glueJobs.custmers: no job folder jobs/custmers/ with glue_main.py; "
+                                     "did you mean customers?"),
+    ({"glueJobs": {"returns": {}}}, "data-pipeline:glueJobs.returns: no job folder jobs/returns/ with glue_main.py; "
+                                    "jobs in jobs/: customers, orders (python -m jobs new returns creates one)"),
     ({"glueJobs": {"Orders!": {}}}, "data-pipeline:glueJobs.Orders!: job name must match"),
     ({"glueJobs": {"orders": {"workers": 3}}},
      "data-pipeline:glueJobs.orders.workers: unknown setting; did you mean data-pipeline:glueJobs.orders."
