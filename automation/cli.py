@@ -86,6 +86,15 @@ def _write_reports(report: Report, args: argparse.Namespace) -> None:
         args.report_md.write_text(report.to_markdown())
 
 
+def _stop(report: Report, args: argparse.Namespace, code: int, message: str, where: str = "") -> int:
+    """Stop (a precondition failed, or a single phase's engine call), with the reason on stderr and in the report
+    files, so the PR comment says why even when the loop never started."""
+    print(f"error: {message}", file=sys.stderr)
+    report.outcome, report.exit_code, report.failure, report.where_to_look = "failed", code, message, where
+    _write_reports(report, args)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in release_cli.COMMANDS:
@@ -93,16 +102,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in github_cli.COMMANDS:
         return github_cli.run(args)
     deploying = args.command in ("deploy", "run")
+    number = str(getattr(args, "pr", ""))
+    report = Report(stack=f"pr-{number}", pr=int(number) if number.isdigit() else 0,
+                    commit=getattr(args, "commit", ""))
     if args.command != "reap":
         try:
             pr: PullRequest = pull_request(args.pr, args.commit, args.creator, deploying=deploying)
         except InvalidPullRequest as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_USAGE
+            return _stop(report, args, EXIT_USAGE, str(error))
     if shutil.which("pulumi") is None:
-        print("error: the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)",
-              file=sys.stderr)
-        return EXIT_USAGE
+        return _stop(report, args, EXIT_USAGE, "the Pulumi CLI is not on PATH; install it "
+                                    "(https://www.pulumi.com/docs/install/)")
     from .stacks import AutomationBackend, AutomationStack, EngineError  # pulumi.automation, only when needed
 
     progress = Progress()
@@ -112,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
                          dry_run=not args.execute, on_output=progress.engine)
         print(json.dumps([d.to_dict() for d in decisions], indent=2))
         return 1 if any(d.action == "failed" for d in decisions) else 0
-    report = Report(stack=pr.stack_name, pr=pr.number, commit=pr.commit)
     try:
         stack = AutomationStack(pr.stack_name, stack_config(pr) if deploying else None,
                                 pr.tags() if deploying else None)
     except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly
-        print(f"error: cannot open stack {pr.stack_name}: {str(error).strip().splitlines()[-1]}", file=sys.stderr)
-        return EXIT_DEPLOY_FAILED
+        return _stop(report, args, EXIT_DEPLOY_FAILED, f"cannot open stack {pr.stack_name}: "
+                                    f"{str(error).strip().splitlines()[-1]}",
+                                    "the backend (PULUMI_BACKEND_URL) and secrets (PULUMI_CONFIG_PASSPHRASE)")
 
     def health(outputs):
         return HealthCheck(outputs, deadline_seconds=args.deadline)
@@ -142,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.failure, report.where_to_look = failed.reason, failed.where
                 report.health = failed.result.to_dict() if failed.result else {}
     except EngineError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_TEARDOWN_FAILED if args.command == "destroy" else EXIT_DEPLOY_FAILED
+        return _stop(report, args, EXIT_TEARDOWN_FAILED if args.command == "destroy"
+                                    else EXIT_DEPLOY_FAILED, str(error))
     _write_reports(report, args)
     print(report.to_markdown())
     return report.exit_code

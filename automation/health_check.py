@@ -1,14 +1,19 @@
-"""Health check of a deployed stack: run the pipeline on the sample data and check what it produced.
+"""Health check of a deployed stack: run every job's pipeline on its own sample, all at once, and check what
+each one produced.
 
-Input is the stack's outputs; AWS is reached through boto3 (any endpoint boto3 is configured for).
+Input is the stack's outputs; AWS is reached through boto3 (any endpoint boto3 is configured for). The jobs are
+the ones the stack deploys (its `pipeline_versions` and `glue_jobs` outputs); each uploads its sample
+(jobs/<job>/sample/) and must produce the counts that sample's generator says it holds.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,14 +21,13 @@ from typing import Any
 import boto3
 
 from components.naming import health_check_prefix
-from jobs.orders import sample_data
-from jobs.orders.domain import SAMPLE_PATH, SAMPLE_ROWS
+from jobs.common.catalog import sample_module
 
-JOB_NAME = "orders"
-# The check runs the version the stack's last deploy published (`pipeline_versions`), never the unqualified
-# state machine; a release verifies the same way before the version takes traffic.
+# A job's check runs the version the stack's last deploy published (`pipeline_versions`), never the unqualified
+# state machine; a release verifies the same way, naming the version, before it takes traffic.
 REQUIRED_OUTPUTS = ("buckets", "pipeline_versions", "glue_jobs")
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+EXPORTS = "the stack's exports (__main__.py)"
 
 
 class HealthCheckFailed(Exception):
@@ -38,21 +42,38 @@ class HealthCheckFailed(Exception):
 
 @dataclass(frozen=True)
 class Expected:
-    """What the sample must produce: the generator knows how many records of each kind it wrote."""
+    """What a sample must produce: its generator knows how many records of each kind it wrote."""
 
     input_lines: int
     curated_rows: int
     quarantined_rows: int
 
     @classmethod
-    def of_sample(cls, rows: int = SAMPLE_ROWS) -> Expected:
-        _, counts = sample_data.generate(rows)
-        return cls(input_lines=counts.lines, curated_rows=counts.unique_valid_orders,
-                   quarantined_rows=counts.quarantined)
+    def of_sample(cls, job: str) -> Expected:
+        module = sample_module(job)
+        _, counts = module.generate(module.SAMPLE_ROWS)
+        return cls(input_lines=counts.lines, curated_rows=counts.curated, quarantined_rows=counts.quarantined)
+
+
+@dataclass(frozen=True)
+class JobSample:
+    path: Path
+    expected: Expected
+
+    @classmethod
+    def of(cls, job: str) -> JobSample:
+        """The job's shipped sample and what it must produce."""
+        return cls(path=Path(sample_module(job).SAMPLE_PATH), expected=Expected.of_sample(job))
 
 
 @dataclass
-class HealthResult:
+class JobResult:
+    """One job's health run: its execution, its Glue run and cost inputs, its quality result, its outcome."""
+
+    job: str
+    outcome: str = "not run"  # ran (pipeline succeeded, output not checked yet) | passed | failed
+    failure: str = ""
+    where: str = ""
     execution_arn: str = ""
     execution_status: str = ""
     glue_run_id: str = ""
@@ -68,52 +89,116 @@ class HealthResult:
     source_path: str = ""
     target_path: str = ""
 
+
+@dataclass
+class HealthResult:
+    run_id: str = ""
+    jobs: dict[str, JobResult] = field(default_factory=dict)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _require(outputs: Mapping[str, Any], job: str) -> tuple[str, str, str, str]:
+def deployed_jobs(outputs: Mapping[str, Any]) -> list[str]:
+    """The jobs a stack deploys, by its outputs; raise naming every output that is missing."""
     missing = [key for key in REQUIRED_OUTPUTS if key not in outputs]
     if missing:
         raise HealthCheckFailed(f"stack outputs lack {', '.join(missing)}; has {', '.join(sorted(outputs)) or 'none'}",
-                                "the stack's exports (__main__.py)")
-    buckets, versions, jobs = outputs["buckets"], outputs["pipeline_versions"], outputs["glue_jobs"]
-    for name, value in (("buckets.raw", buckets.get("raw")), ("buckets.curated", buckets.get("curated")),
-                        (f"pipeline_versions.{job}", versions.get(job)), (f"glue_jobs.{job}", jobs.get(job))):
-        if not value:
-            raise HealthCheckFailed(f"stack output {name} is missing", "the stack's exports (__main__.py)")
-    return buckets["raw"], buckets["curated"], versions[job], jobs[job]
+                                EXPORTS)
+    jobs = sorted(set(outputs["pipeline_versions"]) | set(outputs["glue_jobs"]))
+    empty = [f"buckets.{zone}" for zone in ("raw", "curated") if not outputs["buckets"].get(zone)]
+    empty += [f"{output}.{job}" for output in ("glue_jobs", "pipeline_versions") for job in jobs
+              if not outputs[output].get(job)]
+    if empty:
+        raise HealthCheckFailed(f"stack output{'s' if len(empty) > 1 else ''} {', '.join(empty)} "
+                                f"{'are' if len(empty) > 1 else 'is'} missing", EXPORTS)
+    if not jobs:
+        raise HealthCheckFailed("the stack deploys no job (its pipeline_versions output is empty)", EXPORTS)
+    return jobs
 
 
 class HealthCheck:
-    def __init__(self, outputs: Mapping[str, Any], *, deadline_seconds: float = 1200, job: str = JOB_NAME,
-                 sample: Path = SAMPLE_PATH, expected: Expected | None = None,
-                 session: boto3.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, state_machine_arn: str | None = None):
-        """`state_machine_arn` names the version (or alias) to run instead of the stack's newest version."""
-        self.raw_bucket, self.curated_bucket, self.state_machine, self.glue_job = _require(outputs, job)
-        self.state_machine = state_machine_arn or self.state_machine
-        self.job = job
-        self.sample = sample
-        self.expected = expected or Expected.of_sample()
+    def __init__(self, outputs: Mapping[str, Any], *, deadline_seconds: float = 1200,
+                 jobs: Sequence[str] | None = None, samples: Mapping[str, JobSample] | None = None,
+                 session: boto3.Session | None = None, sleep: Callable[[float], Any] | None = None,
+                 clock: Callable[[], float] = time.monotonic, state_machine_arns: Mapping[str, str] | None = None):
+        """`state_machine_arns` names, per job, the version (or alias) to run instead of the newest version."""
+        deployed = deployed_jobs(outputs)
+        self.state_machine_arns = dict(state_machine_arns or {})
+        self.outputs = outputs
+        self.jobs = list(jobs or deployed)
+        not_deployed = sorted(set(self.jobs) - set(deployed))
+        if not_deployed:
+            raise HealthCheckFailed(f"job(s) {', '.join(not_deployed)} not deployed by the stack; it deploys "
+                                    f"{', '.join(deployed)}", EXPORTS)
+        self.raw_bucket, self.curated_bucket = outputs["buckets"]["raw"], outputs["buckets"]["curated"]
+        self.samples = {job: (samples or {}).get(job) or JobSample.of(job) for job in self.jobs}
         self.deadline_seconds = deadline_seconds
         session = session or boto3.Session()
+        # boto3 clients are thread-safe: the jobs' threads share them.
         self.s3, self.sfn, self.glue = (session.client(s) for s in ("s3", "stepfunctions", "glue"))
-        self.sleep, self.clock = sleep, clock
+        # Set when the main thread is interrupted: every job stops its execution and returns.
+        self._stop = threading.Event()
+        self.sleep, self.clock = sleep or self._stop.wait, clock
+
+    def state_machine_arn(self, job: str) -> str:
+        """The state machine version a job's health run starts: the one place that chooses it."""
+        return self.state_machine_arns.get(job) or self.outputs["pipeline_versions"][job]
+
+    def glue_job_name(self, job: str) -> str:
+        return self.outputs["glue_jobs"][job]
 
     def run(self, run_id: str | None = None) -> HealthResult:
-        """Run the pipeline on the sample, then check its output."""
+        """Run every job's pipeline on its sample, then check their outputs."""
         return self.verify(self.execute(run_id))
 
     def execute(self, run_id: str | None = None) -> HealthResult:
-        """Put the sample in the raw bucket, run the pipeline on it and wait; raise when it does not succeed."""
-        run_id = run_id or uuid.uuid4().hex[:12]
-        folder = f"{health_check_prefix(self.job)}{run_id}/"
-        result = HealthResult(source_path=f"s3://{self.raw_bucket}/{folder}",
-                              target_path=f"s3://{self.curated_bucket}/{folder}")
-        self.s3.put_object(Bucket=self.raw_bucket, Key=f"{folder}{self.sample.name}", Body=self.sample.read_bytes())
+        """Every job at once: put its sample in the raw bucket, run its pipeline on it and wait; raise naming every
+        job whose pipeline did not succeed."""
+        result = HealthResult(run_id=run_id or uuid.uuid4().hex[:12])
+        result.jobs = {job: JobResult(job=job) for job in self.jobs}
+        self._each(result, self.jobs, lambda job: self._execute(result.jobs[job], result.run_id), "pipeline")
+        return result
+
+    def verify(self, result: HealthResult) -> HealthResult:
+        """Every job's output: curated Parquet exists, quality passed, and the counts match its sample's."""
+        ran = [job for job, job_result in result.jobs.items() if job_result.outcome == "ran"]
+        self._each(result, ran, lambda job: self._verify(result.jobs[job]), "output")
+        return result
+
+    def _each(self, result: HealthResult, jobs: list[str], step: Callable[[str], None], what: str) -> None:
+        """`step` for each job in its own thread; every failure is recorded in its job's result, then raised as one."""
+        with ThreadPoolExecutor(max_workers=max(len(jobs), 1), thread_name_prefix="health-check") as pool:
+            futures = {}
+            try:
+                futures = {job: pool.submit(step, job) for job in jobs}
+                wait(futures.values())
+            except BaseException:  # SIGINT/SIGTERM in the main thread: stop every job before teardown
+                self._stop.set()
+                raise
+        for job, future in futures.items():
+            error, job_result = future.exception(), result.jobs[job]
+            if error is None:
+                continue
+            job_result.outcome = "failed"
+            job_result.failure = error.reason if isinstance(error, HealthCheckFailed) else (
+                f"{type(error).__name__}: {error}")
+            job_result.where = error.where if isinstance(error, HealthCheckFailed) else ""
+        failed = [r for r in result.jobs.values() if r.outcome == "failed"]
+        if failed:
+            raise HealthCheckFailed(
+                f"{what} of {len(failed)} of {len(result.jobs)} job(s) failed: "
+                + "; ".join(f"{r.job}: {r.failure}" for r in failed),
+                "; ".join(f"{r.job}: {r.where}" for r in failed if r.where), result)
+
+    def _execute(self, result: JobResult, run_id: str) -> None:
+        job, sample = result.job, self.samples[result.job]
+        folder = f"{health_check_prefix(job)}{run_id}/"
+        result.source_path = f"s3://{self.raw_bucket}/{folder}"
+        result.target_path = f"s3://{self.curated_bucket}/{folder}"
+        self.s3.put_object(Bucket=self.raw_bucket, Key=f"{folder}{sample.path.name}", Body=sample.path.read_bytes())
         execution = self.sfn.start_execution(
-            stateMachineArn=self.state_machine, name=f"health-{run_id}",
+            stateMachineArn=self.state_machine_arn(job), name=f"health-{run_id}",
             input=json.dumps({"source_path": result.source_path, "target_path": result.target_path,
                               "health_check": True}))
         result.execution_arn = execution["executionArn"]
@@ -129,63 +214,68 @@ class HealthCheck:
             where = f"execution {result.execution_arn}" + (f", Glue run {result.glue_run_id}" if result.glue_run_id
                                                            else "")
             glue = f" (Glue run {result.glue_run_state}: {result.glue_error})" if result.glue_error else ""
-            raise HealthCheckFailed(f"pipeline {result.execution_status}: {error}: {cause}{glue}", where, result)
-        return result
+            raise HealthCheckFailed(f"pipeline {result.execution_status}: {error}: {cause}{glue}", where)
+        result.outcome = "ran"
 
-    def _wait(self, result: HealthResult) -> dict:
-        """Poll with exponential backoff until the execution ends or the deadline passes (then stop it)."""
+    def _wait(self, result: JobResult) -> dict:
+        """Poll with exponential backoff until the execution ends, the deadline passes or the check is interrupted
+        (then stop it)."""
         start, delay = self.clock(), 1.0
         while True:
             described = self.sfn.describe_execution(executionArn=result.execution_arn)
             result.execution_status = described["status"]
             if described["status"] in TERMINAL:
                 return described
+            if self._stop.is_set():
+                self.sfn.stop_execution(executionArn=result.execution_arn, error="HealthCheckInterrupted",
+                                        cause="the PR check was interrupted")
+                raise HealthCheckFailed("interrupted; the execution was stopped", f"execution {result.execution_arn}")
             if self.clock() - start >= self.deadline_seconds:
                 self.sfn.stop_execution(executionArn=result.execution_arn, error="HealthCheckDeadline",
                                         cause=f"no result within {self.deadline_seconds:.0f} s")
                 raise HealthCheckFailed(f"pipeline still {described['status']} after {self.deadline_seconds:.0f} s; "
-                                        "the execution was stopped", f"execution {result.execution_arn}", result)
+                                        "the execution was stopped", f"execution {result.execution_arn}")
             self.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    def _glue_run(self, result: HealthResult) -> None:
-        job = self.glue.get_job(JobName=self.glue_job)["Job"]
+    def _glue_run(self, result: JobResult) -> None:
+        glue_job = self.glue_job_name(result.job)
+        job = self.glue.get_job(JobName=glue_job)["Job"]
         result.worker_type = job.get("WorkerType", "")
         result.number_of_workers = int(job.get("NumberOfWorkers") or 0)
         result.execution_class = job.get("ExecutionClass", "STANDARD")
         if not result.glue_run_id:
             return
-        run = self.glue.get_job_run(JobName=self.glue_job, RunId=result.glue_run_id)["JobRun"]
+        run = self.glue.get_job_run(JobName=glue_job, RunId=result.glue_run_id)["JobRun"]
         result.glue_run_state = run.get("JobRunState", "")
         result.glue_execution_seconds = int(run.get("ExecutionTime") or 0)
         result.glue_dpu_seconds = float(run.get("DPUSeconds") or 0.0)
         result.glue_error = run.get("ErrorMessage", "")
 
-    def verify(self, result: HealthResult) -> HealthResult:
-        """The run's output: curated Parquet exists, quality passed, and the counts match the sample's."""
+    def _verify(self, result: JobResult) -> None:
         prefix = result.target_path.removeprefix(f"s3://{self.curated_bucket}/")
         data = self.s3.list_objects_v2(Bucket=self.curated_bucket, Prefix=f"{prefix}data/").get("Contents", [])
         result.curated_objects = sum(1 for o in data if o["Key"].endswith(".parquet"))
-        where = f"s3://{self.curated_bucket}/{prefix}"
         if not result.curated_objects:
-            raise HealthCheckFailed("the run wrote no curated Parquet objects", f"{where}data/", result)
+            raise HealthCheckFailed("the run wrote no curated Parquet objects",
+                                    f"s3://{self.curated_bucket}/{prefix}data/")
         key = f"{prefix}_dq/run_id={result.glue_run_id}/result.json"
+        where = f"s3://{self.curated_bucket}/{key}"
         try:
             quality = json.loads(self.s3.get_object(Bucket=self.curated_bucket, Key=key)["Body"].read())
         except self.s3.exceptions.NoSuchKey:
-            raise HealthCheckFailed("the run wrote no data-quality result", f"s3://{self.curated_bucket}/{key}",
-                                    result) from None
+            raise HealthCheckFailed("the run wrote no data-quality result", where) from None
         result.quality = quality
         failed = [c["name"] for c in quality.get("checks", []) if not c.get("passed")]
         if failed or not quality.get("passed"):
-            raise HealthCheckFailed(f"data-quality checks failed: {', '.join(failed) or 'passed is false'}",
-                                    f"s3://{self.curated_bucket}/{key}", result)
+            raise HealthCheckFailed(f"data-quality checks failed: {', '.join(failed) or 'passed is false'}", where)
+        expected = self.samples[result.job].expected
         observed = (quality.get("input_rows"), quality.get("curated_rows"), quality.get("quarantined_rows"))
-        expected = (self.expected.input_lines, self.expected.curated_rows, self.expected.quarantined_rows)
-        if observed != expected:
-            raise HealthCheckFailed(f"row counts (input, curated, quarantined) are {observed}, expected {expected}",
-                                    f"s3://{self.curated_bucket}/{key}", result)
-        return result
+        wanted = (expected.input_lines, expected.curated_rows, expected.quarantined_rows)
+        if observed != wanted:
+            raise HealthCheckFailed(f"row counts (input, curated, quarantined) are {observed}, expected {wanted}",
+                                    where)
+        result.outcome = "passed"
 
 
 def _failure(events: list[dict], described: dict) -> tuple[str, str]:

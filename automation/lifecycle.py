@@ -62,8 +62,7 @@ class Lifecycle:
                 deploying = True
                 self._phase("deploy", lambda: self.stack.deploy(self.progress.engine))
                 deploying = False
-                checker = self.health_check(self.stack.outputs())
-                result: HealthResult = self._phase("run", checker.execute)
+                checker, result = self._phase("run", self._run_pipelines)
                 report.health = result.to_dict()
                 self._phase("check", lambda: checker.verify(result))
                 report.health = result.to_dict()
@@ -87,6 +86,12 @@ class Lifecycle:
             with signals(self._ignore_during_teardown):
                 self._teardown()
         return report
+
+    def _run_pipelines(self) -> tuple[Any, HealthResult]:
+        """The stack's outputs -> its health check -> every job's pipeline run (outputs the check cannot use fail
+        the run phase like a failed pipeline does)."""
+        checker = self.health_check(self.stack.outputs())
+        return checker, checker.execute()
 
     def _running_phase(self) -> str:
         running = [p.name for p in self.report.phases.values() if p.status == "interrupted"]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from components.config import GLUE_JOBS_KEY, PROJECT
+from jobs.common.catalog import job_names
 from offline.stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
@@ -46,6 +48,8 @@ def pull_request(number: str | int, commit: str = "", creator: str = "", *, depl
 
 
 def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
-    """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON)."""
-    return as_engine_config({**config_section(profile), "data-pipeline:owner": pr.creator,
-                             "data-pipeline:costCenter": f"pr-{pr.number}"})
+    """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON). The stack deploys every
+    job in jobs/ with the profile's sizing, so a PR's new job is run on its PR, unless the profile names its
+    jobs (`data-pipeline:glueJobs`) to narrow them on purpose."""
+    config = {f"{PROJECT}:{GLUE_JOBS_KEY}": {job: {} for job in job_names()}, **config_section(profile)}
+    return as_engine_config({**config, f"{PROJECT}:owner": pr.creator, f"{PROJECT}:costCenter": f"pr-{pr.number}"})

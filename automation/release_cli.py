@@ -140,7 +140,7 @@ def _release(args: argparse.Namespace) -> int:
     progress = Progress()
 
     def verify(outputs: Mapping[str, Any], job: str, version_arn: str) -> dict:
-        return HealthCheck(outputs, job=job, state_machine_arn=version_arn,
+        return HealthCheck(outputs, jobs=[job], state_machine_arns={job: version_arn},
                            deadline_seconds=args.deadline).run().to_dict()
 
     try:

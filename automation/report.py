@@ -1,4 +1,4 @@
-"""The PR check's report: phase durations, the Glue run and its cost, data quality, and on failure what
+"""The PR check's report: phase durations, each job's Glue run, cost and data quality, and on failure what
 happened and where to look. JSON for machines, Markdown for the PR comment."""
 
 from __future__ import annotations
@@ -36,8 +36,16 @@ class Report:
     health: dict = field(default_factory=dict)
 
     @property
+    def jobs(self) -> dict[str, dict]:
+        """Each job's health run (automation/health_check.py's JobResult as a dict)."""
+        return self.health.get("jobs") or {}
+
+    @property
     def cost(self) -> dict:
-        return estimate_cost(self.health)
+        """Each job's Glue cost and their sum."""
+        jobs = {name: estimate_cost(job) for name, job in self.jobs.items()}
+        return {"jobs": jobs, **{total: round(sum(cost[total] for cost in jobs.values()), 6)
+                                 for total in ("dpu_seconds", "billed_dpu_seconds", "usd")}}
 
     def to_dict(self) -> dict:
         return {**asdict(self), "cost": self.cost}
@@ -51,24 +59,38 @@ class Report:
                  "| phase | status | seconds | attempts |", "| --- | --- | ---: | ---: |"]
         for phase in self.phases.values():
             lines.append(f"| {phase.name} | {phase.status} | {phase.seconds:.1f} | {phase.attempts} |")
-        health, cost = self.health, self.cost
-        if health.get("glue_run_id"):
-            lines += ["", f"Glue run `{health['glue_run_id']}`: {health.get('glue_run_state') or 'unknown'}, "
-                          f"{health.get('glue_execution_seconds', 0)} s on {health.get('number_of_workers')} × "
-                          f"{health.get('worker_type')} ({health.get('execution_class')}), "
-                          f"{cost['dpu_seconds']:.0f} DPU-seconds, estimated cost ${cost['usd']:.4f}"]
-        quality = health.get("quality") or {}
-        if quality.get("checks"):
-            lines += ["", f"Data quality: {'passed' if quality.get('passed') else 'FAILED'} — "
-                          f"{quality.get('curated_rows')} curated, {quality.get('quarantined_rows')} quarantined of "
-                          f"{quality.get('input_rows')} input lines"]
-            failed = [c for c in quality["checks"] if not c.get("passed")]
-            lines += [f"- ❌ `{c['name']}`: observed {c.get('observed')}, expected {c.get('expected')}" for c in failed]
+        if self.jobs:
+            lines += ["", f"Jobs (health run `{self.health.get('run_id', '')}`), each on its own sample:", "",
+                      "| job | outcome | Glue run | seconds | workers | DPU-seconds | est. cost | input | curated | "
+                      "quarantined |", "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+            costs = self.cost["jobs"]
+            for name, job in self.jobs.items():
+                quality = job.get("quality") or {}
+                workers = (f"{job.get('number_of_workers')} × {job.get('worker_type')} ({job.get('execution_class')})"
+                           if job.get("worker_type") else "")
+                run = f"`{job['glue_run_id']}` {job.get('glue_run_state') or ''}" if job.get("glue_run_id") else ""
+                lines.append(f"| {name} | {_OUTCOME_ICON.get(job.get('outcome'), '')}{job.get('outcome')} | {run} | "
+                             f"{job.get('glue_execution_seconds', 0)} | {workers} | "
+                             f"{costs[name]['dpu_seconds']:.0f} | ${costs[name]['usd']:.4f} | "
+                             f"{quality.get('input_rows', '')} | {quality.get('curated_rows', '')} | "
+                             f"{quality.get('quarantined_rows', '')} |")
+            lines += ["", f"Estimated Glue cost of the check: ${self.cost['usd']:.4f}"]
+            for name, job in self.jobs.items():
+                failed = [c for c in (job.get("quality") or {}).get("checks", []) if not c.get("passed")]
+                if job.get("failure") or failed:
+                    lines += ["", f"**{name}**: {job.get('failure') or 'data-quality checks failed'}"]
+                    lines += [f"- ❌ `{c['name']}`: observed {c.get('observed')}, expected {c.get('expected')}"
+                              for c in failed]
+                    if job.get("where"):
+                        lines.append(f"- where to look: {job['where']}")
         if self.failure:
             lines += ["", f"**Failure:** {self.failure}"]
         if self.where_to_look:
             lines += [f"**Where to look:** {self.where_to_look}"]
         return "\n".join(lines) + "\n"
+
+
+_OUTCOME_ICON = {"passed": "✅ ", "failed": "❌ "}
 
 
 def estimate_cost(health: dict) -> dict:

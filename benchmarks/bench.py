@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.program import run_program  # noqa: E402
+from offline.program import copy_program, run_program  # noqa: E402
 from offline.stack_files import SHIPPED_STACKS, stack_config  # noqa: E402
 
 
@@ -36,17 +36,16 @@ def timed(action) -> tuple[float, object]:
 
 
 def program_with_jobs(folder: Path, count: int) -> tuple[Path, dict]:
-    """A copy of the program whose jobs folder holds `count` copies of the orders job."""
-    shutil.copytree(ROOT / "components", folder / "components")
-    shutil.copytree(ROOT / "functions", folder / "functions", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "__main__.py", folder / "__main__.py")
-    jobs = folder / "jobs"
-    shutil.copytree(ROOT / "jobs", jobs, ignore=shutil.ignore_patterns("__pycache__", "sample", "orders"))
+    """A copy of the program whose stack deploys `count` copies of the orders job (each entrypoint its own)."""
+    program = copy_program(folder)
     names = [f"job_{i:02d}" for i in range(count)]
     for name in names:
-        shutil.copytree(ROOT / "jobs" / "orders", jobs / name, ignore=shutil.ignore_patterns("__pycache__", "sample"))
+        job = folder / "jobs" / name
+        shutil.copytree(folder / "jobs" / "orders", job, ignore=shutil.ignore_patterns("sample"))
+        entrypoint = job / "glue_main.py"
+        entrypoint.write_text(entrypoint.read_text().replace("jobs.orders.job", f"jobs.{name}.job"))
     config = {**stack_config("dev"), "data-pipeline:glueJobs": {name: {} for name in names}}
-    return folder / "__main__.py", config
+    return program, config
 
 
 def bench_program() -> None:
@@ -68,7 +67,8 @@ def bench_tests() -> None:
     layers = {
         "program under mocks, config, policies, IAM": [
             "tests/test_config.py", "tests/test_stacks.py", "tests/test_orchestration.py", "tests/test_policies.py",
-            "tests/test_iam_documents.py", "tests/test_artifacts.py", "tests/test_workflows.py"],
+            "tests/test_iam_documents.py", "tests/test_artifacts.py", "tests/test_workflows.py",
+            "tests/test_physical_names.py"],
         "AWS code against moto server": ["tests/test_handlers.py", "tests/test_state_machine.py",
                                          "tests/test_health_check.py"],
         "PR loop (injected stack), reaper, report, CLI": ["tests/test_lifecycle.py", "tests/test_automation.py"],
@@ -84,6 +84,7 @@ def bench_tests() -> None:
 
 
 def bench_job() -> None:
+    from jobs.common import sample
     from jobs.common.local import local_session, run_local
     from jobs.common.runner import RunOptions
     from jobs.orders import sample_data
@@ -95,15 +96,15 @@ def bench_job() -> None:
     print(f"  Spark session start:                   {start:6.2f}")
     with tempfile.TemporaryDirectory() as folder:
         warm_source = Path(folder) / "warm.jsonl"
-        sample_data.write(warm_source, 1000)
+        sample.write(warm_source, sample_data.generate(1000))
         run_local(spark, JOB, RunOptions(str(warm_source), str(Path(folder) / "warm"), "warm"))
         for rows in (100_000, 1_000_000):
             source = Path(folder) / f"orders-{rows}.jsonl"
-            counts = sample_data.write(source, rows)
+            counts = sample.write(source, sample_data.generate(rows))
             seconds, report = timed(lambda s=source, r=rows: run_local(
                 spark, JOB, RunOptions(str(s), str(Path(folder) / f"out-{r}"), f"bench-{r}")))
             print(f"  {rows:>9,} rows  {seconds:6.2f}   ({rows / seconds:,.0f} rows/s; curated {report.curated_rows:,},"
-                  f" quarantined {report.quarantined_rows:,}, expected {counts.unique_valid_orders:,} / "
+                  f" quarantined {report.quarantined_rows:,}, expected {counts.curated:,} / "
                   f"{counts.quarantined:,}; quality {'passed' if report.passed else 'FAILED'})")
     spark.stop()
 
@@ -155,7 +156,7 @@ def bench_loop(rounds: int = 5) -> None:
                                            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
         outputs = {"buckets": {"raw": "bench-raw", "curated": "bench-curated"},
                    "pipeline_versions": {"orders": machine}, "glue_jobs": {"orders": "bench-orders"}}
-        expected = Expected.of_sample()
+        expected = Expected.of_sample("orders")
         totals, runs = [], []
         for _ in range(rounds):
             health_run = uuid.uuid4().hex[:12]

@@ -1,18 +1,25 @@
 """Typed, validated stack settings: the only place that reads `pulumi.Config`.
 
-`parse_settings` turns raw config values into frozen dataclasses and reports *every* problem at once
-(key, value, what is allowed), so a bad stack file fails before a single resource is registered.
-Components receive these settings, never `pulumi.Config`.
+`STACK_FIELDS` is the one source of every stack key: its rule (type and allowed values), its default and the
+settings field it fills; `Pulumi.yaml` declares the same keys for the CLI, and a test holds the two equal.
+`parse_settings` turns raw config values into frozen dataclasses and reports *every* problem at once (key,
+value, what is allowed; an unknown key with the closest known one; a physical name over its AWS limit), so a
+bad stack file fails before a single resource is registered. Components receive these settings, never
+`pulumi.Config`.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from jobs.common.catalog import ENTRYPOINT, entrypoint_job, job_names
 
 PROJECT = "data-pipeline"
 
@@ -36,7 +43,8 @@ RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
 PRODUCTION_STACKS = ("prod",)
 # S3 refuses a STANDARD_IA transition earlier than 30 days after creation.
 MIN_INFREQUENT_ACCESS_DAYS = 30
-JOB_ENTRYPOINT = "glue_main.py"
+# The script Glue runs for each job (jobs/<job>/glue_main.py).
+JOB_ENTRYPOINT = ENTRYPOINT
 
 
 class ConfigError(ValueError):
@@ -175,50 +183,72 @@ _BOOL = _Field(bool, lambda v: True, "true or false")
 _EMAILS = _Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
                  "a list of e-mail addresses")
 
-# Stack-level keys (declared with types and defaults in Pulumi.yaml) -> rule.
-STACK_FIELDS: dict[str, _Field] = {
-    "owner": _NON_EMPTY,
-    "costCenter": _NON_EMPTY,
-    "logRetentionDays": _one_of(LOG_RETENTION_DAYS),
-    "kmsDeletionWindowDays": _int_range(7, 30),
-    "bucketVersioning": _BOOL,
-    "protectData": _BOOL,
-    "objectAccessAudit": _BOOL,
-    "rawInfrequentAccessDays": _days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
-    "rawExpirationDays": _days_or_never(),
-    "curatedInfrequentAccessDays": _days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
-    "curatedExpirationDays": _days_or_never(),
-    "tempExpirationDays": _int_range(1, 365),
-    "noncurrentVersionExpirationDays": _int_range(1, 3650),
-    "glueWorkerType": _one_of(GLUE_WORKER_TYPES),
-    "glueNumberOfWorkers": _int_range(2, 299),
-    "glueTimeoutMinutes": _int_range(1, 2880),
-    "glueMaxRetries": _int_range(0, 10),
-    "glueMaxConcurrentRuns": _int_range(1, 1000),
-    "glueExecutionClass": _one_of(GLUE_EXECUTION_CLASSES),
-    "lambdaMemoryMb": _int_range(128, 10240),
-    "lambdaTimeoutSeconds": _int_range(1, 900),
-    "lambdaReservedConcurrency": _Field(int, lambda v: v == -1 or 1 <= v <= 1000,
-                                        "-1 (no reservation) or an integer from 1 to 1000"),
-    "stateMachineLogLevel": _one_of(STATE_MACHINE_LOG_LEVELS),
-    "pipelineSchedule": _Field(str, lambda v: bool(SCHEDULE.match(v)),
-                               "empty (no schedule), rate(N minutes|hours|days) or cron(...)"),
-    "alertEmails": _EMAILS,
-    "cleanupTtlDays": _int_range(1, 365),
-    "maxInputObjectMb": _int_range(1, 5120),
-    "alarmPeriodSeconds": _one_of((60, 300, 900, 3600)),
-    "alarmEvaluationPeriods": _int_range(1, 24),
-    "alarmGlueJobFailures": _int_range(1, 100),
-    "alarmStateMachineFailures": _int_range(1, 100),
-    "alarmLambdaErrors": _int_range(1, 1000),
-    "alarmLambdaThrottles": _int_range(1, 1000),
-    "alarmLambdaDurationPercent": _int_range(10, 100),
-    "releaseStrategy": _one_of(RELEASE_STRATEGIES),
+@dataclass(frozen=True)
+class Setting:
+    """One stack key: its rule, its default (None: every stack file must set it) and the `StackSettings` field it
+    fills (`section.field` for a nested one; None when another rule reads it, e.g. the Glue job defaults)."""
+
+    rule: _Field
+    field: str | None
+    default: Any = None
+
+    @property
+    def kind(self) -> type:
+        return self.rule.kind
+
+
+# Every stack-level key (without the `data-pipeline:` namespace). Adding a key is one entry here, a field in its
+# settings dataclass, and its declaration in Pulumi.yaml (tests/test_config.py prints the one to paste).
+STACK_FIELDS: dict[str, Setting] = {
+    "owner": Setting(_NON_EMPTY, "owner"),
+    "costCenter": Setting(_NON_EMPTY, "cost_center"),
+    "logRetentionDays": Setting(_one_of(LOG_RETENTION_DAYS), "log_retention_days", 30),
+    "kmsDeletionWindowDays": Setting(_int_range(7, 30), "kms_deletion_window_days", 30),
+    "bucketVersioning": Setting(_BOOL, "bucket_versioning", True),
+    "protectData": Setting(_BOOL, "protect_data", False),
+    "objectAccessAudit": Setting(_BOOL, "object_access_audit", True),
+    "rawInfrequentAccessDays": Setting(_days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
+                                       "lifecycle.raw_infrequent_access_days", 0),
+    "rawExpirationDays": Setting(_days_or_never(), "lifecycle.raw_expiration_days", 0),
+    "curatedInfrequentAccessDays": Setting(_days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
+                                           "lifecycle.curated_infrequent_access_days", 0),
+    "curatedExpirationDays": Setting(_days_or_never(), "lifecycle.curated_expiration_days", 0),
+    "tempExpirationDays": Setting(_int_range(1, 365), "lifecycle.temp_expiration_days", 7),
+    "noncurrentVersionExpirationDays": Setting(_int_range(1, 3650), "lifecycle.noncurrent_version_expiration_days",
+                                               30),
+    # Defaults of every Glue job (JOB_OVERRIDES), so they fill no field of their own.
+    "glueWorkerType": Setting(_one_of(GLUE_WORKER_TYPES), None, "G.1X"),
+    "glueNumberOfWorkers": Setting(_int_range(2, 299), None, 2),
+    "glueTimeoutMinutes": Setting(_int_range(1, 2880), None, 60),
+    "glueMaxRetries": Setting(_int_range(0, 10), None, 0),
+    "glueMaxConcurrentRuns": Setting(_int_range(1, 1000), None, 1),
+    "glueExecutionClass": Setting(_one_of(GLUE_EXECUTION_CLASSES), None, "STANDARD"),
+    "lambdaMemoryMb": Setting(_int_range(128, 10240), "functions.memory_mb", 256),
+    "lambdaTimeoutSeconds": Setting(_int_range(1, 900), "functions.timeout_seconds", 60),
+    "lambdaReservedConcurrency": Setting(_Field(int, lambda v: v == -1 or 1 <= v <= 1000,
+                                                "-1 (no reservation) or an integer from 1 to 1000"),
+                                         "functions.reserved_concurrency", -1),
+    "stateMachineLogLevel": Setting(_one_of(STATE_MACHINE_LOG_LEVELS), "orchestration.state_machine_log_level",
+                                    "ERROR"),
+    "pipelineSchedule": Setting(_Field(str, lambda v: bool(SCHEDULE.match(v)),
+                                       "empty (no schedule), rate(N minutes|hours|days) or cron(...)"),
+                                "orchestration.schedule", ""),
+    "alertEmails": Setting(_EMAILS, "orchestration.alert_emails", []),
+    "cleanupTtlDays": Setting(_int_range(1, 365), "orchestration.cleanup_ttl_days", 7),
+    "maxInputObjectMb": Setting(_int_range(1, 5120), "orchestration.max_input_object_mb", 1024),
+    "alarmPeriodSeconds": Setting(_one_of((60, 300, 900, 3600)), "alarms.period_seconds", 300),
+    "alarmEvaluationPeriods": Setting(_int_range(1, 24), "alarms.evaluation_periods", 1),
+    "alarmGlueJobFailures": Setting(_int_range(1, 100), "alarms.glue_job_failures", 1),
+    "alarmStateMachineFailures": Setting(_int_range(1, 100), "alarms.state_machine_failures", 1),
+    "alarmLambdaErrors": Setting(_int_range(1, 1000), "alarms.lambda_errors", 1),
+    "alarmLambdaThrottles": Setting(_int_range(1, 1000), "alarms.lambda_throttles", 1),
+    "alarmLambdaDurationPercent": Setting(_int_range(10, 100), "alarms.lambda_duration_percent_of_timeout", 80),
+    "releaseStrategy": Setting(_one_of(RELEASE_STRATEGIES), "release.strategy", "verify-then-switch"),
     # Step Functions aliases route in whole percent between two versions.
-    "canaryPercent": _int_range(1, 99),
-    "canaryBakeMinutes": _int_range(1, 1440),
+    "canaryPercent": Setting(_int_range(1, 99), "release.canary_percent", 10),
+    "canaryBakeMinutes": Setting(_int_range(1, 1440), "release.canary_bake_minutes", 30),
     # AWS keeps at most 1,000 versions per state machine.
-    "retainedReleases": _int_range(2, 100),
+    "retainedReleases": Setting(_int_range(2, 100), "release.retained_releases", 10),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
 GLUE_JOBS_KEY = "glueJobs"
@@ -264,6 +294,40 @@ def _check(key: str, value: Any, field: _Field, problems: list[str]) -> Any:
     return typed
 
 
+def closest(word: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known name a typo most likely meant (case forgiven): the shortest one containing it or contained in it
+    (`workers` -> `numberOfWorkers`), else the most similar (difflib ratio >= cutoff), or None when none is close."""
+    by_lower = {name.lower(): name for name in known}
+    word = word.lower()
+    overlapping = sorted((name for name in by_lower if word in name or name in word), key=len)
+    match = overlapping[:1] or difflib.get_close_matches(word, list(by_lower), n=1, cutoff=cutoff)
+    return by_lower[match[0]] if match else None
+
+
+def unknown(key: str, word: str, known: Iterable[str], what: str, otherwise: str) -> str:
+    """`<key>: unknown <what>; did you mean <the closest known one>?`, or `otherwise` when none is close."""
+    guess = closest(word, known)
+    return f"{key}: unknown {what}; " + (f"did you mean {key.removesuffix(word)}{guess}?" if guess else otherwise)
+
+
+def _check_job_folder(job_key: str, name: str, jobs_dir: Path, problems: list[str]) -> None:
+    """The job's folder exists and its Glue entrypoint runs the job's own module, not a copied one's."""
+    entrypoint = jobs_dir / name / JOB_ENTRYPOINT
+    if not entrypoint.is_file():
+        available = job_names(jobs_dir)
+        # Stricter than for keys: a new job's name is often near an existing one's (returns, orders).
+        guess = closest(name, available, cutoff=0.8)
+        problems.append(f"{job_key}: no job folder {jobs_dir.name}/{name}/ with {JOB_ENTRYPOINT}"
+                        + (f"; did you mean {guess}?" if guess else
+                           f"; jobs in {jobs_dir.name}/: {', '.join(available) or 'none'}")
+                        + f" (python -m jobs new {name} creates one)")
+        return
+    runs = entrypoint_job(entrypoint)
+    if runs != name:
+        problems.append(f"{job_key}: {jobs_dir.name}/{name}/{JOB_ENTRYPOINT} runs "
+                        f"{f'jobs.{runs}.job' if runs else 'no jobs.<name>.job module'}, not jobs.{name}.job")
+
+
 def _parse_jobs(raw: Any, defaults: Mapping[str, Any], jobs_dir: Path, problems: list[str]) -> list[GlueJobSettings]:
     key = f"{PROJECT}:{GLUE_JOBS_KEY}"
     if isinstance(raw, str):
@@ -282,19 +346,19 @@ def _parse_jobs(raw: Any, defaults: Mapping[str, Any], jobs_dir: Path, problems:
         if not JOB_NAME.match(name):
             problems.append(f"{job_key}: job name must match {JOB_NAME.pattern}")
             continue
-        if not (jobs_dir / name / JOB_ENTRYPOINT).is_file():
-            problems.append(f"{job_key}: no job folder {jobs_dir.name}/{name}/ with {JOB_ENTRYPOINT}")
+        _check_job_folder(job_key, name, jobs_dir, problems)
         overrides = overrides or {}
         if not isinstance(overrides, dict):
             problems.append(f"{job_key} = {overrides!r}: must be a map of overrides")
             continue
-        for unknown in sorted(set(overrides) - set(JOB_OVERRIDES)):
-            problems.append(f"{job_key}.{unknown}: unknown setting; allowed: {', '.join(JOB_OVERRIDES)}")
+        for override in sorted(set(overrides) - set(JOB_OVERRIDES)):
+            problems.append(unknown(f"{job_key}.{override}", override, JOB_OVERRIDES, "setting",
+                                    f"allowed: {', '.join(JOB_OVERRIDES)}"))
         values = {}
         for override, stack_key in JOB_OVERRIDES.items():
             if override in overrides:
-                values[override] = _check(f"{job_key}.{override}", overrides[override], STACK_FIELDS[stack_key],
-                                          problems)
+                values[override] = _check(f"{job_key}.{override}", overrides[override],
+                                          STACK_FIELDS[stack_key].rule, problems)
             else:
                 values[override] = defaults.get(stack_key)
         if None in values.values():
@@ -320,17 +384,37 @@ def _check_lifecycle(values: Mapping[str, Any], problems: list[str]) -> None:
                             f"{PROJECT}:{zone}InfrequentAccessDays ({transition})")
 
 
+def _settings(stack: str, values: Mapping[str, Any], jobs: list[GlueJobSettings]) -> StackSettings:
+    """StackSettings from the checked values, each key filling the field STACK_FIELDS names."""
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for key, setting in STACK_FIELDS.items():
+        if setting.field is None:
+            continue
+        section, _, field = setting.field.rpartition(".")
+        value = tuple(values[key]) if isinstance(values[key], list) else values[key]  # frozen settings
+        (sections.setdefault(section, {}) if section else top)[field] = value
+    section_types = typing.get_type_hints(StackSettings)
+    return StackSettings(project=PROJECT, stack=stack, glue_jobs=tuple(jobs), **top,
+                         **{name: section_types[name](**fields) for name, fields in sections.items()})
+
+
 def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackSettings:
-    """Validate raw config (`key` without namespace -> value) for `stack`; raise ConfigError listing all problems."""
+    """Validate raw config (every key of the project's namespace, without it -> value) for `stack`; raise
+    ConfigError listing all problems. A key left out takes its default (the CLI applies the same ones)."""
     problems: list[str] = []
     if not STACK_NAME.match(stack):
         problems.append(f"stack name {stack!r}: must match {STACK_NAME.pattern} (it prefixes bucket and role names)")
+    for key in sorted(set(raw) - set(STACK_FIELDS) - {GLUE_JOBS_KEY}):
+        problems.append(unknown(f"{PROJECT}:{key}", key, [*STACK_FIELDS, GLUE_JOBS_KEY], "key",
+                                "Pulumi.yaml declares every key of the project"))
     values: dict[str, Any] = {}
-    for key, field in STACK_FIELDS.items():
-        if raw.get(key) is None:
-            problems.append(f"{PROJECT}:{key} is missing: must be {field.allowed}")
+    for key, setting in STACK_FIELDS.items():
+        value = setting.default if raw.get(key) is None else raw[key]
+        if value is None:
+            problems.append(f"{PROJECT}:{key} is missing: must be {setting.rule.allowed}")
             continue
-        values[key] = _check(f"{PROJECT}:{key}", raw[key], field, problems)
+        values[key] = _check(f"{PROJECT}:{key}", value, setting.rule, problems)
     _check_lifecycle(values, problems)
     if stack in PRODUCTION_STACKS and values.get("protectData") is False:
         problems.append(f"{PROJECT}:protectData = false: must be true on stack '{stack}' (production data is "
@@ -341,59 +425,29 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     jobs = _parse_jobs(raw.get(GLUE_JOBS_KEY), values, jobs_dir, problems)
     if problems:
         raise ConfigError(stack, problems)
-    return StackSettings(
-        project=PROJECT,
-        stack=stack,
-        owner=values["owner"],
-        cost_center=values["costCenter"],
-        log_retention_days=values["logRetentionDays"],
-        kms_deletion_window_days=values["kmsDeletionWindowDays"],
-        bucket_versioning=values["bucketVersioning"],
-        protect_data=values["protectData"],
-        object_access_audit=values["objectAccessAudit"],
-        lifecycle=LifecycleSettings(
-            raw_infrequent_access_days=values["rawInfrequentAccessDays"],
-            raw_expiration_days=values["rawExpirationDays"],
-            curated_infrequent_access_days=values["curatedInfrequentAccessDays"],
-            curated_expiration_days=values["curatedExpirationDays"],
-            temp_expiration_days=values["tempExpirationDays"],
-            noncurrent_version_expiration_days=values["noncurrentVersionExpirationDays"],
-        ),
-        glue_jobs=tuple(jobs),
-        functions=LambdaSettings(
-            memory_mb=values["lambdaMemoryMb"],
-            timeout_seconds=values["lambdaTimeoutSeconds"],
-            reserved_concurrency=values["lambdaReservedConcurrency"],
-        ),
-        alarms=AlarmSettings(
-            period_seconds=values["alarmPeriodSeconds"],
-            evaluation_periods=values["alarmEvaluationPeriods"],
-            glue_job_failures=values["alarmGlueJobFailures"],
-            state_machine_failures=values["alarmStateMachineFailures"],
-            lambda_errors=values["alarmLambdaErrors"],
-            lambda_throttles=values["alarmLambdaThrottles"],
-            lambda_duration_percent_of_timeout=values["alarmLambdaDurationPercent"],
-        ),
-        orchestration=OrchestrationSettings(
-            state_machine_log_level=values["stateMachineLogLevel"],
-            schedule=values["pipelineSchedule"],
-            alert_emails=tuple(values["alertEmails"]),
-            cleanup_ttl_days=values["cleanupTtlDays"],
-            max_input_object_mb=values["maxInputObjectMb"],
-        ),
-        release=ReleaseSettings(
-            strategy=values["releaseStrategy"],
-            canary_percent=values["canaryPercent"],
-            canary_bake_minutes=values["canaryBakeMinutes"],
-            retained_releases=values["retainedReleases"],
-        ),
-    )
+    settings = _settings(stack, values, jobs)
+    # Imported here: the names are built by components that themselves import this module.
+    from .physical_names import name_problems
+
+    problems = name_problems(settings)
+    if problems:
+        raise ConfigError(stack, problems)
+    return settings
+
+
+def _namespace_config() -> dict[str, Any]:
+    """Every key the engine passed in the project's namespace, known or not: `pulumi.Config` reads one key at a
+    time and cannot list them, so this is the one place that reads the SDK's config store (the engine's
+    PULUMI_CONFIG for a CLI run, `set_all_config` for mocks and inline programs)."""
+    from pulumi.runtime import config as runtime_config
+
+    store = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{PROJECT}:"
+    return {key.removeprefix(prefix): value for key, value in store.items() if key.startswith(prefix)}
 
 
 def load_settings(jobs_dir: Path) -> StackSettings:
-    """Read this stack's `pulumi.Config` once and validate it."""
+    """Read this stack's config once and validate it."""
     import pulumi
 
-    config = pulumi.Config(PROJECT)
-    raw = {key: config.get(key) for key in (*STACK_FIELDS, GLUE_JOBS_KEY)}
-    return parse_settings(pulumi.get_stack(), raw, jobs_dir)
+    return parse_settings(pulumi.get_stack(), _namespace_config(), jobs_dir)

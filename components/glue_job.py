@@ -65,7 +65,7 @@ class GlueJob(pulumi.ComponentResource):
 
         security = aws.glue.SecurityConfiguration(
             f"{name}-security",
-            name=f"{naming.glue_job_name(settings, job.name)}-security",
+            name=naming.glue_security_configuration_name(settings, job.name),
             encryption_configuration={
                 "cloudwatch_encryption": {"cloudwatch_encryption_mode": "SSE-KMS", "kms_key_arn": lake.key_arn},
                 "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "CSE-KMS",
@@ -82,8 +82,8 @@ class GlueJob(pulumi.ComponentResource):
             for stream in ("output", "error")
         ]
 
-        role = service_role(f"{name}-role", settings=settings, aws_context=ctx, purpose=f"glue-{job.name}",
-                            service="glue.amazonaws.com",
+        role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
+                            purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
                             description=f"Runs Glue job {naming.glue_job_name(settings, job.name)}", opts=child)
         buckets = lake.buckets
         policy_inputs = pulumi.Output.all(

@@ -62,7 +62,7 @@ class LambdaFunction(pulumi.ComponentResource):
                                         key_arn=args.key_arn, opts=child)
         dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
-            name=f"{function_name}-dead-letters",
+            name=naming.dead_letter_queue_name(settings, args.function),
             kms_master_key_id=args.key_arn,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
             tags=settings.tags,
@@ -70,7 +70,7 @@ class LambdaFunction(pulumi.ComponentResource):
         ) if args.asynchronous else None
 
         role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
-                            purpose=f"fn-{naming.hyphenated(args.function)}", service="lambda.amazonaws.com",
+                            purpose=naming.function_role_purpose(args.function), service="lambda.amazonaws.com",
                             description=f"Runs Lambda function {function_name}", opts=child)
         base = pulumi.Output.all(log_group.arn, args.key_arn, dead_letters.arn if dead_letters else None).apply(
             lambda v: function_base_statements(log_group_arn=v[0], key_arn=v[1], dead_letter_queue_arn=v[2]))

@@ -44,7 +44,7 @@ class Monitoring(pulumi.ComponentResource):
 
         rule = aws.cloudwatch.EventRule(
             f"{name}-glue-state-changes",
-            name=f"{settings.name_prefix}-glue-state-changes",
+            name=naming.glue_events_rule_name(settings),
             description="Final states of this stack's Glue job runs, for the job monitor",
             event_pattern=pulumi.Output.json_dumps({
                 "source": ["aws.glue"],
@@ -121,7 +121,7 @@ class Monitoring(pulumi.ComponentResource):
 
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=prefix,
+            dashboard_name=naming.dashboard_name(settings),
             dashboard_body=pulumi.Output.all(
                 args.region,
                 [p.glue_job_name for p in args.pipelines],

@@ -18,6 +18,23 @@ def role_name(settings: StackSettings, purpose: str) -> str:
     return f"{settings.name_prefix}-{purpose}"
 
 
+# What each role is for: the last part of its name.
+def glue_job_role_purpose(job: str) -> str:
+    return f"glue-{job}"
+
+
+def state_machine_role_purpose(job: str) -> str:
+    return f"sfn-{hyphenated(job)}"
+
+
+def function_role_purpose(function: str) -> str:
+    return f"fn-{hyphenated(function)}"
+
+
+def schedule_role_purpose(schedule: str) -> str:
+    return f"schedule-{schedule}"
+
+
 def role_arn_pattern(partition: str, account_id: str, settings: StackSettings) -> str:
     return f"arn:{partition}:iam::{account_id}:role{iam_path(settings)}*"
 
@@ -64,6 +81,15 @@ def glue_job_name(settings: StackSettings, job: str) -> str:
     return f"{settings.name_prefix}-{job}"
 
 
+def glue_security_configuration_name(settings: StackSettings, job: str) -> str:
+    return f"{glue_job_name(settings, job)}-security"
+
+
+def glue_events_rule_name(settings: StackSettings) -> str:
+    """The EventBridge rule that sends this stack's Glue job state changes to the job monitor."""
+    return f"{settings.name_prefix}-glue-state-changes"
+
+
 def glue_log_group_prefix(settings: StackSettings, job: str) -> str:
     """Glue 5.0 writes `<prefix>/output` and `<prefix>/error` for `--custom-logGroup-prefix <prefix>`."""
     return f"{log_group_root(settings)}/glue/{job}"
@@ -75,6 +101,10 @@ def function_name(settings: StackSettings, function: str) -> str:
 
 def function_log_group(settings: StackSettings, function: str) -> str:
     return f"{log_group_root(settings)}/lambda/{function}"
+
+
+def dead_letter_queue_name(settings: StackSettings, function: str) -> str:
+    return f"{function_name(settings, function)}-dead-letters"
 
 
 def state_machine_name(settings: StackSettings, job: str) -> str:
@@ -92,6 +122,23 @@ def trail_name(settings: StackSettings) -> str:
 
 def trail_arn(partition: str, region: str, account_id: str, settings: StackSettings) -> str:
     return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{trail_name(settings)}"
+
+
+def pipeline_schedule(job: str) -> str:
+    """What a job's pipeline schedule is called after its stack's prefix (it names the schedule and its role)."""
+    return f"{hyphenated(job)}-pipeline"
+
+
+def schedule_name(settings: StackSettings, schedule: str) -> str:
+    return f"{settings.name_prefix}-{schedule}"
+
+
+def key_alias(settings: StackSettings) -> str:
+    return f"alias/{settings.project}/{settings.stack}"
+
+
+def dashboard_name(settings: StackSettings) -> str:
+    return settings.name_prefix
 
 
 def topic_name(settings: StackSettings) -> str:

@@ -65,7 +65,7 @@ class Pipeline(pulumi.ComponentResource):
                                         name=naming.state_machine_log_group(settings, job.name),
                                         key_arn=args.key_arn, opts=child)
         role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
-                            purpose=f"sfn-{naming.hyphenated(job.name)}", service="states.amazonaws.com",
+                            purpose=naming.state_machine_role_purpose(job.name), service="states.amazonaws.com",
                             description=f"Runs the {job.name} pipeline state machine", opts=child)
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -119,7 +119,7 @@ class Pipeline(pulumi.ComponentResource):
 
         if settings.orchestration.schedule:
             Schedule(f"{name}-schedule", ScheduleArgs(
-                settings=settings, aws=ctx, purpose=f"{naming.hyphenated(job.name)}-pipeline",
+                settings=settings, aws=ctx, purpose=naming.pipeline_schedule(job.name),
                 expression=settings.orchestration.schedule, target_arn=alias.arn,
                 action="states:StartExecution", input=args.scheduled_input, key_arn=args.key_arn,
                 target_key_arn=args.key_arn,

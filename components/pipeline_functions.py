@@ -17,6 +17,11 @@ from .lambda_function import LambdaFunction, LambdaFunctionArgs
 from .schedule import Schedule, ScheduleArgs
 
 CLEANUP_SCHEDULE = "rate(1 day)"
+# The pipeline's functions (folders under functions/) -> whether they are invoked asynchronously (by events and
+# schedules), which keeps the events that still fail after retries in a dead-letter queue.
+FUNCTIONS = {"validate_input": False, "quality_gate": False, "job_monitor": True, "cleanup": True}
+# The cleanup function's schedule, named `<stack prefix>-cleanup`.
+CLEANUP_SCHEDULE_NAME = "cleanup"
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,10 @@ class PipelineFunctions(pulumi.ComponentResource):
         jobs = [job.name for job in settings.glue_jobs]
         prefixes = [naming.job_prefix(job) for job in jobs]
 
-        def function(key: str, description: str, statements, environment, asynchronous=False) -> LambdaFunction:
+        def function(key: str, description: str, statements, environment) -> LambdaFunction:
             return LambdaFunction(naming.hyphenated(key), LambdaFunctionArgs(
                 function=key, description=description, settings=settings, aws=args.aws, key_arn=lake.key_arn,
-                statements=statements, environment=environment, asynchronous=asynchronous,
+                statements=statements, environment=environment, asynchronous=FUNCTIONS[key],
                 functions_dir=args.functions_dir, build_dir=args.build_dir,
             ), opts=pulumi.ResourceOptions(parent=self))
 
@@ -76,18 +81,16 @@ class PipelineFunctions(pulumi.ComponentResource):
                 pulumi.Output.all(args.topic_arn, lake.key_arn).apply(
                     lambda v: function_policies.job_monitor_statements(topic_arn=v[0], key_arn=v[1])),
                 {"TOPIC_ARN": args.topic_arn,
-                 "JOB_NAMES": json.dumps([naming.glue_job_name(settings, job) for job in jobs])},
-                asynchronous=True),
+                 "JOB_NAMES": json.dumps([naming.glue_job_name(settings, job) for job in jobs])}),
             "cleanup": function(
                 "cleanup", "Deletes expired temp objects and health-check leftovers",
                 cleanup_locations.apply(lambda locations: function_policies.cleanup_statements(locations=locations)),
                 {"CLEANUP_LOCATIONS": cleanup_locations.apply(lambda locations: json.dumps(
                     [f"{arn.split(':::', 1)[1]}/{prefix}" for arn, prefix in locations])),
-                 "TTL_DAYS": str(settings.orchestration.cleanup_ttl_days)},
-                asynchronous=True),
+                 "TTL_DAYS": str(settings.orchestration.cleanup_ttl_days)}),
         }
         Schedule("cleanup-schedule", ScheduleArgs(
-            settings=settings, aws=args.aws, purpose="cleanup", expression=CLEANUP_SCHEDULE,
+            settings=settings, aws=args.aws, purpose=CLEANUP_SCHEDULE_NAME, expression=CLEANUP_SCHEDULE,
             target_arn=self.functions["cleanup"].alias_arn, action="lambda:InvokeFunction", key_arn=lake.key_arn,
         ), opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({key: fn.function_name for key, fn in self.functions.items()})

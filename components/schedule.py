@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from . import naming
 from .aws_context import AwsContext
 from .common_resources import service_role
 from .config import StackSettings
@@ -35,7 +36,7 @@ class Schedule(pulumi.ComponentResource):
         settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         role = service_role(f"{name}-role", settings=settings, aws_context=args.aws,
-                            purpose=f"schedule-{args.purpose}", service="scheduler.amazonaws.com",
+                            purpose=naming.schedule_role_purpose(args.purpose), service="scheduler.amazonaws.com",
                             description=f"Lets EventBridge Scheduler start {args.purpose}", opts=child)
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -47,7 +48,7 @@ class Schedule(pulumi.ComponentResource):
         )
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
-            name=f"{settings.name_prefix}-{args.purpose}",
+            name=naming.schedule_name(settings, args.purpose),
             schedule_expression=args.expression,
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},

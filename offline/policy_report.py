@@ -3,10 +3,12 @@ real resource policies and the whole set through the stack policies, as `pulumi 
 
     python -m offline.policy_report --stack prod              # update mode: every value known
     python -m offline.policy_report --stack dev --preview     # preview mode: values AWS computes are unknown
-    python -m offline.policy_report --all                     # every shipped stack, both modes
+    python -m offline.policy_report --all                     # every stack file Pulumi.<name>.yaml, both modes
 
 Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
-`--policy-pack-config`), or from `--config`. Exit status 1 when a mandatory policy is violated.
+`--policy-pack-config`), or from `--config`. Exit status 1 when a mandatory policy is violated, a policy run
+fails or a stack's program stops (e.g. on a bad config value; --all goes on with the other stacks), 2 on a
+usage error (no such stack file, a missing or malformed --config).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -36,7 +41,7 @@ from policies.guardrails import ALL_POLICIES
 from policies.guardrails.framework import UNKNOWN_READS, WaiverMisapplied
 
 from .program import PROJECT, ProgramRun, run_program
-from .stack_files import ROOT, SHIPPED_STACKS
+from .stack_files import ROOT, stack_config, stack_names
 
 CONFIG_DIR = ROOT / "policies" / "config"
 
@@ -167,9 +172,29 @@ def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, confi
     return report
 
 
+class PolicyConfigError(ValueError):
+    """A policy pack config file that cannot be used; the message names the file."""
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PolicyConfigError(f"policy pack config {path}: no such file") from None
+    except json.JSONDecodeError as error:
+        raise PolicyConfigError(f"policy pack config {path} is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise PolicyConfigError(f"policy pack config {path} must be a JSON object of policy name to settings, "
+                                f"not {type(config).__name__}")
+    return config
+
+
 def load_config(stack: str, path: Path | None = None) -> dict[str, Any]:
-    path = path or CONFIG_DIR / f"{stack}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    """`path` (which must exist), or else the stack's own config file when it has one."""
+    if path is not None:
+        return read_config(path)
+    own = CONFIG_DIR / f"{stack}.json"
+    return read_config(own) if own.exists() else {}
 
 
 def report_for_run(run: ProgramRun, config: Mapping[str, Any] | None = None) -> PolicyReport:
@@ -178,14 +203,16 @@ def report_for_run(run: ProgramRun, config: Mapping[str, Any] | None = None) -> 
                     stack_inputs=inputs_from_run(run, for_stack_policies=True))
 
 
-def report_for_stack(stack: str, *, preview: bool, config: Mapping[str, Any] | None = None) -> PolicyReport:
-    return report_for_run(run_program(stack, preview=preview), config)
+def report_for_stack(stack: str, *, preview: bool, config: Mapping[str, Any] | None = None,
+                     root: Path = ROOT) -> PolicyReport:
+    run = run_program(stack, stack_config(stack, root), preview=preview, program=root / "__main__.py")
+    return report_for_run(run, config)
 
 
 def format_report(report: PolicyReport) -> str:
     lines = [f"Policy report: stack {report.stack}, {report.mode} mode — {len(ALL_POLICIES)} policies, "
              f"{len(report.mandatory)} mandatory and {len(report.findings) - len(report.mandatory)} advisory "
-             f"violation(s), {len(report.skipped)} check(s) deferred to update"]
+             f"violation(s), {len(report.errors)} error(s), {len(report.skipped)} check(s) deferred to update"]
     if report.findings:
         lines.append(f"  {'policy':<38} {'resource':<34} {'severity':<9} {'level':<10} message")
         for f in sorted(report.findings, key=lambda f: (f.level != "mandatory", f.policy, f.resource)):
@@ -196,22 +223,42 @@ def format_report(report: PolicyReport) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--stack", choices=SHIPPED_STACKS)
-    target.add_argument("--all", action="store_true", help="every shipped stack, preview and update mode")
+    target.add_argument("--stack", help="a stack with a file Pulumi.<stack>.yaml, e.g. prod")
+    target.add_argument("--all", action="store_true", help="every stack file, preview and update mode")
     parser.add_argument("--preview", action="store_true", help="values AWS computes are unknown, as in a preview")
     parser.add_argument("--config", type=Path, help="policy pack config JSON (default: policies/config/<stack>.json)")
     args = parser.parse_args(argv)
-    runs = [(s, p) for s in SHIPPED_STACKS for p in (True, False)] if args.all else [(args.stack, args.preview)]
-    blocked = False
+    stacks = stack_names(root)
+    if args.stack and args.stack not in stacks:
+        print(f"error: no stack file Pulumi.{args.stack}.yaml; stacks with a file: {', '.join(stacks)}",
+              file=sys.stderr)
+        return 2
+    runs = [(s, p) for s in stacks for p in (True, False)] if args.all else [(args.stack, args.preview)]
+    try:
+        configs = {stack: load_config(stack, args.config) for stack in dict.fromkeys(s for s, _ in runs)}
+    except PolicyConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    blocked, stopped = [], []
     for stack, preview in runs:
-        config = load_config(stack, args.config) if args.config else None
-        report = report_for_stack(stack, preview=preview, config=config)
+        mode = "preview" if preview else "update"
+        try:
+            report = report_for_stack(stack, preview=preview, config=configs[stack], root=root)
+        except (pulumi.RunError, yaml.YAMLError) as error:  # a bad stack file: its message, not a traceback
+            print(f"Policy report: stack {stack}, {mode} mode — not evaluated, the program stopped:\n"
+                  f"{textwrap.indent(str(error).strip(), '  ')}")
+            stopped.append(f"{stack} {mode}")
+            continue
         print(format_report(report))
-        blocked |= report.blocked
-    return 1 if blocked else 0
+        if report.blocked:
+            blocked.append(f"{stack} {mode}")
+    if len(runs) > 1:
+        print(f"{len(runs)} evaluation(s): {len(blocked)} blocked{' (' + ', '.join(blocked) + ')' if blocked else ''}, "
+              f"{len(stopped)} not evaluated{' (' + ', '.join(stopped) + ')' if stopped else ''}")
+    return 1 if blocked or stopped else 0
 
 
 if __name__ == "__main__":

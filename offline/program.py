@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import runpy
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,25 @@ async def settle_outputs() -> None:
         if not pending:
             return
         await asyncio.wait(pending)
+
+
+# What the program is made of: copied whole, a copy evaluates (and deploys) like the original.
+PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "components", "functions", "jobs")
+
+
+def copy_program(folder: Path, *, root: Path = ROOT, also: tuple[str, ...] = ()) -> Path:
+    """A copy of the program (with its stack files, and the parts of the repository named in `also`) in `folder`,
+    for tests and benchmarks that add or change jobs; returns its `__main__.py`."""
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache")
+    for part in (*PROGRAM_PARTS, *also):
+        source = root / part
+        if source.is_dir():
+            shutil.copytree(source, folder / part, ignore=ignore)
+        else:
+            shutil.copy(source, folder / part)
+    for stack_file in root.glob("Pulumi.*.yaml"):
+        shutil.copy(stack_file, folder / stack_file.name)
+    return folder / "__main__.py"
 
 
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,

@@ -27,6 +27,12 @@ def config_section(path: Path) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
 
 
+def stack_names(root: Path = ROOT) -> list[str]:
+    """Every stack with a `Pulumi.<name>.yaml` in `root`, the shipped ones first."""
+    found = {path.name.removeprefix("Pulumi.").removesuffix(".yaml") for path in root.glob("Pulumi.*.yaml")}
+    return [stack for stack in SHIPPED_STACKS if stack in found] + sorted(found - set(SHIPPED_STACKS))
+
+
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     """Namespaced config (`data-pipeline:logRetentionDays` -> value) with project defaults applied."""
     return {**project_defaults(root), **config_section(root / f"Pulumi.{stack}.yaml")}

@@ -1,14 +1,19 @@
-"""Shared fixtures: each shipped stack evaluated once under Pulumi mocks, and one local Spark session."""
+"""Shared fixtures: each shipped stack evaluated once under Pulumi mocks (also per job it deploys), the jobs in the
+repository, and one local Spark session."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import boto3
 import pytest
 
+from jobs.common.catalog import job_names
 from offline.program import ProgramRun, run_program
 from offline.stack_files import SHIPPED_STACKS, stack_config
+
+P = "data-pipeline:"
 
 _RUNS: dict[tuple[str, bool], ProgramRun] = {}
 
@@ -25,10 +30,49 @@ def program_run(stack: str, preview: bool = False) -> ProgramRun:
     return _RUNS[(stack, preview)]
 
 
+def stack_jobs(stack: str) -> list[str]:
+    """The jobs a shipped stack deploys, by its config (the program registers them in this order)."""
+    return sorted(stack_config(stack)[P + "glueJobs"])
+
+
+# Every job of every shipped stack, and every job in the repository: what per-job tests parametrize over.
+STACK_JOBS = [(stack, job) for stack in SHIPPED_STACKS for job in stack_jobs(stack)]
+REPOSITORY_JOBS = job_names()
+
+
 @pytest.fixture(params=SHIPPED_STACKS)
 def shipped(request) -> tuple[str, dict, ProgramRun]:
     """(stack name, its config as the CLI would pass it, what the program registered)."""
     return request.param, stack_config(request.param), program_run(request.param)
+
+
+@pytest.fixture(params=STACK_JOBS, ids=[f"{stack}-{job}" for stack, job in STACK_JOBS])
+def shipped_job(request) -> tuple[str, str, dict, ProgramRun]:
+    """(stack name, one job it deploys, the stack's config, what the program registered)."""
+    stack, job = request.param
+    return stack, job, stack_config(stack), program_run(stack)
+
+
+def text_lines(spark, *records):
+    """Lines as a job reads them (one column `value`): a dict as its JSON, a string as it is."""
+    return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
+
+
+def rejection_reasons(spark, job, *records) -> list[str | None]:
+    """The reason `job` rejects each record for (None: valid), in order, from one frame (one Spark job)."""
+    from jobs.common.definition import REJECTION_REASON
+
+    return [row[REJECTION_REASON] for row in job.validate(text_lines(spark, *records)).select(REJECTION_REASON)
+            .collect()]
+
+
+def assert_each_gets_its_reason(spark, job, good: dict, broken: list[tuple[dict | str, str]]) -> None:
+    """`good` is valid, and each (change to `good`, or a whole line; reason) is rejected for its reason."""
+    records = [change if isinstance(change, str) else {**good, **change} for change, _ in broken]
+    got = rejection_reasons(spark, job, good, *records)
+    assert got[0] is None, f"{good} is rejected for {got[0]}"
+    assert list(zip(records, got[1:], strict=True)) == [(r, reason) for r, (_, reason) in zip(records, broken,
+                                                                                                  strict=True)]
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
 from automation import cli
-from automation.profile import InvalidPullRequest, pull_request, stack_config
+from automation.health_check import JobResult
+from automation.profile import PROFILE, InvalidPullRequest, pull_request, stack_config
 from automation.reaper import reap
 from automation.report import Report, estimate_cost
 from components.config import parse_settings
 from offline.program import run_program
-from offline.stack_files import ROOT, project_defaults
+from offline.stack_files import ROOT, config_section, project_defaults
+from tests.conftest import REPOSITORY_JOBS
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -29,6 +31,7 @@ def test_pr_stack_config_is_valid_small_destroyable_and_unscheduled():
     raw = {k.removeprefix("data-pipeline:"): v for k, v in config.items() if k.startswith("data-pipeline:")}
     settings = parse_settings(pr.stack_name, raw, ROOT / "jobs")
     assert settings.stack == "pr-42" and settings.owner == "octocat" and settings.cost_center == "pr-42"
+    assert [job.name for job in settings.glue_jobs] == REPOSITORY_JOBS, "a PR runs every job of the repository"
     assert not settings.protect_data and settings.orchestration.schedule == ""
     assert {(j.execution_class, j.number_of_workers) for j in settings.glue_jobs} == {("STANDARD", 2)}
     assert settings.log_retention_days == 1
@@ -41,6 +44,14 @@ def test_pr_stack_program_registers_nothing_protected():
     assert all(r.inputs.get("forceDestroy") for r in run.of_type("aws:s3/bucket:Bucket"))
     assert not run.of_type("aws:scheduler/schedule:Schedule") or all(
         "cleanup" in s.inputs["name"] for s in run.of_type("aws:scheduler/schedule:Schedule"))
+
+
+def test_pr_profile_may_narrow_the_jobs_on_purpose(tmp_path):
+    profile = tmp_path / "pr-profile.yaml"
+    profile.write_text(PROFILE.read_text() + "  data-pipeline:glueJobs:\n    orders: {}\n")
+    config = stack_config(pull_request(42, "0123abc", "octocat"), profile)
+    assert json.loads(config["data-pipeline:glueJobs"]) == {"orders": {}}
+    assert "data-pipeline:glueJobs" not in config_section(PROFILE), "the shipped profile runs every job"
 
 
 def test_tags_record_pr_commit_creator_and_creation_time():
@@ -75,25 +86,50 @@ def test_cost_uses_worker_dpus_price_and_the_one_minute_minimum():
     assert estimate_cost({})["usd"] == 0
 
 
-def test_report_renders_json_and_markdown_with_failure_and_where_to_look():
+def job_health(job: str, **values) -> dict:
+    """A job's health-run result as the report receives it (JobResult as a dict)."""
+    return asdict(JobResult(job=job, **values))
+
+
+def test_report_renders_every_job_with_its_run_cost_quality_and_failure():
     report = Report(stack="pr-7", pr=7, commit="0123abcdef", outcome="failed", exit_code=1,
-                    failure="run failed: pipeline FAILED: Glue.JobRunFailed: out of memory",
-                    where_to_look="execution arn:aws:states:…, Glue run jr_1",
-                    health={"glue_run_id": "jr_1", "glue_run_state": "FAILED", "glue_execution_seconds": 61,
-                            "worker_type": "G.1X", "number_of_workers": 2, "execution_class": "STANDARD",
-                            "quality": {"passed": False, "input_rows": 150, "curated_rows": 128,
-                                        "quarantined_rows": 10,
-                                        "checks": [{"name": "unique_key", "passed": False, "observed": 2,
-                                                    "expected": "0 duplicate keys"}]}})
+                    failure="check failed: output of 1 of 2 job(s) failed: orders: data-quality checks failed",
+                    where_to_look="orders: s3://curated/orders/_health/r1/_dq/run_id=jr_1/result.json",
+                    health={"run_id": "r1", "jobs": {
+                        "customers": job_health("customers", outcome="passed", glue_run_id="jr_2",
+                                                glue_run_state="SUCCEEDED", glue_execution_seconds=45,
+                                                worker_type="G.1X", number_of_workers=2, execution_class="STANDARD",
+                                                quality={"passed": True, "input_rows": 140, "curated_rows": 114,
+                                                         "quarantined_rows": 8, "checks": []}),
+                        "orders": job_health("orders", outcome="failed", glue_run_id="jr_1",
+                                             failure="data-quality checks failed: unique_key",
+                                             where="s3://curated/orders/_health/r1/_dq/run_id=jr_1/result.json",
+                                             glue_run_state="SUCCEEDED", glue_execution_seconds=61,
+                                             worker_type="G.1X", number_of_workers=2, execution_class="STANDARD",
+                                             quality={"passed": False, "input_rows": 150, "curated_rows": 128,
+                                                      "quarantined_rows": 10,
+                                                      "checks": [{"name": "unique_key", "passed": False,
+                                                                  "observed": 2, "expected": "0 duplicate keys"}]}),
+                    }})
     report.phases["deploy"].status, report.phases["deploy"].seconds = "ok", 151.2
     markdown = report.to_markdown()
     assert markdown.startswith("### ❌ Pipeline check of PR #7 (`pr-7`, 0123abc): failed")
     assert "| deploy | ok | 151.2 | 0 |" in markdown
-    assert "Glue run `jr_1`: FAILED, 61 s on 2 × G.1X (STANDARD), 122 DPU-seconds" in markdown
+    assert "| customers | ✅ passed | `jr_2` SUCCEEDED | 45 | 2 × G.1X (STANDARD) | 90 | $0.0147 | 140 | 114 | 8 |" in (
+        markdown)
+    assert "| orders | ❌ failed | `jr_1` SUCCEEDED | 61 | 2 × G.1X (STANDARD) | 122 | $0.0149 | 150 | 128 | 10 |" in (
+        markdown)
+    assert "**orders**: data-quality checks failed: unique_key" in markdown
     assert "- ❌ `unique_key`: observed 2, expected 0 duplicate keys" in markdown
-    assert "**Where to look:** execution arn" in markdown
+    assert "- where to look: s3://curated/orders/_health/r1/_dq/run_id=jr_1/result.json" in markdown
+    assert "**customers**" not in markdown
+    assert "Estimated Glue cost of the check: $0.0296" in markdown
+    assert "**Where to look:** orders: s3://" in markdown
     as_json = json.loads(report.to_json())
-    assert as_json["cost"]["billed_dpu_seconds"] == 122 and as_json["phases"]["deploy"]["seconds"] == 151.2
+    assert as_json["cost"]["jobs"]["orders"]["billed_dpu_seconds"] == 122
+    assert as_json["cost"]["billed_dpu_seconds"] == 122 + 120  # customers: the 1-minute minimum
+    assert as_json["phases"]["deploy"]["seconds"] == 151.2
+    assert set(as_json["health"]["jobs"]) == {"customers", "orders"}
 
 
 # --- reaper ----------------------------------------------------------------------------------------------------
@@ -176,10 +212,46 @@ def test_bad_pr_number_is_a_usage_error(capsys):
     assert "pull request number 'abc'" in capsys.readouterr().err
 
 
+def reports(tmp_path) -> list[str]:
+    return ["--report-json", str(tmp_path / "report.json"), "--report-md", str(tmp_path / "report.md")]
+
+
+def written(tmp_path) -> tuple[dict, str]:
+    return json.loads((tmp_path / "report.json").read_text()), (tmp_path / "report.md").read_text()
+
+
+def test_a_failed_precondition_still_writes_the_report_files(tmp_path, capsys):
+    """The PR comment says why the check never ran."""
+    assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
+    report, markdown = written(tmp_path)
+    assert (report["outcome"], report["exit_code"]) == ("failed", cli.EXIT_USAGE)
+    assert report["failure"].startswith("pull request number 'abc': expected a positive whole number")
+    assert "**Failure:** pull request number 'abc'" in markdown
+    assert "error: pull request number 'abc'" in capsys.readouterr().err
+
+
+def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkeypatch, capsys):
+    import automation.stacks
+
+    def unopenable(*_args, **_kwargs):
+        raise RuntimeError("stderr: \nerror: passphrase must be set with PULUMI_CONFIG_PASSPHRASE")
+
+    monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(automation.stacks, "AutomationStack", unopenable)
+    code = cli.main(["check", "--pr", "7", *reports(tmp_path)])
+    assert code == cli.EXIT_DEPLOY_FAILED
+    report, markdown = written(tmp_path)
+    assert report["failure"] == "cannot open stack pr-7: error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE"
+    assert report["stack"] == "pr-7" and report["pr"] == 7
+    assert markdown.startswith("### ❌ Pipeline check of PR #7 (`pr-7`") and "PULUMI_BACKEND_URL" in markdown
+
+
 @pytest.mark.skipif(shutil.which("pulumi") is not None, reason="the Pulumi CLI is installed here")
-def test_missing_pulumi_cli_is_reported_plainly(capsys):
+def test_missing_pulumi_cli_is_reported_plainly(tmp_path, capsys):
     assert cli.main(["destroy", "--pr", "3"]) == cli.EXIT_USAGE
     assert "the Pulumi CLI is not on PATH" in capsys.readouterr().err
+    assert cli.main(["run", "--pr", "3", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
+    assert written(tmp_path)[0]["failure"].startswith("the Pulumi CLI is not on PATH")
 
 
 # --- the real engine -------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import pulumi
 import pytest
+import yaml
 
 from components.config import (
     GLUE_JOBS_KEY,
@@ -14,10 +15,12 @@ from components.config import (
     PROJECT,
     STACK_FIELDS,
     ConfigError,
+    StackSettings,
     parse_settings,
 )
-from offline.program import run_program
-from offline.stack_files import ROOT, SHIPPED_STACKS, project_file, stack_config
+from jobs.common.catalog import job_names
+from offline.program import copy_program, run_program
+from offline.stack_files import ROOT, SHIPPED_STACKS, as_engine_config, project_file, stack_config
 
 JOBS_DIR = ROOT / "jobs"
 
@@ -89,10 +92,28 @@ BAD_VALUES = [
     ({"alarmLambdaDurationPercent": 150}, "data-pipeline:alarmLambdaDurationPercent = 150: must be an integer"),
     ({"glueJobs": {}}, "data-pipeline:glueJobs = {}: must be a non-empty map"),
     ({"glueJobs": "not json"}, "data-pipeline:glueJobs = 'not json': must be a map"),
-    ({"glueJobs": {"missing_job": {}}}, "data-pipeline:glueJobs.missing_job: no job folder jobs/missing_job/"),
+    ({"glueJobs": {"missing_job": {}}}, "data-pipeline:glueJobs.missing_job: no job folder jobs/missing_job/ with "
+                                        "glue_main.py; jobs in jobs/: customers, orders (python -m jobs new "
+                                        "missing_job creates one)"),
+    ({"glueJobs": {"order": {}}}, "data-pipeline:glueJobs.order: no job folder jobs/order/ with glue_main.py; did "
+                                  "you mean orders?"),
+    ({"glueJobs": {"custmers": {}}}, "data-pipeline:glueJobs.custmers: no job folder jobs/custmers/ with glue_main.py; "
+                                     "did you mean customers?"),
+    ({"glueJobs": {"returns": {}}}, "data-pipeline:glueJobs.returns: no job folder jobs/returns/ with glue_main.py; "
+                                    "jobs in jobs/: customers, orders (python -m jobs new returns creates one)"),
     ({"glueJobs": {"Orders!": {}}}, "data-pipeline:glueJobs.Orders!: job name must match"),
     ({"glueJobs": {"orders": {"workers": 3}}},
-     "data-pipeline:glueJobs.orders.workers: unknown setting; allowed: workerType, numberOfWorkers"),
+     "data-pipeline:glueJobs.orders.workers: unknown setting; did you mean data-pipeline:glueJobs.orders."
+     "numberOfWorkers?"),
+    ({"glueJobs": {"orders": {"gpu": True}}},
+     "data-pipeline:glueJobs.orders.gpu: unknown setting; allowed: workerType, numberOfWorkers"),
+    ({"logRetentionDay": 7}, "data-pipeline:logRetentionDay: unknown key; did you mean "
+                             "data-pipeline:logRetentionDays?"),
+    ({"logretentiondays": 7}, "data-pipeline:logretentiondays: unknown key; did you mean "
+                              "data-pipeline:logRetentionDays?"),
+    ({"glueJob": {}}, "data-pipeline:glueJob: unknown key; did you mean data-pipeline:glueJobs?"),
+    ({"alertEmail": []}, "data-pipeline:alertEmail: unknown key; did you mean data-pipeline:alertEmails?"),
+    ({"colour": "blue"}, "data-pipeline:colour: unknown key; Pulumi.yaml declares every key of the project"),
     ({"glueJobs": {"orders": {"maxRetries": 11}}},
      "data-pipeline:glueJobs.orders.maxRetries = 11: must be an integer from 0 to 10"),
     ({"glueJobs": {"orders": {"workerType": "G.4X", "executionClass": "FLEX"}}},
@@ -105,6 +126,14 @@ def test_bad_value_is_reported_with_key_value_and_allowed(changes, message):
     with pytest.raises(ConfigError) as error:
         parse_settings("dev", raw_config("dev", **changes), JOBS_DIR)
     assert message in str(error.value)
+
+
+def test_a_key_left_out_takes_its_default():
+    raw = raw_config("dev")
+    del raw["logRetentionDays"], raw["alertEmails"]
+    settings = parse_settings("dev", raw, JOBS_DIR)
+    assert settings.log_retention_days == STACK_FIELDS["logRetentionDays"].default == 30
+    assert settings.orchestration.alert_emails == ()
 
 
 def test_missing_key_and_bad_stack_name_are_reported():
@@ -131,34 +160,99 @@ def test_all_problems_are_reported_at_once():
 
 
 def test_program_stops_with_a_clean_error_before_registering_anything():
-    config = {**stack_config("dev"), "data-pipeline:logRetentionDays": 10, "data-pipeline:glueMaxRetries": 99}
+    config = {**stack_config("dev"), "data-pipeline:logRetentionDays": 10, "data-pipeline:glueMaxRetries": 99,
+              "data-pipeline:logRetentionDay": 7, "aws:region": "eu-west-1"}
     with pytest.raises(pulumi.RunError) as error:
         run_program("dev", config)
     assert "data-pipeline:logRetentionDays = '10'" in str(error.value)
     assert "data-pipeline:glueMaxRetries = '99'" in str(error.value)
+    assert "data-pipeline:logRetentionDay: unknown key; did you mean data-pipeline:logRetentionDays?" in str(
+        error.value)
     # RunError is Pulumi's "clean exit": the CLI prints the message without a stack trace.
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
 
-def test_project_schema_declares_exactly_the_validated_keys():
+def test_a_typo_in_the_engines_config_is_caught_as_the_cli_passes_it(monkeypatch):
+    """The Pulumi CLI hands the program its config in PULUMI_CONFIG, which `pulumi.Config` cannot list."""
+    config = {**stack_config("dev"), "data-pipeline:maxInputObjectMB": 5}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_engine_config(config)))
+    with pytest.raises(pulumi.RunError, match="data-pipeline:maxInputObjectMB: unknown key; did you mean "
+                                              "data-pipeline:maxInputObjectMb?"):
+        run_program("dev", {})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_engine_config(stack_config("dev"))))
+    assert run_program("dev", {}).exports["glue_jobs"]
+
+
+KINDS = {int: "integer", bool: "boolean", str: "string", list: "array"}
+
+
+def declaration(key: str) -> str:
+    """The Pulumi.yaml entry STACK_FIELDS implies for a key, to paste (the description is the author's)."""
+    setting = STACK_FIELDS[key]
+    entry = {"type": KINDS[setting.kind], **({"items": {"type": "string"}} if setting.kind is list else {}),
+             **({"default": setting.default} if setting.default is not None else {}), "description": "..."}
+    return yaml.safe_dump({"config": {f"{PROJECT}:{key}": entry}}, sort_keys=False)
+
+
+def test_project_schema_declares_each_key_as_config_py_defines_it():
+    """components/config.py is the source of each key's type, default and rule; Pulumi.yaml says the same."""
     declared = project_file()["config"]
-    kinds = {int: "integer", bool: "boolean", str: "string", list: "array"}
-    assert set(declared) == {f"{PROJECT}:{key}" for key in STACK_FIELDS}
-    for key, field in STACK_FIELDS.items():
-        declaration = declared[f"{PROJECT}:{key}"]
-        assert declaration["type"] == kinds[field.kind], key
-        assert declaration["description"], key
-        if "default" in declaration:
-            assert field.check(declaration["default"]), f"default of {key} is not allowed by its own rule"
+    missing = [key for key in STACK_FIELDS if f"{PROJECT}:{key}" not in declared]
+    assert not missing, "Pulumi.yaml lacks:\n" + "".join(declaration(key) for key in missing)
+    assert set(declared) == {f"{PROJECT}:{key}" for key in STACK_FIELDS}, "Pulumi.yaml declares unknown keys"
+    for key, setting in STACK_FIELDS.items():
+        entry = declared[f"{PROJECT}:{key}"]
+        assert entry["description"], key
+        assert (entry["type"], entry.get("default")) == (KINDS[setting.kind], setting.default), declaration(key)
+        if setting.default is not None:
+            assert setting.rule.check(setting.default), f"default of {key} is not allowed by its own rule"
     assert set(JOB_OVERRIDES.values()) <= set(STACK_FIELDS)
+
+
+def test_every_settings_field_is_filled_by_exactly_one_key():
+    from dataclasses import fields
+
+    section_types = {f.name: f.type for f in fields(StackSettings)}
+    targets = [s.field for s in STACK_FIELDS.values() if s.field]
+    assert len(targets) == len(set(targets))
+    settings = parse_settings("prod", raw_config("prod"), JOBS_DIR)
+    expected = set()
+    for name in section_types:
+        value = getattr(settings, name)
+        if hasattr(value, "__dataclass_fields__"):
+            expected |= {f"{name}.{f.name}" for f in fields(value)}
+        elif name not in ("project", "stack", "glue_jobs"):
+            expected.add(name)
+    assert set(targets) == expected
 
 
 def test_retention_values_are_cloudwatch_values():
     assert 30 in LOG_RETENTION_DAYS and 365 in LOG_RETENTION_DAYS and 10 not in LOG_RETENTION_DAYS
 
 
-def test_every_job_folder_has_an_entrypoint():
-    for folder in (p for p in JOBS_DIR.iterdir() if p.is_dir() and p.name not in ("common", "__pycache__")):
-        assert (folder / "glue_main.py").is_file(), folder
-        assert (folder / "job.py").is_file(), folder
-    assert Path(JOBS_DIR / "__init__.py").is_file()
+def test_every_job_folder_is_a_complete_job():
+    """Every folder in jobs/ but the shared library and the scaffold is a job, with what the tools expect of it."""
+    folders = sorted(p.name for p in JOBS_DIR.iterdir() if p.is_dir() and p.name not in (
+        "common", "scaffold", "__pycache__"))
+    assert folders == job_names() and len(folders) >= 2
+    for job in folders:
+        for module in ("glue_main.py", "job.py", "sample_data.py", "schema.py", "transforms.py", "__init__.py"):
+            assert (JOBS_DIR / job / module).is_file(), f"jobs/{job}/{module}"
+        assert (ROOT / "tests" / f"test_{job}_transforms.py").is_file(), f"tests of {job}"
+    assert (JOBS_DIR / "__init__.py").is_file()
+
+
+def test_every_stack_file_names_every_job_in_the_repository():
+    """A job in jobs/ is deployed everywhere (python -m jobs new adds it to each stack file)."""
+    for stack in SHIPPED_STACKS:
+        assert sorted(stack_config(stack)[f"{PROJECT}:{GLUE_JOBS_KEY}"]) == job_names(), stack
+
+
+def test_a_stack_file_typo_is_found_in_the_shipped_files(tmp_path):
+    """The check covers the shipped stack files themselves, as the CLI reads them."""
+    program = copy_program(tmp_path)
+    stack_file = tmp_path / "Pulumi.qa.yaml"
+    stack_file.write_text(stack_file.read_text().replace("logRetentionDays:", "logRetentionDay:"))
+    config = {**stack_config("qa", tmp_path)}
+    with pytest.raises(pulumi.RunError, match="logRetentionDay: unknown key; did you mean"):
+        run_program("qa", config, program=program)

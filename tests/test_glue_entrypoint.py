@@ -8,16 +8,19 @@ for the entrypoint's CSV options: one column `col0` holding each whole line.
 from __future__ import annotations
 
 import json
+import runpy
 import sys
 import types
 from pathlib import Path
 
 import pytest
 
-from jobs.common import glue_entrypoint
+from jobs.common import glue_entrypoint, sample
+from jobs.common.catalog import JOBS_DIR, load_job
 from jobs.common.runner import OutputPaths, QualityCheckFailed
 from jobs.orders import sample_data
 from jobs.orders.job import JOB
+from tests.conftest import REPOSITORY_JOBS
 
 pytestmark = pytest.mark.spark
 
@@ -68,10 +71,10 @@ class GlueStandIn:
         }
 
 
-def glue_argv(source: Path, target: Path, health_check: str) -> list[str]:
-    return ["glue_main.py", "--JOB_NAME", "data-pipeline-dev-orders", "--JOB_RUN_ID", "jr_0123",
+def glue_argv(source: Path, target: Path, health_check: str, job: str = "orders") -> list[str]:
+    return ["glue_main.py", "--JOB_NAME", f"data-pipeline-dev-{job}", "--JOB_RUN_ID", "jr_0123",
             "--source_path", str(source), "--target_path", str(target), "--database", "",
-            "--table", "orders", "--health_check", health_check]
+            "--table", job, "--health_check", health_check]
 
 
 @pytest.fixture
@@ -96,8 +99,19 @@ def test_glue_run_reads_with_bookmarks_writes_outputs_and_commits(glue, tmp_path
 
 def test_glue_health_check_fails_the_run_without_committing(glue, tmp_path, monkeypatch):
     source = tmp_path / "bad.jsonl"
-    sample_data.write(source, 30, bad_every=2)
+    sample.write(source, sample_data.generate(30, bad_every=2))
     monkeypatch.setattr(sys, "argv", glue_argv(source, tmp_path / "out", "true"))
     with pytest.raises(QualityCheckFailed):
         glue_entrypoint.main(JOB)
     assert not glue.committed, "a failed run must not advance the bookmark"
+
+
+@pytest.mark.parametrize("job", REPOSITORY_JOBS)
+def test_each_jobs_glue_entrypoint_runs_its_own_job(glue, job, tmp_path, monkeypatch, capsys):
+    """The script Glue runs, as Glue runs it: a copied entrypoint still importing another job's module would
+    silently run that job's code under this job's name."""
+    monkeypatch.setattr(sys, "argv", glue_argv(Path(load_job(job).sample_path), tmp_path, "true", job))
+    runpy.run_path(str(JOBS_DIR / job / "glue_main.py"), run_name="__main__")
+    report = json.loads(capsys.readouterr().out)
+    assert report["job"] == job and report["passed"]
+    assert glue.initialised_with[0] == f"data-pipeline-dev-{job}" and glue.committed

@@ -29,8 +29,10 @@ def new_bucket(s3) -> str:
 def raw(aws, monkeypatch):
     s3 = aws("s3")
     raw_bucket, curated_bucket = new_bucket(s3), new_bucket(s3)
-    monkeypatch.setenv("JOBS", json.dumps({"orders": {"source": f"s3://{raw_bucket}/orders/",
-                                                      "target": f"s3://{curated_bucket}/orders/"}}))
+    # As the stack sets it: every job it deploys, each with its own prefixes.
+    monkeypatch.setenv("JOBS", json.dumps({job: {"source": f"s3://{raw_bucket}/{job}/",
+                                                 "target": f"s3://{curated_bucket}/{job}/"}
+                                           for job in ("customers", "orders")}))
     monkeypatch.setenv("MAX_OBJECT_BYTES", "1000")
     return s3, raw_bucket, curated_bucket
 
@@ -84,6 +86,19 @@ def test_validate_input_rejects_missing_empty_and_oversized_input(raw, lambda_co
 def test_validate_input_rejects_malformed_events(raw, lambda_context, event, error, message):
     with pytest.raises(error, match=message.replace("(", r"\(")):
         validate_input.handler(event, lambda_context)
+
+
+def test_a_job_may_not_read_or_write_another_jobs_prefix(raw, lambda_context):
+    s3, raw_bucket, curated_bucket = raw
+    s3.put_object(Bucket=raw_bucket, Key="customers/2026-11-23/a.jsonl", Body=b"{}\n")
+    with pytest.raises(validate_input.InputValidationFailed, match="outside the job's prefix"):
+        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/customers/"}},
+                               lambda_context)
+    with pytest.raises(validate_input.InputValidationFailed, match="is outside"):
+        validate_input.handler({"job": "customers", "input": {"target_path": f"s3://{curated_bucket}/orders/"}},
+                               lambda_context)
+    assert validate_input.handler({"job": "customers"}, lambda_context)["target_path"] == (
+        f"s3://{curated_bucket}/customers/")
 
 
 def test_a_missing_setting_is_a_configuration_error(raw, lambda_context, monkeypatch):

@@ -1,20 +1,24 @@
-"""The PR health check against moto server: success, a failed execution, a data-quality failure, a timeout,
-missing outputs. moto runs the state machine (its interpreter); what the Glue job would write is put in S3
-by the test, since moto runs no Glue code."""
+"""The PR health check against moto server, for every job a stack deploys at once: success, a failed execution,
+a data-quality failure, wrong counts, a timeout, an interruption, missing outputs. moto runs the state machines
+(its interpreter); what each Glue job would write is put in S3 by the test, since moto runs no Glue code."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
 import uuid
 
 import pytest
 import requests
 
-from automation.health_check import Expected, HealthCheck, HealthCheckFailed
+from automation.health_check import Expected, HealthCheck, HealthCheckFailed, JobSample, deployed_jobs
 from components.asl import PipelineTargets, pipeline_definition
 from components.naming import HEALTH_CHECK_FOLDER
 from tests.aws_server import REGION
+from tests.conftest import REPOSITORY_JOBS
 from tests.test_state_machine import substitute_tasks_moto_cannot_run
 
 ACCOUNT = "123456789012"
@@ -22,7 +26,8 @@ ACCOUNT = "123456789012"
 
 @pytest.fixture
 def deployed(aws, moto_endpoint, monkeypatch):
-    """A stand-in for a deployed stack in moto: buckets, a Glue job with one run, and its outputs."""
+    """A stand-in for a deployed stack in moto with every job of the repository: buckets, a Glue job with one run
+    per job, and the stack's outputs once its state machines are made."""
     monkeypatch.setenv("MOTO_PORT", moto_endpoint.rsplit(":", 1)[1])
     requests.post(f"{moto_endpoint}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}},
                   timeout=10).raise_for_status()
@@ -31,26 +36,30 @@ def deployed(aws, moto_endpoint, monkeypatch):
     raw, curated = f"raw-{suffix}", f"curated-{suffix}"
     for bucket in (raw, curated):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    job = f"data-pipeline-pr-1-orders-{suffix}"
-    glue.create_job(Name=job, Role=f"arn:aws:iam::{ACCOUNT}:role/glue", GlueVersion="5.0", WorkerType="G.1X",
-                    NumberOfWorkers=2, ExecutionClass="STANDARD",
-                    Command={"Name": "glueetl", "ScriptLocation": "s3://x/glue_main.py"})
-    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    glue_jobs, run_ids = {}, {}
+    for job in REPOSITORY_JOBS:
+        glue_jobs[job] = f"data-pipeline-pr-1-{job}-{suffix}"
+        glue.create_job(Name=glue_jobs[job], Role=f"arn:aws:iam::{ACCOUNT}:role/glue", GlueVersion="5.0",
+                        WorkerType="G.1X", NumberOfWorkers=2, ExecutionClass="STANDARD",
+                        Command={"Name": "glueetl", "ScriptLocation": "s3://x/glue_main.py"})
+        run_ids[job] = glue.start_job_run(JobName=glue_jobs[job])["JobRunId"]
     topic = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
 
-    def stack(definition: dict) -> dict:
-        machine = sfn.create_state_machine(name=f"pipeline-{suffix}-{uuid.uuid4().hex[:4]}",
-                                           definition=json.dumps(definition),
-                                           roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
-        # moto cannot start a version ARN (it has no executions per version), so the unqualified machine stands
+    def stack(definitions: dict[str, dict]) -> dict:
+        """The stack's outputs, with one state machine per job from its definition."""
+        machines = {job: sfn.create_state_machine(name=f"{job}-{suffix}-{uuid.uuid4().hex[:4]}",
+                                                  definition=json.dumps(definition),
+                                                  roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn")["stateMachineArn"]
+                    for job, definition in definitions.items()}
+        # moto cannot start a version ARN (it keeps no executions per version), so each unqualified machine stands
         # in for the version the stack's outputs name.
-        return {"buckets": {"raw": raw, "curated": curated}, "pipeline_versions": {"orders": machine},
-                "glue_jobs": {"orders": job}}
+        return {"buckets": {"raw": raw, "curated": curated}, "pipeline_versions": machines,
+                "glue_jobs": {job: glue_jobs[job] for job in definitions}}
 
-    def generated(glue_succeeds: bool = True) -> dict:
+    def generated(job: str, glue_succeeds: bool = True) -> dict:
         # A failing run uses a job moto does not know, so the real .sync task fails the way AWS fails a bad run.
         asl = pipeline_definition(PipelineTargets(
-            job="orders", glue_job_name=job if glue_succeeds else f"{job}-missing", topic_arn=topic,
+            job=job, glue_job_name=glue_jobs[job] if glue_succeeds else f"{glue_jobs[job]}-missing", topic_arn=topic,
             stack="data-pipeline-pr-1", glue_timeout_seconds=900,
             validate_function_version_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:v:1",
             quality_gate_function_version_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:q:1",
@@ -58,108 +67,170 @@ def deployed(aws, moto_endpoint, monkeypatch):
             glue_library_location="s3://artifacts/glue/orders/library/orders-0123.zip", release_commit="0123abcd"))
         asl = substitute_tasks_moto_cannot_run(asl, glue=glue_succeeds, lambdas=True)
         if glue_succeeds:
-            asl["States"]["RunGlueJob"]["Result"]["Id"] = run_id
+            asl["States"]["RunGlueJob"]["Result"]["Id"] = run_ids[job]
         return asl
 
-    def job_output(health_run: str, *, passed: bool = True, counts: Expected | None = None, parquet: bool = True):
-        """What the Glue job writes for a run: curated Parquet and its quality result."""
-        counts = counts or Expected.of_sample()
-        prefix = f"orders/{HEALTH_CHECK_FOLDER}/{health_run}/"
+    def every_job(**failing) -> dict:
+        """Outputs of a stack whose pipelines all succeed, but for the jobs named False."""
+        return stack({job: generated(job, failing.get(job, True)) for job in REPOSITORY_JOBS})
+
+    def job_output(job: str, health_run: str, *, passed: bool = True, counts: Expected | None = None,
+                   parquet: bool = True):
+        """What a Glue job writes for a health run: curated Parquet and its quality result."""
+        counts = counts or Expected.of_sample(job)
+        prefix = f"{job}/{HEALTH_CHECK_FOLDER}/{health_run}/"
         if parquet:
-            s3.put_object(Bucket=curated, Key=f"{prefix}data/order_date=2026-11-01/part-0.parquet", Body=b"PAR1")
+            s3.put_object(Bucket=curated, Key=f"{prefix}data/day=2026-11-01/part-0.parquet", Body=b"PAR1")
         result = {"passed": passed, "input_rows": counts.input_lines, "curated_rows": counts.curated_rows,
                   "quarantined_rows": counts.quarantined_rows,
                   "checks": [{"name": "row_count", "passed": True},
                              {"name": "quarantine_ratio", "passed": passed, "observed": 0.3, "expected": "<= 0.1"}]}
-        s3.put_object(Bucket=curated, Key=f"{prefix}_dq/run_id={run_id}/result.json", Body=json.dumps(result))
+        s3.put_object(Bucket=curated, Key=f"{prefix}_dq/run_id={run_ids[job]}/result.json", Body=json.dumps(result))
 
-    return {"stack": stack, "generated": generated, "job_output": job_output, "s3": s3, "sfn": sfn,
-            "raw": raw, "run_id": run_id}
+    def every_output(health_run: str, **options):
+        for job in REPOSITORY_JOBS:
+            job_output(job, health_run, **options.get(job, {}))
+
+    return {"stack": stack, "generated": generated, "every_job": every_job, "job_output": job_output,
+            "every_output": every_output, "s3": s3, "sfn": sfn, "raw": raw, "run_ids": run_ids}
 
 
 def quick(outputs, **options) -> HealthCheck:
     return HealthCheck(outputs, sleep=lambda _s: time.sleep(0.05), **options)
 
 
-def test_success_uploads_the_sample_runs_the_pipeline_and_checks_the_output(deployed):
-    outputs = deployed["stack"](deployed["generated"]())
-    deployed["job_output"]("run1")
-    result = quick(outputs).run(run_id="run1")
-    assert result.execution_status == "SUCCEEDED"
-    assert result.glue_run_id == deployed["run_id"] and result.glue_run_state == "SUCCEEDED"
-    assert (result.worker_type, result.number_of_workers, result.execution_class) == ("G.1X", 2, "STANDARD")
-    assert result.quality["curated_rows"] == Expected.of_sample().curated_rows and result.curated_objects == 1
-    (uploaded,) = deployed["s3"].list_objects_v2(Bucket=deployed["raw"], Prefix="orders/_health/run1/")["Contents"]
-    assert uploaded["Key"] == "orders/_health/run1/orders.jsonl" and uploaded["Size"] > 0
+def test_every_deployed_job_runs_at_once_on_its_own_sample_and_is_checked(deployed):
+    outputs = deployed["every_job"]()
+    deployed["every_output"]("run1")
+    check = quick(outputs)
+    # Each job's pipeline must start while the other's is being started: one after the other would deadlock here.
+    starting = threading.Barrier(len(REPOSITORY_JOBS), timeout=20)
+    start_execution = check.sfn.start_execution
+    check.sfn.start_execution = lambda **kwargs: (starting.wait(), start_execution(**kwargs))[1]
+    result = check.run(run_id="run1")
+    assert set(result.jobs) == set(REPOSITORY_JOBS) == set(deployed_jobs(outputs)) and len(REPOSITORY_JOBS) >= 2
+    for job, job_result in result.jobs.items():
+        assert job_result.outcome == "passed" and job_result.execution_status == "SUCCEEDED"
+        assert job_result.glue_run_id == deployed["run_ids"][job] and job_result.glue_run_state == "SUCCEEDED"
+        assert (job_result.worker_type, job_result.number_of_workers) == ("G.1X", 2)
+        assert job_result.quality["curated_rows"] == Expected.of_sample(job).curated_rows
+        execution = deployed["sfn"].describe_execution(executionArn=job_result.execution_arn)
+        assert execution["stateMachineArn"] == check.state_machine_arn(job) == outputs["pipeline_versions"][job]
+        (uploaded,) = deployed["s3"].list_objects_v2(Bucket=deployed["raw"],
+                                                     Prefix=f"{job}/_health/run1/")["Contents"]
+        sample = JobSample.of(job)
+        assert uploaded["Key"] == f"{job}/_health/run1/{sample.path.name}"
+        assert uploaded["Size"] == sample.path.stat().st_size
+    assert Expected.of_sample("orders") != Expected.of_sample("customers"), "each job has its own expected counts"
 
 
-def test_failed_execution_reports_the_failed_states_error_and_cause(deployed):
-    outputs = deployed["stack"](deployed["generated"](glue_succeeds=False))
+def test_a_failed_job_is_reported_by_name_and_the_others_still_run(deployed):
+    outputs = deployed["every_job"](customers=False)
     with pytest.raises(HealthCheckFailed) as failure:
         quick(outputs).run(run_id="run2")
     # The Glue task's own error, from the execution history (the execution's error is PipelineFailed).
-    assert failure.value.reason.startswith("pipeline FAILED: Glue.EntityNotFoundException: ")
-    assert failure.value.where.startswith("execution arn:aws:states:")
-    assert failure.value.result.execution_status == "FAILED"
+    assert failure.value.reason.startswith("pipeline of 1 of 2 job(s) failed: customers: pipeline FAILED: "
+                                           "Glue.EntityNotFoundException: ")
+    assert failure.value.where.startswith("customers: execution arn:aws:states:")
+    jobs = failure.value.result.jobs
+    assert (jobs["customers"].outcome, jobs["customers"].execution_status) == ("failed", "FAILED")
+    assert jobs["customers"].failure.startswith("pipeline FAILED: Glue.EntityNotFoundException")
+    assert (jobs["orders"].outcome, jobs["orders"].execution_status) == ("ran", "SUCCEEDED")
 
 
-def test_data_quality_failure_names_the_failed_checks(deployed):
-    outputs = deployed["stack"](deployed["generated"]())
-    deployed["job_output"]("run3", passed=False)
-    with pytest.raises(HealthCheckFailed, match="data-quality checks failed: quarantine_ratio") as failure:
+def test_data_quality_failure_names_the_job_and_its_failed_checks(deployed):
+    outputs = deployed["every_job"]()
+    deployed["every_output"]("run3", orders={"passed": False})
+    with pytest.raises(HealthCheckFailed, match="output of 1 of 2 job.s. failed: orders: data-quality checks "
+                                                "failed: quarantine_ratio") as failure:
         quick(outputs).run(run_id="run3")
-    assert failure.value.where.endswith(f"/_dq/run_id={deployed['run_id']}/result.json")
+    assert failure.value.where == f"orders: s3://{outputs['buckets']['curated']}/orders/_health/run3/_dq/" \
+                                  f"run_id={deployed['run_ids']['orders']}/result.json"
+    assert failure.value.result.jobs["customers"].outcome == "passed"
 
 
 def test_wrong_counts_and_missing_parquet_fail_the_check(deployed):
-    outputs = deployed["stack"](deployed["generated"]())
-    deployed["job_output"]("run4", counts=Expected(input_lines=150, curated_rows=1, quarantined_rows=10))
-    with pytest.raises(HealthCheckFailed, match=r"row counts \(input, curated, quarantined\) are \(150, 1, 10\)"):
-        quick(outputs).run(run_id="run4")
-    deployed["job_output"]("run5", parquet=False)
-    with pytest.raises(HealthCheckFailed, match="wrote no curated Parquet objects"):
-        quick(outputs).run(run_id="run5")
+    outputs = deployed["stack"]({"orders": deployed["generated"]("orders")})
+    deployed["job_output"]("orders", "run4", counts=Expected(input_lines=150, curated_rows=1, quarantined_rows=10))
+    with pytest.raises(HealthCheckFailed, match=r"orders: row counts \(input, curated, quarantined\) are "
+                                                r"\(150, 1, 10\), expected \(150, 128, 10\)"):
+        quick(outputs, jobs=["orders"]).run(run_id="run4")
+    deployed["job_output"]("orders", "run5", parquet=False)
+    with pytest.raises(HealthCheckFailed, match="orders: the run wrote no curated Parquet objects"):
+        quick(outputs, jobs=["orders"]).run(run_id="run5")
 
 
 def test_missing_quality_result_is_reported(deployed):
-    outputs = deployed["stack"](deployed["generated"]())
+    outputs = deployed["stack"]({"orders": deployed["generated"]("orders")})
     deployed["s3"].put_object(Bucket=outputs["buckets"]["curated"],
                               Key="orders/_health/run6/data/x/part-0.parquet", Body=b"PAR1")
-    with pytest.raises(HealthCheckFailed, match="wrote no data-quality result"):
-        quick(outputs).run(run_id="run6")
+    with pytest.raises(HealthCheckFailed, match="orders: the run wrote no data-quality result"):
+        quick(outputs, jobs=["orders"]).run(run_id="run6")
 
 
-def test_deadline_stops_the_execution_and_fails(deployed):
-    slow = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 300, "End": True}}}
-    outputs = deployed["stack"](slow)
+SLOW = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 300, "End": True}}}
+
+
+def wait_for_end(sfn, execution_arn: str) -> str:
+    deadline = time.monotonic() + 10
+    while (status := sfn.describe_execution(executionArn=execution_arn)["status"]) == "RUNNING" and (
+            time.monotonic() < deadline):
+        time.sleep(0.2)
+    return status
+
+
+def test_deadline_stops_the_executions_and_fails(deployed):
+    outputs = deployed["stack"]({job: SLOW for job in REPOSITORY_JOBS})
     started = time.monotonic()
     with pytest.raises(HealthCheckFailed, match="still RUNNING after 1 s; the execution was stopped") as failure:
         quick(outputs, deadline_seconds=1).run(run_id="run7")
-    assert time.monotonic() - started < 20
-    deadline = time.monotonic() + 10
-    while (status := deployed["sfn"].describe_execution(
-            executionArn=failure.value.result.execution_arn)["status"]) == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert status == "ABORTED"
+    assert time.monotonic() - started < 20, "the jobs wait for their deadline at the same time"
+    for job_result in failure.value.result.jobs.values():
+        assert wait_for_end(deployed["sfn"], job_result.execution_arn) == "ABORTED"
+
+
+def test_an_interrupt_stops_every_running_execution_before_it_propagates(deployed):
+    """SIGINT/SIGTERM reach the main thread (the lifecycle then tears the stack down): no job keeps polling."""
+    outputs = deployed["stack"]({job: SLOW for job in REPOSITORY_JOBS})
+    check = HealthCheck(outputs)  # the real sleep: an interrupt must wake it
+    timer = threading.Timer(2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        check.execute(run_id="run9")
+    assert time.monotonic() - started < 15
+    executions = [e for job in REPOSITORY_JOBS for e in deployed["sfn"].list_executions(
+        stateMachineArn=outputs["pipeline_versions"][job])["executions"]]
+    assert len(executions) == len(REPOSITORY_JOBS)
+    assert all(wait_for_end(deployed["sfn"], e["executionArn"]) == "ABORTED" for e in executions)
 
 
 @pytest.mark.parametrize(("outputs", "message"), [
     ({}, "stack outputs lack buckets, pipeline_versions, glue_jobs; has none"),
     ({"buckets": {"raw": "r"}, "pipeline_versions": {}, "glue_jobs": {}}, "stack output buckets.curated is missing"),
     ({"buckets": {"raw": "r", "curated": "c"}, "pipeline_versions": {"returns": "x"}, "glue_jobs": {"orders": "j"}},
-     "stack output pipeline_versions.orders is missing"),
+     "stack outputs glue_jobs.returns, pipeline_versions.orders are missing"),
+    ({"buckets": {"raw": "r", "curated": "c"}, "pipeline_versions": {}, "glue_jobs": {}}, "the stack deploys no job"),
 ])
 def test_missing_outputs_are_named(aws, outputs, message):
     with pytest.raises(HealthCheckFailed, match=message):
         HealthCheck(outputs)
 
 
+def test_a_job_the_stack_does_not_deploy_cannot_be_checked(aws):
+    outputs = {"buckets": {"raw": "r", "curated": "c"}, "pipeline_versions": {"orders": "x"},
+               "glue_jobs": {"orders": "j"}}
+    with pytest.raises(HealthCheckFailed, match="job.s. customers not deployed by the stack; it deploys orders"):
+        HealthCheck(outputs, jobs=["customers"])
+
+
 def test_the_glue_runs_own_error_is_part_of_the_failure(deployed, monkeypatch):
     """moto's job runs always succeed, so the Glue answer of a failed run is stood in for at the client."""
-    outputs = deployed["stack"]({"StartAt": "Glue", "States": {
-        "Glue": {"Type": "Pass", "Result": {"Id": deployed["run_id"]}, "ResultPath": "$.glue", "Next": "Fail"},
-        "Fail": {"Type": "Fail", "Error": "PipelineFailed", "Cause": "Glue.JobRunFailed"}}})
-    check = quick(outputs)
+    run_id = deployed["run_ids"]["orders"]
+    outputs = deployed["stack"]({"orders": {"StartAt": "Glue", "States": {
+        "Glue": {"Type": "Pass", "Result": {"Id": run_id}, "ResultPath": "$.glue", "Next": "Fail"},
+        "Fail": {"Type": "Fail", "Error": "PipelineFailed", "Cause": "Glue.JobRunFailed"}}}})
+    check = quick(outputs, jobs=["orders"])
     real = check.glue.get_job_run
 
     def failed_run(**kwargs):

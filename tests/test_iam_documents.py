@@ -11,7 +11,7 @@ from components.iam.bucket_policy import cloudtrail_delivery_statements, tls_onl
 from components.iam.documents import service_trust_policy
 from components.iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 from components.iam.kms_key_policy import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS, kms_key_policy
-from tests.conftest import program_run
+from tests.conftest import STACK_JOBS, program_run
 
 INPUTS = GlueJobPolicyInputs(
     partition="aws", region="eu-west-1", account_id="123456789012", job="orders",
@@ -33,10 +33,10 @@ def test_glue_job_policy_has_no_parliament_findings():
     assert findings(glue_job_policy(INPUTS)) == []
 
 
-def test_glue_job_policy_of_every_shipped_stack_has_no_parliament_findings():
-    for stack in ("dev", "prod"):
-        policy = program_run(stack).one("aws:iam/rolePolicy:RolePolicy", "orders-policy")
-        assert findings(json.loads(policy.inputs["policy"])) == [], stack
+@pytest.mark.parametrize(("stack", "job"), STACK_JOBS, ids=[f"{stack}-{job}" for stack, job in STACK_JOBS])
+def test_every_deployed_glue_job_policy_has_no_parliament_findings(stack, job):
+    policy = program_run(stack).one("aws:iam/rolePolicy:RolePolicy", f"{job}-policy")
+    assert findings(json.loads(policy.inputs["policy"])) == []
 
 
 def test_parliament_does_flag_a_broad_policy():

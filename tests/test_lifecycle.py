@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from automation.health_check import HealthCheckFailed, HealthResult
+from automation.health_check import HealthCheckFailed, HealthResult, JobResult
 from automation.lifecycle import (
     EXIT_CHECK_FAILED,
     EXIT_DEPLOY_FAILED,
@@ -63,8 +63,9 @@ class FakeStack:
 class FakeCheck:
     def __init__(self, *, execute=None, verify=None):
         self._execute, self._verify = execute, verify
-        self.result = HealthResult(glue_run_id="jr_1", glue_run_state="SUCCEEDED", glue_execution_seconds=90,
-                                   worker_type="G.1X", number_of_workers=2, execution_class="STANDARD")
+        self.result = HealthResult(run_id="r1", jobs={"orders": JobResult(
+            job="orders", outcome="passed", glue_run_id="jr_1", glue_run_state="SUCCEEDED", glue_execution_seconds=90,
+            worker_type="G.1X", number_of_workers=2, execution_class="STANDARD")})
 
     def execute(self):
         if self._execute:
@@ -94,7 +95,7 @@ def test_success_runs_every_phase_and_tears_down():
     assert report.exit_code == EXIT_PASSED and report.outcome == "passed"
     assert stack.calls == ["deploy", "outputs", "destroy", "remove"]
     assert statuses(report) == {"deploy": "ok", "run": "ok", "check": "ok", "destroy": "ok", "remove": "ok"}
-    assert report.health["glue_run_id"] == "jr_1"
+    assert report.health["jobs"]["orders"]["glue_run_id"] == "jr_1"
 
 
 def test_failed_deploy_still_destroys_and_removes():
@@ -121,16 +122,30 @@ def test_failed_check_still_tears_down_and_says_where_to_look():
     assert statuses(report)["check"] == "failed" and statuses(report)["destroy"] == "ok"
 
 
+def test_outputs_the_health_check_cannot_use_fail_the_run_and_tear_down():
+    """Missing outputs are found when the check is built: reported like a failed run, never a traceback."""
+    from automation.health_check import HealthCheck
+
+    stack = FakeStack()
+    report = Lifecycle(stack=stack, health_check=HealthCheck, report=Report(stack="pr-7", pr=7, commit="abc1234"),
+                       progress=Progress(stream=io.StringIO(), live=False), sleep=lambda _s: None).run()
+    assert report.exit_code == EXIT_CHECK_FAILED and statuses(report)["run"] == "failed"
+    assert "stack outputs lack pipeline_versions, glue_jobs; has buckets" in report.failure
+    assert report.where_to_look == "the stack's exports (__main__.py)"
+    assert stack.calls[-2:] == ["destroy", "remove"]
+
+
 def test_deadline_passing_fails_the_run_and_tears_down():
     def late():
         raise HealthCheckFailed("pipeline still RUNNING after 1200 s; the execution was stopped", "execution arn:x",
-                                HealthResult(execution_status="RUNNING"))
+                                HealthResult(jobs={"orders": JobResult("orders", execution_status="RUNNING")}))
 
     stack = FakeStack()
     report = lifecycle(stack, FakeCheck(execute=late)).run()
     assert report.exit_code == EXIT_CHECK_FAILED and "still RUNNING after 1200 s" in report.failure
     assert statuses(report)["run"] == "failed" and statuses(report)["check"] == "not run"
-    assert stack.calls[-2:] == ["destroy", "remove"] and report.health["execution_status"] == "RUNNING"
+    assert stack.calls[-2:] == ["destroy", "remove"]
+    assert report.health["jobs"]["orders"]["execution_status"] == "RUNNING"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

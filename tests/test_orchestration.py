@@ -6,17 +6,18 @@ import json
 from pathlib import Path
 
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
+from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
 from offline.stack_files import ROOT
+from tests.conftest import P, stack_jobs
 
-P = "data-pipeline:"
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 SCHEDULE = "aws:scheduler/schedule:Schedule"
-FUNCTIONS = ("validate_input", "quality_gate", "job_monitor", "cleanup")
-ASYNC_FUNCTIONS = ("job_monitor", "cleanup")
+FUNCTIONS = tuple(FUNCTION_KINDS)
+ASYNC_FUNCTIONS = tuple(key for key, asynchronous in FUNCTION_KINDS.items() if asynchronous)
 # Actions AWS offers no resource-level permission for, so `Resource: "*"` is the only way to grant them.
 NO_RESOURCE_LEVEL = {"cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
                      "xray:GetSamplingRules", "xray:GetSamplingTargets", "logs:CreateLogDelivery",
@@ -83,24 +84,31 @@ def test_package_is_content_addressed(shipped):
     assert len(set(hashes.values())) == len(FUNCTIONS)
 
 
-def test_state_machine_runs_exactly_this_stacks_job_and_functions(shipped):
-    stack, config, run = shipped
-    (machine,) = run.of_type(STATE_MACHINE)
+def test_one_state_machine_per_job(shipped):
+    stack, _, run = shipped
+    assert sorted(m.inputs["name"] for m in run.of_type(STATE_MACHINE)) == sorted(
+        f"data-pipeline-{stack}-{job.replace('_', '-')}-pipeline" for job in stack_jobs(stack))
+
+
+def test_state_machine_runs_exactly_its_job_and_the_stacks_functions(shipped_job):
+    stack, job, config, run = shipped_job
+    machine = run.one(STATE_MACHINE, f"{job}-pipeline-state-machine")
     states = json.loads(machine.inputs["definition"])["States"]
     assert states["ValidateInput"]["Parameters"]["FunctionName"] == version_arn(run, "validate_input")
+    assert states["ValidateInput"]["Parameters"]["Payload"]["job"] == job
     assert states["QualityGate"]["Parameters"]["FunctionName"] == version_arn(run, "quality_gate")
-    assert states["RunGlueJob"]["Parameters"]["JobName"] == run.exports["glue_jobs"]["orders"]
+    assert states["RunGlueJob"]["Parameters"]["JobName"] == run.exports["glue_jobs"][job]
     assert {states[s]["Parameters"]["TopicArn"] for s in ("NotifySuccess", "NotifyFailure")} == {
         run.exports["alert_topic_arn"]}
     assert machine.inputs["tracingConfiguration"] == {"enabled": True}
     logging = machine.inputs["loggingConfiguration"]
     assert logging["level"] == config[P + "stateMachineLogLevel"]
-    assert logging["logDestination"].endswith(f":log-group:/data-pipeline/{stack}/states/orders:*")
+    assert logging["logDestination"].endswith(f":log-group:/data-pipeline/{stack}/states/{job}:*")
     assert machine.inputs["encryptionConfiguration"]["kmsKeyId"] == key_arn(run)
 
-    statements = {s["Sid"]: s for s in json.loads(run.one(ROLE_POLICY, "orders-pipeline-policy").inputs["policy"])[
+    statements = {s["Sid"]: s for s in json.loads(run.one(ROLE_POLICY, f"{job}-pipeline-policy").inputs["policy"])[
         "Statement"]}
-    glue_job = run.one("aws:glue/job:Job", "orders-job").outputs["arn"]
+    glue_job = run.one("aws:glue/job:Job", f"{job}-job").outputs["arn"]
     assert statements["RunGlueJob"]["Resource"] == [glue_job]
     # Any version of exactly these two functions: every retained pipeline version calls its own.
     assert statements["InvokeStepVersions"]["Resource"] == sorted(
@@ -132,14 +140,16 @@ def test_every_alarm_notifies_the_topic_with_the_stacks_thresholds(shipped):
         assert alarm["alarmActions"] == [topic] and alarm["okActions"] == [topic]
         assert alarm["period"] == config[P + "alarmPeriodSeconds"]
         assert alarm["evaluationPeriods"] == config[P + "alarmEvaluationPeriods"]
-    assert alarms["orders-glue-job-failures"]["threshold"] == config[P + "alarmGlueJobFailures"]
-    assert alarms["orders-glue-job-failures"]["dimensions"] == {"service": "job_monitor",
-                                                                "job": run.exports["glue_jobs"]["orders"]}
-    machine = run.exports["state_machines"]["orders"]
-    for label, metric in (("failed", "ExecutionsFailed"), ("timed-out", "ExecutionsTimedOut")):
-        assert alarms[f"orders-pipeline-{label}"]["metricName"] == metric
-        assert alarms[f"orders-pipeline-{label}"]["dimensions"] == {"StateMachineArn": machine}
-        assert alarms[f"orders-pipeline-{label}"]["threshold"] == config[P + "alarmStateMachineFailures"]
+    jobs = stack_jobs(stack)
+    for job in jobs:
+        assert alarms[f"{job}-glue-job-failures"]["threshold"] == config[P + "alarmGlueJobFailures"]
+        assert alarms[f"{job}-glue-job-failures"]["dimensions"] == {"service": "job_monitor",
+                                                                    "job": run.exports["glue_jobs"][job]}
+        machine = run.exports["state_machines"][job]
+        for label, metric in (("failed", "ExecutionsFailed"), ("timed-out", "ExecutionsTimedOut")):
+            assert alarms[f"{job}-pipeline-{label}"]["metricName"] == metric
+            assert alarms[f"{job}-pipeline-{label}"]["dimensions"] == {"StateMachineArn": machine}
+            assert alarms[f"{job}-pipeline-{label}"]["threshold"] == config[P + "alarmStateMachineFailures"]
     timeout_ms = config[P + "lambdaTimeoutSeconds"] * 1000
     for key in FUNCTIONS:
         short = key.replace("_", "-")
@@ -149,7 +159,7 @@ def test_every_alarm_notifies_the_topic_with_the_stacks_thresholds(shipped):
         duration = alarms[f"{short}-duration-near-timeout"]
         assert duration["extendedStatistic"] == "p99" and duration["dimensions"] == dimensions
         assert duration["threshold"] == timeout_ms * config[P + "alarmLambdaDurationPercent"] // 100
-    assert len(alarms) == 3 + 3 * len(FUNCTIONS)
+    assert len(alarms) == 3 * len(jobs) + 3 * len(FUNCTIONS)
 
 
 def test_topic_is_encrypted_and_subscribed_from_settings(shipped):
@@ -170,10 +180,13 @@ def test_pipeline_schedule_only_where_configured_cleanup_everywhere(shipped):
     cleanup = schedules.pop(f"data-pipeline-{stack}-cleanup")
     assert cleanup["target"]["arn"] == alias_arn(run, "cleanup")
     if config[P + "pipelineSchedule"]:
-        (pipeline,) = schedules.values()
-        assert pipeline["scheduleExpression"] == config[P + "pipelineSchedule"]
-        # Schedules start the live alias, never the unqualified state machine.
-        assert pipeline["target"]["arn"] == run.exports["pipeline_aliases"]["orders"]
+        names = {job: f"data-pipeline-{stack}-{job.replace('_', '-')}-pipeline" for job in stack_jobs(stack)}
+        assert set(schedules) == set(names.values())
+        for job, name in names.items():
+            pipeline = schedules[name]
+            assert pipeline["scheduleExpression"] == config[P + "pipelineSchedule"]
+            # Schedules start the live alias, never the unqualified state machine.
+            assert pipeline["target"]["arn"] == run.exports["pipeline_aliases"][job]
     else:
         assert schedules == {}
 
@@ -223,11 +236,12 @@ def test_every_role_is_scoped_to_this_stack(shipped):
 
 
 def test_cleanup_reaches_only_temp_and_health_check_prefixes(shipped):
-    _, _, run = shipped
+    stack, _, run = shipped
     buckets = run.exports["buckets"]
     env = function(run, "cleanup").inputs["environment"]["variables"]
-    assert json.loads(env["CLEANUP_LOCATIONS"]) == [f"{buckets['temp']}/orders/", f"{buckets['raw']}/orders/_health/",
-                                                    f"{buckets['curated']}/orders/_health/"]
+    jobs = stack_jobs(stack)
+    assert json.loads(env["CLEANUP_LOCATIONS"]) == [f"{buckets['temp']}/{job}/" for job in jobs] + [
+        f"{buckets[zone]}/{job}/_health/" for job in jobs for zone in ("raw", "curated")]
     (delete,) = [s for s in _statements(run.one(ROLE_POLICY, "cleanup-policy")) if s["Sid"] == "DeleteExpired"]
     assert delete["Resource"] == [f"arn:aws:s3:::{loc}*" for loc in json.loads(env["CLEANUP_LOCATIONS"])]
 
@@ -254,16 +268,17 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
     from components.naming import HEALTH_CHECK_FOLDER
     from jobs.common.runner import OutputPaths
 
-    _, _, run = shipped
+    stack, _, run = shipped
     curated = run.exports["buckets"]["curated"]
     (read,) = [s for s in _statements(run.one(ROLE_POLICY, "quality-gate-policy")) if s["Sid"] == "ReadQualityResults"]
 
     def allowed(s3_uri: str) -> bool:
         return any(fnmatchcase(f"arn:aws:s3:::{s3_uri.removeprefix('s3://')}", r) for r in read["Resource"])
 
-    for target in (f"s3://{curated}/orders/", f"s3://{curated}/orders/{HEALTH_CHECK_FOLDER}/3f1c2a9e0b7d/"):
-        assert allowed(OutputPaths.of(target, "jr_0123").quality_result), target
-    assert not allowed(f"s3://{curated}/orders/data/order_date=2026-11-01/part-0.parquet")
+    for job in stack_jobs(stack):
+        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/{job}/{HEALTH_CHECK_FOLDER}/3f1c2a9e0b7d/"):
+            assert allowed(OutputPaths.of(target, "jr_0123").quality_result), target
+        assert not allowed(f"s3://{curated}/{job}/data/day=2026-11-01/part-0.parquet")
     assert not allowed(f"s3://{curated}/other_job/_dq/run_id=jr_1/result.json")
 
 
@@ -278,7 +293,11 @@ def test_a_scheduled_state_machine_start_may_use_the_stack_key(shipped):
     assert [s["Sid"] for s in cleanup] == ["StartTarget", "DecryptScheduleInput"]
     assert cleanup[1]["Action"] == ["kms:Decrypt"] and cleanup[1]["Resource"] == [key_arn(run)]
     if config[P + "pipelineSchedule"]:
-        (pipeline,) = policies.values()
-        by_sid = {s["Sid"]: s for s in pipeline}
-        assert by_sid["StartTarget"]["Action"] == ["states:StartExecution"]
-        assert by_sid["EncryptTargetInput"]["Resource"] == [key_arn(run)]
+        assert set(policies) == {f"{job}-pipeline-schedule-policy" for job in stack_jobs(stack)}
+        for job in stack_jobs(stack):
+            by_sid = {s["Sid"]: s for s in policies[f"{job}-pipeline-schedule-policy"]}
+            assert by_sid["StartTarget"]["Action"] == ["states:StartExecution"]
+            assert by_sid["StartTarget"]["Resource"] == [run.exports["pipeline_aliases"][job]]
+            assert by_sid["EncryptTargetInput"]["Resource"] == [key_arn(run)]
+    else:
+        assert policies == {}

@@ -11,16 +11,11 @@ from chispa import assert_df_equality
 
 from jobs.common.definition import REJECTION_REASON as REASON
 from jobs.common.definition import transform
-from jobs.orders import sample_data
-from jobs.orders.domain import SAMPLE_ROWS
+from jobs.common.json_lines import parse_lines
 from jobs.orders.job import JOB
-from jobs.orders.schema import CURATED_SCHEMA
-from jobs.orders.transforms import (
-    latest_per_key,
-    parse_lines,
-    with_derived_columns,
-    with_typed_columns,
-)
+from jobs.orders.schema import CURATED_SCHEMA, RAW_FIELDS
+from jobs.orders.transforms import with_derived_columns, with_typed_columns
+from tests.conftest import assert_each_gets_its_reason, rejection_reasons, text_lines
 
 pytestmark = pytest.mark.spark
 
@@ -28,17 +23,8 @@ GOOD = {"order_id": "o-1", "customer_id": "c-1", "order_ts": "2026-11-02T23:30:0
         "currency": "eur", "quantity": 3, "unit_price": "19.99", "updated_at": "2026-11-02T23:30:00Z"}
 
 
-def lines(spark, *records):
-    return spark.createDataFrame([(r if isinstance(r, str) else json.dumps(r),) for r in records], "value string")
-
-
-def reasons(spark, *records) -> list[str | None]:
-    checked = JOB.validate(lines(spark, *records))
-    return [row[REASON] for row in checked.select(REASON).collect()]
-
-
 def test_a_valid_record_is_cast_normalised_and_derived(spark):
-    result = transform(JOB, lines(spark, GOOD))
+    result = transform(JOB, text_lines(spark, GOOD))
     assert result.quarantine.count() == 0
     (row,) = result.curated.collect()
     assert row.asDict() == {
@@ -70,21 +56,16 @@ BROKEN = [
 
 
 def test_each_broken_record_gets_its_reason(spark):
-    # One frame for all cases (one Spark job), compared case by case.
-    records = [change if isinstance(change, str) else {**GOOD, **change} for change, _ in BROKEN]
-    got = reasons(spark, GOOD, *records)
-    assert got[0] is None
-    assert list(zip(records, got[1:], strict=True)) == [(r, reason) for r, (_, reason) in zip(records, BROKEN,
-                                                                                                  strict=True)]
+    assert_each_gets_its_reason(spark, JOB, GOOD, BROKEN)
 
 
 def test_the_first_broken_rule_is_the_reason(spark):
-    assert reasons(spark, {**GOOD, "customer_id": None, "quantity": "x"}) == ["missing_customer_id"]
+    assert rejection_reasons(spark, JOB, {**GOOD, "customer_id": None, "quantity": "x"}) == ["missing_customer_id"]
 
 
 def test_quarantine_keeps_the_raw_record_and_the_reason(spark):
     broken = {**GOOD, "order_id": "o-9", "currency": "XXX"}
-    result = transform(JOB, lines(spark, GOOD, broken))
+    result = transform(JOB, text_lines(spark, GOOD, broken))
     (row,) = result.quarantine.collect()
     assert json.loads(row["raw_record"]) == broken
     assert (row["order_id"], row[REASON]) == ("o-9", "invalid_currency")
@@ -94,45 +75,27 @@ def test_latest_update_wins_per_order(spark):
     first = {**GOOD, "status": "PLACED", "updated_at": "2026-11-02T10:00:00Z"}
     latest = {**GOOD, "status": "SHIPPED", "updated_at": "2026-11-03T08:00:00Z"}
     other = {**GOOD, "order_id": "o-2"}
-    result = transform(JOB, lines(spark, latest, first, other, first))
+    result = transform(JOB, text_lines(spark, latest, first, other, first))
     statuses = {row["order_id"]: row["status"] for row in result.curated.collect()}
     assert statuses == {"o-1": "SHIPPED", "o-2": "PAID"}
+
+
+def typed(spark, *records):
+    return with_typed_columns(parse_lines(text_lines(spark, *records), RAW_FIELDS))
 
 
 def test_dedup_is_deterministic_on_ties(spark):
     a = {**GOOD, "unit_price": "1.00"}
     b = {**GOOD, "unit_price": "2.00"}
-    typed = with_typed_columns(parse_lines(lines(spark, a, b)))
-    forward = latest_per_key(typed).select("unit_price").collect()
-    typed_reversed = with_typed_columns(parse_lines(lines(spark, b, a)))
-    backward = latest_per_key(typed_reversed).select("unit_price").collect()
+    forward = JOB.curate(typed(spark, a, b)).select("unit_price").collect()
+    backward = JOB.curate(typed(spark, b, a)).select("unit_price").collect()
     assert forward == backward
 
 
 def test_derived_columns_match_an_expected_frame(spark):
-    typed = with_typed_columns(parse_lines(lines(spark, GOOD, {**GOOD, "order_id": "o-2", "quantity": 2,
-                                                               "order_ts": "2026-11-30T00:00:00+01:00"})))
-    actual = with_derived_columns(typed).select("order_id", "total_amount", "order_date")
+    typed_rows = typed(spark, GOOD, {**GOOD, "order_id": "o-2", "quantity": 2, "order_ts": "2026-11-30T00:00:00+01:00"})
+    actual = with_derived_columns(typed_rows).select("order_id", "total_amount", "order_date")
     expected = spark.createDataFrame(
         [("o-1", Decimal("59.97"), date(2026, 11, 2)), ("o-2", Decimal("39.98"), date(2026, 11, 29))],
         "order_id string, total_amount decimal(14,2), order_date date")
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
-
-
-def test_the_sample_splits_into_the_counts_it_was_generated_with(spark):
-    generated, counts = sample_data.generate(400)
-    result = transform(JOB, lines(spark, *generated))
-    assert result.curated.count() == counts.unique_valid_orders
-    quarantined = {row[REASON]: row["count"] for row in result.quarantine.groupBy(REASON).count().collect()}
-    assert quarantined == dict(counts.rejected)
-    assert counts.duplicate_updates > 0 and len(counts.rejected) == len({r for r, _ in sample_data.BAD_KINDS})
-
-
-def test_shipped_sample_matches_its_generator():
-    """The checked-in sample is exactly what the generator makes, so its expected counts are known."""
-    from pathlib import Path
-
-    from jobs.orders.job import JOB
-
-    generated, _ = sample_data.generate(SAMPLE_ROWS)
-    assert Path(JOB.sample_path).read_text().splitlines() == generated

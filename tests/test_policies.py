@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, main, report_for_run
+from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, format_report, main, report_for_run
+from offline.program import copy_program
 from offline.stack_files import ROOT, SHIPPED_STACKS
 from policies.guardrails import ALL_POLICIES, PACK_NAME
 from tests.conftest import program_run
@@ -533,13 +534,13 @@ def test_shipped_policy_configs_keep_prod_mandatory():
 
 def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys, monkeypatch):
     assert main(["--stack", "prod"]) == 0
-    assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory" in \
-        capsys.readouterr().out
+    assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory and 0 advisory " \
+           "violation(s), 0 error(s), 0 check(s) deferred to update" in capsys.readouterr().out
     import offline.policy_report as report_module
 
     broken = [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)]
     monkeypatch.setattr(report_module, "report_for_stack",
-                        lambda stack, preview, config: evaluate(broken, stack=stack, mode="update"))
+                        lambda stack, preview, config, root: evaluate(broken, stack=stack, mode="update"))
     assert main(["--stack", "dev"]) == 1
     out = capsys.readouterr().out
     assert "kms-key-rotation" in out and "mandatory" in out and "remediation: Set enable_key_rotation=True" in out
@@ -554,3 +555,48 @@ def test_pack_entrypoint_builds_the_pack_from_every_policy(monkeypatch):
     assert built["name"] == PACK_NAME and built["enforcement_level"] == EnforcementLevel.MANDATORY
     assert [p.name for p in built["policies"]] == [p.name for p in ALL_POLICIES]
     assert Path(ROOT / "policies" / "PulumiPolicy.yaml").is_file()
+
+
+def test_report_headline_counts_policy_errors():
+    config = {"kms-key-rotation": {"enforcementLevel": "advisory", **WAIVER}}
+    report = evaluate([res("aws:kms/key:Key", "key", enableKeyRotation=True, tags=TAGS)], stack="qa", mode="update",
+                      config=config)
+    assert ", 1 error(s), " in format_report(report).splitlines()[0]
+
+
+def test_report_accepts_any_stack_file_and_goes_on_past_a_bad_stack(tmp_path, capsys):
+    """--all covers every Pulumi.<name>.yaml; a stack whose program stops is reported (its message, no
+    traceback) and the other stacks still are."""
+    copy_program(tmp_path)
+    qa = tmp_path / "Pulumi.qa.yaml"
+    qa.write_text(qa.read_text().replace("logRetentionDays:", "logRetentionDay:"))
+    (tmp_path / "Pulumi.sandbox.yaml").write_text((tmp_path / "Pulumi.dev.yaml").read_text())
+    assert main(["--stack", "sandbox"], root=tmp_path) == 0
+    assert f"Policy report: stack sandbox, update mode — {len(ALL_POLICIES)} policies, 0 mandatory" in \
+        capsys.readouterr().out
+    assert main(["--all"], root=tmp_path) == 1
+    out = capsys.readouterr().out
+    assert ("Policy report: stack qa, preview mode — not evaluated, the program stopped:\n  stack 'qa' has 1 invalid "
+            "config value(s):\n    - data-pipeline:logRetentionDay: unknown key; did you mean "
+            "data-pipeline:logRetentionDays?") in out
+    assert "Traceback" not in out
+    for stack in ("dev", "staging", "prod", "sandbox"):
+        for mode in ("preview", "update"):
+            assert f"Policy report: stack {stack}, {mode} mode — {len(ALL_POLICIES)} policies, 0 mandatory" in out
+    assert out.rstrip().endswith("10 evaluation(s): 0 blocked, 2 not evaluated (qa preview, qa update)")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--stack", "nope"], "error: no stack file Pulumi.nope.yaml; stacks with a file: dev, qa, staging, prod"),
+    (["--stack", "prod", "--config", "{missing}"], "error: policy pack config {missing}: no such file"),
+    (["--all", "--config", "{malformed}"], "error: policy pack config {malformed} is not valid JSON: Expecting"),
+    (["--stack", "dev", "--config", "{list}"], "error: policy pack config {list} must be a JSON object of policy "
+                                               "name to settings, not list"),
+])
+def test_report_usage_errors_name_the_file(tmp_path, capsys, argv, message):
+    files = {"missing": tmp_path / "missing.json", "malformed": tmp_path / "malformed.json",
+             "list": tmp_path / "list.json"}
+    files["malformed"].write_text('{"required-tags": ')
+    files["list"].write_text("[]")
+    assert main([arg.format(**files) for arg in argv]) == 2
+    assert capsys.readouterr().err.startswith(message.format(**files))

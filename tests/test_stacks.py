@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
+
+import pulumi
+import pytest
 
 from components import artifacts
 from components.data_lake import ZONES
-from offline.program import ACCOUNT_ID, run_program
+from offline.program import ACCOUNT_ID, copy_program, run_program
 from offline.stack_files import ROOT, stack_config
-from tests.conftest import program_run
+from tests.conftest import REPOSITORY_JOBS, P, program_run, stack_jobs
 
-P = "data-pipeline:"
 BUCKET = "aws:s3/bucket:Bucket"
 ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -74,15 +77,26 @@ def test_retention_versioning_and_lifecycle_come_from_the_stack_file(shipped):
         assert rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] == 7
 
 
-def test_glue_sizing_comes_from_the_stack_file(shipped):
+def test_every_stack_deploys_every_job_it_names_and_at_least_two(shipped):
+    """Two jobs at least, so no test (or code) can come to assume there is only one."""
     stack, config, run = shipped
-    (job,) = run.of_type(GLUE_JOB)
-    overrides = config[P + "glueJobs"]["orders"] or {}
+    jobs = stack_jobs(stack)
+    assert len(jobs) >= 2 and len(REPOSITORY_JOBS) >= 2
+    assert sorted(j.inputs["name"] for j in run.of_type(GLUE_JOB)) == [f"data-pipeline-{stack}-{job}" for job in jobs]
+    assert len(run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")) == len(jobs)
+    # Two log groups per Glue job, one per state machine and one per function.
+    assert len(run.of_type(LOG_GROUP)) == 3 * len(jobs) + len(run.exports["functions"])
+
+
+def test_glue_sizing_comes_from_the_stack_file(shipped_job):
+    stack, name, config, run = shipped_job
+    job = run.one(GLUE_JOB, f"{name}-job")
+    overrides = config[P + "glueJobs"][name] or {}
 
     def expected(override: str, stack_key: str):
         return overrides.get(override, config[P + stack_key])
 
-    assert job.inputs["name"] == f"data-pipeline-{stack}-orders"
+    assert job.inputs["name"] == f"data-pipeline-{stack}-{name}"
     assert job.inputs["glueVersion"] == "5.0"
     assert job.inputs["workerType"] == expected("workerType", "glueWorkerType")
     assert job.inputs["numberOfWorkers"] == expected("numberOfWorkers", "glueNumberOfWorkers")
@@ -93,10 +107,10 @@ def test_glue_sizing_comes_from_the_stack_file(shipped):
                                                                              "glueMaxConcurrentRuns")
 
 
-def test_glue_job_runs_encrypted_content_addressed_code(shipped):
-    stack, _, run = shipped
-    (job,) = run.of_type(GLUE_JOB)
-    (security,) = run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")
+def test_glue_job_runs_encrypted_content_addressed_code(shipped_job):
+    _, name, _, run = shipped_job
+    job = run.one(GLUE_JOB, f"{name}-job")
+    security = run.one("aws:glue/securityConfiguration:SecurityConfiguration", f"{name}-security")
     assert job.inputs["securityConfiguration"] == security.inputs["name"]
     encryption = security.inputs["encryptionConfiguration"]
     assert encryption["s3Encryption"] == {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": key_arn(run)}
@@ -104,44 +118,46 @@ def test_glue_job_runs_encrypted_content_addressed_code(shipped):
     assert encryption["jobBookmarksEncryption"] == {"jobBookmarksEncryptionMode": "CSE-KMS",
                                                     "kmsKeyArn": key_arn(run)}
 
-    script_digest = artifacts.digest((ROOT / "jobs/orders/glue_main.py").read_bytes())
+    script_digest = artifacts.digest((ROOT / f"jobs/{name}/glue_main.py").read_bytes())
     objects = {o.name: o for o in run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
     artifacts_bucket = run.exports["buckets"]["artifacts"]
-    assert objects["orders-script"].inputs["key"] == f"glue/orders/script/glue_main-{script_digest}.py"
+    assert objects[f"{name}-script"].inputs["key"] == f"glue/{name}/script/glue_main-{script_digest}.py"
     assert job.inputs["command"]["scriptLocation"] == (
-        f"s3://{artifacts_bucket}/glue/orders/script/glue_main-{script_digest}.py")
+        f"s3://{artifacts_bucket}/glue/{name}/script/glue_main-{script_digest}.py")
     assert job.inputs["defaultArguments"]["--extra-py-files"] == (
-        f"s3://{artifacts_bucket}/{objects['orders-library'].inputs['key']}")
+        f"s3://{artifacts_bucket}/{objects[f'{name}-library'].inputs['key']}")
     for uploaded in objects.values():
         assert uploaded.inputs["serverSideEncryption"] == "aws:kms"
         assert uploaded.inputs["kmsKeyId"] == key_arn(run)
 
 
-def test_glue_job_default_arguments(shipped):
-    stack, _, run = shipped
-    (job,) = run.of_type(GLUE_JOB)
+def test_glue_job_default_arguments(shipped_job):
+    stack, name, _, run = shipped_job
+    job = run.one(GLUE_JOB, f"{name}-job")
     arguments = job.inputs["defaultArguments"]
     buckets = run.exports["buckets"]
-    assert arguments["--TempDir"] == f"s3://{buckets['temp']}/orders/glue-temp/"
-    assert arguments["--source_path"] == f"s3://{buckets['raw']}/orders/"
-    assert arguments["--target_path"] == f"s3://{buckets['curated']}/orders/"
+    assert arguments["--TempDir"] == f"s3://{buckets['temp']}/{name}/glue-temp/"
+    assert arguments["--source_path"] == f"s3://{buckets['raw']}/{name}/"
+    assert arguments["--target_path"] == f"s3://{buckets['curated']}/{name}/"
     assert arguments["--database"] == f"data_pipeline_{stack}"
+    assert arguments["--table"] == name
     for flag in ("--enable-metrics", "--enable-observability-metrics", "--enable-continuous-cloudwatch-log",
                  "--enable-job-insights"):
         assert arguments[flag] == "true", flag
     assert arguments["--job-bookmark-option"] == "job-bookmark-enable"
     log_prefix = arguments["--custom-logGroup-prefix"]
-    assert {g.inputs["name"] for g in run.of_type(LOG_GROUP) if g.parent_type == "data-pipeline:glue:GlueJob"} == {
+    assert log_prefix == f"/data-pipeline/{stack}/glue/{name}"
+    assert {run.one(LOG_GROUP, f"{name}-{stream}-logs").inputs["name"] for stream in ("output", "error")} == {
         f"{log_prefix}/output", f"{log_prefix}/error"}
 
 
-def _policy_statements(run) -> list[dict]:
-    return json.loads(run.one(ROLE_POLICY, "orders-policy").inputs["policy"])["Statement"]
+def _policy_statements(run, job: str) -> list[dict]:
+    return json.loads(run.one(ROLE_POLICY, f"{job}-policy").inputs["policy"])["Statement"]
 
 
-def test_glue_role_is_least_privilege_and_names_only_this_stacks_arns(shipped):
-    stack, _, run = shipped
-    role = run.one(ROLE, "orders-role")
+def test_glue_role_is_least_privilege_and_names_only_this_stacks_arns(shipped_job):
+    stack, name, _, run = shipped_job
+    role = run.one(ROLE, f"{name}-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert trust == [{"Sid": "TrustedService", "Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},
                       "Action": "sts:AssumeRole",
@@ -149,7 +165,7 @@ def test_glue_role_is_least_privilege_and_names_only_this_stacks_arns(shipped):
     assert role.inputs["path"] == f"/data-pipeline/{stack}/"
     own_names = [*run.exports["buckets"].values(), f"/data-pipeline/{stack}/", f"data_pipeline_{stack}",
                  key_arn(run)]
-    for statement in _policy_statements(run):
+    for statement in _policy_statements(run, name):
         assert statement["Effect"] == "Allow"
         for action in statement["Action"]:
             assert "*" not in action, f"wildcard action {action} in {statement['Sid']}"
@@ -172,13 +188,14 @@ def run_region(stack: str) -> str:
     return stack_config(stack)["aws:region"]
 
 
-def test_glue_role_reaches_only_its_own_prefixes(shipped):
-    _, _, run = shipped
+def test_glue_role_reaches_only_its_own_prefixes(shipped_job):
+    _, name, _, run = shipped_job
     buckets = run.exports["buckets"]
-    s3_objects = [r for s in _policy_statements(run) if s["Action"][0].startswith("s3:")
+    statements = _policy_statements(run, name)
+    s3_objects = [r for s in statements if s["Action"][0].startswith("s3:")
                   for r in s["Resource"] if "/" in r.removeprefix("arn:aws:s3:::")]
-    assert s3_objects and all(r.endswith(("/orders/*",)) for r in s3_objects)
-    assert not any(buckets["raw"] in r for s in _policy_statements(run) if "s3:PutObject" in s["Action"]
+    assert s3_objects and all(r.endswith(f"/{name}/*") for r in s3_objects)
+    assert not any(buckets["raw"] in r for s in statements if "s3:PutObject" in s["Action"]
                    for r in s["Resource"]), "the job must not write to its raw input"
 
 
@@ -241,28 +258,35 @@ def test_exports_name_what_later_stages_need(shipped):
     assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles",
                                 "state_machines", "functions", "alert_topic_arn", "dashboard", "pipeline_versions",
                                 "pipeline_aliases", "alarm_names", "release"}
-    assert run.exports["glue_jobs"] == {"orders": f"data-pipeline-{stack}-orders"}
+    assert run.exports["glue_jobs"] == {job: f"data-pipeline-{stack}-{job}" for job in stack_jobs(stack)}
+    assert set(run.exports["state_machines"]) == set(run.exports["glue_job_roles"]) == set(stack_jobs(stack))
     assert set(run.exports["buckets"]) == set(ZONES)
 
 
-def test_a_second_job_is_a_folder_plus_a_config_entry(tmp_path):
-    """Adding a job needs no program change: copy a job folder, name it in config, get a second GlueJob."""
-    import shutil
-
-    program = tmp_path / "__main__.py"
-    shutil.copytree(ROOT / "components", tmp_path / "components")
-    shutil.copytree(ROOT / "functions", tmp_path / "functions", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "jobs", tmp_path / "jobs", ignore=shutil.ignore_patterns("__pycache__", "sample"))
-    shutil.copytree(tmp_path / "jobs" / "orders", tmp_path / "jobs" / "returns")
-    shutil.copy(ROOT / "__main__.py", program)
-    config = {**stack_config("dev"), P + "glueJobs": {"orders": {}, "returns": {"numberOfWorkers": 6}}}
-    run = run_program("dev", config, program=program)
-    jobs = {j.inputs["name"]: j for j in run.of_type(GLUE_JOB)}
-    assert set(jobs) == {"data-pipeline-dev-orders", "data-pipeline-dev-returns"}
-    assert jobs["data-pipeline-dev-returns"].inputs["numberOfWorkers"] == 6
-    assert {r.name for r in run.of_type(ROLE)} >= {"orders-role", "returns-role"}
+def test_a_new_job_is_a_folder_plus_a_config_entry(tmp_path):
+    """Adding a job needs no program change: a job folder and its name in config give a third GlueJob."""
+    program = copy_program(tmp_path)
+    shutil.copytree(tmp_path / "jobs" / "customers", tmp_path / "jobs" / "returns")
+    entrypoint = tmp_path / "jobs" / "returns" / "glue_main.py"
+    entrypoint.write_text(entrypoint.read_text().replace("jobs.customers.job", "jobs.returns.job"))
+    jobs = {**stack_config("dev")[P + "glueJobs"], "returns": {"numberOfWorkers": 6}}
+    run = run_program("dev", {**stack_config("dev"), P + "glueJobs": jobs}, program=program)
+    glue_jobs = {j.inputs["name"]: j for j in run.of_type(GLUE_JOB)}
+    assert set(glue_jobs) == {f"data-pipeline-dev-{job}" for job in jobs}
+    assert glue_jobs["data-pipeline-dev-returns"].inputs["numberOfWorkers"] == 6
+    assert {r.name for r in run.of_type(ROLE)} >= {f"{job}-role" for job in jobs}
     assert {r.name for r in run.of_type("aws:sfn/stateMachine:StateMachine")} == {
-        "orders-pipeline-state-machine", "returns-pipeline-state-machine"}
+        f"{job}-pipeline-state-machine" for job in jobs}
+
+
+def test_an_unedited_copy_of_another_jobs_entrypoint_is_refused(tmp_path):
+    """A copied glue_main.py still importing the original's module would deploy the original's code."""
+    program = copy_program(tmp_path)
+    shutil.copytree(tmp_path / "jobs" / "orders", tmp_path / "jobs" / "returns")
+    config = {**stack_config("dev"), P + "glueJobs": {"orders": {}, "returns": {}}}
+    with pytest.raises(pulumi.RunError, match=r"data-pipeline:glueJobs.returns: jobs/returns/glue_main.py runs "
+                                              r"jobs.orders.job, not jobs.returns.job"):
+        run_program("dev", config, program=program)
 
 
 def test_program_is_deterministic():

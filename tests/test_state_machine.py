@@ -33,12 +33,14 @@ def definition(topic_arn: str = f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts") -> di
         topic_arn=topic_arn, stack="data-pipeline-dev", glue_timeout_seconds=3600, release_commit="0123abcd"))
 
 
-def deployed_definitions() -> list[tuple[str, dict]]:
-    return [(stack, json.loads(machine.inputs["definition"])) for stack in SHIPPED_STACKS
-            for machine in program_run(stack).of_type("aws:sfn/stateMachine:StateMachine")]
+def deployed_definitions() -> list:
+    """Each state machine of each shipped stack, with ids from stack and job."""
+    return [pytest.param(stack, json.loads(machine.inputs["definition"]),
+                         id=f"{stack}-{machine.name.removesuffix('-pipeline-state-machine')}")
+            for stack in SHIPPED_STACKS for machine in program_run(stack).of_type("aws:sfn/stateMachine:StateMachine")]
 
 
-@pytest.mark.parametrize(("stack", "asl"), deployed_definitions(), ids=SHIPPED_STACKS)
+@pytest.mark.parametrize(("stack", "asl"), deployed_definitions())
 def test_statelint_accepts_the_deployed_definition(stack, asl):
     assert Linter.validate(asl) == []
 
@@ -57,7 +59,7 @@ def asl_validator(asl: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(ASL_VALIDATOR), "--json-path", str(path)], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize(("stack", "asl"), deployed_definitions(), ids=SHIPPED_STACKS)
+@pytest.mark.parametrize(("stack", "asl"), deployed_definitions())
 def test_asl_validator_accepts_the_deployed_definition(stack, asl, tmp_path):
     result = asl_validator(asl, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,22 +7,28 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import uuid
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from .catalog import UnknownJob, load_job
 from .definition import JobDefinition
+from .json_lines import MALFORMED_JSON
 from .quality import QualityReport
-from .runner import QualityCheckFailed, RunOptions, run
+from .runner import OutputPaths, QualityCheckFailed, RunOptions, run
 
 DEFAULT_TARGET = Path("out")
+# Log4j 2 configuration that keeps Spark quiet from the JVM's start (errors only): no start-up warnings about
+# the host name, native Hadoop libraries or the default log level.
+QUIET_LOGGING = Path(__file__).resolve().parent / "log4j2-quiet.properties"
+# Share of lines that are not JSON objects above which the input is probably not JSON lines at all.
+MOSTLY_MALFORMED = 0.9
 
 
 def local_session(app_name: str = "data-pipeline-local", cores: int = 2) -> SparkSession:
-    """A local session sized for a laptop or CI: few shuffle partitions, no UI."""
+    """A local session sized for a laptop or CI: few shuffle partitions, no UI, no start-up chatter."""
     return (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
             .config("spark.sql.shuffle.partitions", str(cores * 2))
             .config("spark.default.parallelism", str(cores * 2))
@@ -30,28 +36,34 @@ def local_session(app_name: str = "data-pipeline-local", cores: int = 2) -> Spar
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.driver.memory", "2g")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()}")
             .getOrCreate())
 
 
-def load_job(name: str) -> JobDefinition:
-    try:
-        module = importlib.import_module(f"jobs.{name}.job")
-    except ModuleNotFoundError as error:
-        available = sorted(p.parent.name for p in Path(__file__).resolve().parents[1].glob("*/job.py"))
-        raise SystemExit(f"unknown job {name!r}: available jobs are {', '.join(available)}") from error
-    return module.JOB
+def source_problem(source: Path) -> str | None:
+    """Why a source cannot be run (missing, no files, only empty files), checked before Spark starts."""
+    if not source.exists():
+        return f"source {source} does not exist"
+    files = [source] if source.is_file() else [
+        p for p in source.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    if not files:
+        return f"source {source} holds no files"
+    if not any(p.stat().st_size for p in files):
+        return f"source {source} is empty ({len(files)} file(s) of 0 bytes): there is nothing to run"
+    return None
 
 
 def run_local(spark: SparkSession, job: JobDefinition, options: RunOptions) -> QualityReport:
-    if not Path(options.source_path).exists():
-        raise FileNotFoundError(f"source {options.source_path!r} does not exist")
+    problem = source_problem(Path(options.source_path))
+    if problem:
+        raise FileNotFoundError(problem)
     return run(spark, job, spark.read.text(options.source_path), options)
 
 
-def format_report(report: QualityReport) -> str:
+def format_report(report: QualityReport, paths: OutputPaths | None = None, partition_column: str = "") -> str:
     lines = [f"Data-quality report: job {report.job}, run {report.run_id}",
-             f"  input lines: {report.input_rows}   curated rows: {report.curated_rows}   "
-             f"quarantined rows: {report.quarantined_rows}",
+             f"  input lines: {report.input_rows} = curated {report.curated_rows} + quarantined "
+             f"{report.quarantined_rows} + superseded {report.superseded_rows} (older lines of a key)",
              f"  {'check':<28} {'result':<6} {'observed':>10}  expected"]
     for check in report.checks:
         lines.append(f"  {check.name:<28} {'PASS' if check.passed else 'FAIL':<6} {check.observed!s:>10}  "
@@ -60,7 +72,24 @@ def format_report(report: QualityReport) -> str:
         lines.append("  quarantined by reason:")
         lines.extend(f"    {reason:<26} {count}" for reason, count in report.quarantine_reasons.items())
     lines.append(f"  overall: {'PASSED' if report.passed else 'FAILED'}")
+    lines.extend(f"  note: {note}" for note in input_notes(report))
+    if paths:
+        curated = (f"{paths.data}  (partitioned by {partition_column})" if report.passed
+                   else f"not published: a check failed, so {paths.data} is unchanged")
+        lines += ["  output:", f"    curated data    {curated}", f"    quarantine      {paths.quarantine}",
+                  f"    quality result  {paths.quality_result}"]
     return "\n".join(lines)
+
+
+def input_notes(report: QualityReport) -> list[str]:
+    """What an input's counts say about the input itself."""
+    if not report.input_rows:
+        return ["the input has no lines"]
+    malformed = report.quarantine_reasons.get(MALFORMED_JSON, 0)
+    if malformed >= MOSTLY_MALFORMED * report.input_rows:
+        return [f"{malformed} of {report.input_rows} lines are not JSON objects ({MALFORMED_JSON}): is the source "
+                f"JSON lines, one object per line?"]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,26 +100,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", default=None, help="run id used in output paths (default: random)")
     parser.add_argument("--health-check", action="store_true", help="exit non-zero when a check fails")
     args = parser.parse_args(argv)
-    job = load_job(args.job)
+    try:
+        job = load_job(args.job)
+    except UnknownJob as error:
+        raise SystemExit(str(error)) from None
     options = RunOptions(
         source_path=args.source or job.sample_path,
         target_path=str(Path(args.target or DEFAULT_TARGET / job.name).resolve()),
         run_id=args.run_id or uuid.uuid4().hex[:12],
         health_check=args.health_check,
     )
+    problem = source_problem(Path(options.source_path))
+    if problem:  # before Spark takes its seconds to start
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     spark = local_session()
     spark.sparkContext.setLogLevel("ERROR")
+    paths = OutputPaths.of(options.target_path, options.run_id)
     try:
         report = run_local(spark, job, options)
     except QualityCheckFailed as failure:
-        print(format_report(failure.report))
+        print(format_report(failure.report, paths, job.partition_column))
         print(f"\nFAILED: {failure}", file=sys.stderr)
         return 1
-    except FileNotFoundError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(format_report(report))
-    print(f"\noutput: {options.target_path}")
+    print(format_report(report, paths, job.partition_column))
     return 0 if report.passed else 1
 
 

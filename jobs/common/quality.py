@@ -30,6 +30,8 @@ class QualityReport:
     quarantined_rows: int
     checks: tuple[CheckResult, ...]
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # Valid lines a later line of the same key replaced: input = curated + quarantined + superseded.
+    superseded_rows: int = 0
 
     @property
     def passed(self) -> bool:
@@ -103,4 +105,5 @@ def evaluate(job: str, run_id: str, input_rows: int, curated: DataFrame, quarant
         check_quarantine_ratio(input_rows, quarantined, rules.max_quarantine_ratio),
     )
     return QualityReport(job=job, run_id=run_id, input_rows=input_rows, curated_rows=rows,
-                         quarantined_rows=quarantined, checks=checks, quarantine_reasons=dict(sorted(reasons.items())))
+                         quarantined_rows=quarantined, checks=checks, quarantine_reasons=dict(sorted(reasons.items())),
+                         superseded_rows=input_rows - quarantined - rows)

@@ -1,18 +1,22 @@
 """The orders job as the shared runner sees it."""
 
-from jobs.common.definition import JobDefinition, QualityRules
+from jobs.common import json_lines
+from jobs.common.definition import QualityRules
 
-from .domain import SAMPLE_PATH
-from .schema import CURATED_SCHEMA
-from .transforms import curate, validate
+from .sample_data import SAMPLE_PATH
+from .schema import BUSINESS_KEY, CURATED_SCHEMA, PARTITION_COLUMN, RAW_FIELDS
+from .transforms import rejection_rules, with_derived_columns, with_typed_columns
 
-JOB = JobDefinition(
-    name="orders",
-    validate=validate,
-    curate=curate,
+JOB = json_lines.job(
+    "orders",
+    raw_fields=RAW_FIELDS,
+    typed_columns=with_typed_columns,
+    rules=rejection_rules,
+    derived_columns=with_derived_columns,
     curated_schema=CURATED_SCHEMA,
-    business_key=("order_id",),
-    partition_column="order_date",
+    business_key=BUSINESS_KEY,
+    updated_at="updated_at",
+    partition_column=PARTITION_COLUMN,
     quality=QualityRules(
         min_rows=1,
         required_columns=("order_id", "customer_id", "order_ts", "quantity", "unit_price", "order_date"),

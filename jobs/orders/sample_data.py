@@ -1,25 +1,26 @@
-"""Deterministic order records, with a known share of duplicates and bad records.
+"""Deterministic order records, with a known share of later updates and bad records (jobs/common/sample.py).
 
-The same generator makes the shipped sample (`sample/orders.jsonl`), the test inputs and the benchmark's
-100 k / 1 M row inputs, and it says how many records of each kind it wrote.
+    python -m jobs.orders.sample_data                  # rewrite the shipped sample, sample/orders.jsonl
+    python -m jobs.orders.sample_data big.jsonl --rows 1000000
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .domain import CURRENCIES, SAMPLE_ROWS, STATUSES
+from jobs.common import sample
 
+from .domain import CURRENCIES, STATUSES
+
+SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "orders.jsonl"
+# Lines in the shipped sample; the tests and the PR health check regenerate its expected counts from it.
+SAMPLE_ROWS = 150
 START = datetime(2026, 11, 1, tzinfo=UTC)
 # One bad record of each kind, in rotation: (reason the job must give, how the record is broken).
 BAD_KINDS = (
-    ("malformed_json", None),
+    ("malformed_json", '{"order_id": "o-broken", "quantity": '),
     ("missing_order_id", {"order_id": None}),
     ("missing_customer_id", {"customer_id": ""}),
     ("invalid_order_ts", {"order_ts": "yesterday"}),
@@ -29,18 +30,6 @@ BAD_KINDS = (
     ("invalid_status", {"status": "LOST"}),
     ("invalid_currency", {"currency": "XXX"}),
 )
-
-
-@dataclass
-class SampleCounts:
-    lines: int = 0
-    unique_valid_orders: int = 0
-    duplicate_updates: int = 0
-    rejected: Counter = field(default_factory=Counter)
-
-    @property
-    def quarantined(self) -> int:
-        return sum(self.rejected.values())
 
 
 def _order(rng: random.Random, index: int) -> dict:
@@ -58,47 +47,18 @@ def _order(rng: random.Random, index: int) -> dict:
     }
 
 
-def generate(rows: int, *, bad_every: int = 13, duplicate_every: int = 11,
-             seed: int = 7) -> tuple[list[str], SampleCounts]:
-    """About `rows` JSON lines: every `bad_every`-th is broken, every `duplicate_every`-th order gets a later update."""
-    rng = random.Random(seed)
-    lines: list[str] = []
-    counts = SampleCounts()
-    index = 0
-    while len(lines) < rows:
-        index += 1
-        order = _order(rng, index)
-        if index % bad_every == 0:
-            reason, change = BAD_KINDS[(index // bad_every - 1) % len(BAD_KINDS)]
-            lines.append('{"order_id": "o-broken", "quantity": ' if change is None else json.dumps({**order, **change}))
-            counts.rejected[reason] += 1
-            continue
-        lines.append(json.dumps(order))
-        counts.unique_valid_orders += 1
-        if index % duplicate_every == 0 and len(lines) < rows:
-            later = datetime.fromisoformat(order["updated_at"].replace("Z", "+00:00")) + timedelta(hours=1)
-            lines.append(json.dumps({**order, "status": "SHIPPED", "updated_at": later.isoformat()}))
-            counts.duplicate_updates += 1
-    counts.lines = len(lines)
-    return lines, counts
+def _shipped(order: dict) -> dict:
+    """The same order an hour later, shipped."""
+    later = datetime.fromisoformat(order["updated_at"].replace("Z", "+00:00")) + timedelta(hours=1)
+    return {**order, "status": "SHIPPED", "updated_at": later.isoformat()}
 
 
-def write(path: Path, rows: int, **options) -> SampleCounts:
-    lines, counts = generate(rows, **options)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return counts
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Write deterministic sample orders as JSON lines.")
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--rows", type=int, default=SAMPLE_ROWS)
-    args = parser.parse_args()
-    counts = write(args.path, args.rows)
-    print(f"wrote {counts.lines} lines to {args.path}: {counts.unique_valid_orders} orders, "
-          f"{counts.duplicate_updates} later updates, {counts.quarantined} bad records {dict(counts.rejected)}")
+def generate(rows: int, *, bad_every: int = 13, update_every: int = 11,
+             seed: int = 7) -> tuple[list[str], sample.SampleCounts]:
+    """About `rows` JSON lines: every `bad_every`-th is broken, every `update_every`-th order gets a later update."""
+    return sample.generate(rows, record=_order, later=_shipped, bad_kinds=BAD_KINDS, bad_every=bad_every,
+                           update_every=update_every, seed=seed)
 
 
 if __name__ == "__main__":
-    main()
+    sample.main(generate, sample_path=SAMPLE_PATH, sample_rows=SAMPLE_ROWS, what="orders")

@@ -1,4 +1,4 @@
-"""The orders contract: what arrives (all text, so nothing is lost to a bad type) and what is curated."""
+"""The orders contract: what arrives (every field as text, jobs/common/json_lines.py) and what is curated."""
 
 from pyspark.sql.types import (
     DateType,
@@ -12,11 +12,9 @@ from pyspark.sql.types import (
 
 from .domain import CURRENCIES, STATUSES  # noqa: F401  (part of the contract)
 
-CORRUPT_RECORD = "_corrupt_record"
 RAW_FIELDS = ("order_id", "customer_id", "order_ts", "status", "currency", "quantity", "unit_price", "updated_at")
-# Every field is read as text; casting happens in the transform, where a failure becomes a reason.
-RAW_SCHEMA = StructType([StructField(name, StringType()) for name in RAW_FIELDS]
-                        + [StructField(CORRUPT_RECORD, StringType())])
+BUSINESS_KEY = ("order_id",)
+PARTITION_COLUMN = "order_date"
 
 PRICE = DecimalType(12, 2)
 AMOUNT = DecimalType(14, 2)
@@ -31,5 +29,5 @@ CURATED_SCHEMA = StructType([
     StructField("unit_price", PRICE),
     StructField("total_amount", AMOUNT),
     StructField("updated_at", TimestampType()),
-    StructField("order_date", DateType()),
+    StructField(PARTITION_COLUMN, DateType()),
 ])

@@ -1,0 +1,136 @@
+"""`python -m jobs new NAME`: before anyone edits it, the new job evaluates under mocks in every stack, passes the
+policy report, runs locally and passes its tests; a name that cannot work leaves nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jobs.scaffold import ScaffoldError, new_job, with_job
+from offline.policy_report import report_for_run
+from offline.program import copy_program, run_program
+from offline.stack_files import SHIPPED_STACKS, stack_config
+from tests.conftest import P
+
+JOB = "widgets"
+REPOSITORY_PARTS = ("offline", "tests", "pyproject.toml")
+
+
+def repository(folder: Path) -> Path:
+    copy_program(folder, also=REPOSITORY_PARTS)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def scaffolded(tmp_path_factory) -> tuple[Path, str]:
+    """A copy of the repository after `python -m jobs new widgets`, and what the command printed."""
+    root = repository(tmp_path_factory.mktemp("repository"))
+    done = subprocess.run([sys.executable, "-m", "jobs", "new", JOB], cwd=root, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return root, done.stdout
+
+
+def test_the_job_its_test_and_a_line_in_every_stack_file_are_written(scaffolded):
+    root, printed = scaffolded
+    for module in ("__init__.py", "schema.py", "transforms.py", "job.py", "glue_main.py", "sample_data.py"):
+        assert (root / "jobs" / JOB / module).is_file(), module
+        assert f"created  jobs/{JOB}/{module}" in printed
+    assert (root / "jobs" / JOB / "sample" / f"{JOB}.jsonl").stat().st_size > 0
+    assert (root / "tests" / f"test_{JOB}_transforms.py").is_file()
+    assert f"from jobs.{JOB}.job import JOB" in (root / "jobs" / JOB / "glue_main.py").read_text()
+    for stack in SHIPPED_STACKS:
+        before, after = stack_config(stack), stack_config(stack, root)
+        assert after[P + "glueJobs"] == {**before[P + "glueJobs"], JOB: {}}
+        assert {k: v for k, v in after.items() if k != P + "glueJobs"} == {
+            k: v for k, v in before.items() if k != P + "glueJobs"}
+        assert f"changed  Pulumi.{stack}.yaml" in printed
+    assert "Now make it yours" in printed and f"python -m jobs.common.local {JOB}" in printed
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", f"jobs/{JOB}", f"tests/test_{JOB}_transforms.py"],
+                          cwd=root, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffolded, stack):
+    root, _ = scaffolded
+    run = run_program(stack, stack_config(stack, root), program=root / "__main__.py")
+    assert run.exports["glue_jobs"][JOB] == f"data-pipeline-{stack}-{JOB}"
+    assert JOB in run.exports["state_machines"]
+    role = run.one("aws:iam/rolePolicy:RolePolicy", f"{JOB}-policy").inputs["policy"]
+    assert f"/{JOB}/*" in role and "/orders/" not in role, "the new job's role reaches only its own prefixes"
+    report = report_for_run(run)
+    assert report.findings == [] and report.errors == [], [f.message for f in report.findings] + report.errors
+
+
+@pytest.mark.spark
+def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
+    root, _ = scaffolded
+    local = subprocess.run([sys.executable, "-m", "jobs.common.local", JOB, "--target", str(root / "out"),
+                            "--health-check"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0, local.stdout + local.stderr
+    assert f"Data-quality report: job {JOB}" in local.stdout and "overall: PASSED" in local.stdout
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            f"tests/test_{JOB}_transforms.py", "tests/test_jobs.py", "tests/test_glue_entrypoint.py",
+                            "tests/test_config.py", "-k", f"{JOB} or every_job_folder or every_stack_file_names"],
+                           cwd=root, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert " passed" in tests.stdout and "failed" not in tests.stdout and "error" not in tests.stdout
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("Widgets", "job name 'Widgets': must match"),
+    ("class", "job name 'class': must match"),
+    ("common", "jobs/common/ already exists"),
+    ("orders", "jobs/orders/ already exists"),
+])
+def test_a_name_that_cannot_be_a_job_is_refused(tmp_path, name, message):
+    root = repository(tmp_path)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    with pytest.raises(ScaffoldError, match=message):
+        new_job(name, root)
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_a_name_a_stack_cannot_take_leaves_nothing_behind(tmp_path):
+    root = repository(tmp_path)
+    stack_files = {path.name: path.read_text() for path in root.glob("Pulumi.*.yaml")}
+    name = "customer_lifetime_value_2024"
+    with pytest.raises(ScaffoldError) as error:
+        new_job(name, root)
+    assert str(error.value) == (
+        "the stacks do not accept the new job:\n"
+        "Pulumi.prod.yaml: data-pipeline:glueJobs.customer_lifetime_value_2024: IAM role name 'data-pipeline-prod-"
+        "schedule-customer-lifetime-value-2024-pipeline' is 65 characters, over AWS's limit of 64: shorten the job "
+        "name by 1 or more\n"
+        "Pulumi.staging.yaml: data-pipeline:glueJobs.customer_lifetime_value_2024: IAM role name 'data-pipeline-"
+        "staging-schedule-customer-lifetime-value-2024-pipeline' is 68 characters, over AWS's limit of 64: shorten "
+        "the job name by 4 or more")
+    assert not (root / "jobs" / name).exists() and not (root / "tests" / f"test_{name}_transforms.py").exists()
+    assert {path.name: path.read_text() for path in root.glob("Pulumi.*.yaml")} == stack_files
+
+
+STACK_FILE = """# comment kept
+config:
+  aws:region: eu-west-1
+  data-pipeline:glueJobs:
+    orders:
+      numberOfWorkers: 10  # sized for month ends
+
+    customers: {}
+  data-pipeline:owner: team
+"""
+
+
+def test_the_stack_file_line_goes_into_the_jobs_map_keeping_comments_and_layout():
+    changed = with_job(STACK_FILE, "widgets")
+    assert changed == STACK_FILE.replace("    customers: {}\n", "    customers: {}\n    widgets: {}\n")
+    assert yaml.safe_load(changed)["config"]["data-pipeline:glueJobs"]["widgets"] == {}
+    at_the_end = with_job(STACK_FILE.split("  data-pipeline:owner")[0].rstrip("\n"), "widgets")
+    assert at_the_end.endswith("    customers: {}\n    widgets: {}\n")
+    with pytest.raises(ScaffoldError, match="no block `data-pipeline:glueJobs:`"):
+        with_job("config:\n  data-pipeline:glueJobs: {orders: {}}\n", "widgets")
