@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
 from offline.stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
@@ -45,7 +48,10 @@ def pull_request(number: str | int, commit: str = "", creator: str = "", *, depl
     return PullRequest(number=int(number), commit=commit, creator=creator)
 
 
-def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
-    """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON)."""
+def stack_config(pr: PullRequest, profile: Path = PROFILE, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON). The permissions
+    boundary comes from the environment (`PERMISSIONS_BOUNDARY_ARN`, set by the PR workflow from the repository
+    variable): the PR-stacks role may create roles only with it."""
     return as_engine_config({**config_section(profile), "data-pipeline:owner": pr.creator,
-                             "data-pipeline:costCenter": f"pr-{pr.number}"})
+                             "data-pipeline:costCenter": f"pr-{pr.number}",
+                             "data-pipeline:permissionsBoundaryArn": environ.get(PERMISSIONS_BOUNDARY_ARN, "")})

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import naming
+
 PROJECT = "data-pipeline"
 
 # Values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy).
@@ -29,6 +31,8 @@ JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # EventBridge Scheduler expressions; empty means no schedule.
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
+# A customer-managed IAM policy (the permissions boundary of every role a stack creates).
+IAM_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
 RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
@@ -128,11 +132,13 @@ class StackSettings:
     alarms: AlarmSettings
     orchestration: OrchestrationSettings
     release: ReleaseSettings
+    # Managed policy set as the permissions boundary of every role the stack creates; "" = none.
+    permissions_boundary_arn: str
 
     @property
     def name_prefix(self) -> str:
         """Prefix of every physical name this stack owns, e.g. `data-pipeline-prod`."""
-        return f"{self.project}-{self.stack}"
+        return naming.name_prefix(self)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -146,7 +152,7 @@ class StackSettings:
 
 
 @dataclass(frozen=True)
-class _Field:
+class Field:
     """One config key: how to read it and which values are allowed."""
 
     kind: type
@@ -154,68 +160,71 @@ class _Field:
     allowed: str
 
 
-def _one_of(values: tuple) -> _Field:
+def _one_of(values: tuple) -> Field:
     kind = type(values[0])
-    return _Field(kind, lambda v: v in values, "one of " + ", ".join(str(v) for v in values))
+    return Field(kind, lambda v: v in values, "one of " + ", ".join(str(v) for v in values))
 
 
-def _int_range(low: int, high: int) -> _Field:
-    return _Field(int, lambda v: low <= v <= high, f"an integer from {low} to {high}")
+def int_range(low: int, high: int) -> Field:
+    return Field(int, lambda v: low <= v <= high, f"an integer from {low} to {high}")
 
 
-def _days_or_never(minimum: int = 1) -> _Field:
-    return _Field(int, lambda v: v == 0 or minimum <= v <= 36500,
-                  f"0 (never) or a number of days from {minimum} to 36500")
+def _days_or_never(minimum: int = 1) -> Field:
+    return Field(int, lambda v: v == 0 or minimum <= v <= 36500,
+                 f"0 (never) or a number of days from {minimum} to 36500")
 
 
-_NON_EMPTY = _Field(str, lambda v: bool(v.strip()), "a non-empty string")
-_BOOL = _Field(bool, lambda v: True, "true or false")
-_EMAILS = _Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
-                 "a list of e-mail addresses")
+NON_EMPTY = Field(str, lambda v: bool(v.strip()), "a non-empty string")
+BOOLEAN = Field(bool, lambda v: True, "true or false")
+_EMAILS = Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
+                "a list of e-mail addresses")
 
 # Stack-level keys (declared with types and defaults in Pulumi.yaml) -> rule.
-STACK_FIELDS: dict[str, _Field] = {
-    "owner": _NON_EMPTY,
-    "costCenter": _NON_EMPTY,
+STACK_FIELDS: dict[str, Field] = {
+    "owner": NON_EMPTY,
+    "costCenter": NON_EMPTY,
     "logRetentionDays": _one_of(LOG_RETENTION_DAYS),
-    "kmsDeletionWindowDays": _int_range(7, 30),
-    "bucketVersioning": _BOOL,
-    "protectData": _BOOL,
+    "kmsDeletionWindowDays": int_range(7, 30),
+    "bucketVersioning": BOOLEAN,
+    "protectData": BOOLEAN,
     "rawInfrequentAccessDays": _days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
     "rawExpirationDays": _days_or_never(),
     "curatedInfrequentAccessDays": _days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
     "curatedExpirationDays": _days_or_never(),
-    "tempExpirationDays": _int_range(1, 365),
-    "noncurrentVersionExpirationDays": _int_range(1, 3650),
+    "tempExpirationDays": int_range(1, 365),
+    "noncurrentVersionExpirationDays": int_range(1, 3650),
     "glueWorkerType": _one_of(GLUE_WORKER_TYPES),
-    "glueNumberOfWorkers": _int_range(2, 299),
-    "glueTimeoutMinutes": _int_range(1, 2880),
-    "glueMaxRetries": _int_range(0, 10),
-    "glueMaxConcurrentRuns": _int_range(1, 1000),
+    "glueNumberOfWorkers": int_range(2, 299),
+    "glueTimeoutMinutes": int_range(1, 2880),
+    "glueMaxRetries": int_range(0, 10),
+    "glueMaxConcurrentRuns": int_range(1, 1000),
     "glueExecutionClass": _one_of(GLUE_EXECUTION_CLASSES),
-    "lambdaMemoryMb": _int_range(128, 10240),
-    "lambdaTimeoutSeconds": _int_range(1, 900),
-    "lambdaReservedConcurrency": _Field(int, lambda v: v == -1 or 1 <= v <= 1000,
-                                        "-1 (no reservation) or an integer from 1 to 1000"),
+    "lambdaMemoryMb": int_range(128, 10240),
+    "lambdaTimeoutSeconds": int_range(1, 900),
+    "lambdaReservedConcurrency": Field(int, lambda v: v == -1 or 1 <= v <= 1000,
+                                       "-1 (no reservation) or an integer from 1 to 1000"),
     "stateMachineLogLevel": _one_of(STATE_MACHINE_LOG_LEVELS),
-    "pipelineSchedule": _Field(str, lambda v: bool(SCHEDULE.match(v)),
-                               "empty (no schedule), rate(N minutes|hours|days) or cron(...)"),
+    "pipelineSchedule": Field(str, lambda v: bool(SCHEDULE.match(v)),
+                              "empty (no schedule), rate(N minutes|hours|days) or cron(...)"),
     "alertEmails": _EMAILS,
-    "cleanupTtlDays": _int_range(1, 365),
-    "maxInputObjectMb": _int_range(1, 5120),
+    "cleanupTtlDays": int_range(1, 365),
+    "maxInputObjectMb": int_range(1, 5120),
     "alarmPeriodSeconds": _one_of((60, 300, 900, 3600)),
-    "alarmEvaluationPeriods": _int_range(1, 24),
-    "alarmGlueJobFailures": _int_range(1, 100),
-    "alarmStateMachineFailures": _int_range(1, 100),
-    "alarmLambdaErrors": _int_range(1, 1000),
-    "alarmLambdaThrottles": _int_range(1, 1000),
-    "alarmLambdaDurationPercent": _int_range(10, 100),
+    "alarmEvaluationPeriods": int_range(1, 24),
+    "alarmGlueJobFailures": int_range(1, 100),
+    "alarmStateMachineFailures": int_range(1, 100),
+    "alarmLambdaErrors": int_range(1, 1000),
+    "alarmLambdaThrottles": int_range(1, 1000),
+    "alarmLambdaDurationPercent": int_range(10, 100),
     "releaseStrategy": _one_of(RELEASE_STRATEGIES),
     # Step Functions aliases route in whole percent between two versions.
-    "canaryPercent": _int_range(1, 99),
-    "canaryBakeMinutes": _int_range(1, 1440),
+    "canaryPercent": int_range(1, 99),
+    "canaryBakeMinutes": int_range(1, 1440),
     # AWS keeps at most 1,000 versions per state machine.
-    "retainedReleases": _int_range(2, 100),
+    "retainedReleases": int_range(2, 100),
+    "permissionsBoundaryArn": Field(str, lambda v: v == "" or bool(IAM_POLICY_ARN.match(v)),
+                                    "empty (no boundary) or an IAM policy ARN, "
+                                    "arn:aws:iam::<account>:policy/<path><name>"),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
 GLUE_JOBS_KEY = "glueJobs"
@@ -249,7 +258,7 @@ def _coerce(value: Any, kind: type) -> Any:
     return value
 
 
-def _check(key: str, value: Any, field: _Field, problems: list[str]) -> Any:
+def _check(key: str, value: Any, field: Field, problems: list[str]) -> Any:
     try:
         typed = _coerce(value, field.kind)
     except ValueError:  # json.JSONDecodeError is a ValueError too
@@ -259,6 +268,24 @@ def _check(key: str, value: Any, field: _Field, problems: list[str]) -> Any:
         problems.append(f"{key} = {value!r}: must be {field.allowed}")
         return None
     return typed
+
+
+def read_fields(namespace: str, fields: Mapping[str, Field], raw: Mapping[str, Any],
+                problems: list[str]) -> dict[str, Any]:
+    """The typed value of each key present in `raw` (None where invalid); every missing or invalid key adds a
+    problem naming it (`namespace:key`), its value and what is allowed."""
+    values: dict[str, Any] = {}
+    for key, field in fields.items():
+        if raw.get(key) is None:
+            problems.append(f"{namespace}:{key} is missing: must be {field.allowed}")
+            continue
+        values[key] = _check(f"{namespace}:{key}", raw[key], field, problems)
+    return values
+
+
+def check_stack_name(stack: str, problems: list[str]) -> None:
+    if not STACK_NAME.match(stack):
+        problems.append(f"stack name {stack!r}: must match {STACK_NAME.pattern} (it prefixes bucket and role names)")
 
 
 def _parse_jobs(raw: Any, defaults: Mapping[str, Any], jobs_dir: Path, problems: list[str]) -> list[GlueJobSettings]:
@@ -320,14 +347,8 @@ def _check_lifecycle(values: Mapping[str, Any], problems: list[str]) -> None:
 def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackSettings:
     """Validate raw config (`key` without namespace -> value) for `stack`; raise ConfigError listing all problems."""
     problems: list[str] = []
-    if not STACK_NAME.match(stack):
-        problems.append(f"stack name {stack!r}: must match {STACK_NAME.pattern} (it prefixes bucket and role names)")
-    values: dict[str, Any] = {}
-    for key, field in STACK_FIELDS.items():
-        if raw.get(key) is None:
-            problems.append(f"{PROJECT}:{key} is missing: must be {field.allowed}")
-            continue
-        values[key] = _check(f"{PROJECT}:{key}", raw[key], field, problems)
+    check_stack_name(stack, problems)
+    values = read_fields(PROJECT, STACK_FIELDS, raw, problems)
     _check_lifecycle(values, problems)
     if stack in PRODUCTION_STACKS and values.get("protectData") is False:
         problems.append(f"{PROJECT}:protectData = false: must be true on stack '{stack}' (production data is "
@@ -380,6 +401,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
             canary_bake_minutes=values["canaryBakeMinutes"],
             retained_releases=values["retainedReleases"],
         ),
+        permissions_boundary_arn=values["permissionsBoundaryArn"],
     )
 
 

@@ -54,7 +54,7 @@ class DataLake(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=f"alias/{settings.project}/{settings.stack}",
+            name=naming.kms_alias(settings),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
