@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
 from components.config import GLUE_JOBS_KEY, PROJECT
 from jobs.common.catalog import job_names
 from offline.stack_files import as_engine_config, config_section
@@ -47,9 +50,12 @@ def pull_request(number: str | int, commit: str = "", creator: str = "", *, depl
     return PullRequest(number=int(number), commit=commit, creator=creator)
 
 
-def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
+def stack_config(pr: PullRequest, profile: Path = PROFILE, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON). The stack deploys every
     job in jobs/ with the profile's sizing, so a PR's new job is run on its PR, unless the profile names its
-    jobs (`data-pipeline:glueJobs`) to narrow them on purpose."""
+    jobs (`data-pipeline:glueJobs`) to narrow them on purpose. The permissions boundary comes from the
+    environment (`PERMISSIONS_BOUNDARY_ARN`, set by the PR workflow from the repository variable): the PR-stacks
+    role may create roles only with it."""
     config = {f"{PROJECT}:{GLUE_JOBS_KEY}": {job: {} for job in job_names()}, **config_section(profile)}
-    return as_engine_config({**config, f"{PROJECT}:owner": pr.creator, f"{PROJECT}:costCenter": f"pr-{pr.number}"})
+    return as_engine_config({**config, f"{PROJECT}:owner": pr.creator, f"{PROJECT}:costCenter": f"pr-{pr.number}",
+                             f"{PROJECT}:permissionsBoundaryArn": environ.get(PERMISSIONS_BOUNDARY_ARN, "")})

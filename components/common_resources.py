@@ -13,7 +13,8 @@ from .iam.documents import service_trust_policy
 
 def service_role(logical_name: str, *, settings: StackSettings, aws_context: AwsContext, purpose: str, service: str,
                  description: str, opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """A role under the stack's IAM path that only `service` may assume, on behalf of this account."""
+    """A role under the stack's IAM path that only `service` may assume, on behalf of this account, capped by the
+    stack's permissions boundary when it has one."""
     return aws.iam.Role(
         logical_name,
         name=naming.role_name(settings, purpose),
@@ -21,6 +22,7 @@ def service_role(logical_name: str, *, settings: StackSettings, aws_context: Aws
         description=description,
         assume_role_policy=pulumi.Output.json_dumps(
             aws_context.account_id.apply(lambda account: service_trust_policy(service, account))),
+        permissions_boundary=settings.permissions_boundary_arn or None,
         tags=settings.tags,
         opts=opts,
     )

@@ -21,6 +21,8 @@ from typing import Any
 
 from jobs.common.catalog import ENTRYPOINT, entrypoint_job, job_names
 
+from . import naming
+
 PROJECT = "data-pipeline"
 
 # Values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy).
@@ -36,6 +38,8 @@ JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # EventBridge Scheduler expressions; empty means no schedule.
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
+# A customer-managed IAM policy (the permissions boundary of every role a stack creates).
+IAM_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
 RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
@@ -138,11 +142,13 @@ class StackSettings:
     alarms: AlarmSettings
     orchestration: OrchestrationSettings
     release: ReleaseSettings
+    # Managed policy set as the permissions boundary of every role the stack creates; "" = none.
+    permissions_boundary_arn: str
 
     @property
     def name_prefix(self) -> str:
         """Prefix of every physical name this stack owns, e.g. `data-pipeline-prod`."""
-        return f"{self.project}-{self.stack}"
+        return naming.name_prefix(self)
 
     @property
     def tags(self) -> dict[str, str]:
@@ -156,7 +162,7 @@ class StackSettings:
 
 
 @dataclass(frozen=True)
-class _Field:
+class Field:
     """One config key: how to read it and which values are allowed."""
 
     kind: type
@@ -164,31 +170,31 @@ class _Field:
     allowed: str
 
 
-def _one_of(values: tuple) -> _Field:
+def _one_of(values: tuple) -> Field:
     kind = type(values[0])
-    return _Field(kind, lambda v: v in values, "one of " + ", ".join(str(v) for v in values))
+    return Field(kind, lambda v: v in values, "one of " + ", ".join(str(v) for v in values))
 
 
-def _int_range(low: int, high: int) -> _Field:
-    return _Field(int, lambda v: low <= v <= high, f"an integer from {low} to {high}")
+def int_range(low: int, high: int) -> Field:
+    return Field(int, lambda v: low <= v <= high, f"an integer from {low} to {high}")
 
 
-def _days_or_never(minimum: int = 1) -> _Field:
-    return _Field(int, lambda v: v == 0 or minimum <= v <= 36500,
-                  f"0 (never) or a number of days from {minimum} to 36500")
+def _days_or_never(minimum: int = 1) -> Field:
+    return Field(int, lambda v: v == 0 or minimum <= v <= 36500,
+                 f"0 (never) or a number of days from {minimum} to 36500")
 
 
-_NON_EMPTY = _Field(str, lambda v: bool(v.strip()), "a non-empty string")
-_BOOL = _Field(bool, lambda v: True, "true or false")
-_EMAILS = _Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
-                 "a list of e-mail addresses")
+NON_EMPTY = Field(str, lambda v: bool(v.strip()), "a non-empty string")
+BOOLEAN = Field(bool, lambda v: True, "true or false")
+_EMAILS = Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
+                "a list of e-mail addresses")
 
 @dataclass(frozen=True)
 class Setting:
     """One stack key: its rule, its default (None: every stack file must set it) and the `StackSettings` field it
     fills (`section.field` for a nested one; None when another rule reads it, e.g. the Glue job defaults)."""
 
-    rule: _Field
+    rule: Field
     field: str | None
     default: Any = None
 
@@ -200,55 +206,60 @@ class Setting:
 # Every stack-level key (without the `data-pipeline:` namespace). Adding a key is one entry here, a field in its
 # settings dataclass, and its declaration in Pulumi.yaml (tests/test_config.py prints the one to paste).
 STACK_FIELDS: dict[str, Setting] = {
-    "owner": Setting(_NON_EMPTY, "owner"),
-    "costCenter": Setting(_NON_EMPTY, "cost_center"),
+    "owner": Setting(NON_EMPTY, "owner"),
+    "costCenter": Setting(NON_EMPTY, "cost_center"),
     "logRetentionDays": Setting(_one_of(LOG_RETENTION_DAYS), "log_retention_days", 30),
-    "kmsDeletionWindowDays": Setting(_int_range(7, 30), "kms_deletion_window_days", 30),
-    "bucketVersioning": Setting(_BOOL, "bucket_versioning", True),
-    "protectData": Setting(_BOOL, "protect_data", False),
-    "objectAccessAudit": Setting(_BOOL, "object_access_audit", True),
+    "kmsDeletionWindowDays": Setting(int_range(7, 30), "kms_deletion_window_days", 30),
+    "bucketVersioning": Setting(BOOLEAN, "bucket_versioning", True),
+    "protectData": Setting(BOOLEAN, "protect_data", False),
+    "objectAccessAudit": Setting(BOOLEAN, "object_access_audit", True),
     "rawInfrequentAccessDays": Setting(_days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
                                        "lifecycle.raw_infrequent_access_days", 0),
     "rawExpirationDays": Setting(_days_or_never(), "lifecycle.raw_expiration_days", 0),
     "curatedInfrequentAccessDays": Setting(_days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
                                            "lifecycle.curated_infrequent_access_days", 0),
     "curatedExpirationDays": Setting(_days_or_never(), "lifecycle.curated_expiration_days", 0),
-    "tempExpirationDays": Setting(_int_range(1, 365), "lifecycle.temp_expiration_days", 7),
-    "noncurrentVersionExpirationDays": Setting(_int_range(1, 3650), "lifecycle.noncurrent_version_expiration_days",
+    "tempExpirationDays": Setting(int_range(1, 365), "lifecycle.temp_expiration_days", 7),
+    "noncurrentVersionExpirationDays": Setting(int_range(1, 3650), "lifecycle.noncurrent_version_expiration_days",
                                                30),
     # Defaults of every Glue job (JOB_OVERRIDES), so they fill no field of their own.
     "glueWorkerType": Setting(_one_of(GLUE_WORKER_TYPES), None, "G.1X"),
-    "glueNumberOfWorkers": Setting(_int_range(2, 299), None, 2),
-    "glueTimeoutMinutes": Setting(_int_range(1, 2880), None, 60),
-    "glueMaxRetries": Setting(_int_range(0, 10), None, 0),
-    "glueMaxConcurrentRuns": Setting(_int_range(1, 1000), None, 1),
+    "glueNumberOfWorkers": Setting(int_range(2, 299), None, 2),
+    "glueTimeoutMinutes": Setting(int_range(1, 2880), None, 60),
+    "glueMaxRetries": Setting(int_range(0, 10), None, 0),
+    "glueMaxConcurrentRuns": Setting(int_range(1, 1000), None, 1),
     "glueExecutionClass": Setting(_one_of(GLUE_EXECUTION_CLASSES), None, "STANDARD"),
-    "lambdaMemoryMb": Setting(_int_range(128, 10240), "functions.memory_mb", 256),
-    "lambdaTimeoutSeconds": Setting(_int_range(1, 900), "functions.timeout_seconds", 60),
-    "lambdaReservedConcurrency": Setting(_Field(int, lambda v: v == -1 or 1 <= v <= 1000,
+    "lambdaMemoryMb": Setting(int_range(128, 10240), "functions.memory_mb", 256),
+    "lambdaTimeoutSeconds": Setting(int_range(1, 900), "functions.timeout_seconds", 60),
+    "lambdaReservedConcurrency": Setting(Field(int, lambda v: v == -1 or 1 <= v <= 1000,
                                                 "-1 (no reservation) or an integer from 1 to 1000"),
                                          "functions.reserved_concurrency", -1),
     "stateMachineLogLevel": Setting(_one_of(STATE_MACHINE_LOG_LEVELS), "orchestration.state_machine_log_level",
                                     "ERROR"),
-    "pipelineSchedule": Setting(_Field(str, lambda v: bool(SCHEDULE.match(v)),
+    "pipelineSchedule": Setting(Field(str, lambda v: bool(SCHEDULE.match(v)),
                                        "empty (no schedule), rate(N minutes|hours|days) or cron(...)"),
                                 "orchestration.schedule", ""),
     "alertEmails": Setting(_EMAILS, "orchestration.alert_emails", []),
-    "cleanupTtlDays": Setting(_int_range(1, 365), "orchestration.cleanup_ttl_days", 7),
-    "maxInputObjectMb": Setting(_int_range(1, 5120), "orchestration.max_input_object_mb", 1024),
+    "cleanupTtlDays": Setting(int_range(1, 365), "orchestration.cleanup_ttl_days", 7),
+    "maxInputObjectMb": Setting(int_range(1, 5120), "orchestration.max_input_object_mb", 1024),
     "alarmPeriodSeconds": Setting(_one_of((60, 300, 900, 3600)), "alarms.period_seconds", 300),
-    "alarmEvaluationPeriods": Setting(_int_range(1, 24), "alarms.evaluation_periods", 1),
-    "alarmGlueJobFailures": Setting(_int_range(1, 100), "alarms.glue_job_failures", 1),
-    "alarmStateMachineFailures": Setting(_int_range(1, 100), "alarms.state_machine_failures", 1),
-    "alarmLambdaErrors": Setting(_int_range(1, 1000), "alarms.lambda_errors", 1),
-    "alarmLambdaThrottles": Setting(_int_range(1, 1000), "alarms.lambda_throttles", 1),
-    "alarmLambdaDurationPercent": Setting(_int_range(10, 100), "alarms.lambda_duration_percent_of_timeout", 80),
+    "alarmEvaluationPeriods": Setting(int_range(1, 24), "alarms.evaluation_periods", 1),
+    "alarmGlueJobFailures": Setting(int_range(1, 100), "alarms.glue_job_failures", 1),
+    "alarmStateMachineFailures": Setting(int_range(1, 100), "alarms.state_machine_failures", 1),
+    "alarmLambdaErrors": Setting(int_range(1, 1000), "alarms.lambda_errors", 1),
+    "alarmLambdaThrottles": Setting(int_range(1, 1000), "alarms.lambda_throttles", 1),
+    "alarmLambdaDurationPercent": Setting(int_range(10, 100), "alarms.lambda_duration_percent_of_timeout", 80),
     "releaseStrategy": Setting(_one_of(RELEASE_STRATEGIES), "release.strategy", "verify-then-switch"),
     # Step Functions aliases route in whole percent between two versions.
-    "canaryPercent": Setting(_int_range(1, 99), "release.canary_percent", 10),
-    "canaryBakeMinutes": Setting(_int_range(1, 1440), "release.canary_bake_minutes", 30),
+    "canaryPercent": Setting(int_range(1, 99), "release.canary_percent", 10),
+    "canaryBakeMinutes": Setting(int_range(1, 1440), "release.canary_bake_minutes", 30),
     # AWS keeps at most 1,000 versions per state machine.
-    "retainedReleases": Setting(_int_range(2, 100), "release.retained_releases", 10),
+    "retainedReleases": Setting(int_range(2, 100), "release.retained_releases", 10),
+    # The bootstrap's boundary (bootstrap/): PR stacks must put it on every role they create.
+    "permissionsBoundaryArn": Setting(Field(str, lambda v: v == "" or bool(IAM_POLICY_ARN.match(v)),
+                                            "empty (no boundary) or an IAM policy ARN, "
+                                            "arn:aws:iam::<account>:policy/<path><name>"),
+                                      "permissions_boundary_arn", ""),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
 GLUE_JOBS_KEY = "glueJobs"
@@ -282,7 +293,26 @@ def _coerce(value: Any, kind: type) -> Any:
     return value
 
 
-def _check(key: str, value: Any, field: _Field, problems: list[str]) -> Any:
+def read_fields(namespace: str, fields: Mapping[str, Field], raw: Mapping[str, Any], problems: list[str],
+                defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The typed value of each key (its default when `raw` lacks it; None where invalid); every missing or invalid
+    key adds a problem naming it (`namespace:key`), its value and what is allowed."""
+    values: dict[str, Any] = {}
+    for key, field in fields.items():
+        value = (defaults or {}).get(key) if raw.get(key) is None else raw[key]
+        if value is None:
+            problems.append(f"{namespace}:{key} is missing: must be {field.allowed}")
+            continue
+        values[key] = _check(f"{namespace}:{key}", value, field, problems)
+    return values
+
+
+def check_stack_name(stack: str, problems: list[str]) -> None:
+    if not STACK_NAME.match(stack):
+        problems.append(f"stack name {stack!r}: must match {STACK_NAME.pattern} (it prefixes bucket and role names)")
+
+
+def _check(key: str, value: Any, field: Field, problems: list[str]) -> Any:
     try:
         typed = _coerce(value, field.kind)
     except ValueError:  # json.JSONDecodeError is a ValueError too
@@ -403,18 +433,12 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     """Validate raw config (every key of the project's namespace, without it -> value) for `stack`; raise
     ConfigError listing all problems. A key left out takes its default (the CLI applies the same ones)."""
     problems: list[str] = []
-    if not STACK_NAME.match(stack):
-        problems.append(f"stack name {stack!r}: must match {STACK_NAME.pattern} (it prefixes bucket and role names)")
+    check_stack_name(stack, problems)
     for key in sorted(set(raw) - set(STACK_FIELDS) - {GLUE_JOBS_KEY}):
         problems.append(unknown(f"{PROJECT}:{key}", key, [*STACK_FIELDS, GLUE_JOBS_KEY], "key",
                                 "Pulumi.yaml declares every key of the project"))
-    values: dict[str, Any] = {}
-    for key, setting in STACK_FIELDS.items():
-        value = setting.default if raw.get(key) is None else raw[key]
-        if value is None:
-            problems.append(f"{PROJECT}:{key} is missing: must be {setting.rule.allowed}")
-            continue
-        values[key] = _check(f"{PROJECT}:{key}", value, setting.rule, problems)
+    values = read_fields(PROJECT, {key: setting.rule for key, setting in STACK_FIELDS.items()}, raw, problems,
+                         defaults={key: setting.default for key, setting in STACK_FIELDS.items()})
     _check_lifecycle(values, problems)
     if stack in PRODUCTION_STACKS and values.get("protectData") is False:
         problems.append(f"{PROJECT}:protectData = false: must be true on stack '{stack}' (production data is "

@@ -57,7 +57,7 @@ class DataLake(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=naming.key_alias(settings),
+            name=naming.kms_alias(settings),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )

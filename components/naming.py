@@ -7,15 +7,31 @@ another stack's (the path separators delimit the stack name).
 
 from __future__ import annotations
 
-from .config import StackSettings
+from typing import Protocol
 
 
-def iam_path(settings: StackSettings) -> str:
+class StackNames(Protocol):
+    """What a stack's names derive from: the project and the stack name, or a pattern of stacks such as `pr-*`
+    (then every function below returns the pattern matching all of them)."""
+
+    @property
+    def project(self) -> str: ...
+
+    @property
+    def stack(self) -> str: ...
+
+
+def name_prefix(settings: StackNames) -> str:
+    """Prefix of every physical name the stack owns, e.g. `data-pipeline-prod`."""
+    return f"{settings.project}-{settings.stack}"
+
+
+def iam_path(settings: StackNames) -> str:
     return f"/{settings.project}/{settings.stack}/"
 
 
-def role_name(settings: StackSettings, purpose: str) -> str:
-    return f"{settings.name_prefix}-{purpose}"
+def role_name(settings: StackNames, purpose: str) -> str:
+    return f"{name_prefix(settings)}-{purpose}"
 
 
 # What each role is for: the last part of its name.
@@ -35,16 +51,20 @@ def schedule_role_purpose(schedule: str) -> str:
     return f"schedule-{schedule}"
 
 
-def role_arn_pattern(partition: str, account_id: str, settings: StackSettings) -> str:
+def role_arn_pattern(partition: str, account_id: str, settings: StackNames) -> str:
     return f"arn:{partition}:iam::{account_id}:role{iam_path(settings)}*"
 
 
-def log_group_root(settings: StackSettings) -> str:
+def log_group_root(settings: StackNames) -> str:
     return f"/{settings.project}/{settings.stack}"
 
 
 def log_group_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
+
+
+def kms_alias(settings: StackNames) -> str:
+    return f"alias/{settings.project}/{settings.stack}"
 
 
 def hyphenated(key: str) -> str:
@@ -67,60 +87,60 @@ def health_check_prefix(job: str) -> str:
     return f"{job_prefix(job)}{HEALTH_CHECK_FOLDER}/"
 
 
-def bucket_prefix(settings: StackSettings, zone: str) -> str:
+def bucket_prefix(settings: StackNames, zone: str) -> str:
     # AWS appends a unique suffix, so names stay globally unique without a random component here.
-    return f"{settings.name_prefix}-{zone}-"
+    return f"{name_prefix(settings)}-{zone}-"
 
 
-def glue_database_name(settings: StackSettings) -> str:
+def glue_database_name(settings: StackNames) -> str:
     # Glue catalog names are lower case; Athena and Spark SQL do not accept hyphens in them.
-    return settings.name_prefix.replace("-", "_")
+    return name_prefix(settings).replace("-", "_")
 
 
-def glue_job_name(settings: StackSettings, job: str) -> str:
-    return f"{settings.name_prefix}-{job}"
+def glue_job_name(settings: StackNames, job: str) -> str:
+    return f"{name_prefix(settings)}-{job}"
 
 
-def glue_security_configuration_name(settings: StackSettings, job: str) -> str:
+def glue_security_configuration_name(settings: StackNames, job: str) -> str:
     return f"{glue_job_name(settings, job)}-security"
 
 
-def glue_events_rule_name(settings: StackSettings) -> str:
+def glue_events_rule_name(settings: StackNames) -> str:
     """The EventBridge rule that sends this stack's Glue job state changes to the job monitor."""
-    return f"{settings.name_prefix}-glue-state-changes"
+    return f"{name_prefix(settings)}-glue-state-changes"
 
 
-def glue_log_group_prefix(settings: StackSettings, job: str) -> str:
+def glue_log_group_prefix(settings: StackNames, job: str) -> str:
     """Glue 5.0 writes `<prefix>/output` and `<prefix>/error` for `--custom-logGroup-prefix <prefix>`."""
     return f"{log_group_root(settings)}/glue/{job}"
 
 
-def function_name(settings: StackSettings, function: str) -> str:
-    return f"{settings.name_prefix}-{hyphenated(function)}"
+def function_name(settings: StackNames, function: str) -> str:
+    return f"{name_prefix(settings)}-{hyphenated(function)}"
 
 
-def function_log_group(settings: StackSettings, function: str) -> str:
+def function_log_group(settings: StackNames, function: str) -> str:
     return f"{log_group_root(settings)}/lambda/{function}"
 
 
-def dead_letter_queue_name(settings: StackSettings, function: str) -> str:
+def dead_letter_queue_name(settings: StackNames, function: str) -> str:
     return f"{function_name(settings, function)}-dead-letters"
 
 
-def state_machine_name(settings: StackSettings, job: str) -> str:
-    return f"{settings.name_prefix}-{hyphenated(job)}-pipeline"
+def state_machine_name(settings: StackNames, job: str) -> str:
+    return f"{name_prefix(settings)}-{hyphenated(job)}-pipeline"
 
 
-def state_machine_log_group(settings: StackSettings, job: str) -> str:
+def state_machine_log_group(settings: StackNames, job: str) -> str:
     return f"{log_group_root(settings)}/states/{job}"
 
 
-def trail_name(settings: StackSettings) -> str:
+def trail_name(settings: StackNames) -> str:
     """The CloudTrail trail recording object-level access to the stack's buckets."""
-    return f"{settings.name_prefix}-object-access"
+    return f"{name_prefix(settings)}-object-access"
 
 
-def trail_arn(partition: str, region: str, account_id: str, settings: StackSettings) -> str:
+def trail_arn(partition: str, region: str, account_id: str, settings: StackNames) -> str:
     return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{trail_name(settings)}"
 
 
@@ -129,22 +149,19 @@ def pipeline_schedule(job: str) -> str:
     return f"{hyphenated(job)}-pipeline"
 
 
-def schedule_name(settings: StackSettings, schedule: str) -> str:
-    return f"{settings.name_prefix}-{schedule}"
+def schedule_name(settings: StackNames, schedule: str) -> str:
+    return f"{name_prefix(settings)}-{schedule}"
 
 
-def key_alias(settings: StackSettings) -> str:
-    return f"alias/{settings.project}/{settings.stack}"
+
+def dashboard_name(settings: StackNames) -> str:
+    return name_prefix(settings)
 
 
-def dashboard_name(settings: StackSettings) -> str:
-    return settings.name_prefix
-
-
-def topic_name(settings: StackSettings) -> str:
-    return f"{settings.name_prefix}-alerts"
+def topic_name(settings: StackNames) -> str:
+    return f"{name_prefix(settings)}-alerts"
 
 
 # Metric namespace of the stack's own metrics (emitted by the job monitor and cleanup functions).
-def metric_namespace(settings: StackSettings) -> str:
+def metric_namespace(settings: StackNames) -> str:
     return f"DataPipeline/{settings.stack}"

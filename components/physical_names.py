@@ -71,7 +71,7 @@ def _stack_names(settings: StackSettings) -> Iterator[PhysicalName]:
     yield PhysicalName("aws:cloudwatch/eventRule:EventRule", naming.glue_events_rule_name(settings))
     yield PhysicalName("aws:glue/catalogDatabase:CatalogDatabase", naming.glue_database_name(settings))
     yield PhysicalName("aws:sns/topic:Topic", naming.topic_name(settings))
-    yield PhysicalName("aws:kms/alias:Alias", naming.key_alias(settings))
+    yield PhysicalName("aws:kms/alias:Alias", naming.kms_alias(settings))
     yield PhysicalName("aws:cloudwatch/dashboard:Dashboard", naming.dashboard_name(settings))
     if settings.object_access_audit:
         yield PhysicalName("aws:s3/bucket:Bucket", naming.bucket_prefix(settings, AUDIT_ZONE))

@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.settings import ROOT as ROOT_STACK
 from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -72,6 +73,7 @@ class ProgramRun:
 # ARNs AWS gives each resource type, from the resource's inputs (and its name, given or generated).
 ARN_FORMATS = {
     "aws:iam/role:Role": ("iam", "role{path}{name}"),
+    "aws:iam/policy:Policy": ("iam", "policy{path}{name}"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}"),
     "aws:glue/job:Job": ("glue", "job/{name}"),
@@ -118,6 +120,8 @@ class AwsMocks(pulumi_mocks.Mocks):
         elif kind == "aws:kms/key:Key":
             resource_id = f"{_short_hash(args.name)}-0000-4000-8000-{_short_hash(args.name + 'k')}0000"
             outputs.update(keyId=resource_id, arn=self._arn("kms", f"key/{resource_id}"))
+        elif kind == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+            outputs["arn"] = self._arn("iam", f"oidc-provider/{inputs['url'].removeprefix('https://')}", region="")
         elif kind == "aws:s3/bucketObjectv2:BucketObjectv2":
             resource_id = inputs["key"]
         elif kind == "aws:lambda/function:Function":
@@ -214,13 +218,16 @@ def copy_program(folder: Path, *, root: Path = ROOT, also: tuple[str, ...] = ())
 
 
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
-                program: Path = ROOT / "__main__.py") -> ProgramRun:
-    """Evaluate the program for `stack` (config defaults to the shipped stack file) and return what it registered."""
-    config = stack_config(stack) if config is None else config
+                program: Path = ROOT / "__main__.py", project: str = PROJECT) -> ProgramRun:
+    """Evaluate `program` (of Pulumi project `project`) for `stack` and return what it registered; config defaults
+    to the stack file next to the program."""
+    config = stack_config(stack, program.parent) if config is None else config
     mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)), preview=preview)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(as_engine_config(config))
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    # A fresh root stack per run: set_mocks keeps an existing one, and with it the previous run's exports.
+    ROOT_STACK.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
 
     async def program_then_settle() -> None:
         runpy.run_path(str(program), run_name="__main__")

@@ -198,6 +198,15 @@ GALLERY = [
      [role_policy(allow(["iam:PassRole"], "*",
                         Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}))],
      [role_policy(PASS_ROLE_OK)]),
+    ("pass-role-every-role-of-the-account", "iam-pass-role-restricted", "lets the role pass any role",
+     [role_policy(allow(["iam:PassRole"], ["arn:aws:iam::123456789012:role/*"],
+                        Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}))],
+     [role_policy(allow(["iam:PassRole"], ["arn:aws:iam::123456789012:role/data-pipeline/dev/*"],
+                        Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}))]),
+    ("pass-role-any-account", "iam-pass-role-restricted", "lets the role pass any role",
+     [role_policy(allow(["iam:PassRole"], ["arn:aws:iam::*:role/data-pipeline/dev/*"],
+                        Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}))],
+     [role_policy(PASS_ROLE_OK)]),
     ("pass-role-no-condition", "iam-pass-role-restricted", "without an iam:PassedToService condition",
      [role_policy(allow(["iam:PassRole"], ["arn:aws:iam::123456789012:role/data-pipeline/dev/glue"]))],
      [role_policy(PASS_ROLE_OK)]),
@@ -358,6 +367,40 @@ def test_gallery_case_is_caught_and_its_secure_twin_passes(policy, fragment, ins
     assert any(fragment in f.message for f in hits), [f.message for f in hits]
     assert all(f.remediation for f in hits)
     assert evaluate(secure, stack="dev", mode="update").findings == []
+
+
+GITHUB = "token.actions.githubusercontent.com"
+GITHUB_PROVIDER = f"arn:aws:iam::123456789012:oidc-provider/{GITHUB}"
+TRUSTS_REPOSITORY = {"iam-trusted-service-principals": {"trustedOidcSubjects": {GITHUB: ["repo:org/app:*"]}}}
+
+
+def web_identity(subject="repo:org/app:pull_request", *, operator="StringEquals", audience="sts.amazonaws.com",
+                 provider=GITHUB_PROVIDER, action="sts:AssumeRoleWithWebIdentity") -> PolicyInput:
+    condition = {operator: {f"{GITHUB}:sub": subject}}
+    if audience:
+        condition.setdefault("StringEquals", {})[f"{GITHUB}:aud"] = audience
+    trust = {"Effect": "Allow", "Principal": {"Federated": provider}, "Action": action, "Condition": condition}
+    return res("aws:iam/role:Role", "ci", assumeRolePolicy=doc(trust), tags=TAGS)
+
+
+@pytest.mark.parametrize(("role", "config", "fragment"), [
+    (web_identity(), {}, "trusted OIDC providers: none"),
+    (web_identity(provider="arn:aws:iam::123456789012:oidc-provider/gitlab.com"), TRUSTS_REPOSITORY,
+     "federated principal 'arn:aws:iam::123456789012:oidc-provider/gitlab.com'"),
+    (web_identity("repo:org/other:pull_request"), TRUSTS_REPOSITORY,
+     "subject 'repo:org/other:pull_request' of token.actions.githubusercontent.com"),
+    (web_identity("repo:org/*", operator="StringLike"), TRUSTS_REPOSITORY, "subject 'repo:org/*'"),
+    (web_identity(audience=""), TRUSTS_REPOSITORY, "does not pin the audience"),
+    (web_identity(operator="StringNotEquals"), TRUSTS_REPOSITORY, "accepts any subject"),
+    (web_identity(action="sts:AssumeRole"), TRUSTS_REPOSITORY, "only sts:AssumeRoleWithWebIdentity"),
+], ids=["provider-not-trusted", "other-provider", "other-repository", "wildcard-repository", "any-audience",
+        "any-subject", "wrong-action"])
+def test_web_identity_trust_is_limited_to_the_configured_subjects(role, config, fragment):
+    findings = evaluate([role], stack="dev", mode="update", config=config).findings
+    assert any(f.policy == "iam-trusted-service-principals" and fragment in f.message for f in findings), findings
+    for secure in (web_identity(), web_identity("repo:org/app:environment:prod"),
+                   web_identity("repo:org/app:*", operator="StringLike")):
+        assert evaluate([secure], stack="dev", mode="update", config=TRUSTS_REPOSITORY).findings == []
 
 
 def test_every_policy_has_a_gallery_case_and_its_metadata():

@@ -49,3 +49,14 @@ def test_an_error_inside_an_apply_fails_the_run(tmp_path, use):
     """) + use + "\n")
     with pytest.raises(ValueError, match="refusing arn:aws:sns:eu-west-1:123456789012:alerts"):
         run_program("dev", {}, program=program)
+
+
+
+def test_each_run_exports_only_its_own_outputs(tmp_path):
+    programs = {}
+    for name, value in (("first", 1), ("second", 2)):
+        (tmp_path / name).mkdir()
+        programs[name] = program_file(tmp_path / name, f'import pulumi\npulumi.export("{name}", {value})\n')
+    assert run_program("dev", {}, program=programs["first"]).exports == {"first": 1}
+    # The mocks keep the root stack between runs: its exports must not leak into the next program's.
+    assert run_program("dev", {}, program=programs["second"]).exports == {"second": 2}

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bootstrap.documents import drift_environment
+from bootstrap.variables import REPOSITORY_VARIABLES
 from offline.stack_files import ROOT, SHIPPED_STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -127,9 +129,17 @@ def test_drift_runs_nightly_on_staging_and_prod_and_keeps_an_issue():
     assert workflow["on"]["schedule"] and "workflow_dispatch" in workflow["on"]
     (job,) = workflow["jobs"].values()
     assert job["strategy"]["matrix"]["stack"] == ["staging", "prod"]
+    # Its own environment: the account's variables and the read-only drift role, without prod's reviews.
+    assert job["environment"] == "drift-${{ matrix.stack }}" == f"{drift_environment('${{ matrix.stack }}')}"
+    assert "vars.AWS_DRIFT_ROLE_ARN" in yaml.safe_dump(job)
     assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
     script = "\n".join(step.get("run", "") for step in steps(job))
     assert "python -m automation drift " in script and "python -m automation drift-issue" in script
+
+
+def test_workflows_read_exactly_the_variables_the_bootstrap_outputs():
+    read = {name for path in WORKFLOWS.glob("*.yml") for name in re.findall(r"vars\.(\w+)", path.read_text())}
+    assert read == set(REPOSITORY_VARIABLES)
 
 
 def test_reaper_runs_daily_and_on_demand():

@@ -20,6 +20,11 @@ KEY_USE_ACTIONS = [
 ]
 
 
+def key_administration(account_root: dict[str, str]) -> dict[str, Any]:
+    """The account (its IAM policies) administers the key; in a key policy `Resource: "*"` means this key."""
+    return statement("KeyAdministration", KEY_ADMIN_ACTIONS, "*", principal=account_root)
+
+
 # Services that encrypt this stack's data with the key on a caller's behalf (the deployer uploading code,
 # Lambda encrypting environment variables, SQS and SNS encrypting messages, Step Functions execution data,
 # EventBridge Scheduler the schedules' input).
@@ -43,7 +48,7 @@ def kms_key_policy(*, partition: str, region: str, account_id: str, role_arn_pat
                   condition={"StringEquals": {"aws:SourceArn": trail_arn}}),
     ] if trail_arn else []
     return document(
-        statement("KeyAdministration", KEY_ADMIN_ACTIONS, "*", principal=account_root),
+        key_administration(account_root),
         statement("UseByThisStacksRoles", KEY_USE_ACTIONS, "*", principal=account_root, condition={
             "ArnLike": {"aws:PrincipalArn": role_arn_pattern},
             "StringEquals": {"kms:CallerAccount": account_id},

@@ -42,6 +42,13 @@ class Statement:
     def condition_keys(self) -> set[str]:
         return {key.lower() for operator in self.condition.values() if isinstance(operator, dict) for key in operator}
 
+    def tag_scoped(self) -> bool:
+        """Scoped by tags (attribute-based access): a restricting condition pins a resource or request tag to a value
+        that is not just a wildcard, so the statement reaches only resources carrying that tag."""
+        return any(key.startswith(("aws:resourcetag/", "aws:requesttag/")) and values
+                   and all(isinstance(v, str) and v.strip("*?") for v in values)
+                   for key, values in self.restricting_conditions().items())
+
     def restricting_conditions(self) -> dict[str, list]:
         """Condition key (lower case) -> values, for the operators that only let matching requests through:
         a negated operator (`StringNotEquals`), `Null`, `...IfExists` or `ForAllValues:` also lets through

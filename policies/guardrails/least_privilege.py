@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -35,6 +36,16 @@ RESOURCE_STAR_ALLOWED = {
     "logs:PutResourcePolicy": "log delivery needs the account's CloudWatch Logs resource policy",
     "logs:DescribeResourcePolicies": "log delivery needs the account's CloudWatch Logs resource policy",
     "logs:DescribeLogGroups": "listing log groups has no resource-level permission",
+    "kms:CreateKey": "a key has no ARN before it exists; scope with aws:RequestTag conditions",
+    "kms:ListAliases": "listing aliases has no resource-level permission",
+    "glue:CreateSecurityConfiguration": "Glue security configurations have no ARN",
+    "glue:DeleteSecurityConfiguration": "Glue security configurations have no ARN",
+    "glue:GetSecurityConfiguration": "Glue security configurations have no ARN",
+    "glue:GetSecurityConfigurations": "Glue security configurations have no ARN",
+    "sns:GetSubscriptionAttributes": "SNS subscriptions cannot be named in an IAM policy",
+    "sns:SetSubscriptionAttributes": "SNS subscriptions cannot be named in an IAM policy",
+    "sns:Unsubscribe": "SNS subscriptions cannot be named in an IAM policy",
+    "states:ListStateMachines": "listing state machines has no resource-level permission",
 }
 # AWS managed policies that grant far more than a pipeline role needs.
 ADMIN_POLICY = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/(.*/)?"
@@ -44,6 +55,7 @@ IAM_IDENTITIES = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:iam/u
                   "aws:iam/serviceSpecificCredential:ServiceSpecificCredential")
 DEFAULT_TRUSTED_SERVICES = ["glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com",
                             "scheduler.amazonaws.com"]
+ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/(?P<path_and_name>.+)$")
 
 
 def documents(resource_type: str, props: Mapping) -> Iterable[tuple[str, object]]:
@@ -82,7 +94,9 @@ def check_wildcard_resources(resource_type: str, props: Mapping, _config) -> Ite
             yield f"{where}: {statement.label} allows every resource except {statement.not_resources} (NotResource)"
         # An ARN that covers every resource of its service (arn:aws:s3:::*) is no narrower than "*".
         wide = [r for r in statement.resources if iam_documents.widens_to_all(r)]
-        if wide:
+        # A tag condition narrows a wildcard to the resources carrying the tag (how KMS keys, which have no
+        # names, are scoped to one stack).
+        if wide and not statement.tag_scoped():
             broad = sorted(a for a in statement.actions if a not in RESOURCE_STAR_ALLOWED)
             if broad:
                 shown = "'*'" if wide == ["*"] else f"{wide}, which is as wide as '*'"
@@ -97,21 +111,64 @@ def check_admin_policies(resource_type: str, props: Mapping, _config) -> Iterabl
             yield f"attaches AWS managed policy {arn.rsplit('/', 1)[-1]}, which grants far more than the role needs"
 
 
+def _names_roles(resource: str) -> bool:
+    """A role ARN, or a pattern of roles under a named IAM path of one account (`role/data-pipeline/dev/*`);
+    not `*`, nor every role of an account (`role/*`), nor roles of any account."""
+    if "*" not in resource and "?" not in resource:
+        return True
+    match = ROLE_ARN.match(resource)
+    if not match:
+        return False
+    fixed = re.split(r"[*?]", match["path_and_name"], maxsplit=1)[0]
+    return "/" in fixed
+
+
 def check_pass_role(resource_type: str, props: Mapping, _config) -> Iterable[str]:
     for where, statement in _allow_statements(resource_type, props):
         if isinstance(statement, str) or statement is UNKNOWN:
             continue
         if not any(iam_documents.matches(a, "iam:PassRole") for a in statement.actions):
             continue
-        wide = [r for r in statement.resources if "*" in r] or statement.not_resources
+        wide = [r for r in statement.resources if not _names_roles(r)] or statement.not_resources
         if wide:
-            yield f"{where}: {statement.label} lets the role pass any role ({wide}); name the roles"
+            yield f"{where}: {statement.label} lets the role pass any role ({wide}); name the roles or their IAM path"
         if "iam:passedtoservice" not in statement.condition_keys():
             yield f"{where}: {statement.label} allows iam:PassRole without an iam:PassedToService condition"
 
 
+def _condition_values(statement: iam_documents.Statement, operators: tuple[str, ...], key: str) -> list[str]:
+    return [str(value) for operator in operators
+            for name, values in (statement.condition.get(operator) or {}).items() if name.lower() == key.lower()
+            for value in iam_documents._as_list(values)]
+
+
+def _check_oidc_trust(statement: iam_documents.Statement, provider: object,
+                      trusted_subjects: Mapping[str, list[str]]) -> Iterable[str]:
+    """A web identity (OIDC) principal: only a provider the pack config trusts, for its audience `sts`, and only
+    token subjects that match the provider's trusted patterns (e.g. one GitHub repository)."""
+    host = provider.split(":oidc-provider/", 1)[1] if isinstance(provider, str) and ":oidc-provider/" in provider \
+        else None
+    if host not in trusted_subjects:
+        yield (f"trust policy lets federated principal {provider!r} assume the role; trusted OIDC providers: "
+               f"{', '.join(sorted(trusted_subjects)) or 'none'}")
+        return
+    if statement.actions != ["sts:AssumeRoleWithWebIdentity"]:
+        yield f"trust policy grants {statement.actions} to {host}; only sts:AssumeRoleWithWebIdentity"
+    if _condition_values(statement, ("StringEquals",), f"{host}:aud") != ["sts.amazonaws.com"]:
+        yield f"trust policy does not pin the audience of {host} tokens (StringEquals {host}:aud sts.amazonaws.com)"
+    subjects = _condition_values(statement, ("StringEquals", "StringLike"), f"{host}:sub")
+    if not subjects:
+        yield f"trust policy accepts any subject of {host} (no StringEquals/StringLike on {host}:sub)"
+    patterns = trusted_subjects[host]
+    for subject in subjects:
+        if not any(fnmatch.fnmatchcase(subject, pattern) for pattern in patterns):
+            yield (f"trust policy lets subject {subject!r} of {host} assume the role; trusted subjects: "
+                   f"{', '.join(patterns)}")
+
+
 def check_trust(resource_type: str, props: Mapping, config: Mapping) -> Iterable[str]:
     trusted = set(config.get("trustedServices") or DEFAULT_TRUSTED_SERVICES)
+    trusted_subjects = config.get("trustedOidcSubjects") or {}
     try:
         statements = iam_documents.parse(get(props, "assumeRolePolicy"))
     except iam_documents.MalformedDocument as error:
@@ -122,12 +179,16 @@ def check_trust(resource_type: str, props: Mapping, config: Mapping) -> Iterable
     for statement in (s for s in statements if s.effect == "Allow"):
         principal = statement.principal
         services = principal.get("Service") if isinstance(principal, dict) else None
-        others = sorted(set(principal) - {"Service"}) if isinstance(principal, dict) else [json.dumps(principal)]
+        others = (sorted(set(principal) - {"Service", "Federated"}) if isinstance(principal, dict)
+                  else [json.dumps(principal)])
         if others:
             yield f"trust policy lets {others} assume the role; only AWS services of the pipeline may"
         for service in iam_documents._as_list(services):
             if service not in trusted:
                 yield f"trust policy lets service {service!r} assume the role; trusted: {', '.join(sorted(trusted))}"
+        if isinstance(principal, dict) and "Federated" in principal:
+            for provider in iam_documents._as_list(principal["Federated"]):
+                yield from _check_oidc_trust(statement, provider, trusted_subjects)
 
 
 def check_no_identities(resource_type: str, _props, _config) -> Iterable[str]:
@@ -168,16 +229,25 @@ POLICIES = [
          "aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "aws:iam/userPolicyAttachment:UserPolicyAttachment"],
         check_admin_policies),
     resource_policy(_rule(
-        "iam-pass-role-restricted", "iam:PassRole names its roles and is limited by iam:PassedToService.",
-        "Name the role ARNs in Resource and add Condition StringEquals iam:PassedToService '<service>.amazonaws.com'."),
+        "iam-pass-role-restricted", "iam:PassRole names its roles (or their IAM path) and is limited by "
+        "iam:PassedToService.",
+        "Name the role ARNs (or arn:aws:iam::<account>:role/<path>/*) in Resource and add Condition StringEquals "
+        "iam:PassedToService '<service>.amazonaws.com'."),
         IAM_DOCUMENT_TYPES, check_pass_role),
     resource_policy(_rule(
-        "iam-trusted-service-principals", "Roles can be assumed only by the AWS services of the pipeline.",
+        "iam-trusted-service-principals", "Roles can be assumed only by the AWS services of the pipeline, or by "
+        "the subjects of an OIDC provider the pack config trusts (GitHub Actions of one repository).",
         "Make the trust policy's Principal {'Service': '<service>.amazonaws.com'} for one of the trusted services "
-        "(components/iam/documents.py, service_trust_policy).",
+        "(components/iam/documents.py, service_trust_policy); a web identity role needs the provider in "
+        "trustedOidcSubjects and Condition StringEquals <host>:aud sts.amazonaws.com and <host>:sub one of its "
+        "trusted subjects (bootstrap/documents.py, github_trust_policy).",
         config={"trustedServices": {"type": "array", "items": {"type": "string"},
                                     "default": DEFAULT_TRUSTED_SERVICES,
-                                    "description": "Service principals allowed in trust policies."}}),
+                                    "description": "Service principals allowed in trust policies."},
+                "trustedOidcSubjects": {"type": "object", "default": {},
+                                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                                        "description": "OIDC provider host -> token subject patterns that may "
+                                                       "assume roles, e.g. GitHub: repo:OWNER/REPO:*."}}),
         [ROLE], check_trust),
     resource_policy(_rule(
         "iam-no-users-or-access-keys", "The stack creates no IAM users, access keys or other long-lived credentials.",

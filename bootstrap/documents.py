@@ -1,0 +1,453 @@
+"""The bootstrap's IAM documents as plain dicts: trust of GitHub's OIDC subjects, the key policies of the state
+and secrets keys, and what each workflow role may do with the state and with the pipeline stacks it owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components import naming
+from components.iam.documents import document, statement
+from components.iam.function_policies import XRAY_WRITE_ACTIONS
+from components.iam.kms_key_policy import KEY_USE_ACTIONS, key_administration
+from components.iam.state_machine_policy import LOG_DELIVERY_ACTIONS
+from components.lambda_function import POWERTOOLS_LAYER
+
+from .config import PIPELINE_PROJECT
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
+# The audience aws-actions/configure-aws-credentials requests a token for.
+STS_AUDIENCE = "sts.amazonaws.com"
+# Where the Pulumi DIY backend keeps everything in its bucket (pkg/backend/diy): meta.yaml, stacks/<project>/
+# (checkpoints and tags), history, backups, journal, locks/organization/<project>/<stack>.
+STATE_ROOT = ".pulumi"
+# Services the pipeline's roles are passed to when the program creates the resources that use them.
+PIPELINE_SERVICES = ("glue", "lambda", "scheduler", "states")
+
+
+def pull_request_subject(repository: str) -> str:
+    """The token subject of any `pull_request` workflow run of the repository (GitHub gives forks none)."""
+    return f"repo:{repository}:pull_request"
+
+
+def environment_subject(repository: str, environment: str) -> str:
+    """The token subject of a job that runs in the repository's GitHub environment (after its protection rules)."""
+    return f"repo:{repository}:environment:{environment}"
+
+
+def drift_environment(environment: str) -> str:
+    """The GitHub environment of the nightly drift check of `environment`: unprotected by reviews (it changes
+    nothing), restricted to the default branch, and holding the variables of the account the stack lives in."""
+    return f"drift-{environment}"
+
+
+def branch_subject(repository: str, branch: str) -> str:
+    """The token subject of a run of the branch's reviewed code outside any environment (schedules, dispatch)."""
+    return f"repo:{repository}:ref:refs/heads/{branch}"
+
+
+def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
+    """Only tokens GitHub issued to these subjects of this repository, for STS, may assume the role."""
+    return document({
+        "Sid": "GitHubActions",
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                                       f"{GITHUB_OIDC_HOST}:sub": subjects}},
+    })
+
+
+@dataclass(frozen=True)
+class Account:
+    partition: str
+    region: str
+    account_id: str
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if regional else ''}:{self.account_id}:{resource}"
+
+    @property
+    def root(self) -> dict[str, str]:
+        return {"AWS": f"arn:{self.partition}:iam::{self.account_id}:root"}
+
+
+def state_key_policy(account: Account) -> dict[str, Any]:
+    """The account administers the key; principals of the account use it only through S3 (the state bucket's
+    encryption), as far as their IAM policies allow."""
+    return document(
+        key_administration(account.root),
+        statement("UseThroughS3", KEY_USE_ACTIONS, "*", principal=account.root, condition={
+            "StringEquals": {"kms:CallerAccount": account.account_id,
+                             "kms:ViaService": f"s3.{account.region}.amazonaws.com"}}),
+    )
+
+
+# What Pulumi's awskms:// secrets provider calls: a stack's data key is encrypted once, decrypted on every run.
+SECRETS_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"]
+
+
+def secrets_key_policy(account: Account, role_path: str, users: tuple[str, ...]) -> dict[str, Any]:
+    """The account administers the key; only the workflow roles (all under `role_path`) and the listed users
+    encrypt and decrypt stack secrets with it, as far as their IAM policies allow (preview decrypts, deployers
+    also encrypt): an identity policy elsewhere in the account allowing kms:Decrypt on '*' reads nothing."""
+    return document(
+        key_administration(account.root),
+        statement("EncryptStackSecrets", SECRETS_ACTIONS, "*", principal=account.root, condition={
+            "StringEquals": {"kms:CallerAccount": account.account_id},
+            "ArnLike": {"aws:PrincipalArn": [account.arn("iam", f"role{role_path}*", regional=False), *users]}}),
+    )
+
+
+@dataclass(frozen=True)
+class StackScope:
+    """One pipeline stack (`dev`) or a pattern of them (`pr-*`, `*`): what its names are derived from."""
+
+    stack: str
+    project: str = PIPELINE_PROJECT
+
+    @property
+    def tag_condition(self) -> dict[str, dict[str, str]]:
+        """The stack's own resources, by the `project` and `stack` tags the program puts on every resource."""
+        return {"StringEquals": {"aws:ResourceTag/project": self.project},
+                "StringLike": {"aws:ResourceTag/stack": self.stack}}
+
+
+@dataclass(frozen=True)
+class StackArns:
+    """ARN patterns of what the pipeline program creates for the stacks of `scope` (components/naming.py)."""
+
+    account: Account
+    scope: StackScope
+
+    @property
+    def named(self) -> str:
+        return f"{naming.name_prefix(self.scope)}-*"
+
+    def _arn(self, service: str, resource: str) -> str:
+        return self.account.arn(service, resource)
+
+    @property
+    def buckets(self) -> str:
+        return f"arn:{self.account.partition}:s3:::{self.named}"
+
+    @property
+    def objects(self) -> str:
+        return f"{self.buckets}/*"
+
+    @property
+    def artifact_objects(self) -> str:
+        return f"arn:{self.account.partition}:s3:::{naming.bucket_prefix(self.scope, 'artifacts')}*/*"
+
+    @property
+    def roles(self) -> str:
+        return naming.role_arn_pattern(self.account.partition, self.account.account_id, self.scope)
+
+    @property
+    def log_groups(self) -> str:
+        a = self.account
+        return naming.log_group_arn(a.partition, a.region, a.account_id, f"{naming.log_group_root(self.scope)}/*")
+
+    @property
+    def keys(self) -> str:
+        # Key ids are random: the stack's keys are told apart by their tags (StackScope.tag_condition).
+        return self._arn("kms", "key/*")
+
+    @property
+    def key_alias(self) -> str:
+        return self._arn("kms", naming.kms_alias(self.scope))
+
+    @property
+    def functions(self) -> str:
+        return self._arn("lambda", f"function:{self.named}")
+
+    @property
+    def state_machines(self) -> str:
+        return self._arn("states", f"stateMachine:{self.named}")
+
+    @property
+    def executions(self) -> str:
+        return self._arn("states", f"execution:{self.named}")
+
+    @property
+    def glue_jobs(self) -> str:
+        return self._arn("glue", f"job/{self.named}")
+
+    @property
+    def glue_catalog(self) -> list[str]:
+        database = naming.glue_database_name(self.scope)
+        return [self._arn("glue", "catalog"), self._arn("glue", f"database/{database}"),
+                self._arn("glue", f"table/{database}/*"), self._arn("glue", f"userDefinedFunction/{database}/*")]
+
+    @property
+    def topics(self) -> str:
+        # Also the topics' subscriptions (<topic ARN>:<id>).
+        return self._arn("sns", self.named)
+
+    @property
+    def queues(self) -> str:
+        return self._arn("sqs", self.named)
+
+    @property
+    def event_rules(self) -> str:
+        return self._arn("events", f"rule/{self.named}")
+
+    @property
+    def schedules(self) -> str:
+        return self._arn("scheduler", f"schedule/default/{self.named}")
+
+    @property
+    def alarms(self) -> str:
+        return self._arn("cloudwatch", f"alarm:{self.named}")
+
+    @property
+    def dashboards(self) -> str:
+        # The dashboard is named after the stack itself (components/monitoring.py).
+        return self.account.arn("cloudwatch", f"dashboard/{naming.name_prefix(self.scope)}", regional=False)
+
+
+# Reads that `pulumi refresh` (and `preview --refresh`) makes of each resource type the program creates.
+BUCKET_READ = ["s3:GetAccelerateConfiguration", "s3:GetBucket*", "s3:GetEncryptionConfiguration",
+               "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:ListBucket"]
+ROLE_READ = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+             "iam:ListRoleTags"]
+KEY_READ = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+FUNCTION_READ = ["lambda:GetAlias", "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
+                 "lambda:GetFunctionConcurrency", "lambda:GetFunctionConfiguration",
+                 "lambda:GetFunctionEventInvokeConfig", "lambda:GetPolicy", "lambda:GetRuntimeManagementConfig",
+                 "lambda:ListAliases", "lambda:ListTags", "lambda:ListVersionsByFunction"]
+STATE_MACHINE_READ = ["states:DescribeStateMachine", "states:DescribeStateMachineAlias",
+                      "states:ListStateMachineAliases", "states:ListStateMachineVersions",
+                      "states:ListTagsForResource"]
+# Actions AWS grants on Resource "*" only; the policy pack allows exactly these there.
+UNSCOPED_READ = ["glue:GetSecurityConfiguration", "glue:GetSecurityConfigurations", "kms:ListAliases",
+                 "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes", "states:ListStateMachines"]
+
+
+def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
+    """Read-only access to the configuration of the stacks' resources: enough to refresh them, never their data
+    (objects only of the artifacts bucket, which holds the deployed code)."""
+    return [
+        statement("ReadBuckets", BUCKET_READ, [arns.buckets]),
+        statement("ReadDeployedCode", ["s3:GetObject", "s3:GetObjectTagging"], [arns.artifact_objects]),
+        statement("ReadRoles", ROLE_READ, [arns.roles]),
+        statement("ReadKeys", KEY_READ, [arns.keys], condition=arns.scope.tag_condition),
+        statement("ReadLogGroups", ["logs:ListTagsForResource", "logs:ListTagsLogGroup"], [arns.log_groups]),
+        statement("ReadFunctions", FUNCTION_READ, [arns.functions]),
+        statement("ReadStateMachines", STATE_MACHINE_READ, [arns.state_machines]),
+        statement("ReadGlue", ["glue:GetDatabase", "glue:GetJob", "glue:GetTags"],
+                  [arns.glue_jobs, *arns.glue_catalog]),
+        statement("ReadTopics", ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
+                                 "sns:ListTagsForResource"], [arns.topics]),
+        statement("ReadQueues", ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"], [arns.queues]),
+        statement("ReadEventRules", ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
+                  [arns.event_rules]),
+        statement("ReadSchedules", ["scheduler:GetSchedule"], [arns.schedules]),
+        statement("ReadAlarms", ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"], [arns.alarms]),
+        statement("ReadDashboards", ["cloudwatch:GetDashboard"], [arns.dashboards]),
+        statement("ReadUnscoped", UNSCOPED_READ, "*"),
+    ]
+
+
+def _passed_to(services: tuple[str, ...]) -> dict[str, Any]:
+    return {"StringEquals": {"iam:PassedToService": [f"{service}.amazonaws.com" for service in services]}}
+
+
+def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str | None) -> list[dict[str, Any]]:
+    """Create, update and destroy the scope's buckets, roles, keys and log groups, and nothing else. With a
+    permissions boundary, every role the deployer creates or changes must carry it (and cannot lose it)."""
+    scope = arns.scope
+    with_boundary = ({"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
+                     if permissions_boundary_arn else None)
+    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePolicy"]
+    if permissions_boundary_arn:
+        role_changes.append("iam:PutRolePermissionsBoundary")
+    new_tags = {"StringEquals": {"aws:RequestTag/project": scope.project},
+                "StringLike": {"aws:RequestTag/stack": scope.stack}}
+    statements = [
+        statement("ManageBuckets", [
+            "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:ListBucketVersions",
+            "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketTagging", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
+            "s3:PutLifecycleConfiguration"], [arns.buckets]),
+        statement("ManageObjects", [
+            "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion",
+            "s3:PutObject", "s3:PutObjectTagging"], [arns.objects]),
+        statement("ChangeRoles", role_changes, [arns.roles], condition=with_boundary),
+        statement("ManageRoles", ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+                                  "iam:UpdateRole", "iam:UpdateRoleDescription"], [arns.roles]),
+        statement("PassRolesToPipelineServices", ["iam:PassRole"], [arns.roles],
+                  condition=_passed_to(PIPELINE_SERVICES)),
+        # Key ids are unknown before creation: new keys must carry the stack's tags (creating a key with tags is
+        # authorized as tagging "any key"), existing ones are the stack's by those tags.
+        statement("CreateKeys", ["kms:CreateKey"], "*", condition=new_tags),
+        statement("TagNewKeys", ["kms:TagResource"], [arns.keys], condition=new_tags),
+        statement("ManageKeys", ["kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion",
+                                 "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription", *KEY_USE_ACTIONS],
+                  [arns.keys], condition=scope.tag_condition),
+        statement("GrantKeysToServices", ["kms:CreateGrant"], [arns.keys], condition={
+            **scope.tag_condition, "Bool": {"kms:GrantIsForAWSResource": "true"}}),
+        # An alias is authorized on both the alias and the key it names; aliases carry no tags, so the alias is
+        # named and the key is the scope's by tag, in two statements.
+        statement("ManageKeyAlias", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"], [arns.key_alias]),
+        statement("PointAliasAtScopeKeys", ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+                  [arns.keys], condition=scope.tag_condition),
+        # Keys of other stacks keep their owner: their tags cannot be changed to this scope's.
+        statement("KeepOtherStacksKeys", ["kms:TagResource", "kms:UntagResource"], [arns.keys], effect="Deny",
+                  condition={"Null": {"aws:ResourceTag/stack": "false"},
+                             "StringNotLike": {"aws:ResourceTag/stack": scope.stack}}),
+        statement("ManageLogGroups", [
+            "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
+            "logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource",
+            "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
+    ]
+    if permissions_boundary_arn:
+        statements.append(statement("KeepPermissionsBoundary", ["iam:DeleteRolePermissionsBoundary"], [arns.roles],
+                                    effect="Deny"))
+    return statements
+
+
+def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
+    """Create, update and destroy the scope's functions, pipelines, Glue jobs and catalog, topics, queues,
+    schedules, alarms and dashboards, and nothing else."""
+    partition, region = arns.account.partition, arns.account.region
+    layer = POWERTOOLS_LAYER.format(partition=partition, region=region).rsplit(":", 1)[0]
+    return [
+        statement("ManageFunctions", [
+            "lambda:AddPermission", "lambda:CreateAlias", "lambda:CreateFunction", "lambda:DeleteAlias",
+            "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency", "lambda:DeleteFunctionEventInvokeConfig",
+            "lambda:PublishVersion", "lambda:PutFunctionConcurrency", "lambda:PutFunctionEventInvokeConfig",
+            "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource", "lambda:UpdateAlias",
+            "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+            "lambda:UpdateFunctionEventInvokeConfig"], [arns.functions]),
+        statement("UsePowertoolsLayer", ["lambda:GetLayerVersion"], [f"{layer}:*"]),
+        statement("ManageStateMachines", [
+            "states:CreateStateMachine", "states:CreateStateMachineAlias", "states:DeleteStateMachine",
+            "states:DeleteStateMachineAlias", "states:DeleteStateMachineVersion", "states:PublishStateMachineVersion",
+            "states:TagResource", "states:UntagResource", "states:UpdateStateMachine",
+            "states:UpdateStateMachineAlias"], [arns.state_machines]),
+        statement("ManageGlue", [
+            "glue:CreateDatabase", "glue:CreateJob", "glue:DeleteDatabase", "glue:DeleteJob", "glue:TagResource",
+            "glue:UntagResource", "glue:UpdateDatabase", "glue:UpdateJob"], [arns.glue_jobs, *arns.glue_catalog]),
+        statement("ManageTopics", ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe",
+                                   "sns:TagResource", "sns:UntagResource"], [arns.topics]),
+        statement("ManageQueues", ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue",
+                                   "sqs:UntagQueue"], [arns.queues]),
+        statement("ManageEventRules", ["events:DeleteRule", "events:DisableRule", "events:EnableRule", "events:PutRule",
+                                       "events:PutTargets", "events:RemoveTargets", "events:TagResource",
+                                       "events:UntagResource"], [arns.event_rules]),
+        statement("ManageSchedules", ["scheduler:CreateSchedule", "scheduler:DeleteSchedule",
+                                      "scheduler:UpdateSchedule"], [arns.schedules]),
+        statement("ManageAlarms", ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
+                                   "cloudwatch:UntagResource"], [arns.alarms]),
+        statement("ManageDashboards", ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"], [arns.dashboards]),
+        # None has resource-level permissions: Glue security configurations have no ARN, and a subscription is
+        # changed or removed by its id alone.
+        statement("ManageUnscoped", ["glue:CreateSecurityConfiguration", "glue:DeleteSecurityConfiguration",
+                                     "sns:SetSubscriptionAttributes", "sns:Unsubscribe"], "*"),
+        # A state machine that logs needs its creator to set up CloudWatch Logs' vended delivery.
+        statement("DeliverStateMachineLogs", LOG_DELIVERY_ACTIONS, "*"),
+    ]
+
+
+def release_statements(arns: StackArns) -> list[dict[str, Any]]:
+    """What `python -m automation release|rollback|run` does besides deploying: run the pipeline on sample
+    data and check its output (health check), route the live aliases and prune versions, watch the alarms."""
+    return [
+        statement("RunPipelines", ["states:StartExecution"], [arns.state_machines]),
+        statement("FollowExecutions", ["states:DescribeExecution", "states:GetExecutionHistory",
+                                       "states:StopExecution"], [arns.executions]),
+        statement("ListExecutions", ["states:ListExecutions"], [arns.state_machines]),
+        statement("FollowGlueRuns", ["glue:GetJobRun", "glue:GetJobRuns"], [arns.glue_jobs]),
+    ]
+
+
+def state_read_statements(*, bucket_arn: str, key_arn: str) -> list[dict[str, Any]]:
+    """Read every stack's state (what `pulumi preview` needs of the backend: it takes no lock)."""
+    return [
+        statement("ListState", ["s3:ListBucket"], [bucket_arn]),
+        statement("ReadState", ["s3:GetObject"], [f"{bucket_arn}/{STATE_ROOT}/*"]),
+        statement("DecryptState", ["kms:Decrypt"], [key_arn]),
+    ]
+
+
+def state_write_statements(*, bucket_arn: str, key_arn: str, scope: StackScope) -> list[dict[str, Any]]:
+    """Write (and lock) the state of the scope's stacks only: checkpoint (`.json`, `.json.gz`, backups `.bak`) and
+    tags (`.pulumi-tags`), history, backups, update journal and lock."""
+    project, stack = scope.project, scope.stack
+    paths = [f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*",
+             f"journal/{project}/{stack}/*", f"locks/organization/{project}/{stack}/*"]
+    return [
+        statement("WriteOwnState", ["s3:DeleteObject", "s3:PutObject"],
+                  [f"{bucket_arn}/{STATE_ROOT}/{path}" for path in paths]),
+        statement("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
+    ]
+
+
+def secrets_statements(*, key_arn: str, encrypt: bool) -> list[dict[str, Any]]:
+    """Decrypt stack secrets (and, to create stacks, encrypt their data keys) with the secrets key."""
+    actions = SECRETS_ACTIONS if encrypt else ["kms:Decrypt", "kms:DescribeKey"]
+    return [statement("UseSecretsKey", actions, [key_arn])]
+
+
+def permissions_boundary(arns: StackArns) -> dict[str, Any]:
+    """The most a role of the scope's stacks can ever do, whatever its own policy says: the data-plane actions
+    of the pipeline's roles, on the scope's resources only, and no IAM at all."""
+    return document(
+        statement("StackData", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [arns.objects]),
+        statement("ListStackBuckets", ["s3:ListBucket"], [arns.buckets]),
+        statement("UseStackKeys", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                  [arns.keys], condition=arns.scope.tag_condition),
+        statement("WriteStackLogs", ["logs:AssociateKmsKey", "logs:CreateLogStream", "logs:PutLogEvents"],
+                  [arns.log_groups]),
+        statement("RunStackGlueJobs", ["glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns",
+                                       "glue:StartJobRun"], [arns.glue_jobs]),
+        # The stacks' databases and tables, and `default`, which a Spark session on the Glue catalog looks up.
+        statement("UseStackCatalog", [
+            "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:CreatePartition", "glue:CreateTable",
+            "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:UpdatePartition",
+            "glue:UpdateTable"], [*arns.glue_catalog, arns.account.arn("glue", "database/default")]),
+        statement("InvokeStackFunctions", ["lambda:InvokeFunction"], [arns.functions]),
+        statement("StartStackPipelines", ["states:StartExecution"], [arns.state_machines]),
+        statement("NotifyStack", ["sns:Publish"], [arns.topics]),
+        statement("SendStackDeadLetters", ["sqs:SendMessage"], [arns.queues]),
+        statement("Telemetry", ["cloudwatch:PutMetricData", *XRAY_WRITE_ACTIONS, "xray:GetSamplingRules",
+                                "xray:GetSamplingTargets", *LOG_DELIVERY_ACTIONS], "*"),
+    )
+
+
+@dataclass(frozen=True)
+class StateArns:
+    """The state backend: its bucket, the key that encrypts the bucket, and the key of the secrets provider."""
+
+    bucket_arn: str
+    state_key_arn: str
+    secrets_key_arn: str
+
+
+# The managed policies of each kind of role, by name suffix (one managed policy holds at most 6,144 characters).
+PREVIEW_POLICIES = ("state", "read")
+DEPLOYER_POLICIES = ("state", "read", "foundation", "workload")
+
+
+def preview_policies(account: Account, state: StateArns) -> dict[str, dict[str, Any]]:
+    """Read every pipeline stack's state and resources, decrypt its secrets; change nothing."""
+    return dict(zip(PREVIEW_POLICIES, (
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False)),
+        document(*stack_read_statements(StackArns(account, StackScope("*")))),
+    ), strict=True))
+
+
+def deployer_policies(arns: StackArns, state: StateArns, *,
+                      permissions_boundary_arn: str | None) -> dict[str, dict[str, Any]]:
+    """Deploy, release, check and destroy the stacks of one scope: their state and their resources only."""
+    return dict(zip(DEPLOYER_POLICIES, (
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
+                 *state_write_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, scope=arns.scope),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True)),
+        document(*stack_read_statements(arns)),
+        document(*stack_foundation_statements(arns, permissions_boundary_arn=permissions_boundary_arn)),
+        document(*stack_workload_statements(arns), *release_statements(arns)),
+    ), strict=True))

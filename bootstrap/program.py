@@ -1,0 +1,96 @@
+"""The bootstrap program (one stack per AWS account): settings in, GitHub's OIDC provider, the state backend and
+the workflow roles out, and the repository variables the workflows read exported under their own names."""
+
+from __future__ import annotations
+
+import pulumi
+
+from automation.profile import STACK_PREFIX as PR_STACK_PREFIX
+from components.aws_context import AwsContext
+from components.config import ConfigError
+
+from . import variables
+from .config import NAMESPACE, load_settings
+from .documents import (
+    DEPLOYER_POLICIES,
+    PREVIEW_POLICIES,
+    Account,
+    StackArns,
+    StackScope,
+    StateArns,
+    deployer_policies,
+    drift_environment,
+    environment_subject,
+    preview_policies,
+)
+from .github_oidc import GithubOidc, GithubOidcArgs
+from .state_backend import StateBackend, StateBackendArgs
+from .workflow_roles import (
+    DRIFT_SESSION_HOURS,
+    IAM_PATH,
+    PullRequestRoles,
+    PullRequestRolesArgs,
+    WorkflowRole,
+    WorkflowRoleArgs,
+)
+
+
+def main() -> None:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        # A clean message naming every bad key, instead of a stack trace.
+        raise pulumi.RunError(str(error)) from None
+
+    aws_context = AwsContext.current()
+    account = pulumi.Output.all(partition=aws_context.partition, region=aws_context.region,
+                                account_id=aws_context.account_id).apply(lambda values: Account(**values))
+    oidc = GithubOidc("github", GithubOidcArgs(existing_provider_arn=settings.oidc_provider_arn, tags=settings.tags))
+    backend = StateBackend("backend", StateBackendArgs(
+        bucket_prefix=f"{NAMESPACE}-state-{settings.stack}-", alias_prefix=f"alias/{NAMESPACE}", account=account,
+        role_path=IAM_PATH, secrets_key_users=settings.secrets_key_users, tags=settings.tags))
+    state = pulumi.Output.all(bucket_arn=backend.bucket_arn, state_key_arn=backend.state_key_arn,
+                              secrets_key_arn=backend.secrets_key_arn).apply(lambda values: StateArns(**values))
+
+    exported = {
+        variables.AWS_REGION: aws_context.region,
+        variables.PULUMI_BACKEND_URL: backend.backend_url,
+        variables.PULUMI_SECRETS_PROVIDER: backend.secrets_provider,
+    }
+    if settings.pull_requests:
+        pull_requests = PullRequestRoles("pull-requests", PullRequestRolesArgs(
+            repository=settings.github_repository, default_branch=settings.default_branch,
+            provider_arn=oidc.provider_arn, account=account, state=state,
+            pr_stack_prefix=PR_STACK_PREFIX, tags=settings.tags))
+        exported.update({variables.AWS_PREVIEW_ROLE_ARN: pull_requests.preview_role_arn,
+                         variables.AWS_PR_STACKS_ROLE_ARN: pull_requests.pr_stacks_role_arn,
+                         variables.PERMISSIONS_BOUNDARY_ARN: pull_requests.permissions_boundary_arn})
+    for environment in settings.environments:
+        deploy = WorkflowRole(f"deploy-{environment}", WorkflowRoleArgs(
+            purpose=f"deploy-{environment}",
+            description=f"Delivery to the {environment} stack: deploys, releases and rolls back that stack only",
+            provider_arn=oidc.provider_arn,
+            subjects=(environment_subject(settings.github_repository, environment),),
+            policies=pulumi.Output.all(account=account, state=state).apply(
+                lambda v, environment=environment: deployer_policies(
+                    StackArns(v["account"], StackScope(environment)), v["state"], permissions_boundary_arn=None)),
+            policy_names=DEPLOYER_POLICIES, max_session_hours=settings.deploy_session_hours, tags=settings.tags))
+        exported[variables.deploy_role_variable(environment)] = deploy.arn
+
+    if settings.environments:
+        # Nightly drift checks run in environments of their own (`drift-<env>`): no reviews, since they change
+        # nothing, and no use of the deploy roles.
+        drift = WorkflowRole("drift", WorkflowRoleArgs(
+            purpose="drift",
+            description="Nightly drift checks: reads the account's pipeline stacks' state and resources",
+            provider_arn=oidc.provider_arn,
+            subjects=tuple(environment_subject(settings.github_repository, drift_environment(environment))
+                           for environment in settings.environments),
+            policies=pulumi.Output.all(account=account, state=state).apply(
+                lambda v: preview_policies(v["account"], v["state"])),
+            policy_names=PREVIEW_POLICIES, max_session_hours=DRIFT_SESSION_HOURS, tags=settings.tags))
+        exported[variables.AWS_DRIFT_ROLE_ARN] = drift.arn
+
+    # Exactly the repository variables the workflows read, under their own names: `pulumi stack output --shell`.
+    for variable, value in exported.items():
+        pulumi.export(variable, value)

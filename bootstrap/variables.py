@@ -1,0 +1,32 @@
+"""The GitHub repository variables the workflows read, named in one place: the bootstrap program outputs them
+(output name = variable name) and the workflows' tests check that they read nothing else."""
+
+from __future__ import annotations
+
+from offline.stack_files import SHIPPED_STACKS
+
+AWS_REGION = "AWS_REGION"
+PULUMI_BACKEND_URL = "PULUMI_BACKEND_URL"
+PULUMI_SECRETS_PROVIDER = "PULUMI_SECRETS_PROVIDER"
+AWS_PREVIEW_ROLE_ARN = "AWS_PREVIEW_ROLE_ARN"
+AWS_PR_STACKS_ROLE_ARN = "AWS_PR_STACKS_ROLE_ARN"
+# Read by the drift workflow in the environment `drift-<stack>` (the variables of the stack's account).
+AWS_DRIFT_ROLE_ARN = "AWS_DRIFT_ROLE_ARN"
+# The PR-stack workflow passes it to `python -m automation run` (automation/profile.py reads it).
+PERMISSIONS_BOUNDARY_ARN = "PERMISSIONS_BOUNDARY_ARN"
+
+# Every account's bootstrap stack outputs these (the drift role where the account hosts an environment).
+ACCOUNT_VARIABLES = (AWS_REGION, PULUMI_BACKEND_URL, PULUMI_SECRETS_PROVIDER, AWS_DRIFT_ROLE_ARN)
+# Only the stack of the account that hosts pull requests (previews and PR stacks) outputs these.
+PULL_REQUEST_VARIABLES = (AWS_PREVIEW_ROLE_ARN, AWS_PR_STACKS_ROLE_ARN, PERMISSIONS_BOUNDARY_ARN)
+
+
+def deploy_role_variable(environment: str) -> str:
+    """`AWS_DEPLOY_ROLE_ARN_<ENVIRONMENT>`: the role the delivery workflow assumes in that GitHub environment."""
+    return f"AWS_DEPLOY_ROLE_ARN_{environment.upper().replace('-', '_')}"
+
+
+# Everything the workflows may read: the account's, the pull requests', and one deploy role per environment the
+# delivery workflow promotes through.
+REPOSITORY_VARIABLES = (*ACCOUNT_VARIABLES, *PULL_REQUEST_VARIABLES,
+                        *(deploy_role_variable(environment) for environment in SHIPPED_STACKS))

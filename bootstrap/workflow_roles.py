@@ -1,0 +1,142 @@
+"""The roles the workflows assume through GitHub's OIDC provider: each trusts named subjects of this repository
+only, and holds its permissions in managed policies built by bootstrap/documents.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from .config import NAMESPACE
+from .documents import (
+    DEPLOYER_POLICIES,
+    PREVIEW_POLICIES,
+    Account,
+    StackArns,
+    StackScope,
+    StateArns,
+    branch_subject,
+    deployer_policies,
+    github_trust_policy,
+    permissions_boundary,
+    preview_policies,
+    pull_request_subject,
+)
+
+IAM_PATH = f"/{NAMESPACE}/"
+# A PR job (deploy, health check, destroy) is cancelled after 45 minutes; previews take minutes.
+PULL_REQUEST_SESSION_HOURS = 1
+# A drift check is one refresh preview of one stack: minutes.
+DRIFT_SESSION_HOURS = 1
+
+
+def role_name(purpose: str) -> str:
+    return f"{NAMESPACE}-{purpose}"
+
+
+@dataclass(frozen=True)
+class WorkflowRoleArgs:
+    purpose: str
+    description: str
+    provider_arn: pulumi.Input[str]
+    # The OIDC subjects (`repo:OWNER/REPO:…`) allowed to assume the role.
+    subjects: tuple[str, ...]
+    # Managed policy suffix -> its document; `policy_names` are the keys, known before the documents are.
+    policies: pulumi.Output[dict[str, dict[str, Any]]]
+    policy_names: tuple[str, ...]
+    max_session_hours: int
+    tags: dict[str, str]
+
+
+class WorkflowRole(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkflowRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline-bootstrap:identity:WorkflowRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=role_name(args.purpose),
+            path=IAM_PATH,
+            description=args.description,
+            assume_role_policy=pulumi.Output.json_dumps(pulumi.Output.from_input(args.provider_arn).apply(
+                lambda provider: github_trust_policy(provider, list(args.subjects)))),
+            max_session_duration=args.max_session_hours * 3600,
+            tags=args.tags,
+            opts=child,
+        )
+        for suffix in args.policy_names:
+            policy = aws.iam.Policy(
+                f"{name}-{suffix}",
+                name=role_name(f"{args.purpose}-{suffix}"),
+                path=IAM_PATH,
+                description=f"{args.description} ({suffix})",
+                policy=pulumi.Output.json_dumps(args.policies.apply(lambda documents, s=suffix: documents[s])),
+                tags=args.tags,
+                opts=child,
+            )
+            aws.iam.RolePolicyAttachment(f"{name}-{suffix}-attachment", role=role.name, policy_arn=policy.arn,
+                                         opts=child)
+        self.arn = role.arn
+        self.register_outputs({"arn": self.arn})
+
+
+@dataclass(frozen=True)
+class PullRequestRolesArgs:
+    repository: str
+    # Its reviewed code's scheduled runs (the reaper of leaked PR stacks) use the PR-stacks role too.
+    default_branch: str
+    provider_arn: pulumi.Input[str]
+    account: pulumi.Output[Account]
+    state: pulumi.Output[StateArns]
+    pr_stack_prefix: str
+    tags: dict[str, str]
+
+
+class PullRequestRoles(pulumi.ComponentResource):
+    """What pull requests run with: previews read every stack; PR stacks deploy only `pr-*` stacks, and every
+    role they create carries the permissions boundary defined here."""
+
+    preview_role_arn: pulumi.Output[str]
+    pr_stacks_role_arn: pulumi.Output[str]
+    permissions_boundary_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PullRequestRolesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline-bootstrap:identity:PullRequestRoles", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        pr_stacks = args.account.apply(lambda account: StackArns(account, StackScope(f"{args.pr_stack_prefix}*")))
+        boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=role_name("pr-stacks-boundary"),
+            path=IAM_PATH,
+            description="The most any role of a PR stack can do: PR stacks' data, nothing of IAM",
+            policy=pulumi.Output.json_dumps(pr_stacks.apply(permissions_boundary)),
+            tags=args.tags,
+            opts=child,
+        )
+        pull_requests = (pull_request_subject(args.repository),)
+        preview = WorkflowRole(f"{name}-preview", WorkflowRoleArgs(
+            purpose="preview",
+            description="Pull request previews: reads every pipeline stack's state and resources",
+            provider_arn=args.provider_arn, subjects=pull_requests,
+            policies=pulumi.Output.all(account=args.account, state=args.state).apply(
+                lambda v: preview_policies(v["account"], v["state"])),
+            policy_names=PREVIEW_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
+        ), opts=child)
+        stacks = WorkflowRole(f"{name}-pr-stacks", WorkflowRoleArgs(
+            purpose="pr-stacks",
+            description="Pull request stacks: deploys, checks and destroys pr-* stacks only",
+            provider_arn=args.provider_arn,
+            subjects=(*pull_requests, branch_subject(args.repository, args.default_branch)),
+            policies=pulumi.Output.all(arns=pr_stacks, state=args.state, boundary=boundary.arn).apply(
+                lambda v: deployer_policies(v["arns"], v["state"], permissions_boundary_arn=v["boundary"])),
+            policy_names=DEPLOYER_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
+        ), opts=child)
+
+        self.preview_role_arn = preview.arn
+        self.pr_stacks_role_arn = stacks.arn
+        self.permissions_boundary_arn = boundary.arn
+        self.register_outputs({"preview_role_arn": self.preview_role_arn, "pr_stacks_role_arn": self.pr_stacks_role_arn,
+                               "permissions_boundary_arn": self.permissions_boundary_arn})

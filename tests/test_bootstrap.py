@@ -1,0 +1,638 @@
+"""The bootstrap program (bootstrap/) under Pulumi's mocks, for each example stack: who may assume each role, what
+each role may do with the state and with which pipeline stacks' resources (the pipeline program's own resources,
+registered under mocks, are the test cases), the state backend's protection, the outputs, the policy pack, and
+clean errors for bad config. Also the main program's permissions boundary setting."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pulumi
+import pytest
+from parliament import analyze_policy_string
+
+from automation.profile import pull_request
+from automation.profile import stack_config as pr_stack_config
+from bootstrap.config import FIELDS, PROJECT, BootstrapSettings, parse_settings
+from bootstrap.documents import (
+    DEPLOYER_POLICIES,
+    GITHUB_OIDC_HOST,
+    Account,
+    StackArns,
+    StackScope,
+    StateArns,
+    branch_subject,
+    deployer_policies,
+    environment_subject,
+    permissions_boundary,
+    preview_policies,
+    pull_request_subject,
+)
+from bootstrap.variables import (
+    ACCOUNT_VARIABLES,
+    PERMISSIONS_BOUNDARY_ARN,
+    PULL_REQUEST_VARIABLES,
+    REPOSITORY_VARIABLES,
+    deploy_role_variable,
+)
+from components.config import ConfigError
+from offline.policy_report import report_for_run
+from offline.program import ACCOUNT_ID, ProgramRun, run_program
+from offline.stack_files import ROOT, project_defaults, project_file, stack_config
+from tests.conftest import program_run
+from tests.iam_access import allows, permitted
+
+BOOTSTRAP = ROOT / "bootstrap"
+STACKS = tuple(sorted(path.name.split(".")[1] for path in BOOTSTRAP.glob("Pulumi.*.yaml")))
+POLICY_CONFIG = json.loads((BOOTSTRAP / "policy-config.json").read_text())
+ROLE = "aws:iam/role:Role"
+POLICY = "aws:iam/policy:Policy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+REGION = "eu-west-1"
+
+
+@cache
+def bootstrap_run(stack: str, preview: bool = False) -> ProgramRun:
+    return run_program(stack, preview=preview, program=BOOTSTRAP / "__main__.py", project=PROJECT)
+
+
+def bootstrap_run_with(stack: str, **changes) -> ProgramRun:
+    """The stack with some of its config changed (key without namespace -> value)."""
+    config = {**stack_config(stack, BOOTSTRAP), **{f"{PROJECT}:{key}": value for key, value in changes.items()}}
+    return run_program(stack, config, program=BOOTSTRAP / "__main__.py", project=PROJECT)
+
+
+def settings_of(stack: str, **changes) -> BootstrapSettings:
+    return parse_settings(stack, raw_config(stack, **changes))
+
+
+def raw_config(stack: str, **changes) -> dict:
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix):]: v for k, v in stack_config(stack, BOOTSTRAP).items() if k.startswith(prefix)}
+    return {**raw, **changes}
+
+
+def roles(run: ProgramRun) -> dict[str, dict]:
+    """Role name -> inputs."""
+    return {r.inputs["name"]: r.inputs for r in run.of_type(ROLE)}
+
+
+def role_policies(run: ProgramRun, role_name: str) -> list[dict]:
+    """The documents of the managed policies attached to the role, followed through the attachments."""
+    policies = {r.outputs["arn"]: json.loads(r.inputs["policy"]) for r in run.of_type(POLICY)}
+    return [policies[a.inputs["policyArn"]] for a in run.of_type(ATTACHMENT) if a.inputs["role"] == role_name]
+
+
+def trust(run: ProgramRun, role_name: str) -> dict:
+    return json.loads(roles(run)[role_name]["assumeRolePolicy"])
+
+
+def boundary_document(run: ProgramRun) -> dict:
+    return json.loads(one(r for r in run.of_type(POLICY) if r.inputs["name"].endswith("-boundary")).inputs["policy"])
+
+
+def one(items):
+    items = list(items)
+    assert len(items) == 1, items
+    return items[0]
+
+
+# --- outputs: the repository variables --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_are_exactly_the_variables_the_account_serves(stack):
+    settings, run = settings_of(stack), bootstrap_run(stack)
+    expected = {*ACCOUNT_VARIABLES, *(deploy_role_variable(e) for e in settings.environments),
+                *(PULL_REQUEST_VARIABLES if settings.pull_requests else ())}
+    assert set(run.exports) == expected
+    assert set(run.exports) <= set(REPOSITORY_VARIABLES)
+    assert all(isinstance(value, str) and value for value in run.exports.values())
+
+
+def test_example_accounts_together_output_every_repository_variable_once_per_environment():
+    exported = [name for stack in STACKS for name in bootstrap_run(stack).exports]
+    assert set(exported) == set(REPOSITORY_VARIABLES)
+    deploy_variables = [name for name in exported if name.startswith("AWS_DEPLOY_ROLE_ARN_")]
+    assert sorted(deploy_variables) == sorted({*deploy_variables})  # each environment lives in one account
+    assert deploy_role_variable("staging") == "AWS_DEPLOY_ROLE_ARN_STAGING"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_backend_variables_name_the_state_bucket_and_the_secrets_key(stack):
+    run = bootstrap_run(stack)
+    bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["bucket"]
+    secrets_alias = one(a for a in run.of_type("aws:kms/alias:Alias") if a.inputs["name"].endswith("/secrets"))
+    assert run.exports["AWS_REGION"] == REGION
+    assert run.exports["PULUMI_BACKEND_URL"] == f"s3://{bucket}?region={REGION}"
+    assert run.exports["PULUMI_SECRETS_PROVIDER"] == f"awskms://{secrets_alias.inputs['name']}?region={REGION}"
+    role_arns = {r.outputs["arn"] for r in run.of_type(ROLE)}
+    assert {v for k, v in run.exports.items() if k.endswith("ROLE_ARN") or "_ROLE_ARN_" in k} == role_arns
+
+
+# --- who may assume each role -----------------------------------------------------------------------------------
+
+def expected_subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
+    """Role name -> the subjects it trusts: its environment's jobs; the drift checks of the account's environments;
+    pull requests, and the default branch's scheduled reaper of leaked PR stacks."""
+    repository = settings.github_repository
+    subjects = {f"data-pipeline-ci-deploy-{e}": [environment_subject(repository, e)] for e in settings.environments}
+    if settings.environments:
+        subjects["data-pipeline-ci-drift"] = [f"repo:{repository}:environment:drift-{e}" for e in settings.environments]
+    if settings.pull_requests:
+        subjects["data-pipeline-ci-preview"] = [pull_request_subject(repository)]
+        subjects["data-pipeline-ci-pr-stacks"] = [pull_request_subject(repository),
+                                                  branch_subject(repository, settings.default_branch)]
+    return subjects
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_role_trusts_only_its_own_subject_of_this_repository(stack):
+    settings, run = settings_of(stack), bootstrap_run(stack)
+    provider = one(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider"))
+    assert provider.inputs["url"] == f"https://{GITHUB_OIDC_HOST}" and provider.inputs["clientIdLists"] == [
+        "sts.amazonaws.com"]
+    subjects = expected_subjects(settings)
+    assert set(roles(run)) == set(subjects)
+    for name, trusted in subjects.items():
+        statement = one(trust(run, name)["Statement"])
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        assert statement["Principal"] == {"Federated": provider.outputs["arn"]}
+        assert statement["Condition"] == {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
+                                                           f"{GITHUB_OIDC_HOST}:sub": trusted}}
+        assert all(subject.startswith(f"repo:{settings.github_repository}:") for subject in trusted)
+
+
+def test_each_deploy_role_trusts_only_its_environment():
+    run = bootstrap_run("nonprod")
+    for environment in ("dev", "qa", "staging"):
+        sub = one(trust(run, f"data-pipeline-ci-deploy-{environment}")["Statement"])["Condition"]["StringEquals"]
+        assert sub[f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:example-org/data-pipeline:environment:{environment}"]
+    assert "data-pipeline-ci-deploy-prod" not in roles(run)
+
+
+def test_existing_provider_is_used_and_not_created():
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{GITHUB_OIDC_HOST}"
+    run = run_program("prod", {**stack_config("prod", BOOTSTRAP), f"{PROJECT}:oidcProviderArn": arn},
+                      program=BOOTSTRAP / "__main__.py", project=PROJECT)
+    assert not run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert one(trust(run, "data-pipeline-ci-deploy-prod")["Statement"])["Principal"] == {"Federated": arn}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_sessions_are_bounded(stack):
+    settings = settings_of(stack)
+    for name, inputs in roles(bootstrap_run(stack)).items():
+        hours = settings.deploy_session_hours if "-deploy-" in name else 1
+        assert inputs["maxSessionDuration"] == hours * 3600, name
+
+
+# --- the state backend ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_state_bucket_is_encrypted_versioned_tls_only_private_and_protected(stack):
+    run = bootstrap_run(stack)
+    bucket = one(run.of_type("aws:s3/bucket:Bucket"))
+    keys = {k.urn.rsplit("::", 1)[1]: k for k in run.of_type("aws:kms/key:Key")}
+    state_key, secrets_key = keys["backend-state-key"], keys["backend-secrets-key"]
+    name = bucket.outputs["bucket"]
+
+    def of(type_):
+        return one(r for r in run.of_type(f"aws:s3/{type_}") if r.inputs["bucket"] == name)
+
+    rule = one(of("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+               .inputs["rules"])
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms",
+                                                          "kmsMasterKeyId": state_key.outputs["arn"]}
+    assert of("bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
+    denial = one(json.loads(of("bucketPolicy:BucketPolicy").inputs["policy"])["Statement"])
+    assert denial["Effect"] == "Deny" and denial["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    block = of("bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    assert all(block[flag] for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                        "restrictPublicBuckets"))
+    assert bucket.protect and not bucket.inputs["forceDestroy"]
+    assert state_key.protect and secrets_key.protect
+    assert state_key.inputs["enableKeyRotation"] and secrets_key.inputs["enableKeyRotation"]
+    meta = one(run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")).inputs
+    assert (meta["key"], meta["content"], meta["kmsKeyId"]) == (".pulumi/meta.yaml", "version: 1\n",
+                                                                 state_key.outputs["arn"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_keys_are_used_only_under_a_condition(stack):
+    for key in bootstrap_run(stack).of_type("aws:kms/key:Key"):
+        for statement in json.loads(key.inputs["policy"])["Statement"]:
+            if {"kms:Decrypt", "kms:Encrypt"} & set(statement["Action"]):
+                assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID
+    state_key = one(k for k in bootstrap_run(stack).of_type("aws:kms/key:Key") if "state bucket" in
+                    k.inputs["description"])
+    use = [s for s in json.loads(state_key.inputs["policy"])["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert one(use)["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{REGION}.amazonaws.com"
+
+
+@pytest.mark.parametrize("users", [[], [f"arn:aws:iam::{ACCOUNT_ID}:role/platform-admin"]])
+def test_only_workflow_roles_and_listed_users_use_the_secrets_key(users):
+    run = bootstrap_run_with("nonprod", secretsKeyUsers=users)
+    key = one(k for k in run.of_type("aws:kms/key:Key") if "secrets" in k.inputs["description"])
+    # The key policy's principal is the account; what narrows it is the condition, evaluated here.
+    use = [{k: v for k, v in s.items() if k != "Principal"} for s in json.loads(key.inputs["policy"])["Statement"]
+           if "kms:Decrypt" in s["Action"]]
+
+    def may_decrypt(principal: str) -> bool:
+        return allows([{"Statement": use}], "kms:Decrypt", "*",
+                      {"kms:CallerAccount": ACCOUNT_ID, "aws:PrincipalArn": principal})
+
+    for role in run.of_type(ROLE):
+        assert may_decrypt(role.outputs["arn"]), role.inputs["name"]
+    assert may_decrypt(f"arn:aws:iam::{ACCOUNT_ID}:role/platform-admin") == bool(users)
+    assert not may_decrypt(f"arn:aws:iam::{ACCOUNT_ID}:role/some-lambda-role")
+
+
+def test_roles_read_all_state_but_write_only_their_own_stacks():
+    run = bootstrap_run("nonprod")
+    bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    preview, pr_stacks, dev = (role_policies(run, f"data-pipeline-ci-{purpose}")
+                               for purpose in ("preview", "pr-stacks", "deploy-dev"))
+
+    def state(path):
+        return f"{bucket}/.pulumi/{path}"
+
+    for policies in (preview, pr_stacks, dev):
+        assert allows(policies, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+        assert allows(policies, "s3:GetObject", state("meta.yaml"))
+    assert not any(allows(preview, action, state(path)) for action in ("s3:PutObject", "s3:DeleteObject")
+                   for path in ("stacks/data-pipeline/pr-7.json", "locks/organization/data-pipeline/dev/x.json"))
+    for path in ("stacks/data-pipeline/pr-7.json", "stacks/data-pipeline/pr-7.pulumi-tags",
+                 "history/data-pipeline/pr-7/pr-7-1.checkpoint.json",
+                 "locks/organization/data-pipeline/pr-7/lock.json", "backups/data-pipeline/pr-7/pr-7.json.1"):
+        assert allows(pr_stacks, "s3:PutObject", state(path)) and not allows(dev, "s3:PutObject", state(path))
+    assert allows(dev, "s3:PutObject", state("stacks/data-pipeline/dev.json"))
+    for foreign in ("stacks/data-pipeline/qa.json", "stacks/data-pipeline/dev2.json", "meta.yaml",
+                    "stacks/data-pipeline-bootstrap/nonprod.json"):
+        assert not allows(pr_stacks, "s3:PutObject", state(foreign)) and not allows(dev, "s3:PutObject",
+                                                                                    state(foreign)), foreign
+
+
+# --- what each role may do with the pipeline's stacks -----------------------------------------------------------
+
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/data-pipeline-ci/data-pipeline-ci-pr-stacks-boundary"
+
+
+@cache
+def pr_stack_run() -> ProgramRun:
+    """The pipeline program as a PR stack deploys it, with the boundary the PR workflow passes on."""
+    config = pr_stack_config(pull_request(42, "0123abc", "octocat"), environ={PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN})
+    return run_program("pr-42", {**project_defaults(), **config})
+
+
+# Type -> (create, delete): what deploying and destroying each resource the program registers asks of IAM.
+LIFECYCLE = {
+    "aws:s3/bucket:Bucket": ("s3:CreateBucket", "s3:DeleteBucket"),
+    "aws:iam/role:Role": ("iam:CreateRole", "iam:DeleteRole"),
+    "aws:kms/key:Key": ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"),
+    "aws:kms/alias:Alias": ("kms:CreateAlias", "kms:DeleteAlias"),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs:CreateLogGroup", "logs:DeleteLogGroup"),
+    "aws:lambda/function:Function": ("lambda:CreateFunction", "lambda:DeleteFunction"),
+    "aws:lambda/alias:Alias": ("lambda:CreateAlias", "lambda:DeleteAlias"),
+    "aws:sfn/stateMachine:StateMachine": ("states:CreateStateMachine", "states:DeleteStateMachine"),
+    "aws:sfn/alias:Alias": ("states:CreateStateMachineAlias", "states:DeleteStateMachineAlias"),
+    "aws:glue/job:Job": ("glue:CreateJob", "glue:DeleteJob"),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("glue:CreateDatabase", "glue:DeleteDatabase"),
+    "aws:sns/topic:Topic": ("sns:CreateTopic", "sns:DeleteTopic"),
+    "aws:sqs/queue:Queue": ("sqs:CreateQueue", "sqs:DeleteQueue"),
+    "aws:cloudwatch/eventRule:EventRule": ("events:PutRule", "events:DeleteRule"),
+    "aws:scheduler/schedule:Schedule": ("scheduler:CreateSchedule", "scheduler:DeleteSchedule"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
+    "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"),
+}
+
+
+def lifecycle_requests(run: ProgramRun) -> list[tuple[str, str, str, dict]]:
+    """(resource, action, ARN, request context) for creating and deleting every resource the program registered."""
+    requests = []
+    for resource in (r for r in run.resources if r.type in LIFECYCLE):
+        arn = resource.outputs["arn"]
+        if resource.type == "aws:cloudwatch/dashboard:Dashboard":
+            arn = f"arn:aws:cloudwatch::{ACCOUNT_ID}:dashboard/{resource.inputs['dashboardName']}"
+        tags = resource.inputs.get("tags") or {}
+        context = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+        if resource.inputs.get("permissionsBoundary"):
+            context["iam:PermissionsBoundary"] = resource.inputs["permissionsBoundary"]
+        requests += [(resource.name, action, arn, context) for action in LIFECYCLE[resource.type]]
+    for key in run.of_type("aws:kms/key:Key"):
+        # A key is created with its tags: both calls see them as request tags only.
+        new_tags = {f"aws:RequestTag/{t}": v for t, v in key.inputs["tags"].items()}
+        requests += [(key.name, "kms:CreateKey", "*", new_tags),
+                     (key.name, "kms:TagResource", key.outputs["arn"], new_tags)]
+    keys = {key.outputs[field]: key for key in run.of_type("aws:kms/key:Key") for field in ("arn", "keyId")}
+    for alias in run.of_type("aws:kms/alias:Alias"):
+        # An alias is authorized on the key it names too, which the key's tags scope.
+        key = keys[alias.inputs["targetKeyId"]]
+        tags = {f"aws:ResourceTag/{t}": v for t, v in key.inputs["tags"].items()}
+        requests += [(alias.name, action, key.outputs["arn"], tags) for action in ("kms:CreateAlias",
+                                                                                   "kms:DeleteAlias")]
+    for role in run.of_type(ROLE):
+        service = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
+        requests.append((role.name, "iam:PassRole", role.outputs["arn"], {"iam:PassedToService": service}))
+    return requests
+
+
+def test_every_resource_type_the_program_registers_is_covered():
+    registered = {r.type for r in pr_stack_run().resources if r.type.startswith("aws:")}
+    # Sub-resources changed through their parent's permissions (bucket configuration, role policies, ...).
+    through_parent = {t for t in registered if t.split(":")[1].split("/")[0] in ("s3", "iam", "lambda", "sns",
+                                                                                 "cloudwatch", "glue")}
+    assert registered - set(LIFECYCLE) <= through_parent
+
+
+def test_pr_stacks_role_deploys_and_destroys_pr_stacks_and_nothing_else():
+    run = bootstrap_run("nonprod")
+    policies = role_policies(run, "data-pipeline-ci-pr-stacks")
+    for name, action, arn, context in lifecycle_requests(pr_stack_run()):
+        assert allows(policies, action, arn, context), (name, action, arn)
+    for stack in ("dev", "qa", "staging", "prod"):
+        for name, action, arn, context in lifecycle_requests(program_run(stack)):
+            assert not allows(policies, action, arn, context), (stack, name, action, arn)
+
+
+@pytest.mark.parametrize("environment", ["dev", "qa", "staging"])
+def test_deploy_role_deploys_its_own_environment_only(environment):
+    policies = role_policies(bootstrap_run("nonprod"), f"data-pipeline-ci-deploy-{environment}")
+    for name, action, arn, context in lifecycle_requests(program_run(environment)):
+        assert allows(policies, action, arn, context), (name, action, arn)
+    for other in {"dev", "qa", "staging", "prod"} - {environment}:
+        for name, action, arn, context in lifecycle_requests(program_run(other)):
+            assert not allows(policies, action, arn, context), (other, name, action, arn)
+    for name, action, arn, context in lifecycle_requests(pr_stack_run()):
+        assert not allows(policies, action, arn, context), ("pr-42", name, action, arn)
+
+
+def test_pr_stacks_role_creates_roles_only_with_the_bootstrap_boundary():
+    run = bootstrap_run("nonprod")
+    policies = role_policies(run, "data-pipeline-ci-pr-stacks")
+    boundary = run.exports["PERMISSIONS_BOUNDARY_ARN"]
+    assert boundary == BOUNDARY_ARN
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/pr-7/data-pipeline-pr-7-glue-orders"
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert allows(policies, action, role, {"iam:PermissionsBoundary": boundary}), action
+        assert not allows(policies, action, role), f"{action} without a boundary"
+        assert not allows(policies, action, role, {"iam:PermissionsBoundary": f"{boundary}-other"}), action
+    assert not allows(policies, "iam:DeleteRolePermissionsBoundary", role)
+    assert not allows(policies, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline-ci/admin",
+                      {"iam:PermissionsBoundary": boundary})
+    assert not allows(policies, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
+    # The main program as a PR stack deploys it: every role carries exactly that boundary.
+    assert {r.inputs.get("permissionsBoundary") for r in pr_stack_run().of_type(ROLE)} == {boundary}
+
+
+def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more():
+    run, pr = bootstrap_run("nonprod"), pr_stack_run()
+    boundary = boundary_document(run)
+    key = one(pr.of_type("aws:kms/key:Key"))
+    key_context = {f"aws:ResourceTag/{k}": v for k, v in key.inputs["tags"].items()}
+    for role_policy in pr.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in json.loads(role_policy.inputs["policy"])["Statement"]:
+            for action in statement["Action"]:
+                for resource in (statement["Resource"] if isinstance(statement["Resource"], list)
+                                 else [statement["Resource"]]):
+                    context = key_context if ":kms:" in resource else {}
+                    assert allows([boundary], action, resource, context), (role_policy.name, action, resource)
+    assert not any(action.startswith("iam:") for s in boundary["Statement"] for action in s["Action"])
+    dev_bucket = program_run("dev").one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
+    assert not allows([boundary], "s3:GetObject", f"{dev_bucket}/orders/input.csv")
+    dev_key = one(program_run("dev").of_type("aws:kms/key:Key"))
+    assert not allows([boundary], "kms:Decrypt", dev_key.outputs["arn"],
+                      {f"aws:ResourceTag/{k}": v for k, v in dev_key.inputs["tags"].items()})
+    # A PR role whose own policy grants more (an admin could write anything) is still held by the boundary.
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert not permitted([admin], "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_ID}:user/x", boundary=boundary)
+
+
+def test_pr_stacks_role_cannot_take_over_other_stacks_keys():
+    policies = role_policies(bootstrap_run("nonprod"), "data-pipeline-ci-pr-stacks")
+    dev_key = one(program_run("dev").of_type("aws:kms/key:Key"))
+    tags = dev_key.inputs["tags"]
+    context = {**{f"aws:ResourceTag/{k}": v for k, v in tags.items()},
+               "aws:RequestTag/project": "data-pipeline", "aws:RequestTag/stack": "pr-7"}
+    assert not allows(policies, "kms:TagResource", dev_key.outputs["arn"], context)
+    assert not allows(policies, "kms:PutKeyPolicy", dev_key.outputs["arn"], context)
+    assert not allows(policies, "kms:CreateKey", "*", {"aws:RequestTag/project": "data-pipeline",
+                                                       "aws:RequestTag/stack": "dev"})
+    # Its own keys' tags it may change (a tag update sends only the changed tags).
+    pr_key = one(pr_stack_run().of_type("aws:kms/key:Key"))
+    assert allows(policies, "kms:TagResource", pr_key.outputs["arn"], {
+        **{f"aws:ResourceTag/{k}": v for k, v in pr_key.inputs["tags"].items()}, "aws:RequestTag/owner": "new"})
+
+
+def test_preview_role_reads_configuration_of_every_stack_but_no_data_and_changes_nothing():
+    policies = role_policies(bootstrap_run("nonprod"), "data-pipeline-ci-preview")
+    dev = program_run("dev")
+    raw, artifacts = (dev.one("aws:s3/bucket:Bucket", f"lake-{zone}").outputs["arn"] for zone in ("raw", "artifacts"))
+    for stack in ("dev", "prod"):
+        role = program_run(stack).of_type(ROLE)[0].outputs["arn"]
+        assert allows(policies, "iam:GetRole", role)
+    assert allows(policies, "s3:GetEncryptionConfiguration", raw)
+    assert allows(policies, "s3:GetObject", f"{artifacts}/glue/orders/script/glue_main.py")
+    assert not allows(policies, "s3:GetObject", f"{raw}/orders/input.csv")
+    for name, action, arn, context in [*lifecycle_requests(dev), *lifecycle_requests(pr_stack_run())]:
+        assert not allows(policies, action, arn, context), (name, action)
+    actions = {a for document in policies for s in document["Statement"] for a in s["Action"]}
+    assert all(a.split(":")[1].startswith(("Get", "List", "Describe", "Decrypt")) for a in actions), actions
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_drift_role_reads_the_accounts_stacks_and_changes_nothing(stack):
+    run = bootstrap_run(stack)
+    policies = role_policies(run, "data-pipeline-ci-drift")
+    settings = settings_of(stack)
+    for environment in settings.environments:
+        program = program_run(environment)
+        for resource in program.of_type(ROLE):
+            assert allows(policies, "iam:GetRole", resource.outputs["arn"])
+        for name, action, arn, context in lifecycle_requests(program):
+            assert not allows(policies, action, arn, context), (name, action)
+    actions = {a for document in policies for s in document["Statement"] for a in s["Action"]}
+    assert all(a.split(":")[1].startswith(("Get", "List", "Describe", "Decrypt")) for a in actions), actions
+    assert run.exports["AWS_DRIFT_ROLE_ARN"] == one(r for r in run.of_type(ROLE)
+                                                    if r.inputs["name"] == "data-pipeline-ci-drift").outputs["arn"]
+
+
+def test_deploy_roles_can_release_and_health_check_their_stack():
+    policies = role_policies(bootstrap_run("prod"), "data-pipeline-ci-deploy-prod")
+    prod = program_run("prod")
+    machines = prod.of_type("aws:sfn/stateMachine:StateMachine")
+    aliases = prod.of_type("aws:sfn/alias:Alias")
+    assert len(machines) == len(aliases) >= 2, "every job's pipeline is released"
+    alarm = prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")[0].outputs["arn"]
+    for machine, alias in zip((m.outputs["arn"] for m in machines), (a.outputs["arn"] for a in aliases), strict=True):
+        for action, arn in [("states:UpdateStateMachineAlias", alias), ("states:DescribeStateMachineAlias", alias),
+                            ("states:ListStateMachineVersions", machine),
+                            ("states:DeleteStateMachineVersion", f"{machine}:3"),
+                            ("states:StartExecution", alias), ("states:ListStateMachines", "*"),
+                            ("states:DescribeExecution",
+                             f"{machine.replace(':stateMachine:', ':execution:')}:run-1"),
+                            ("cloudwatch:DescribeAlarms", alarm)]:
+            assert allows(policies, action, arn), (action, arn)
+
+
+# --- the documents themselves -------------------------------------------------------------------------------------
+
+# Findings parliament reports for valid documents: AWS lists alternative resource types (an execution is either
+# standard or express; executions are listed by state machine or by map run) as if each were required, and
+# iam:PermissionsBoundary is a String key whose value is an ARN (AWS's own examples use StringEquals); an alias
+# action is authorized on the alias and on its key, granted in two statements so that the key's can be tag-scoped.
+PARLIAMENT_FALSE_POSITIVES = {"RESOURCE_MISMATCH": {"states:DescribeExecution", "states:ListExecutions",
+                                                    "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"},
+                              "MISMATCHED_TYPE_BUT_USABLE": set()}
+
+
+def parliament_findings(document: dict) -> list[str]:
+    found = []
+    for finding in analyze_policy_string(json.dumps(document)).findings:
+        if finding.issue == "RESOURCE_MISMATCH":
+            actions = {d["action"] for d in finding.detail} - PARLIAMENT_FALSE_POSITIVES["RESOURCE_MISMATCH"]
+            if not actions:
+                continue
+        if finding.issue == "MISMATCHED_TYPE_BUT_USABLE" and "given Arn" in str(finding.detail) and \
+                "iam:PermissionsBoundary" in json.dumps(document):
+            continue
+        found.append(f"{finding.issue}: {finding.detail}")
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_managed_policy_is_valid_to_parliament(stack):
+    for policy in bootstrap_run(stack).of_type(POLICY):
+        assert parliament_findings(json.loads(policy.inputs["policy"])) == [], policy.inputs["name"]
+
+
+def test_parliament_check_is_live():
+    broad = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}]}
+    assert parliament_findings(broad)
+
+
+def test_policies_fit_aws_size_limits_with_the_longest_names():
+    """6,144 characters (without whitespace) per managed policy; at most 10 managed policies per role."""
+    account = Account("aws-us-gov", "ap-southeast-3", ACCOUNT_ID)
+    key = f"arn:aws-us-gov:kms:ap-southeast-3:{ACCOUNT_ID}:key/12345678-1234-1234-1234-123456789012"
+    state = StateArns(f"arn:aws-us-gov:s3:::data-pipeline-ci-state-abcdefghijkl-{'0' * 26}", key, key)
+    documents = [*preview_policies(account, state).values(), permissions_boundary(StackArns(account,
+                                                                                            StackScope("pr-*")))]
+    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", None)):
+        documents += deployer_policies(StackArns(account, StackScope(scope)), state,
+                                       permissions_boundary_arn=boundary).values()
+    for document in documents:
+        assert len("".join(json.dumps(document).split())) <= 6144
+    assert len(DEPLOYER_POLICIES) <= 10
+
+
+# --- the policy pack over the bootstrap's resources --------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
+def test_policy_pack_passes_on_the_bootstrap_without_waivers(stack, preview):
+    report = report_for_run(bootstrap_run(stack, preview), POLICY_CONFIG)
+    assert report.findings == [] and report.errors == [], [f.message for f in report.findings] + report.errors
+    assert not any("advisoryStacks" in json.dumps(settings) for settings in POLICY_CONFIG.values())
+
+
+def test_policy_pack_trusts_only_the_configured_repository():
+    run = bootstrap_run("prod")
+    # Without the pack's config only the OIDC trust is unknown to it: nothing else needed a waiver.
+    assert {f.policy for f in report_for_run(run, {}).findings} == {"iam-trusted-service-principals"}
+    elsewhere = {"iam-trusted-service-principals": {"trustedOidcSubjects": {
+        GITHUB_OIDC_HOST: ["repo:example-org/other-repo:*"]}}}
+    messages = [f.message for f in report_for_run(run, elsewhere).findings]
+    assert sorted(messages) == [
+        f"trust policy lets subject 'repo:example-org/data-pipeline:environment:{environment}' of "
+        f"{GITHUB_OIDC_HOST} assume the role; trusted subjects: repo:example-org/other-repo:*"
+        for environment in ("drift-prod", "prod")]
+    repositories = {settings_of(stack).github_repository for stack in STACKS}
+    patterns = POLICY_CONFIG["iam-trusted-service-principals"]["trustedOidcSubjects"][GITHUB_OIDC_HOST]
+    assert patterns == [f"repo:{repository}:*" for repository in sorted(repositories)]
+
+
+# --- config -------------------------------------------------------------------------------------------------------
+
+def test_example_stacks_parse_to_one_account_each():
+    nonprod, prod = settings_of("nonprod"), settings_of("prod")
+    assert nonprod.pull_requests and nonprod.environments == ("dev", "qa", "staging")
+    assert not prod.pull_requests and prod.environments == ("prod",)
+    assert nonprod.github_repository == prod.github_repository == "example-org/data-pipeline"
+    assert not roles(bootstrap_run("prod")).keys() & {"data-pipeline-ci-preview", "data-pipeline-ci-pr-stacks"}
+
+
+BAD_VALUES = [
+    ({"githubRepository": "data-pipeline"}, f"{PROJECT}:githubRepository = 'data-pipeline': must be OWNER/REPO"),
+    ({"githubRepository": "org/repo name"}, f"{PROJECT}:githubRepository = 'org/repo name': must be OWNER/REPO"),
+    ({"environments": ["dev", "dev"]}, f"{PROJECT}:environments = ['dev', 'dev']: must be a list of distinct"),
+    ({"environments": ["pr-1"]}, f"{PROJECT}:environments = ['pr-1']: must be a list of distinct pipeline stack"),
+    ({"environments": ["ci"]}, "nor 'ci'"),
+    ({"environments": ["Prod"]}, f"{PROJECT}:environments = ['Prod']: must be"),
+    ({"environments": "dev"}, f"{PROJECT}:environments = 'dev': must be a list"),
+    ({"pullRequests": "yes"}, f"{PROJECT}:pullRequests = 'yes': must be true or false"),
+    ({"defaultBranch": "feature/"}, f"{PROJECT}:defaultBranch = 'feature/': must be the repository's default branch"),
+    ({"oidcProviderArn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/gitlab.com"},
+     f"{PROJECT}:oidcProviderArn = 'arn:aws:iam::{ACCOUNT_ID}:oidc-provider/gitlab.com': must be empty"),
+    ({"deploySessionHours": 13}, f"{PROJECT}:deploySessionHours = 13: must be an integer from 1 to 12"),
+    ({"secretsKeyUsers": ["arn:aws:iam::*:role/admin"]},
+     f"{PROJECT}:secretsKeyUsers = ['arn:aws:iam::*:role/admin']: must be a list of IAM role or user ARNs"),
+    ({"owner": " "}, f"{PROJECT}:owner = ' ': must be a non-empty string"),
+    ({"environments": [], "pullRequests": False}, "the stack would create no role"),
+]
+
+
+@pytest.mark.parametrize(("changes", "message"), BAD_VALUES, ids=[str(c) for c, _ in BAD_VALUES])
+def test_bad_value_is_reported_with_key_value_and_allowed(changes, message):
+    with pytest.raises(ConfigError) as error:
+        settings_of("nonprod", **changes)
+    assert message in str(error.value)
+
+
+def test_missing_repository_and_bad_stack_name_are_reported_together():
+    raw = raw_config("nonprod")
+    del raw["githubRepository"]
+    with pytest.raises(ConfigError) as error:
+        parse_settings("Non_Prod", raw)
+    assert len(error.value.problems) == 2
+    assert f"{PROJECT}:githubRepository is missing: must be OWNER/REPO" in str(error.value)
+    assert "stack name 'Non_Prod': must match" in str(error.value)
+
+
+def test_program_stops_with_a_clean_error_before_registering_anything():
+    config = {**stack_config("nonprod", BOOTSTRAP), f"{PROJECT}:environments": '["dev", "pr-3"]'}
+    with pytest.raises(pulumi.RunError) as error:
+        run_program("nonprod", config, program=BOOTSTRAP / "__main__.py", project=PROJECT)
+    assert f"{PROJECT}:environments = '[\"dev\", \"pr-3\"]': must be a list" in str(error.value)
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+
+
+def test_project_schema_declares_exactly_the_validated_keys():
+    declared = project_file(BOOTSTRAP)["config"]
+    kinds = {int: "integer", bool: "boolean", str: "string", list: "array"}
+    assert set(declared) == {f"{PROJECT}:{key}" for key in FIELDS}
+    for key, field in FIELDS.items():
+        declaration = declared[f"{PROJECT}:{key}"]
+        assert declaration["type"] == kinds[field.kind] and declaration["description"], key
+        if "default" in declaration:
+            assert field.check(declaration["default"]), key
+    assert project_file(BOOTSTRAP)["name"] == PROJECT
+
+
+# --- the main program's permissions boundary ---------------------------------------------------------------------
+
+def test_every_role_of_the_pipeline_carries_the_boundary_when_set_and_none_otherwise():
+    with_boundary = {r.name: r.inputs.get("permissionsBoundary") for r in pr_stack_run().of_type(ROLE)}
+    assert len(with_boundary) >= 5 and set(with_boundary.values()) == {BOUNDARY_ARN}
+    for stack in ("dev", "prod"):
+        assert all("permissionsBoundary" not in r.inputs for r in program_run(stack).of_type(ROLE)), stack
+
+
+def test_pr_profile_takes_the_boundary_from_the_workflow_environment():
+    pr = pull_request(7, "0123abc", "octocat")
+    assert pr_stack_config(pr, environ={PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN})[
+        "data-pipeline:permissionsBoundaryArn"] == BOUNDARY_ARN
+    assert pr_stack_config(pr, environ={})["data-pipeline:permissionsBoundaryArn"] == ""
+    with pytest.raises(pulumi.RunError, match="permissionsBoundaryArn = 'not-an-arn': must be empty"):
+        run_program("pr-7", {**project_defaults(), **pr_stack_config(pr, environ={
+            PERMISSIONS_BOUNDARY_ARN: "not-an-arn"})})
