@@ -1,7 +1,12 @@
 """Command line of the PR-stack loop and of releases (`release`, `rollback`, `status`, `drift`: see
 automation/release_cli.py).
 
-    python -m automation run --pr 42            # deploy pr-42, health-check it, destroy and remove it (always)
+    python -m automation run --pr 42 --base origin/main
+                                                # the check the PR's changes need: job code only -> the fast
+                                                # path on pr-base; infrastructure -> deploy pr-42, health-check
+                                                # it, destroy and remove it (always)
+    python -m automation check-code --pr 42     # the fast path by hand: the PR's job code on pr-base
+    python -m automation check-stack            # create or update the fast path's stack pr-base
     python -m automation deploy --pr 42         # the phases one by one
     python -m automation check --pr 42
     python -m automation destroy --pr 42
@@ -16,6 +21,7 @@ author default to the event's.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -23,10 +29,13 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from . import github_cli, release_cli
+from jobs.common.catalog import job_names
+
+from . import github_cli, paths, release_cli
+from .code_check import CodeCheck
 from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED, Lifecycle
-from .profile import InvalidPullRequest, PullRequest, pull_request, stack_config
+from .profile import CHECK_STACK, InvalidPullRequest, PullRequest, check_stack_config, pull_request, stack_config
 from .progress import Progress
 from .reaper import reap
 from .report import Report
@@ -56,13 +65,31 @@ def _add_check(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-md", type=Path, help="write the report as Markdown here (for a PR comment)")
 
 
+def _add_path(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--path", choices=("auto", *paths.PATHS), default="auto",
+                        help="auto (default): from the changed files; fast: the PR's job code on the check stack; "
+                             "full: deploy and destroy the PR stack")
+    changes = parser.add_mutually_exclusive_group()
+    changes.add_argument("--changed-files", type=Path,
+                         help="file listing the changed files, one per line (- for standard input)")
+    changes.add_argument("--base", help="git ref the PR is based on: the changes are git diff BASE...HEAD")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m automation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    run = commands.add_parser("run", help="deploy, health-check, then destroy and remove the PR stack (always)")
+    run = commands.add_parser("run", help="the check the PR's changes need: the fast path (job code on the check "
+                                          "stack) or deploy, health-check, then destroy and remove the PR stack")
     _add_pr(run)
     _add_check(run)
+    _add_path(run)
+    code = commands.add_parser("check-code", help="the fast path: run the PR's job code on the check stack "
+                                                  f"({CHECK_STACK}), deploying nothing")
+    _add_pr(code)
+    _add_check(code)
+    code.add_argument("--jobs", default="", help="comma-separated jobs to check (default: every job it has)")
+    commands.add_parser("check-stack", help=f"create or update the fast path's long-lived stack {CHECK_STACK}")
     deploy = commands.add_parser("deploy", help="create or update the PR stack pr-<n> from the PR profile")
     _add_pr(deploy)
     check = commands.add_parser("check", help="run the pipeline of a deployed PR stack on the sample and check it")
@@ -101,11 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         return release_cli.run(args)
     if args.command in github_cli.COMMANDS:
         return github_cli.run(args)
-    deploying = args.command in ("deploy", "run")
+    deploying = args.command in ("deploy", "run", "check-code")
     number = str(getattr(args, "pr", ""))
     report = Report(stack=f"pr-{number}", pr=int(number) if number.isdigit() else 0,
                     commit=getattr(args, "commit", ""))
-    if args.command != "reap":
+    if args.command == "check-stack":
+        report.stack = CHECK_STACK
+    elif args.command != "reap":
         try:
             pr: PullRequest = pull_request(args.pr, args.commit, args.creator, deploying=deploying)
         except InvalidPullRequest as error:
@@ -122,13 +151,40 @@ def main(argv: list[str] | None = None) -> int:
                          dry_run=not args.execute, on_output=progress.engine)
         print(json.dumps([d.to_dict() for d in decisions], indent=2))
         return 1 if any(d.action == "failed" for d in decisions) else 0
+
+    def open_stack(name: str, config: dict[str, str] | None = None, tags: dict[str, str] | None = None):
+        try:
+            return AutomationStack(name, config, tags)
+        except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly
+            raise StackUnavailable(f"cannot open stack {name}: {str(error).strip().splitlines()[-1]}") from None
+
     try:
-        stack = AutomationStack(pr.stack_name, stack_config(pr) if deploying else None,
-                                pr.tags() if deploying else None)
-    except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly
-        return _stop(report, args, EXIT_DEPLOY_FAILED, f"cannot open stack {pr.stack_name}: "
-                                    f"{str(error).strip().splitlines()[-1]}",
-                                    "the backend (PULUMI_BACKEND_URL) and secrets (PULUMI_CONFIG_PASSPHRASE)")
+        if args.command == "check-stack":
+            open_stack(CHECK_STACK, check_stack_config()).deploy(progress.engine)
+            return 0
+        if args.command == "check-code":
+            jobs = [job for job in args.jobs.split(",") if job.strip()]
+            report.path = paths.PathChoice(paths.FAST, "the fast path, by hand (check-code)", tuple(jobs)).to_dict()
+            return _finish(_fast(open_stack(CHECK_STACK), pr, jobs, report, progress, args), args)
+        if args.command == "run":
+            choice = _choose_path(args, open_stack)
+            report.path = choice.to_dict()
+            print(f"path: {choice.path}: {choice.reason}", file=sys.stderr)
+            if choice.path == paths.NONE:
+                report.outcome = "skipped"
+                for phase in report.phases.values():
+                    phase.status = "skipped"
+                return _finish(report, args)
+            if choice.path == paths.FAST:
+                return _finish(_fast(open_stack(CHECK_STACK), pr, list(choice.jobs), report, progress, args), args)
+        stack = open_stack(pr.stack_name, stack_config(pr) if deploying else None, pr.tags() if deploying else None)
+    except StackUnavailable as error:
+        return _stop(report, args, EXIT_DEPLOY_FAILED, str(error),
+                     "the backend (PULUMI_BACKEND_URL) and secrets (PULUMI_CONFIG_PASSPHRASE)")
+    except paths.ChangedFilesError as error:
+        return _stop(report, args, EXIT_USAGE, str(error))
+    except EngineError as error:
+        return _stop(report, args, EXIT_DEPLOY_FAILED, str(error))
 
     def health(outputs):
         return HealthCheck(outputs, deadline_seconds=args.deadline)
@@ -154,6 +210,49 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as error:
         return _stop(report, args, EXIT_TEARDOWN_FAILED if args.command == "destroy"
                                     else EXIT_DEPLOY_FAILED, str(error))
+    return _finish(report, args)
+
+
+class StackUnavailable(RuntimeError):
+    pass
+
+
+def _finish(report: Report, args: argparse.Namespace) -> int:
     _write_reports(report, args)
     print(report.to_markdown())
     return report.exit_code
+
+
+def _changed(args: argparse.Namespace) -> list[str] | None:
+    if args.changed_files:
+        text = sys.stdin.read() if str(args.changed_files) == "-" else args.changed_files.read_text()
+        return text.splitlines()
+    return paths.changed_files(args.base) if args.base else None
+
+
+def _choose_path(args: argparse.Namespace, open_stack) -> paths.PathChoice:
+    """The path `run` takes: forced, or from the changed files and the jobs the check stack has."""
+    if args.path != "auto":
+        return paths.choose(_changed(args) or [], (), job_names(), forced=args.path)
+    changed = _changed(args)
+    if changed is None:
+        return paths.PathChoice(paths.FULL, "no changed files given (--changed-files or --base)")
+    try:
+        check_jobs = open_stack(CHECK_STACK).outputs().get("glue_jobs") or {}
+    except RuntimeError as error:  # StackUnavailable, or the engine's EngineError reading its outputs
+        return paths.PathChoice(paths.FULL, f"the check stack is unavailable ({error})", deciding=tuple(changed))
+    choice = paths.choose(changed, check_jobs, job_names())
+    if not check_jobs and choice.path == paths.FULL:
+        # Not deployed yet (or deploys no job): every job change looks new to it.
+        return dataclasses.replace(choice, reason=f"{choice.reason}; the check stack {CHECK_STACK} deploys no job "
+                                                  "(create it with python -m automation check-stack)")
+    return choice
+
+
+def _fast(stack, pr: PullRequest, jobs: list[str], report: Report, progress: Progress,
+          args: argparse.Namespace) -> Report:
+    """The PR's job code on the check stack: its outputs, then each job's run and check (no deploy, no teardown)."""
+    report.stack = CHECK_STACK
+    return Lifecycle(stack=stack, health_check=lambda outputs: CodeCheck(
+        outputs, pr=pr.number, jobs=jobs or sorted(outputs.get("glue_jobs") or {}), deadline_seconds=args.deadline),
+        report=report, progress=progress, ephemeral=False).run()

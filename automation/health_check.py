@@ -191,14 +191,18 @@ class HealthCheck:
                 + "; ".join(f"{r.job}: {r.failure}" for r in failed),
                 "; ".join(f"{r.job}: {r.where}" for r in failed if r.where), result)
 
-    def _execute(self, result: JobResult, run_id: str) -> None:
-        job, sample = result.job, self.samples[result.job]
-        folder = f"{health_check_prefix(job)}{run_id}/"
+    def _put_sample(self, result: JobResult, run_id: str) -> None:
+        """The job's sample in its own folder of this run, under the job's health-check folder."""
+        sample = self.samples[result.job]
+        folder = f"{health_check_prefix(result.job)}{run_id}/"
         result.source_path = f"s3://{self.raw_bucket}/{folder}"
         result.target_path = f"s3://{self.curated_bucket}/{folder}"
         self.s3.put_object(Bucket=self.raw_bucket, Key=f"{folder}{sample.path.name}", Body=sample.path.read_bytes())
+
+    def _execute(self, result: JobResult, run_id: str) -> None:
+        self._put_sample(result, run_id)
         execution = self.sfn.start_execution(
-            stateMachineArn=self.state_machine_arn(job), name=f"health-{run_id}",
+            stateMachineArn=self.state_machine_arn(result.job), name=f"health-{run_id}",
             input=json.dumps({"source_path": result.source_path, "target_path": result.target_path,
                               "health_check": True}))
         result.execution_arn = execution["executionArn"]
@@ -218,23 +222,32 @@ class HealthCheck:
         result.outcome = "ran"
 
     def _wait(self, result: JobResult) -> dict:
-        """Poll with exponential backoff until the execution ends, the deadline passes or the check is interrupted
-        (then stop it)."""
-        start, delay = self.clock(), 1.0
-        while True:
+        """Until the execution ends (then its description), stopping it at the deadline or on interruption."""
+        def describe() -> tuple[dict, str]:
             described = self.sfn.describe_execution(executionArn=result.execution_arn)
             result.execution_status = described["status"]
-            if described["status"] in TERMINAL:
+            return described, described["status"]
+
+        return self._poll(describe, TERMINAL, lambda error, cause: self.sfn.stop_execution(
+            executionArn=result.execution_arn, error=error, cause=cause), "pipeline", "execution",
+            f"execution {result.execution_arn}")
+
+    def _poll(self, describe: Callable[[], tuple[dict, str]], terminal: Sequence[str],
+              stop: Callable[[str, str], Any], noun: str, thing: str, where: str) -> dict:
+        """Poll with exponential backoff until `describe` reports a terminal status, the deadline passes or the
+        check is interrupted (then `stop` it and raise, naming the `noun` and the `thing` that was stopped)."""
+        start, delay = self.clock(), 1.0
+        while True:
+            described, status = describe()
+            if status in terminal:
                 return described
             if self._stop.is_set():
-                self.sfn.stop_execution(executionArn=result.execution_arn, error="HealthCheckInterrupted",
-                                        cause="the PR check was interrupted")
-                raise HealthCheckFailed("interrupted; the execution was stopped", f"execution {result.execution_arn}")
+                stop("HealthCheckInterrupted", "the PR check was interrupted")
+                raise HealthCheckFailed(f"interrupted; the {thing} was stopped", where)
             if self.clock() - start >= self.deadline_seconds:
-                self.sfn.stop_execution(executionArn=result.execution_arn, error="HealthCheckDeadline",
-                                        cause=f"no result within {self.deadline_seconds:.0f} s")
-                raise HealthCheckFailed(f"pipeline still {described['status']} after {self.deadline_seconds:.0f} s; "
-                                        "the execution was stopped", f"execution {result.execution_arn}")
+                stop("HealthCheckDeadline", f"no result within {self.deadline_seconds:.0f} s")
+                raise HealthCheckFailed(f"{noun} still {status} after {self.deadline_seconds:.0f} s; "
+                                        f"the {thing} was stopped", where)
             self.sleep(delay)
             delay = min(delay * 2, 30.0)
 

@@ -1,4 +1,5 @@
-"""deploy -> run -> check -> destroy -> remove, where destroy and remove always happen.
+"""deploy -> run -> check -> destroy -> remove, where destroy and remove always happen; or, on a stack that outlives
+the check (the fast path's check stack), run -> check alone.
 
 Teardown runs in a `finally`, also after SIGINT/SIGTERM (a cancelled CI job), retries transient failures,
 and ignores further signals while it works. Exit codes: 0 passed, 1 the pipeline or its output failed,
@@ -45,6 +46,8 @@ class Lifecycle:
     health_check: Callable[[dict[str, Any]], Any]
     report: Report
     progress: Progress
+    # False for a stack that outlives the check (the fast path's pr-base): neither deployed nor torn down.
+    ephemeral: bool = True
     destroy_attempts: int = 3
     retry_delay_seconds: float = 15.0
     sleep: Callable[[float], None] = time.sleep
@@ -59,9 +62,13 @@ class Lifecycle:
         deploying = False
         try:
             with signals(_raise_interrupted):
-                deploying = True
-                self._phase("deploy", lambda: self.stack.deploy(self.progress.engine))
-                deploying = False
+                if self.ephemeral:
+                    deploying = True
+                    self._phase("deploy", lambda: self.stack.deploy(self.progress.engine))
+                    deploying = False
+                else:
+                    for name in ("deploy", "destroy", "remove"):
+                        report.phases[name].status = "skipped"
                 checker, result = self._phase("run", self._run_pipelines)
                 report.health = result.to_dict()
                 self._phase("check", lambda: checker.verify(result))
@@ -83,8 +90,9 @@ class Lifecycle:
             elif failed.phase == "deploy":
                 report.where_to_look = f"the deploy log above, or `pulumi stack history -s {self.stack.name}`"
         finally:
-            with signals(self._ignore_during_teardown):
-                self._teardown()
+            if self.ephemeral:
+                with signals(self._ignore_during_teardown):
+                    self._teardown()
         return report
 
     def _run_pipelines(self) -> tuple[Any, HealthResult]:

@@ -15,7 +15,11 @@ from jobs.common.catalog import job_names
 from offline.stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
+CHECK_PROFILE = Path(__file__).resolve().parent / "pr-base-profile.yaml"
 STACK_PREFIX = "pr-"
+# The fast PR check's long-lived stack: a `pr-` name, so the PR-stacks role deploys and runs it, but not a
+# number, so it is no pull request's and the reaper leaves it.
+CHECK_STACK = f"{STACK_PREFIX}base"
 PR_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
@@ -56,6 +60,23 @@ def stack_config(pr: PullRequest, profile: Path = PROFILE, environ: Mapping[str,
     jobs (`data-pipeline:glueJobs`) to narrow them on purpose. The permissions boundary comes from the
     environment (`PERMISSIONS_BOUNDARY_ARN`, set by the PR workflow from the repository variable): the PR-stacks
     role may create roles only with it."""
-    config = {f"{PROJECT}:{GLUE_JOBS_KEY}": {job: {} for job in job_names()}, **config_section(profile)}
-    return as_engine_config({**config, f"{PROJECT}:owner": pr.creator, f"{PROJECT}:costCenter": f"pr-{pr.number}",
+    return _profile_config([profile], environ, {f"{PROJECT}:owner": pr.creator,
+                                                f"{PROJECT}:costCenter": f"pr-{pr.number}"})
+
+
+def check_stack_config(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The config of the fast PR check's stack (CHECK_STACK): the PR profile and the check profile on top."""
+    return _profile_config([PROFILE, CHECK_PROFILE], environ, {})
+
+
+def _profile_config(profiles: list[Path], environ: Mapping[str, str], values: dict[str, str]) -> dict[str, str]:
+    config = {f"{PROJECT}:{GLUE_JOBS_KEY}": {job: {} for job in job_names()}}
+    for profile in profiles:
+        config.update(config_section(profile))
+    return as_engine_config({**config, **values,
                              f"{PROJECT}:permissionsBoundaryArn": environ.get(PERMISSIONS_BOUNDARY_ARN, "")})
+
+
+def is_pull_request_stack(name: str) -> bool:
+    """`pr-<number>`: an ephemeral stack of one pull request (not the check stack)."""
+    return name.startswith(STACK_PREFIX) and bool(PR_NUMBER.match(name.removeprefix(STACK_PREFIX)))

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from .profile import STACK_PREFIX
+from .profile import STACK_PREFIX, is_pull_request_stack
 from .stacks import Backend
 
 
@@ -34,7 +34,7 @@ def reap(backend: Backend, *, ttl: timedelta, closed_prs: Iterable[int] = (), dr
     decisions = []
     for summary in backend.list_stacks():
         name = summary.name.rsplit("/", 1)[-1]  # Pulumi Cloud may qualify it as org/project/stack
-        if not name.startswith(STACK_PREFIX):
+        if not is_pull_request_stack(name):  # the fast check's pr-base and anything else are not PR stacks
             continue
         tags = backend.tags(summary.name)
         number = tags.get("pr") or name.removeprefix(STACK_PREFIX)

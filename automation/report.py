@@ -34,6 +34,8 @@ class Report:
     failure: str = ""
     where_to_look: str = ""
     health: dict = field(default_factory=dict)
+    # Which PR check ran and why (automation/paths.py's PathChoice as a dict); empty for a phase run by hand.
+    path: dict = field(default_factory=dict)
 
     @property
     def jobs(self) -> dict[str, dict]:
@@ -57,6 +59,11 @@ class Report:
         icon = {"passed": "✅", "failed": "❌", "interrupted": "⚠️"}.get(self.outcome, "…")
         lines = [f"### {icon} Pipeline check of PR #{self.pr} (`{self.stack}`, {self.commit[:7]}): {self.outcome}", "",
                  "| phase | status | seconds | attempts |", "| --- | --- | ---: | ---: |"]
+        if self.path:
+            lines[1:1] = ["", f"Path: **{self.path['path']}**, {self.path['reason']}"
+                          + (f" ({len(self.path['deciding'])} deciding file(s): "
+                             f"{', '.join(f'`{f}`' for f in self.path['deciding'][:10])})"
+                             if self.path.get("deciding") else "")]
         for phase in self.phases.values():
             lines.append(f"| {phase.name} | {phase.status} | {phase.seconds:.1f} | {phase.attempts} |")
         if self.jobs:

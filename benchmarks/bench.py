@@ -1,12 +1,14 @@
 """Prints the project's performance figures (not a test: nothing here passes or fails).
 
     python benchmarks/bench.py                 # everything
-    python benchmarks/bench.py --only program  # program | tests | job
+    python benchmarks/bench.py --only program  # program | tests | job | loop | fast | release
 
 - program: evaluation time of the Pulumi program under mocks, per shipped stack and with 1/10/50 jobs;
 - tests: wall time of the test suite by layer (pytest markers);
 - job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows;
 - loop: the PR loop's own overhead (everything but AWS's time) against moto server;
+- fast: the fast PR check's own overhead (path choice from git, building and uploading the PR's code, starting
+  and following each job's Glue run, checking its output) against moto server, Glue's run instant;
 - release: `python -m automation rollback` end to end and the release controller's own overhead, against moto
   server (deploy and verification instant).
 """
@@ -182,6 +184,78 @@ def bench_loop(rounds: int = 5) -> None:
           f"(polling starts at 1 s, backs off x2 to 30 s)")
 
 
+def bench_fast(rounds: int = 5) -> None:
+    """The fast path end to end but for AWS's own time: every job of the repository on an instant Glue."""
+    import io
+    import json
+    import statistics
+
+    import boto3
+
+    from automation import paths
+    from automation.code_check import CodeCheck
+    from automation.health_check import Expected
+    from automation.lifecycle import Lifecycle
+    from automation.progress import Progress
+    from automation.report import Report
+    from jobs.common.catalog import job_names
+    from tests.aws_server import REGION, aws_environment, moto_server
+
+    jobs = job_names()
+    print(f"Fast PR check overhead against moto server ({rounds} rounds, {len(jobs)} jobs, Glue instant; seconds)")
+    with moto_server() as endpoint:
+        os.environ.update(aws_environment(endpoint))
+        s3, glue = (boto3.client(s, region_name=REGION) for s in ("s3", "glue"))
+        buckets = {zone: f"bench-fast-{zone}" for zone in ("raw", "curated", "artifacts")}
+        for bucket in buckets.values():
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        for job in jobs:
+            glue.create_job(Name=f"bench-{job}", Role="arn:aws:iam::123456789012:role/glue", WorkerType="G.1X",
+                            NumberOfWorkers=2, ExecutionProperty={"MaxConcurrentRuns": 10},
+                            Command={"Name": "glueetl", "ScriptLocation": "s3://x/y.py"})
+        outputs = {"buckets": buckets, "glue_jobs": {job: f"bench-{job}" for job in jobs},
+                   "pipeline_versions": {job: f"arn:aws:states:{REGION}:123456789012:stateMachine:{job}:1"
+                                         for job in jobs}}
+
+        class InstantGlue(CodeCheck):
+            """Glue's run writes its output the moment it starts."""
+
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                start_job_run = self.glue.start_job_run
+
+                def start(**kwargs):
+                    run = start_job_run(**kwargs)
+                    counts = Expected.of_sample(kwargs["JobName"].removeprefix("bench-"))
+                    prefix = kwargs["Arguments"]["--target_path"].removeprefix(f"s3://{buckets['curated']}/")
+                    s3.put_object(Bucket=buckets["curated"], Key=f"{prefix}data/part-0.parquet", Body=b"PAR1")
+                    s3.put_object(Bucket=buckets["curated"], Key=f"{prefix}_dq/run_id={run['JobRunId']}/result.json",
+                                  Body=json.dumps({"passed": True, "input_rows": counts.input_lines,
+                                                   "curated_rows": counts.curated_rows,
+                                                   "quarantined_rows": counts.quarantined_rows, "checks": []}))
+                    return run
+
+                self.glue.start_job_run = start
+
+        class CheckStack:
+            def outputs(self):
+                return outputs
+
+        choices, totals = [], []
+        for round_ in range(rounds):
+            elapsed, _ = timed(lambda: paths.choose(paths.changed_files("HEAD~1", "HEAD"), jobs, jobs))
+            choices.append(elapsed)
+            start = time.perf_counter()
+            report = Lifecycle(stack=CheckStack(), health_check=lambda o, pr=round_ + 1: InstantGlue(
+                o, pr=pr, jobs=jobs), report=Report(stack="pr-base"),
+                progress=Progress(stream=io.StringIO(), live=False), ephemeral=False).run()
+            totals.append(time.perf_counter() - start)
+            assert report.exit_code == 0, report.failure
+    print(f"  path choice (git diff + rules)              median {statistics.median(choices):6.2f}")
+    print(f"  build, upload, run and check every job      median {statistics.median(totals):6.2f}   "
+          f"max {max(totals):6.2f}")
+
+
 def bench_release(rounds: int = 5) -> None:
     import io
     import json
@@ -251,11 +325,11 @@ def bench_release(rounds: int = 5) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("program", "tests", "job", "loop", "release"))
+    parser.add_argument("--only", choices=("program", "tests", "job", "loop", "fast", "release"))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
     for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job), ("loop", bench_loop),
-                        ("release", bench_release)):
+                        ("fast", bench_fast), ("release", bench_release)):
         if args.only in (None, name):
             bench()
             print()

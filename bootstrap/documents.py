@@ -363,6 +363,13 @@ def release_statements(arns: StackArns) -> list[dict[str, Any]]:
     ]
 
 
+def code_check_statements(check_stack: StackArns) -> list[dict[str, Any]]:
+    """What the fast PR check (`python -m automation run|check-code`) does on the check stack besides a health
+    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on."""
+    return [statement("RunCheckStackGlueJobs", ["glue:BatchStopJobRun", "glue:StartJobRun"],
+                      [check_stack.glue_jobs])]
+
+
 def state_read_statements(*, bucket_arn: str, key_arn: str) -> list[dict[str, Any]]:
     """Read every stack's state (what `pulumi preview` needs of the backend: it takes no lock)."""
     return [
@@ -440,14 +447,16 @@ def preview_policies(account: Account, state: StateArns) -> dict[str, dict[str, 
     ), strict=True))
 
 
-def deployer_policies(arns: StackArns, state: StateArns, *,
-                      permissions_boundary_arn: str | None) -> dict[str, dict[str, Any]]:
-    """Deploy, release, check and destroy the stacks of one scope: their state and their resources only."""
+def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str | None,
+                      check_stack: StackArns | None = None) -> dict[str, dict[str, Any]]:
+    """Deploy, release, check and destroy the stacks of one scope: their state and their resources only; and,
+    given the fast PR check's stack, run its Glue jobs with pull requests' code."""
     return dict(zip(DEPLOYER_POLICIES, (
         document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
                  *state_write_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, scope=arns.scope),
                  *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True)),
         document(*stack_read_statements(arns)),
         document(*stack_foundation_statements(arns, permissions_boundary_arn=permissions_boundary_arn)),
-        document(*stack_workload_statements(arns), *release_statements(arns)),
+        document(*stack_workload_statements(arns), *release_statements(arns),
+                 *(code_check_statements(check_stack) if check_stack else ())),
     ), strict=True))

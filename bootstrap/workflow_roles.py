@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from automation.profile import CHECK_STACK
+
 from .config import NAMESPACE
 from .documents import (
     DEPLOYER_POLICIES,
@@ -131,7 +133,8 @@ class PullRequestRoles(pulumi.ComponentResource):
             provider_arn=args.provider_arn,
             subjects=(*pull_requests, branch_subject(args.repository, args.default_branch)),
             policies=pulumi.Output.all(arns=pr_stacks, state=args.state, boundary=boundary.arn).apply(
-                lambda v: deployer_policies(v["arns"], v["state"], permissions_boundary_arn=v["boundary"])),
+                lambda v: deployer_policies(v["arns"], v["state"], permissions_boundary_arn=v["boundary"],
+                                            check_stack=StackArns(v["arns"].account, StackScope(CHECK_STACK)))),
             policy_names=DEPLOYER_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
         ), opts=child)
 

@@ -144,6 +144,9 @@ class StackSettings:
     release: ReleaseSettings
     # Managed policy set as the permissions boundary of every role the stack creates; "" = none.
     permissions_boundary_arn: str
+    # The long-lived check stack of the fast PR check (pr-base): its Glue jobs run pull requests' code on the
+    # samples, so they may touch only the health-check folders and the PRs' uploaded code, and no catalog.
+    health_check_only: bool
 
     @property
     def name_prefix(self) -> str:
@@ -260,6 +263,7 @@ STACK_FIELDS: dict[str, Setting] = {
                                             "empty (no boundary) or an IAM policy ARN, "
                                             "arn:aws:iam::<account>:policy/<path><name>"),
                                       "permissions_boundary_arn", ""),
+    "healthCheckOnly": Setting(BOOLEAN, "health_check_only", False),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
 GLUE_JOBS_KEY = "glueJobs"

@@ -84,6 +84,9 @@ class DataLake(pulumi.ComponentResource):
                     # Code no retained pipeline version runs is tagged by the release controller.
                     expire_tagged=artifacts.RETIRED_TAG if zone == "artifacts" else None,
                     tagged_expiration_days=artifacts.RETIRED_EXPIRATION_DAYS,
+                    # The fast PR check's uploads of pull requests' code live as long as a health-check folder.
+                    expire_prefix=(f"{naming.PR_CHECKS_FOLDER}/", lifecycle.temp_expiration_days)
+                    if zone == "artifacts" and settings.health_check_only else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -86,13 +86,14 @@ class GlueJob(pulumi.ComponentResource):
                             purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
                             description=f"Runs Glue job {naming.glue_job_name(settings, job.name)}", opts=child)
         buckets = lake.buckets
+        data_prefix = naming.job_data_prefix(job.name, settings.health_check_only)
         policy_inputs = pulumi.Output.all(
             ctx.partition, ctx.region, ctx.account_id, lake.key_arn, artifacts_bucket.arn, buckets["raw"].arn,
             buckets["curated"].arn, buckets["temp"].arn, lake.database_name, *(g.arn for g in log_groups),
         ).apply(lambda v: GlueJobPolicyInputs(
             partition=v[0], region=v[1], account_id=v[2], job=job.name, key_arn=v[3], artifacts_bucket_arn=v[4],
             raw_bucket_arn=v[5], curated_bucket_arn=v[6], temp_bucket_arn=v[7], database=v[8],
-            table=job.name, log_group_arns=tuple(v[9:]),
+            table=job.name, log_group_arns=tuple(v[9:]), health_check_only=settings.health_check_only,
         ))
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -121,7 +122,7 @@ class GlueJob(pulumi.ComponentResource):
             security_configuration=security.name,
             default_arguments={
                 "--job-language": "python",
-                "--TempDir": s3_uri(buckets["temp"], f"{naming.job_prefix(job.name)}glue-temp/"),
+                "--TempDir": s3_uri(buckets["temp"], f"{data_prefix}glue-temp/"),
                 "--extra-py-files": locations["library"],
                 "--enable-metrics": "true",
                 "--enable-observability-metrics": "true",
@@ -130,11 +131,11 @@ class GlueJob(pulumi.ComponentResource):
                 "--enable-job-insights": "true",
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--enable-glue-datacatalog": "true",
-                "--source_path": s3_uri(buckets["raw"], naming.job_prefix(job.name)),
-                "--target_path": s3_uri(buckets["curated"], naming.job_prefix(job.name)),
+                "--source_path": s3_uri(buckets["raw"], data_prefix),
+                "--target_path": s3_uri(buckets["curated"], data_prefix),
                 "--database": lake.database_name,
                 "--table": job.name,
-                "--health_check": "false",
+                "--health_check": str(settings.health_check_only).lower(),
             },
             tags=settings.tags,
             # The role must hold its permissions before the first run can start.

@@ -87,6 +87,22 @@ def health_check_prefix(job: str) -> str:
     return f"{job_prefix(job)}{HEALTH_CHECK_FOLDER}/"
 
 
+def job_data_prefix(job: str, health_check_only: bool) -> str:
+    """The prefix a job's runs may read and write in the data buckets: all of its own, or, on the fast PR check's
+    stack, only its health-check folder."""
+    return health_check_prefix(job) if health_check_only else job_prefix(job)
+
+
+# The fast PR check uploads each pull request's job code to the check stack's artifacts bucket under this folder;
+# the bucket's lifecycle expires it.
+PR_CHECKS_FOLDER = "pr-checks"
+
+
+def pr_check_code_prefix(pr: int, job: str) -> str:
+    """Where the code of a pull request's job is uploaded for the fast check (content-addressed below it)."""
+    return f"{PR_CHECKS_FOLDER}/{pr}/glue/{job}/"
+
+
 def bucket_prefix(settings: StackNames, zone: str) -> str:
     # AWS appends a unique suffix, so names stay globally unique without a random component here.
     return f"{name_prefix(settings)}-{zone}-"

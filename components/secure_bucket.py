@@ -28,6 +28,8 @@ class SecureBucketArgs:
     # (key, value): objects carrying this tag expire after `tagged_expiration_days`.
     expire_tagged: tuple[str, str] | None = None
     tagged_expiration_days: int = 1
+    # (prefix, days): objects under the prefix expire after that many days, whatever the zone keeps.
+    expire_prefix: tuple[str, int] | None = None
     # Bucket policy statements letting an AWS service use the bucket, given its ARN (e.g. CloudTrail's delivery).
     service_grants: Callable[[str], pulumi.Input[list]] | None = None
 
@@ -109,6 +111,10 @@ def _lifecycle_rules(args: SecureBucketArgs) -> list[dict]:
         key, value = args.expire_tagged
         rules.append({"id": "expire-tagged", "status": "Enabled", "filter": {"tag": {"key": key, "value": value}},
                       "expiration": {"days": args.tagged_expiration_days}})
+    if args.expire_prefix:
+        prefix, days = args.expire_prefix
+        rules.append({"id": "expire-prefix", "status": "Enabled", "filter": {"prefix": prefix},
+                      "expiration": {"days": days}})
     return rules
 
 

@@ -28,30 +28,41 @@ class GlueJobPolicyInputs:
     log_group_arns: tuple[str, ...]
     database: str
     table: str
+    # The fast PR check's stack: health-check folders and pull requests' uploaded code only, no catalog table.
+    health_check_only: bool = False
 
 
 def glue_job_policy(p: GlueJobPolicyInputs) -> dict[str, Any]:
     job_prefix = naming.job_prefix(p.job)
+    data_prefix = naming.job_data_prefix(p.job, p.health_check_only)
     glue_arn = f"arn:{p.partition}:glue:{p.region}:{p.account_id}"
-    return document(
-        statement("ReadJobCode", ["s3:GetObject"], [f"{p.artifacts_bucket_arn}/glue/{job_prefix}*"]),
+    code = [f"{p.artifacts_bucket_arn}/glue/{job_prefix}*"]
+    if p.health_check_only:
+        code.append(f"{p.artifacts_bucket_arn}/{naming.PR_CHECKS_FOLDER}/*/glue/{job_prefix}*")
+    statements = [
+        statement("ReadJobCode", ["s3:GetObject"], code),
         statement("ListOwnPrefixes", ["s3:ListBucket"],
                   [p.raw_bucket_arn, p.curated_bucket_arn, p.temp_bucket_arn],
-                  condition={"StringLike": {"s3:prefix": [p.job, f"{job_prefix}*"]}}),
-        statement("ReadRawInput", ["s3:GetObject"], [f"{p.raw_bucket_arn}/{job_prefix}*"]),
+                  condition={"StringLike": {"s3:prefix": [data_prefix.rstrip("/"), f"{data_prefix}*"]}}),
+        statement("ReadRawInput", ["s3:GetObject"], [f"{p.raw_bucket_arn}/{data_prefix}*"]),
         # Spark commits through temporary objects under the output path, so it must delete what it wrote.
         statement("WriteCuratedAndTemp", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-                  [f"{p.curated_bucket_arn}/{job_prefix}*", f"{p.temp_bucket_arn}/{job_prefix}*"]),
+                  [f"{p.curated_bucket_arn}/{data_prefix}*", f"{p.temp_bucket_arn}/{data_prefix}*"]),
         statement("UseStackKey", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
                   [p.key_arn]),
         statement("WriteOwnLogs", ["logs:AssociateKmsKey", "logs:CreateLogStream", "logs:PutLogEvents"],
                   [arn for group in p.log_group_arns for arn in (group, f"{group}:*")]),
-        statement("RegisterCuratedTable",
-                  ["glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:CreatePartition", "glue:CreateTable",
-                   "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable",
-                   "glue:UpdatePartition", "glue:UpdateTable"],
-                  [f"{glue_arn}:catalog", f"{glue_arn}:database/{p.database}",
-                   f"{glue_arn}:table/{p.database}/{p.table}"]),
+    ]
+    # A health-check run publishes nothing (jobs/common/runner.py), so the check stack's jobs get no catalog table.
+    if not p.health_check_only:
+        statements.append(statement(
+            "RegisterCuratedTable",
+            ["glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:CreatePartition", "glue:CreateTable",
+             "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:UpdatePartition",
+             "glue:UpdateTable"],
+            [f"{glue_arn}:catalog", f"{glue_arn}:database/{p.database}", f"{glue_arn}:table/{p.database}/{p.table}"]))
+    return document(
+        *statements,
         # With the Glue Data Catalog as Spark's metastore, the session looks up the `default` database on start.
         statement("LookUpDefaultDatabase", ["glue:GetDatabase"],
                   [f"{glue_arn}:catalog", f"{glue_arn}:database/default"]),
