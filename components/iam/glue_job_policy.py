@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ class GlueJobPolicyInputs:
     raw_bucket_arn: str
     curated_bucket_arn: str
     temp_bucket_arn: str
-    log_group_arns: tuple[str, ...]
+    log_group_arns: Sequence[str]
     database: str
     table: str
 
