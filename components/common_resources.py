@@ -1,8 +1,10 @@
-"""The two resources every component creates the same way: a role for one AWS service, and a log group."""
+"""What every component creates the same way: a role for one AWS service, and a log group."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -11,20 +13,35 @@ from . import naming
 from .iam.documents import service_trust_policy
 
 
-def service_role(logical_name: str, *, names: naming.StackNames, account_id: pulumi.Input[str], purpose: str,
-                 service: str, description: str, permissions_boundary_arn: str, tags: Mapping[str, str],
+@dataclass(frozen=True, kw_only=True)
+class RoleArgs:
+    """The Args every component that creates IAM roles has: what its roles are named after (the stack's names and
+    IAM path), their tags, the one account whose services may assume them, and their permissions boundary."""
+
+    names: naming.StackNames
+    tags: dict[str, str]
+    account_id: pulumi.Input[str]
+    # "" = no boundary.
+    permissions_boundary_arn: str
+
+    def role_args(self) -> dict[str, Any]:
+        """These values, for the Args of a child component that creates roles too."""
+        return {field.name: getattr(self, field.name) for field in fields(RoleArgs)}
+
+
+def service_role(logical_name: str, owner: RoleArgs, *, purpose: str, service: str, description: str,
                  opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """A role under the stack's IAM path that only `service` may assume, on behalf of this account, capped by the
-    permissions boundary when there is one ("" = none)."""
+    """A role under the stack's IAM path that only `service` may assume, on behalf of the owner's account, capped by
+    its permissions boundary when there is one."""
     return aws.iam.Role(
         logical_name,
-        name=naming.role_name(names, purpose),
-        path=naming.iam_path(names),
+        name=naming.role_name(owner.names, purpose),
+        path=naming.iam_path(owner.names),
         description=description,
         assume_role_policy=pulumi.Output.json_dumps(
-            pulumi.Output.from_input(account_id).apply(lambda account: service_trust_policy(service, account))),
-        permissions_boundary=permissions_boundary_arn or None,
-        tags=tags,
+            pulumi.Output.from_input(owner.account_id).apply(lambda account: service_trust_policy(service, account))),
+        permissions_boundary=owner.permissions_boundary_arn or None,
+        tags=owner.tags,
         opts=opts,
     )
 

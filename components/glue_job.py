@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .common_resources import encrypted_log_group, service_role
+from .common_resources import RoleArgs, encrypted_log_group, service_role
 from .config import JOB_ENTRYPOINT, GlueJobSettings
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 
@@ -17,16 +17,11 @@ GLUE_VERSION = "5.0"
 
 
 @dataclass(frozen=True)
-class GlueJobArgs:
+class GlueJobArgs(RoleArgs):
     # The job's name (its folder under jobs_dir) and sizing.
     job: GlueJobSettings
-    names: naming.StackNames
-    tags: dict[str, str]
     partition: pulumi.Input[str]
     region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
-    # Set as the role's permissions boundary; "" = none.
-    permissions_boundary_arn: str
     log_retention_days: int
     # The stack key: the job's code, output, logs and bookmarks are encrypted with it.
     key_arn: pulumi.Input[str]
@@ -99,10 +94,9 @@ class GlueJob(pulumi.ComponentResource):
             for stream in ("output", "error")
         ]
 
-        role = service_role(f"{name}-role", names=names, account_id=args.account_id,
-                            purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
-                            description=f"Runs Glue job {naming.glue_job_name(names, job.name)}",
-                            permissions_boundary_arn=args.permissions_boundary_arn, tags=args.tags, opts=child)
+        role = service_role(f"{name}-role", args, purpose=naming.glue_job_role_purpose(job.name),
+                            service="glue.amazonaws.com",
+                            description=f"Runs Glue job {naming.glue_job_name(names, job.name)}", opts=child)
         policy_inputs = pulumi.Output.all(
             partition=args.partition, region=args.region, account_id=args.account_id, key_arn=args.key_arn,
             artifacts_bucket_arn=args.artifacts_bucket_arn, raw_bucket_arn=args.raw_bucket_arn,

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .common_resources import encrypted_log_group, service_role
+from .common_resources import RoleArgs, encrypted_log_group, service_role
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
 
@@ -24,16 +24,11 @@ DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
-class LambdaFunctionArgs:
+class LambdaFunctionArgs(RoleArgs):
     function: str  # folder under functions/, e.g. "validate_input"
     description: str
-    names: naming.StackNames
-    tags: dict[str, str]
     partition: pulumi.Input[str]
     region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
-    # Set as the role's permissions boundary; "" = none.
-    permissions_boundary_arn: str
     log_retention_days: int
     # The stack key: the function's settings, logs and dead letters are encrypted with it.
     key_arn: pulumi.Input[str]
@@ -77,10 +72,9 @@ class LambdaFunction(pulumi.ComponentResource):
             opts=child,
         ) if args.asynchronous else None
 
-        role = service_role(f"{name}-role", names=names, account_id=args.account_id,
-                            purpose=naming.function_role_purpose(args.function), service="lambda.amazonaws.com",
-                            description=f"Runs Lambda function {function_name}",
-                            permissions_boundary_arn=args.permissions_boundary_arn, tags=args.tags, opts=child)
+        role = service_role(f"{name}-role", args, purpose=naming.function_role_purpose(args.function),
+                            service="lambda.amazonaws.com", description=f"Runs Lambda function {function_name}",
+                            opts=child)
         base = pulumi.Output.all(
             log_group_arn=log_group.arn, key_arn=args.key_arn,
             dead_letter_queue_arn=dead_letters.arn if dead_letters else None,

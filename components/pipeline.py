@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .asl import PipelineTargets, pipeline_definition
-from .common_resources import encrypted_log_group, service_role
+from .common_resources import RoleArgs, encrypted_log_group, service_role
 from .iam.state_machine_policy import state_machine_policy
 from .schedule import Schedule, ScheduleArgs
 
@@ -26,16 +26,11 @@ GLUE_STATE_MARGIN_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
-class PipelineArgs:
+class PipelineArgs(RoleArgs):
     job: str  # the Glue job's key (its folder under jobs/)
     # The Glue job's timeout and retries: the Glue state waits for all of them.
     glue_timeout_minutes: int
     glue_max_retries: int
-    names: naming.StackNames
-    tags: dict[str, str]
-    account_id: pulumi.Input[str]
-    # Set as every role's permissions boundary; "" = none.
-    permissions_boundary_arn: str
     log_retention_days: int
     state_machine_log_level: str
     # EventBridge Scheduler expression starting the `live` alias; "" = no schedule.
@@ -73,10 +68,9 @@ class Pipeline(pulumi.ComponentResource):
         log_group = encrypted_log_group(f"{name}-logs", name=naming.state_machine_log_group(names, job),
                                         retention_days=args.log_retention_days, key_arn=args.key_arn,
                                         tags=args.tags, opts=child)
-        role = service_role(f"{name}-role", names=names, account_id=args.account_id,
-                            purpose=naming.state_machine_role_purpose(job), service="states.amazonaws.com",
-                            description=f"Runs the {job} pipeline state machine",
-                            permissions_boundary_arn=args.permissions_boundary_arn, tags=args.tags, opts=child)
+        role = service_role(f"{name}-role", args, purpose=naming.state_machine_role_purpose(job),
+                            service="states.amazonaws.com", description=f"Runs the {job} pipeline state machine",
+                            opts=child)
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
@@ -130,8 +124,8 @@ class Pipeline(pulumi.ComponentResource):
 
         if args.schedule:
             Schedule(f"{name}-schedule", ScheduleArgs(
-                names=names, account_id=args.account_id, permissions_boundary_arn=args.permissions_boundary_arn,
-                tags=args.tags, purpose=naming.pipeline_schedule(job), expression=args.schedule, target_arn=alias.arn,
+                **args.role_args(), purpose=naming.pipeline_schedule(job), expression=args.schedule,
+                target_arn=alias.arn,
                 action="states:StartExecution", input=args.scheduled_input, key_arn=args.key_arn,
                 target_key_arn=args.key_arn,
             ), opts=child)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pulumi
 
 from . import naming
+from .common_resources import RoleArgs
 from .iam import function_policies
 from .lambda_function import LambdaFunction, LambdaFunctionArgs
 from .schedule import Schedule, ScheduleArgs
@@ -22,14 +23,9 @@ CLEANUP_SCHEDULE_NAME = "cleanup"
 
 
 @dataclass(frozen=True)
-class PipelineFunctionsArgs:
-    names: naming.StackNames
-    tags: dict[str, str]
+class PipelineFunctionsArgs(RoleArgs):
     partition: pulumi.Input[str]
     region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
-    # Set as every role's permissions boundary; "" = none.
-    permissions_boundary_arn: str
     log_retention_days: int
     key_arn: pulumi.Input[str]
     # The alert topic the job monitor publishes bad run endings to.
@@ -70,9 +66,8 @@ class PipelineFunctions(pulumi.ComponentResource):
             # Named `<key>` until names were derived from this component's: the alias keeps the function (and, by
             # the same prefix, its children) in place.
             return LambdaFunction(f"{name}-{short}", LambdaFunctionArgs(
-                function=key, description=description, names=names, tags=args.tags, partition=args.partition,
-                region=args.region, account_id=args.account_id,
-                permissions_boundary_arn=args.permissions_boundary_arn, log_retention_days=args.log_retention_days,
+                **args.role_args(), function=key, description=description, partition=args.partition,
+                region=args.region, log_retention_days=args.log_retention_days,
                 key_arn=args.key_arn, statements=statements, memory_mb=args.memory_mb,
                 timeout_seconds=args.timeout_seconds, reserved_concurrency=args.reserved_concurrency,
                 environment=environment, asynchronous=FUNCTIONS[key], functions_dir=args.functions_dir,
@@ -120,8 +115,7 @@ class PipelineFunctions(pulumi.ComponentResource):
         }
         # Named `cleanup-schedule` until names were derived from this component's (the alias keeps it in place).
         Schedule(f"{name}-cleanup-schedule", ScheduleArgs(
-            names=names, account_id=args.account_id, permissions_boundary_arn=args.permissions_boundary_arn,
-            tags=args.tags, purpose=CLEANUP_SCHEDULE_NAME, expression=CLEANUP_SCHEDULE,
+            **args.role_args(), purpose=CLEANUP_SCHEDULE_NAME, expression=CLEANUP_SCHEDULE,
             target_arn=functions["cleanup"].alias_arn, action="lambda:InvokeFunction", key_arn=args.key_arn,
         ), opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name="cleanup-schedule")]))
 

@@ -8,17 +8,12 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import service_role
+from .common_resources import RoleArgs, service_role
 from .iam.state_machine_policy import scheduler_policy
 
 
 @dataclass(frozen=True)
-class ScheduleArgs:
-    names: naming.StackNames
-    account_id: pulumi.Input[str]
-    # Set as the role's permissions boundary; "" = none.
-    permissions_boundary_arn: str
-    tags: dict[str, str]
+class ScheduleArgs(RoleArgs):
     purpose: str  # e.g. "orders-pipeline": names the schedule and its role
     expression: str
     target_arn: pulumi.Input[str]
@@ -35,10 +30,9 @@ class Schedule(pulumi.ComponentResource):
     def __init__(self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = service_role(f"{name}-role", names=args.names, account_id=args.account_id,
-                            purpose=naming.schedule_role_purpose(args.purpose), service="scheduler.amazonaws.com",
-                            description=f"Lets EventBridge Scheduler start {args.purpose}",
-                            permissions_boundary_arn=args.permissions_boundary_arn, tags=args.tags, opts=child)
+        role = service_role(f"{name}-role", args, purpose=naming.schedule_role_purpose(args.purpose),
+                            service="scheduler.amazonaws.com",
+                            description=f"Lets EventBridge Scheduler start {args.purpose}", opts=child)
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
