@@ -15,8 +15,8 @@ from .iam.function_policies import function_base_statements
 
 RUNTIME = "python3.11"
 ALIAS = "live"
-# Powertools for AWS Lambda (logger, metrics, tracer) from AWS's public layer; keep its version in step with
-# aws-lambda-powertools in requirements-dev.txt, which the handler tests run against.
+# Powertools for AWS Lambda (logger, metrics, tracer, and the parser with its pydantic) from AWS's public layer; keep
+# its version in step with aws-lambda-powertools in requirements-dev.txt, which the handler tests run against.
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
 # An event that still fails after Lambda's own retries goes to the function's dead-letter queue.
 ASYNC_RETRIES = 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
@@ -250,12 +249,13 @@ def test_cleanup_reaches_only_temp_and_health_check_prefixes(shipped):
 def test_handlers_read_the_settings_they_are_given(shipped):
     """Every environment variable a handler reads is set on its function, and nothing it does not read."""
     _, _, run = shipped
-    import re
+    import importlib
 
     platform = {"STACK", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
     for key in FUNCTIONS:
-        source = Path(ROOT / "functions" / key / "handler.py").read_text()
-        read = set(re.findall(r'env(?:_json)?\("([A-Z_]+)"\)', source))
+        # A handler reads its settings as the fields of its Settings model, each from the variable it is named by.
+        settings = importlib.import_module(f"functions.{key}.handler").Settings
+        read = {field.alias for field in settings.model_fields.values()}
         given = set(function(run, key).inputs["environment"]["variables"])
         assert read <= given, f"{key} reads {read - given} that are not set"
         assert given - platform <= read, f"{key} is given {given - platform - read} that it never reads"
