@@ -26,38 +26,67 @@ except (ConfigError, InvalidReleaseInfo) as error:
     # A clean message naming every bad key, instead of a stack trace.
     raise pulumi.RunError(str(error)) from None
 
-aws_context = AwsContext.current()
-lake = DataLake("lake", DataLakeArgs(settings=settings, aws=aws_context))
-alerts = Notifications("alerts", NotificationsArgs(settings=settings, aws=aws_context, key_arn=lake.key_arn))
+account = AwsContext.current()
+names, tags, boundary = settings.names, settings.tags, settings.permissions_boundary_arn
+lake = DataLake("lake", DataLakeArgs(
+    names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
+    kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
+    protect_data=settings.protect_data, lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
+    log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only))
+buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
+alerts = Notifications("alerts", NotificationsArgs(
+    names=names, tags=tags, account_id=account.account_id, key_arn=lake.key_arn,
+    alert_emails=settings.orchestration.alert_emails))
 functions = PipelineFunctions("functions", PipelineFunctionsArgs(
-    settings=settings, aws=aws_context, lake=lake, topic_arn=alerts.topic_arn, functions_dir=FUNCTIONS_DIR,
+    names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
+    permissions_boundary_arn=boundary, log_retention_days=settings.log_retention_days, key_arn=lake.key_arn,
+    topic_arn=alerts.topic_arn, raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
+    curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket_arn=bucket_arns["temp"],
+    jobs=[job.name for job in settings.glue_jobs], memory_mb=settings.functions.memory_mb,
+    timeout_seconds=settings.functions.timeout_seconds, reserved_concurrency=settings.functions.reserved_concurrency,
+    max_input_object_mb=settings.orchestration.max_input_object_mb,
+    cleanup_ttl_days=settings.orchestration.cleanup_ttl_days, functions_dir=FUNCTIONS_DIR,
     build_dir=BUILD_DIR / "functions"))
 glue_jobs = {
-    job.name: GlueJob(job.name, GlueJobArgs(job=job, settings=settings, aws=aws_context, lake=lake,
-                                            jobs_dir=JOBS_DIR, build_dir=BUILD_DIR / "glue"))
+    job.name: GlueJob(job.name, GlueJobArgs(
+        job=job, names=names, tags=tags, partition=account.partition, region=account.region,
+        account_id=account.account_id, permissions_boundary_arn=boundary,
+        log_retention_days=settings.log_retention_days, key_arn=lake.key_arn, artifacts_bucket=buckets["artifacts"],
+        artifacts_bucket_arn=bucket_arns["artifacts"], raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
+        curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket=buckets["temp"],
+        temp_bucket_arn=bucket_arns["temp"], database_name=lake.database_name,
+        health_check_only=settings.health_check_only, jobs_dir=JOBS_DIR,
+        build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }
-validate, quality_gate = functions.functions["validate_input"], functions.functions["quality_gate"]
 pipelines = {
     job.name: Pipeline(f"{job.name}-pipeline", PipelineArgs(
-        job=job, settings=settings, aws=aws_context, key_arn=lake.key_arn,
+        job=job.name, glue_timeout_minutes=job.timeout_minutes, glue_max_retries=job.max_retries, names=names,
+        tags=tags, account_id=account.account_id, permissions_boundary_arn=boundary,
+        log_retention_days=settings.log_retention_days,
+        state_machine_log_level=settings.orchestration.state_machine_log_level,
+        schedule=settings.orchestration.schedule, key_arn=lake.key_arn,
         glue_job_name=glue_jobs[job.name].job_name, glue_job_arn=glue_jobs[job.name].job_arn,
         glue_script_location=glue_jobs[job.name].script_location,
         glue_library_location=glue_jobs[job.name].library_location,
-        validate_function_arn=validate.arn, validate_function_version_arn=validate.version_arn,
-        quality_gate_function_arn=quality_gate.arn, quality_gate_function_version_arn=quality_gate.version_arn,
+        validate_function_arn=functions.arns["validate_input"],
+        validate_function_version_arn=functions.version_arns["validate_input"],
+        quality_gate_function_arn=functions.arns["quality_gate"],
+        quality_gate_function_version_arn=functions.version_arns["quality_gate"],
         topic_arn=alerts.topic_arn, release_commit=commit))
     for job in settings.glue_jobs
 }
 monitoring = Monitoring("monitoring", MonitoringArgs(
-    settings=settings, topic_arn=alerts.topic_arn, job_monitor=functions.functions["job_monitor"],
-    functions=functions.functions, region=aws_context.region,
+    names=names, tags=tags, region=account.region, thresholds=settings.alarms, topic_arn=alerts.topic_arn,
+    job_monitor_function_name=functions.function_names["job_monitor"],
+    job_monitor_alias_arn=functions.alias_arns["job_monitor"], function_names=functions.function_names,
+    function_timeout_seconds=settings.functions.timeout_seconds,
     pipelines=[MonitoredPipeline(job=name, glue_job_name=glue_jobs[name].job_name,
                                  state_machine_arn=pipeline.state_machine_arn) for name, pipeline in pipelines.items()],
 ))
 
 pulumi.export("kms_key_arn", lake.key_arn)
-pulumi.export("buckets", {zone: bucket.bucket for zone, bucket in lake.buckets.items()})
+pulumi.export("buckets", buckets)
 pulumi.export("glue_database", lake.database_name)
 pulumi.export("glue_jobs", {name: job.job_name for name, job in glue_jobs.items()})
 pulumi.export("glue_job_roles", {name: job.role_arn for name, job in glue_jobs.items()})
@@ -70,7 +99,7 @@ pulumi.export("alarm_names", monitoring.alarm_names)
 pulumi.export("release", {"strategy": settings.release.strategy, "canary_percent": settings.release.canary_percent,
                           "canary_bake_minutes": settings.release.canary_bake_minutes,
                           "retained_releases": settings.release.retained_releases,
-                          "artifacts_bucket": lake.buckets["artifacts"].bucket})
-pulumi.export("functions", {key: fn.function_name for key, fn in functions.functions.items()})
+                          "artifacts_bucket": buckets["artifacts"]})
+pulumi.export("functions", functions.function_names)
 pulumi.export("alert_topic_arn", alerts.topic_arn)
 pulumi.export("dashboard", monitoring.dashboard_name)

@@ -1,41 +1,59 @@
-"""The two resources every component creates the same way: a role for one AWS service, and a log group."""
+"""What every component creates the same way: a role for one AWS service, and a log group."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .aws_context import AwsContext
-from .config import StackSettings
 from .iam.documents import service_trust_policy
 
 
-def service_role(logical_name: str, *, settings: StackSettings, aws_context: AwsContext, purpose: str, service: str,
-                 description: str, opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """A role under the stack's IAM path that only `service` may assume, on behalf of this account, capped by the
-    stack's permissions boundary when it has one."""
+@dataclass(frozen=True, kw_only=True)
+class RoleArgs:
+    """The Args every component that creates IAM roles has: what its roles are named after (the stack's names and
+    IAM path), their tags, the one account whose services may assume them, and their permissions boundary."""
+
+    names: naming.StackNames
+    tags: dict[str, str]
+    account_id: pulumi.Input[str]
+    # "" = no boundary.
+    permissions_boundary_arn: str
+
+    def role_args(self) -> dict[str, Any]:
+        """These values, for the Args of a child component that creates roles too."""
+        return {field.name: getattr(self, field.name) for field in fields(RoleArgs)}
+
+
+def service_role(logical_name: str, owner: RoleArgs, *, purpose: str, service: str, description: str,
+                 opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """A role under the stack's IAM path that only `service` may assume, on behalf of the owner's account, capped by
+    its permissions boundary when there is one."""
     return aws.iam.Role(
         logical_name,
-        name=naming.role_name(settings, purpose),
-        path=naming.iam_path(settings),
+        name=naming.role_name(owner.names, purpose),
+        path=naming.iam_path(owner.names),
         description=description,
         assume_role_policy=pulumi.Output.json_dumps(
-            aws_context.account_id.apply(lambda account: service_trust_policy(service, account))),
-        permissions_boundary=settings.permissions_boundary_arn or None,
-        tags=settings.tags,
+            pulumi.Output.from_input(owner.account_id).apply(lambda account: service_trust_policy(service, account))),
+        permissions_boundary=owner.permissions_boundary_arn or None,
+        tags=owner.tags,
         opts=opts,
     )
 
 
-def encrypted_log_group(logical_name: str, *, settings: StackSettings, name: str, key_arn: pulumi.Input[str],
-                        opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogGroup:
-    """A log group with the stack's retention, encrypted with the stack's key."""
+def encrypted_log_group(logical_name: str, *, name: str, retention_days: int, key_arn: pulumi.Input[str],
+                        tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogGroup:
+    """A log group kept `retention_days`, encrypted with the stack's key."""
     return aws.cloudwatch.LogGroup(
         logical_name,
         name=name,
-        retention_in_days=settings.log_retention_days,
+        retention_in_days=retention_days,
         kms_key_id=key_arn,
-        tags=settings.tags,
+        tags=tags,
         opts=opts,
     )

@@ -154,6 +154,11 @@ class StackSettings:
         return naming.name_prefix(self)
 
     @property
+    def names(self) -> naming.StackName:
+        """What the components derive their physical names from."""
+        return naming.StackName(project=self.project, stack=self.stack)
+
+    @property
     def tags(self) -> dict[str, str]:
         return {
             "project": self.project,

@@ -9,8 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .aws_context import AwsContext
-from .config import StackSettings
+from .config import LifecycleSettings
 from .iam.kms_key_policy import kms_key_policy
 from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
@@ -22,93 +21,115 @@ ZONES = (*DATA_ZONES, "artifacts", "temp")
 
 @dataclass(frozen=True)
 class DataLakeArgs:
-    settings: StackSettings
-    aws: AwsContext
+    names: naming.StackNames
+    tags: dict[str, str]
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    kms_deletion_window_days: int
+    bucket_versioning: bool
+    # Protects the key and the data zones' buckets from `pulumi destroy` (and their objects from being emptied).
+    protect_data: bool
+    lifecycle: LifecycleSettings
+    # Record every access to the buckets' objects (ObjectAccessAudit), its log kept `log_retention_days`.
+    object_access_audit: bool
+    log_retention_days: int
+    # The fast PR check's stack: pull requests' code uploaded under pr-checks/ expires with the temp data.
+    health_check_only: bool
 
 
 class DataLake(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
-    buckets: dict[str, SecureBucket]
+    # Zone (raw, curated, artifacts, temp) -> the bucket's name and ARN.
+    bucket_names: dict[str, pulumi.Output[str]]
+    bucket_arns: dict[str, pulumi.Output[str]]
     database_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: DataLakeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:DataLake", name, None, opts)
-        settings, ctx = args.settings, args.aws
-        log_groups = naming.log_group_root(settings)
+        names = args.names
+        log_groups = naming.log_group_root(names)
 
-        policy = pulumi.Output.all(ctx.partition, ctx.region, ctx.account_id).apply(
-            lambda values: kms_key_policy(
-                partition=values[0],
-                region=values[1],
-                account_id=values[2],
-                role_arn_pattern=naming.role_arn_pattern(values[0], values[2], settings),
-                log_group_arn_pattern=naming.log_group_arn(*values, f"{log_groups}/*"),
-                trail_arn=naming.trail_arn(*values, settings) if settings.object_access_audit else None,
-            ))
+        def key_policy(partition: str, region: str, account_id: str) -> dict:
+            return kms_key_policy(
+                partition=partition, region=region, account_id=account_id,
+                role_arn_pattern=naming.role_arn_pattern(partition, account_id, names),
+                log_group_arn_pattern=naming.log_group_arn(partition, region, account_id, f"{log_groups}/*"),
+                trail_arn=naming.trail_arn(partition, region, account_id, names) if args.object_access_audit else None,
+            )
+
+        policy = pulumi.Output.all(partition=args.partition, region=args.region, account_id=args.account_id).apply(
+            lambda account: key_policy(**account))
         # Losing the key makes every object unreadable: it is protected wherever the data is.
         key = aws.kms.Key(
             f"{name}-key",
-            description=f"Encrypts data, logs and job state of stack {settings.name_prefix}",
+            description=f"Encrypts data, logs and job state of stack {naming.name_prefix(names)}",
             enable_key_rotation=True,
-            deletion_window_in_days=settings.kms_deletion_window_days,
+            deletion_window_in_days=args.kms_deletion_window_days,
             policy=pulumi.Output.json_dumps(policy),
-            tags=settings.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=settings.protect_data),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=naming.kms_alias(settings),
+            name=naming.kms_alias(names),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        lifecycle = settings.lifecycle
+        lifecycle = args.lifecycle
         zone_days = {
             "raw": (lifecycle.raw_infrequent_access_days, lifecycle.raw_expiration_days),
             "curated": (lifecycle.curated_infrequent_access_days, lifecycle.curated_expiration_days),
             "artifacts": (0, 0),
             "temp": (0, lifecycle.temp_expiration_days),
         }
-        self.buckets = {
+        buckets = {
             zone: SecureBucket(
                 f"{name}-{zone}",
                 SecureBucketArgs(
-                    bucket_prefix=naming.bucket_prefix(settings, zone),
+                    bucket_prefix=naming.bucket_prefix(names, zone),
                     kms_key_arn=key.arn,
-                    versioning=settings.bucket_versioning,
+                    versioning=args.bucket_versioning,
                     noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
                     infrequent_access_days=zone_days[zone][0],
                     expiration_days=zone_days[zone][1],
-                    protect=settings.protect_data and zone in DATA_ZONES,
-                    tags={**settings.tags, "zone": zone},
+                    protect=args.protect_data and zone in DATA_ZONES,
+                    tags={**args.tags, "zone": zone},
                     # Code no retained pipeline version runs is tagged by the release controller.
                     expire_tagged=artifacts.RETIRED_TAG if zone == "artifacts" else None,
                     tagged_expiration_days=artifacts.RETIRED_EXPIRATION_DAYS,
                     # The fast PR check's uploads of pull requests' code live as long as a health-check folder.
                     expire_prefix=(f"{naming.PR_CHECKS_FOLDER}/", lifecycle.temp_expiration_days)
-                    if zone == "artifacts" and settings.health_check_only else None,
+                    if zone == "artifacts" and args.health_check_only else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for zone in ZONES
         }
-        if settings.object_access_audit:
+        if args.object_access_audit:
             ObjectAccessAudit(f"{name}-object-access", ObjectAccessAuditArgs(
-                settings=settings, aws=ctx, key_arn=key.arn,
-                bucket_arns=[bucket.arn for bucket in self.buckets.values()],
+                names=names, tags=args.tags, partition=args.partition, region=args.region,
+                account_id=args.account_id, key_arn=key.arn,
+                bucket_arns=[bucket.arn for bucket in buckets.values()],
+                versioning=args.bucket_versioning,
+                noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
+                retention_days=args.log_retention_days, protect=args.protect_data,
             ), opts=pulumi.ResourceOptions(parent=self))
         database = aws.glue.CatalogDatabase(
             f"{name}-catalog",
-            name=naming.glue_database_name(settings),
-            description=f"Curated tables of stack {settings.name_prefix}",
-            tags=settings.tags,
+            name=naming.glue_database_name(names),
+            description=f"Curated tables of stack {naming.name_prefix(names)}",
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
 
         self.key_arn = key.arn
+        self.bucket_names = {zone: bucket.bucket for zone, bucket in buckets.items()}
+        self.bucket_arns = {zone: bucket.arn for zone, bucket in buckets.items()}
         self.database_name = database.name
         self.register_outputs({
             "key_arn": self.key_arn,
             "database_name": self.database_name,
-            **{f"{zone}_bucket": bucket.bucket for zone, bucket in self.buckets.items()},
+            **{f"{zone}_bucket": bucket for zone, bucket in self.bucket_names.items()},
         })

@@ -9,22 +9,36 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .aws_context import AwsContext
-from .common_resources import encrypted_log_group, service_role
-from .config import JOB_ENTRYPOINT, GlueJobSettings, StackSettings
-from .data_lake import DataLake
+from .common_resources import RoleArgs, encrypted_log_group, service_role
+from .config import JOB_ENTRYPOINT, GlueJobSettings
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
-from .secure_bucket import SecureBucket
 
 GLUE_VERSION = "5.0"
 
 
 @dataclass(frozen=True)
-class GlueJobArgs:
+class GlueJobArgs(RoleArgs):
+    # The job's name (its folder under jobs_dir) and sizing.
     job: GlueJobSettings
-    settings: StackSettings
-    aws: AwsContext
-    lake: DataLake
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    log_retention_days: int
+    # The stack key: the job's code, output, logs and bookmarks are encrypted with it.
+    key_arn: pulumi.Input[str]
+    # Where the job's code is uploaded.
+    artifacts_bucket: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    # The job reads the raw bucket, writes the curated one and spills to the temp one, under its own prefix.
+    raw_bucket: pulumi.Input[str]
+    raw_bucket_arn: pulumi.Input[str]
+    curated_bucket: pulumi.Input[str]
+    curated_bucket_arn: pulumi.Input[str]
+    temp_bucket: pulumi.Input[str]
+    temp_bucket_arn: pulumi.Input[str]
+    # The catalog database the job registers its table (named after the job) in.
+    database_name: pulumi.Input[str]
+    # The fast PR check's stack: the job reads and writes only its health-check folders, and no catalog table.
+    health_check_only: bool
     jobs_dir: Path
     build_dir: Path
 
@@ -39,9 +53,8 @@ class GlueJob(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GlueJobArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:glue:GlueJob", name, None, opts)
-        job, settings, ctx, lake = args.job, args.settings, args.aws, args.lake
+        job, names = args.job, args.names
         child = pulumi.ResourceOptions(parent=self)
-        artifacts_bucket = lake.buckets["artifacts"]
         code_folder = f"glue/{job.name}"
 
         script = artifacts.job_script(args.jobs_dir, job.name, JOB_ENTRYPOINT, args.build_dir)
@@ -49,52 +62,51 @@ class GlueJob(pulumi.ComponentResource):
         uploaded = {
             kind: aws.s3.BucketObjectv2(
                 f"{name}-{kind}",
-                bucket=artifacts_bucket.bucket,
+                bucket=args.artifacts_bucket,
                 key=artifact.key(f"{code_folder}/{kind}"),
                 source=pulumi.FileAsset(str(artifact.path)),
                 server_side_encryption="aws:kms",
-                kms_key_id=lake.key_arn,
-                tags=settings.tags,
+                kms_key_id=args.key_arn,
+                tags=args.tags,
                 # A replaced artifact stays: older pipeline versions still run it. The release controller
                 # retires what no retained version uses, and the bucket's lifecycle expires it.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
             for kind, artifact in (("script", script), ("library", library))
         }
-        locations = {kind: s3_uri(artifacts_bucket, obj.key) for kind, obj in uploaded.items()}
+        locations = {kind: s3_uri(args.artifacts_bucket, obj.key) for kind, obj in uploaded.items()}
 
         security = aws.glue.SecurityConfiguration(
             f"{name}-security",
-            name=naming.glue_security_configuration_name(settings, job.name),
+            name=naming.glue_security_configuration_name(names, job.name),
             encryption_configuration={
-                "cloudwatch_encryption": {"cloudwatch_encryption_mode": "SSE-KMS", "kms_key_arn": lake.key_arn},
+                "cloudwatch_encryption": {"cloudwatch_encryption_mode": "SSE-KMS", "kms_key_arn": args.key_arn},
                 "job_bookmarks_encryption": {"job_bookmarks_encryption_mode": "CSE-KMS",
-                                             "kms_key_arn": lake.key_arn},
-                "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": lake.key_arn},
+                                             "kms_key_arn": args.key_arn},
+                "s3_encryption": {"s3_encryption_mode": "SSE-KMS", "kms_key_arn": args.key_arn},
             },
             opts=child,
         )
 
-        log_prefix = naming.glue_log_group_prefix(settings, job.name)
+        log_prefix = naming.glue_log_group_prefix(names, job.name)
         log_groups = [
-            encrypted_log_group(f"{name}-{stream}-logs", settings=settings, name=f"{log_prefix}/{stream}",
-                                key_arn=lake.key_arn, opts=child)
+            encrypted_log_group(f"{name}-{stream}-logs", name=f"{log_prefix}/{stream}",
+                                retention_days=args.log_retention_days, key_arn=args.key_arn, tags=args.tags,
+                                opts=child)
             for stream in ("output", "error")
         ]
 
-        role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
-                            purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
-                            description=f"Runs Glue job {naming.glue_job_name(settings, job.name)}", opts=child)
-        buckets = lake.buckets
-        data_prefix = naming.job_data_prefix(job.name, settings.health_check_only)
+        role = service_role(f"{name}-role", args, purpose=naming.glue_job_role_purpose(job.name),
+                            service="glue.amazonaws.com",
+                            description=f"Runs Glue job {naming.glue_job_name(names, job.name)}", opts=child)
         policy_inputs = pulumi.Output.all(
-            ctx.partition, ctx.region, ctx.account_id, lake.key_arn, artifacts_bucket.arn, buckets["raw"].arn,
-            buckets["curated"].arn, buckets["temp"].arn, lake.database_name, *(g.arn for g in log_groups),
-        ).apply(lambda v: GlueJobPolicyInputs(
-            partition=v[0], region=v[1], account_id=v[2], job=job.name, key_arn=v[3], artifacts_bucket_arn=v[4],
-            raw_bucket_arn=v[5], curated_bucket_arn=v[6], temp_bucket_arn=v[7], database=v[8],
-            table=job.name, log_group_arns=tuple(v[9:]), health_check_only=settings.health_check_only,
-        ))
+            partition=args.partition, region=args.region, account_id=args.account_id, key_arn=args.key_arn,
+            artifacts_bucket_arn=args.artifacts_bucket_arn, raw_bucket_arn=args.raw_bucket_arn,
+            curated_bucket_arn=args.curated_bucket_arn, temp_bucket_arn=args.temp_bucket_arn,
+            database=args.database_name, log_group_arns=[group.arn for group in log_groups],
+        ).apply(lambda arns: GlueJobPolicyInputs(job=job.name, table=job.name,
+                                                 health_check_only=args.health_check_only, **arns))
+        data_prefix = naming.job_data_prefix(job.name, args.health_check_only)
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
@@ -104,8 +116,8 @@ class GlueJob(pulumi.ComponentResource):
 
         glue_job = aws.glue.Job(
             f"{name}-job",
-            name=naming.glue_job_name(settings, job.name),
-            description=f"Glue job '{job.name}' of stack {settings.name_prefix}",
+            name=naming.glue_job_name(names, job.name),
+            description=f"Glue job '{job.name}' of stack {naming.name_prefix(names)}",
             role_arn=role.arn,
             glue_version=GLUE_VERSION,
             command={
@@ -122,7 +134,7 @@ class GlueJob(pulumi.ComponentResource):
             security_configuration=security.name,
             default_arguments={
                 "--job-language": "python",
-                "--TempDir": s3_uri(buckets["temp"], f"{data_prefix}glue-temp/"),
+                "--TempDir": s3_uri(args.temp_bucket, f"{data_prefix}glue-temp/"),
                 "--extra-py-files": locations["library"],
                 "--enable-metrics": "true",
                 "--enable-observability-metrics": "true",
@@ -131,13 +143,13 @@ class GlueJob(pulumi.ComponentResource):
                 "--enable-job-insights": "true",
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--enable-glue-datacatalog": "true",
-                "--source_path": s3_uri(buckets["raw"], data_prefix),
-                "--target_path": s3_uri(buckets["curated"], data_prefix),
-                "--database": lake.database_name,
+                "--source_path": s3_uri(args.raw_bucket, data_prefix),
+                "--target_path": s3_uri(args.curated_bucket, data_prefix),
+                "--database": args.database_name,
                 "--table": job.name,
-                "--health_check": str(settings.health_check_only).lower(),
+                "--health_check": str(args.health_check_only).lower(),
             },
-            tags=settings.tags,
+            tags=args.tags,
             # The role must hold its permissions before the first run can start.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *log_groups]),
         )
@@ -151,5 +163,5 @@ class GlueJob(pulumi.ComponentResource):
                                "script_location": self.script_location, "library_location": self.library_location})
 
 
-def s3_uri(bucket: SecureBucket, path: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.concat("s3://", bucket.bucket, "/", path)
+def s3_uri(bucket: pulumi.Input[str], path: pulumi.Input[str]) -> pulumi.Output[str]:
+    return pulumi.Output.concat("s3://", bucket, "/", path)

@@ -9,16 +9,14 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .aws_context import AwsContext
-from .common_resources import encrypted_log_group, service_role
-from .config import StackSettings
+from .common_resources import RoleArgs, encrypted_log_group, service_role
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
 
 RUNTIME = "python3.11"
 ALIAS = "live"
-# Powertools for AWS Lambda (logger, metrics, tracer) from AWS's public layer; keep its version in step with
-# aws-lambda-powertools in requirements-dev.txt, which the handler tests run against.
+# Powertools for AWS Lambda (logger, metrics, tracer, and the parser with its pydantic) from AWS's public layer; keep
+# its version in step with aws-lambda-powertools in requirements-dev.txt, which the handler tests run against.
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
 # An event that still fails after Lambda's own retries goes to the function's dead-letter queue.
 ASYNC_RETRIES = 2
@@ -26,14 +24,20 @@ DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
-class LambdaFunctionArgs:
+class LambdaFunctionArgs(RoleArgs):
     function: str  # folder under functions/, e.g. "validate_input"
     description: str
-    settings: StackSettings
-    aws: AwsContext
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    log_retention_days: int
+    # The stack key: the function's settings, logs and dead letters are encrypted with it.
     key_arn: pulumi.Input[str]
     # The function's own permissions: a list of IAM statements (an Output when it names other resources).
     statements: pulumi.Input[list]
+    memory_mb: int
+    timeout_seconds: int
+    # -1: no reservation (the account's pool).
+    reserved_concurrency: int
     functions_dir: Path
     build_dir: Path
     environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -48,41 +52,41 @@ class LambdaFunction(pulumi.ComponentResource):
     version_arn: pulumi.Output[str]
     alias_arn: pulumi.Output[str]
     role_arn: pulumi.Output[str]
-    timeout_seconds: int
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:compute:LambdaFunction", name, None, opts)
-        settings, ctx = args.settings, args.aws
+        names = args.names
         child = pulumi.ResourceOptions(parent=self)
-        function_name = naming.function_name(settings, args.function)
+        function_name = naming.function_name(names, args.function)
         package = artifacts.function_package(args.functions_dir, args.function, args.build_dir)
 
-        log_group = encrypted_log_group(f"{name}-logs", settings=settings,
-                                        name=naming.function_log_group(settings, args.function),
-                                        key_arn=args.key_arn, opts=child)
+        log_group = encrypted_log_group(f"{name}-logs", name=naming.function_log_group(names, args.function),
+                                        retention_days=args.log_retention_days, key_arn=args.key_arn,
+                                        tags=args.tags, opts=child)
         dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
-            name=naming.dead_letter_queue_name(settings, args.function),
+            name=naming.dead_letter_queue_name(names, args.function),
             kms_master_key_id=args.key_arn,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            tags=settings.tags,
+            tags=args.tags,
             opts=child,
         ) if args.asynchronous else None
 
-        role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
-                            purpose=naming.function_role_purpose(args.function), service="lambda.amazonaws.com",
-                            description=f"Runs Lambda function {function_name}", opts=child)
-        base = pulumi.Output.all(log_group.arn, args.key_arn, dead_letters.arn if dead_letters else None).apply(
-            lambda v: function_base_statements(log_group_arn=v[0], key_arn=v[1], dead_letter_queue_arn=v[2]))
+        role = service_role(f"{name}-role", args, purpose=naming.function_role_purpose(args.function),
+                            service="lambda.amazonaws.com", description=f"Runs Lambda function {function_name}",
+                            opts=child)
+        base = pulumi.Output.all(
+            log_group_arn=log_group.arn, key_arn=args.key_arn,
+            dead_letter_queue_arn=dead_letters.arn if dead_letters else None,
+        ).apply(lambda arns: function_base_statements(**arns))
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(base, args.statements).apply(lambda v: document(*v[0], *v[1]))),
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(base=base, own=args.statements).apply(
+                lambda statements: document(*statements["base"], *statements["own"]))),
             opts=child,
         )
 
-        functions = settings.functions
         function = aws.lambda_.Function(
             f"{name}-function",
             name=function_name,
@@ -93,22 +97,22 @@ class LambdaFunction(pulumi.ComponentResource):
             handler=f"{args.functions_dir.name}.{args.function}.handler.handler",
             code=pulumi.FileArchive(str(package.path)),
             source_code_hash=package.sha256_base64,
-            memory_size=functions.memory_mb,
-            timeout=functions.timeout_seconds,
-            reserved_concurrent_executions=functions.reserved_concurrency,
-            layers=[pulumi.Output.all(ctx.partition, ctx.region).apply(
-                lambda v: POWERTOOLS_LAYER.format(partition=v[0], region=v[1]))],
+            memory_size=args.memory_mb,
+            timeout=args.timeout_seconds,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            layers=[pulumi.Output.all(partition=args.partition, region=args.region).apply(
+                lambda account: POWERTOOLS_LAYER.format(**account))],
             kms_key_arn=args.key_arn,
             environment={"variables": {
-                "STACK": settings.name_prefix,
+                "STACK": naming.name_prefix(names),
                 "POWERTOOLS_SERVICE_NAME": args.function,
-                "POWERTOOLS_METRICS_NAMESPACE": naming.metric_namespace(settings),
+                "POWERTOOLS_METRICS_NAMESPACE": naming.metric_namespace(names),
                 **args.environment,
             }},
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
             publish=True,
-            tags=settings.tags,
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
         )
         alias = aws.lambda_.Alias(
@@ -133,6 +137,5 @@ class LambdaFunction(pulumi.ComponentResource):
         self.version_arn = function.qualified_arn
         self.alias_arn = alias.arn
         self.role_arn = role.arn
-        self.timeout_seconds = functions.timeout_seconds
         self.register_outputs({"function_name": self.function_name, "version_arn": self.version_arn,
                                "alias_arn": self.alias_arn, "role_arn": self.role_arn})

@@ -12,8 +12,8 @@ from functions.job_monitor.contract import FAILURE_METRIC, FINAL_STATES, SUCCEED
 from functions.job_monitor.contract import SERVICE as JOB_MONITOR_SERVICE
 
 from . import naming
-from .config import StackSettings
-from .lambda_function import ALIAS, LambdaFunction
+from .config import AlarmSettings
+from .lambda_function import ALIAS
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,19 @@ class MonitoredPipeline:
 
 @dataclass(frozen=True)
 class MonitoringArgs:
-    settings: StackSettings
-    topic_arn: pulumi.Input[str]
-    job_monitor: LambdaFunction
-    functions: dict[str, LambdaFunction]
-    pipelines: list[MonitoredPipeline]
+    names: naming.StackNames
+    tags: dict[str, str]
     region: pulumi.Input[str]
+    thresholds: AlarmSettings
+    # Where alarms send their state changes.
+    topic_arn: pulumi.Input[str]
+    # The function Glue job state changes go to (its `live` alias).
+    job_monitor_function_name: pulumi.Input[str]
+    job_monitor_alias_arn: pulumi.Input[str]
+    # Function key -> function name, each alarmed on and charted; all share one timeout.
+    function_names: dict[str, pulumi.Input[str]]
+    function_timeout_seconds: int
+    pipelines: list[MonitoredPipeline]
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -39,32 +46,32 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:monitoring:Monitoring", name, None, opts)
-        settings, thresholds = args.settings, args.settings.alarms
+        names, thresholds = args.names, args.thresholds
         child = pulumi.ResourceOptions(parent=self)
 
         rule = aws.cloudwatch.EventRule(
             f"{name}-glue-state-changes",
-            name=naming.glue_events_rule_name(settings),
+            name=naming.glue_events_rule_name(names),
             description="Final states of this stack's Glue job runs, for the job monitor",
             event_pattern=pulumi.Output.json_dumps({
                 "source": ["aws.glue"],
                 "detail-type": ["Glue Job State Change"],
                 "detail": {"jobName": [p.glue_job_name for p in args.pipelines], "state": list(FINAL_STATES)},
             }),
-            tags=settings.tags,
+            tags=args.tags,
             opts=child,
         )
         aws.cloudwatch.EventTarget(
             f"{name}-glue-state-changes-target",
             rule=rule.name,
-            arn=args.job_monitor.alias_arn,
+            arn=args.job_monitor_alias_arn,
             retry_policy={"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
             opts=child,
         )
         aws.lambda_.Permission(
             f"{name}-glue-state-changes-invoke",
             action="lambda:InvokeFunction",
-            function=args.job_monitor.function_name,
+            function=args.job_monitor_function_name,
             qualifier=ALIAS,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
@@ -82,18 +89,18 @@ class Monitoring(pulumi.ComponentResource):
                 treat_missing_data="notBreaching",
                 alarm_actions=[args.topic_arn],
                 ok_actions=[args.topic_arn],
-                tags=settings.tags,
+                tags=args.tags,
                 opts=child,
                 **metric,
             )
 
-        prefix = settings.name_prefix
+        prefix, namespace = naming.name_prefix(names), naming.metric_namespace(names)
         alarms = []
         for pipeline in args.pipelines:
             alarms.append(alarm(
                 f"{pipeline.job}-glue-failures", f"{prefix}-{pipeline.job}-glue-job-failures",
                 f"Glue job runs of {pipeline.job} ending FAILED, TIMEOUT, STOPPED or ERROR",
-                namespace=naming.metric_namespace(settings), metric_name=FAILURE_METRIC, statistic="Sum",
+                namespace=namespace, metric_name=FAILURE_METRIC, statistic="Sum",
                 dimensions={"service": JOB_MONITOR_SERVICE, "job": pipeline.glue_job_name},
                 threshold=thresholds.glue_job_failures))
             for metric_name, label in (("ExecutionsFailed", "failed"), ("ExecutionsTimedOut", "timed-out")):
@@ -103,16 +110,16 @@ class Monitoring(pulumi.ComponentResource):
                     namespace="AWS/States", metric_name=metric_name, statistic="Sum",
                     dimensions={"StateMachineArn": pipeline.state_machine_arn},
                     threshold=thresholds.state_machine_failures))
-        for function_key, function in sorted(args.functions.items()):
+        limit_ms = args.function_timeout_seconds * 1000 * thresholds.lambda_duration_percent_of_timeout // 100
+        for function_key, function_name in sorted(args.function_names.items()):
             short = naming.hyphenated(function_key)
-            dimensions = {"FunctionName": function.function_name}
+            dimensions = {"FunctionName": function_name}
             alarms.append(alarm(f"{short}-errors", f"{prefix}-{short}-errors", f"Errors of function {short}",
                                 namespace="AWS/Lambda", metric_name="Errors", statistic="Sum", dimensions=dimensions,
                                 threshold=thresholds.lambda_errors))
             alarms.append(alarm(f"{short}-throttles", f"{prefix}-{short}-throttles", f"Throttles of function {short}",
                                 namespace="AWS/Lambda", metric_name="Throttles", statistic="Sum",
                                 dimensions=dimensions, threshold=thresholds.lambda_throttles))
-            limit_ms = function.timeout_seconds * 1000 * thresholds.lambda_duration_percent_of_timeout // 100
             alarms.append(alarm(
                 f"{short}-duration", f"{prefix}-{short}-duration-near-timeout",
                 f"p99 duration of function {short} above {thresholds.lambda_duration_percent_of_timeout}% of its "
@@ -121,18 +128,17 @@ class Monitoring(pulumi.ComponentResource):
 
         dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=naming.dashboard_name(settings),
+            dashboard_name=naming.dashboard_name(names),
             dashboard_body=pulumi.Output.all(
-                args.region,
-                [p.glue_job_name for p in args.pipelines],
-                [p.state_machine_arn for p in args.pipelines],
-                [f.function_name for _, f in sorted(args.functions.items())],
-            ).apply(lambda v: json.dumps(dashboard_body(settings, region=v[0], glue_jobs=v[1], state_machines=v[2],
-                                                        functions=v[3]))),
+                region=args.region,
+                glue_jobs=[p.glue_job_name for p in args.pipelines],
+                state_machines=[p.state_machine_arn for p in args.pipelines],
+                functions=[function_name for _, function_name in sorted(args.function_names.items())],
+            ).apply(lambda charted: json.dumps(dashboard_body(namespace, **charted))),
             opts=child,
         )
 
-        self.alarm_names = pulumi.Output.all(*(a.name for a in alarms))
+        self.alarm_names = pulumi.Output.from_input([a.name for a in alarms])
         self.dashboard_name = dashboard.dashboard_name
         self.register_outputs({"alarm_names": self.alarm_names, "dashboard_name": self.dashboard_name})
 
@@ -143,9 +149,9 @@ def _metric_widget(title: str, region: str, metrics: list[list], x: int, y: int,
                            "metrics": metrics}}
 
 
-def dashboard_body(settings: StackSettings, *, region: str, glue_jobs: list[str], state_machines: list[str],
+def dashboard_body(namespace: str, *, region: str, glue_jobs: list[str], state_machines: list[str],
                    functions: list[str]) -> dict:
-    namespace = naming.metric_namespace(settings)
+    """`namespace`: the stack's own metrics (the job monitor's)."""
     glue_runs = [[namespace, metric, "service", JOB_MONITOR_SERVICE, "job", job]
                  for job in glue_jobs for metric in (FAILURE_METRIC, SUCCEEDED_METRIC)]
     glue_time = [["Glue", "glue.driver.aggregate.elapsedTime", "JobName", job, "JobRunId", "ALL", "Type", "count"]

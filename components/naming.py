@@ -7,6 +7,7 @@ another stack's (the path separators delimit the stack name).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -21,17 +22,26 @@ class StackNames(Protocol):
     def stack(self) -> str: ...
 
 
-def name_prefix(settings: StackNames) -> str:
+@dataclass(frozen=True)
+class StackName:
+    """One stack's project and name, all a component needs to name what it creates (`data-pipeline`, `prod` ->
+    `data-pipeline-prod-…`, IAM path `/data-pipeline/prod/`)."""
+
+    project: str
+    stack: str
+
+
+def name_prefix(names: StackNames) -> str:
     """Prefix of every physical name the stack owns, e.g. `data-pipeline-prod`."""
-    return f"{settings.project}-{settings.stack}"
+    return f"{names.project}-{names.stack}"
 
 
-def iam_path(settings: StackNames) -> str:
-    return f"/{settings.project}/{settings.stack}/"
+def iam_path(names: StackNames) -> str:
+    return f"/{names.project}/{names.stack}/"
 
 
-def role_name(settings: StackNames, purpose: str) -> str:
-    return f"{name_prefix(settings)}-{purpose}"
+def role_name(names: StackNames, purpose: str) -> str:
+    return f"{name_prefix(names)}-{purpose}"
 
 
 # What each role is for: the last part of its name.
@@ -51,20 +61,20 @@ def schedule_role_purpose(schedule: str) -> str:
     return f"schedule-{schedule}"
 
 
-def role_arn_pattern(partition: str, account_id: str, settings: StackNames) -> str:
-    return f"arn:{partition}:iam::{account_id}:role{iam_path(settings)}*"
+def role_arn_pattern(partition: str, account_id: str, names: StackNames) -> str:
+    return f"arn:{partition}:iam::{account_id}:role{iam_path(names)}*"
 
 
-def log_group_root(settings: StackNames) -> str:
-    return f"/{settings.project}/{settings.stack}"
+def log_group_root(names: StackNames) -> str:
+    return f"/{names.project}/{names.stack}"
 
 
 def log_group_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
 
 
-def kms_alias(settings: StackNames) -> str:
-    return f"alias/{settings.project}/{settings.stack}"
+def kms_alias(names: StackNames) -> str:
+    return f"alias/{names.project}/{names.stack}"
 
 
 def hyphenated(key: str) -> str:
@@ -103,61 +113,61 @@ def pr_check_code_prefix(pr: int, job: str) -> str:
     return f"{PR_CHECKS_FOLDER}/{pr}/glue/{job}/"
 
 
-def bucket_prefix(settings: StackNames, zone: str) -> str:
+def bucket_prefix(names: StackNames, zone: str) -> str:
     # AWS appends a unique suffix, so names stay globally unique without a random component here.
-    return f"{name_prefix(settings)}-{zone}-"
+    return f"{name_prefix(names)}-{zone}-"
 
 
-def glue_database_name(settings: StackNames) -> str:
+def glue_database_name(names: StackNames) -> str:
     # Glue catalog names are lower case; Athena and Spark SQL do not accept hyphens in them.
-    return name_prefix(settings).replace("-", "_")
+    return name_prefix(names).replace("-", "_")
 
 
-def glue_job_name(settings: StackNames, job: str) -> str:
-    return f"{name_prefix(settings)}-{job}"
+def glue_job_name(names: StackNames, job: str) -> str:
+    return f"{name_prefix(names)}-{job}"
 
 
-def glue_security_configuration_name(settings: StackNames, job: str) -> str:
-    return f"{glue_job_name(settings, job)}-security"
+def glue_security_configuration_name(names: StackNames, job: str) -> str:
+    return f"{glue_job_name(names, job)}-security"
 
 
-def glue_events_rule_name(settings: StackNames) -> str:
+def glue_events_rule_name(names: StackNames) -> str:
     """The EventBridge rule that sends this stack's Glue job state changes to the job monitor."""
-    return f"{name_prefix(settings)}-glue-state-changes"
+    return f"{name_prefix(names)}-glue-state-changes"
 
 
-def glue_log_group_prefix(settings: StackNames, job: str) -> str:
+def glue_log_group_prefix(names: StackNames, job: str) -> str:
     """Glue 5.0 writes `<prefix>/output` and `<prefix>/error` for `--custom-logGroup-prefix <prefix>`."""
-    return f"{log_group_root(settings)}/glue/{job}"
+    return f"{log_group_root(names)}/glue/{job}"
 
 
-def function_name(settings: StackNames, function: str) -> str:
-    return f"{name_prefix(settings)}-{hyphenated(function)}"
+def function_name(names: StackNames, function: str) -> str:
+    return f"{name_prefix(names)}-{hyphenated(function)}"
 
 
-def function_log_group(settings: StackNames, function: str) -> str:
-    return f"{log_group_root(settings)}/lambda/{function}"
+def function_log_group(names: StackNames, function: str) -> str:
+    return f"{log_group_root(names)}/lambda/{function}"
 
 
-def dead_letter_queue_name(settings: StackNames, function: str) -> str:
-    return f"{function_name(settings, function)}-dead-letters"
+def dead_letter_queue_name(names: StackNames, function: str) -> str:
+    return f"{function_name(names, function)}-dead-letters"
 
 
-def state_machine_name(settings: StackNames, job: str) -> str:
-    return f"{name_prefix(settings)}-{hyphenated(job)}-pipeline"
+def state_machine_name(names: StackNames, job: str) -> str:
+    return f"{name_prefix(names)}-{hyphenated(job)}-pipeline"
 
 
-def state_machine_log_group(settings: StackNames, job: str) -> str:
-    return f"{log_group_root(settings)}/states/{job}"
+def state_machine_log_group(names: StackNames, job: str) -> str:
+    return f"{log_group_root(names)}/states/{job}"
 
 
-def trail_name(settings: StackNames) -> str:
+def trail_name(names: StackNames) -> str:
     """The CloudTrail trail recording object-level access to the stack's buckets."""
-    return f"{name_prefix(settings)}-object-access"
+    return f"{name_prefix(names)}-object-access"
 
 
-def trail_arn(partition: str, region: str, account_id: str, settings: StackNames) -> str:
-    return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{trail_name(settings)}"
+def trail_arn(partition: str, region: str, account_id: str, names: StackNames) -> str:
+    return f"arn:{partition}:cloudtrail:{region}:{account_id}:trail/{trail_name(names)}"
 
 
 def pipeline_schedule(job: str) -> str:
@@ -165,19 +175,19 @@ def pipeline_schedule(job: str) -> str:
     return f"{hyphenated(job)}-pipeline"
 
 
-def schedule_name(settings: StackNames, schedule: str) -> str:
-    return f"{name_prefix(settings)}-{schedule}"
+def schedule_name(names: StackNames, schedule: str) -> str:
+    return f"{name_prefix(names)}-{schedule}"
 
 
 
-def dashboard_name(settings: StackNames) -> str:
-    return name_prefix(settings)
+def dashboard_name(names: StackNames) -> str:
+    return name_prefix(names)
 
 
-def topic_name(settings: StackNames) -> str:
-    return f"{name_prefix(settings)}-alerts"
+def topic_name(names: StackNames) -> str:
+    return f"{name_prefix(names)}-alerts"
 
 
 # Metric namespace of the stack's own metrics (emitted by the job monitor and cleanup functions).
-def metric_namespace(settings: StackNames) -> str:
-    return f"DataPipeline/{settings.stack}"
+def metric_namespace(names: StackNames) -> str:
+    return f"DataPipeline/{names.stack}"

@@ -1,4 +1,4 @@
-"""The stack's alert topic: encrypted with the stack key, e-mail subscriptions from settings."""
+"""The stack's alert topic: encrypted with the stack key, an e-mail subscription per alert address."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .aws_context import AwsContext
-from .config import StackSettings
 from .iam.documents import document, statement
 
 
 @dataclass(frozen=True)
 class NotificationsArgs:
-    settings: StackSettings
-    aws: AwsContext
+    names: naming.StackNames
+    tags: dict[str, str]
+    # Only this account's alarms may publish as CloudWatch.
+    account_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
+    # Each gets an e-mail subscription (confirmed by its owner).
+    alert_emails: tuple[str, ...]
 
 
 class Notifications(pulumi.ComponentResource):
@@ -25,26 +27,26 @@ class Notifications(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:monitoring:Notifications", name, None, opts)
-        settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(
             f"{name}-topic",
-            name=naming.topic_name(settings),
+            name=naming.topic_name(args.names),
             kms_master_key_id=args.key_arn,
-            tags=settings.tags,
+            tags=args.tags,
             opts=child,
         )
         # Only this account's alarms may publish as the CloudWatch service; everything else goes through IAM.
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(topic.arn, args.aws.account_id).apply(
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(topic_arn=topic.arn, account_id=args.account_id).apply(
                 lambda v: document(statement(
-                    "AlarmsOfThisAccount", ["sns:Publish"], [v[0]], principal={"Service": "cloudwatch.amazonaws.com"},
-                    condition={"StringEquals": {"aws:SourceAccount": v[1]}})))),
+                    "AlarmsOfThisAccount", ["sns:Publish"], [v["topic_arn"]],
+                    principal={"Service": "cloudwatch.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceAccount": v["account_id"]}})))),
             opts=child,
         )
-        for index, email in enumerate(settings.orchestration.alert_emails):
+        for index, email in enumerate(args.alert_emails):
             aws.sns.TopicSubscription(
                 f"{name}-email-{index}",
                 topic=topic.arn,

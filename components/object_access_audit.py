@@ -9,8 +9,6 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .aws_context import AwsContext
-from .config import StackSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
@@ -19,11 +17,19 @@ AUDIT_ZONE = "audit"
 
 @dataclass(frozen=True)
 class ObjectAccessAuditArgs:
-    settings: StackSettings
-    aws: AwsContext
+    names: naming.StackNames
+    tags: dict[str, str]
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    account_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
     # The buckets whose objects are audited (never the audit bucket itself, whose writes would log themselves).
     bucket_arns: list[pulumi.Input[str]]
+    # The log bucket's versioning, and how long it keeps the audit log; protected, it refuses `pulumi destroy`.
+    versioning: bool
+    noncurrent_version_expiration_days: int
+    retention_days: int
+    protect: bool
 
 
 class ObjectAccessAudit(pulumi.ComponentResource):
@@ -32,30 +38,31 @@ class ObjectAccessAudit(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObjectAccessAuditArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:ObjectAccessAudit", name, None, opts)
-        settings, ctx = args.settings, args.aws
-        trail_arn = pulumi.Output.all(ctx.partition, ctx.region, ctx.account_id).apply(
-            lambda v: naming.trail_arn(*v, settings))
+        names = args.names
+        trail_arn = pulumi.Output.all(partition=args.partition, region=args.region, account_id=args.account_id).apply(
+            lambda account: naming.trail_arn(**account, names=names))
 
         # The audit log is kept as long as the stack's logs, and protected wherever the data is.
         logs = SecureBucket(
             f"{name}-logs",
             SecureBucketArgs(
-                bucket_prefix=naming.bucket_prefix(settings, AUDIT_ZONE),
+                bucket_prefix=naming.bucket_prefix(names, AUDIT_ZONE),
                 kms_key_arn=args.key_arn,
-                versioning=settings.bucket_versioning,
-                noncurrent_version_expiration_days=settings.lifecycle.noncurrent_version_expiration_days,
-                expiration_days=settings.log_retention_days,
-                protect=settings.protect_data,
-                tags={**settings.tags, "zone": AUDIT_ZONE},
-                service_grants=lambda bucket_arn: pulumi.Output.all(trail_arn=trail_arn, account_id=ctx.account_id)
+                versioning=args.versioning,
+                noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
+                expiration_days=args.retention_days,
+                protect=args.protect,
+                tags={**args.tags, "zone": AUDIT_ZONE},
+                service_grants=lambda bucket_arn: pulumi.Output.all(trail_arn=trail_arn, account_id=args.account_id)
                 .apply(lambda v: cloudtrail_delivery_statements(bucket_arn=bucket_arn, **v)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        object_arns = pulumi.Output.all(*args.bucket_arns).apply(lambda arns: [f"{arn}/" for arn in sorted(arns)])
+        object_arns = pulumi.Output.from_input(args.bucket_arns).apply(
+            lambda arns: [f"{arn}/" for arn in sorted(arns)])
         trail = aws.cloudtrail.Trail(
             f"{name}-trail",
-            name=naming.trail_name(settings),
+            name=naming.trail_name(names),
             s3_bucket_name=logs.bucket,
             kms_key_id=args.key_arn,
             enable_log_file_validation=True,
@@ -70,7 +77,7 @@ class ObjectAccessAudit(pulumi.ComponentResource):
                     {"field": "resources.ARN", "starts_withs": object_arns},
                 ],
             }],
-            tags=settings.tags,
+            tags=args.tags,
             # CloudTrail checks the bucket policy when the trail is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )

@@ -15,9 +15,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .asl import PipelineTargets, pipeline_definition
-from .aws_context import AwsContext
-from .common_resources import encrypted_log_group, service_role
-from .config import GlueJobSettings, StackSettings
+from .common_resources import RoleArgs, encrypted_log_group, service_role
 from .iam.state_machine_policy import state_machine_policy
 from .schedule import Schedule, ScheduleArgs
 
@@ -28,10 +26,16 @@ GLUE_STATE_MARGIN_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
-class PipelineArgs:
-    job: GlueJobSettings
-    settings: StackSettings
-    aws: AwsContext
+class PipelineArgs(RoleArgs):
+    job: str  # the Glue job's key (its folder under jobs/)
+    # The Glue job's timeout and retries: the Glue state waits for all of them.
+    glue_timeout_minutes: int
+    glue_max_retries: int
+    log_retention_days: int
+    state_machine_log_level: str
+    # EventBridge Scheduler expression starting the `live` alias; "" = no schedule.
+    schedule: str
+    # The stack key: execution data, logs and the schedule's input are encrypted with it.
     key_arn: pulumi.Input[str]
     glue_job_name: pulumi.Input[str]
     glue_job_arn: pulumi.Input[str]
@@ -58,15 +62,15 @@ class Pipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Pipeline", name, None, opts)
-        settings, ctx, job = args.settings, args.aws, args.job
+        names, job = args.names, args.job
         child = pulumi.ResourceOptions(parent=self)
 
-        log_group = encrypted_log_group(f"{name}-logs", settings=settings,
-                                        name=naming.state_machine_log_group(settings, job.name),
-                                        key_arn=args.key_arn, opts=child)
-        role = service_role(f"{name}-role", settings=settings, aws_context=ctx,
-                            purpose=naming.state_machine_role_purpose(job.name), service="states.amazonaws.com",
-                            description=f"Runs the {job.name} pipeline state machine", opts=child)
+        log_group = encrypted_log_group(f"{name}-logs", name=naming.state_machine_log_group(names, job),
+                                        retention_days=args.log_retention_days, key_arn=args.key_arn,
+                                        tags=args.tags, opts=child)
+        role = service_role(f"{name}-role", args, purpose=naming.state_machine_role_purpose(job),
+                            service="states.amazonaws.com", description=f"Runs the {job} pipeline state machine",
+                            opts=child)
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
@@ -83,20 +87,21 @@ class Pipeline(pulumi.ComponentResource):
             validate=args.validate_function_version_arn, quality_gate=args.quality_gate_function_version_arn,
             topic_arn=args.topic_arn,
         ).apply(lambda v: json.dumps(pipeline_definition(PipelineTargets(
-            job=job.name, glue_job_name=v["glue_job_name"], validate_function_version_arn=v["validate"],
+            job=job, glue_job_name=v["glue_job_name"], validate_function_version_arn=v["validate"],
             quality_gate_function_version_arn=v["quality_gate"], glue_script_location=v["script"],
-            glue_library_location=v["library"], topic_arn=v["topic_arn"], stack=settings.name_prefix,
-            glue_timeout_seconds=job.timeout_minutes * 60 * (job.max_retries + 1) + GLUE_STATE_MARGIN_SECONDS,
+            glue_library_location=v["library"], topic_arn=v["topic_arn"], stack=naming.name_prefix(names),
+            glue_timeout_seconds=args.glue_timeout_minutes * 60 * (args.glue_max_retries + 1)
+            + GLUE_STATE_MARGIN_SECONDS,
             release_commit=args.release_commit,
         )), indent=2))
         state_machine = aws.sfn.StateMachine(
             f"{name}-state-machine",
-            name=naming.state_machine_name(settings, job.name),
+            name=naming.state_machine_name(names, job),
             type="STANDARD",
             role_arn=role.arn,
             definition=definition,
             logging_configuration={
-                "level": settings.orchestration.state_machine_log_level,
+                "level": args.state_machine_log_level,
                 "include_execution_data": False,
                 "log_destination": pulumi.Output.concat(log_group.arn, ":*"),
             },
@@ -104,7 +109,7 @@ class Pipeline(pulumi.ComponentResource):
             encryption_configuration={"type": "CUSTOMER_MANAGED_KMS_KEY", "kms_key_id": args.key_arn,
                                       "kms_data_key_reuse_period_seconds": 300},
             publish=True,
-            tags=settings.tags,
+            tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         alias = aws.sfn.Alias(
@@ -117,10 +122,10 @@ class Pipeline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["routingConfigurations", "description"]),
         )
 
-        if settings.orchestration.schedule:
+        if args.schedule:
             Schedule(f"{name}-schedule", ScheduleArgs(
-                settings=settings, aws=ctx, purpose=naming.pipeline_schedule(job.name),
-                expression=settings.orchestration.schedule, target_arn=alias.arn,
+                **args.role_args(), purpose=naming.pipeline_schedule(job), expression=args.schedule,
+                target_arn=alias.arn,
                 action="states:StartExecution", input=args.scheduled_input, key_arn=args.key_arn,
                 target_key_arn=args.key_arn,
             ), opts=child)

@@ -9,9 +9,7 @@ from pathlib import Path
 import pulumi
 
 from . import naming
-from .aws_context import AwsContext
-from .config import StackSettings
-from .data_lake import DataLake
+from .common_resources import RoleArgs
 from .iam import function_policies
 from .lambda_function import LambdaFunction, LambdaFunctionArgs
 from .schedule import Schedule, ScheduleArgs
@@ -25,72 +23,104 @@ CLEANUP_SCHEDULE_NAME = "cleanup"
 
 
 @dataclass(frozen=True)
-class PipelineFunctionsArgs:
-    settings: StackSettings
-    aws: AwsContext
-    lake: DataLake
+class PipelineFunctionsArgs(RoleArgs):
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    log_retention_days: int
+    key_arn: pulumi.Input[str]
+    # The alert topic the job monitor publishes bad run endings to.
     topic_arn: pulumi.Input[str]
+    raw_bucket: pulumi.Input[str]
+    raw_bucket_arn: pulumi.Input[str]
+    curated_bucket: pulumi.Input[str]
+    curated_bucket_arn: pulumi.Input[str]
+    temp_bucket_arn: pulumi.Input[str]
+    # The stack's Glue jobs (keys under jobs/): the prefixes the functions may touch, the runs the monitor counts.
+    jobs: list[str]
+    # Every function's memory, timeout and reserved concurrency (-1: none).
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: int
+    # validate_input refuses larger input objects; cleanup deletes temp data and health-check leftovers this old.
+    max_input_object_mb: int
+    cleanup_ttl_days: int
     functions_dir: Path
     build_dir: Path
 
 
 class PipelineFunctions(pulumi.ComponentResource):
-    functions: dict[str, LambdaFunction]
+    # Function key (FUNCTIONS) -> the function's name, its unqualified ARN, the version this deploy published and
+    # its `live` alias.
+    function_names: dict[str, pulumi.Output[str]]
+    arns: dict[str, pulumi.Output[str]]
+    version_arns: dict[str, pulumi.Output[str]]
+    alias_arns: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: PipelineFunctionsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:compute:PipelineFunctions", name, None, opts)
-        settings, lake = args.settings, args.lake
-        buckets = lake.buckets
-        jobs = [job.name for job in settings.glue_jobs]
+        names, jobs = args.names, args.jobs
         prefixes = [naming.job_prefix(job) for job in jobs]
 
         def function(key: str, description: str, statements, environment) -> LambdaFunction:
-            return LambdaFunction(naming.hyphenated(key), LambdaFunctionArgs(
-                function=key, description=description, settings=settings, aws=args.aws, key_arn=lake.key_arn,
-                statements=statements, environment=environment, asynchronous=FUNCTIONS[key],
-                functions_dir=args.functions_dir, build_dir=args.build_dir,
-            ), opts=pulumi.ResourceOptions(parent=self))
+            short = naming.hyphenated(key)
+            # Named `<key>` until names were derived from this component's: the alias keeps the function (and, by
+            # the same prefix, its children) in place.
+            return LambdaFunction(f"{name}-{short}", LambdaFunctionArgs(
+                **args.role_args(), function=key, description=description, partition=args.partition,
+                region=args.region, log_retention_days=args.log_retention_days,
+                key_arn=args.key_arn, statements=statements, memory_mb=args.memory_mb,
+                timeout_seconds=args.timeout_seconds, reserved_concurrency=args.reserved_concurrency,
+                environment=environment, asynchronous=FUNCTIONS[key], functions_dir=args.functions_dir,
+                build_dir=args.build_dir,
+            ), opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=short)]))
 
-        job_paths = pulumi.Output.all(buckets["raw"].bucket, buckets["curated"].bucket).apply(
-            lambda b: json.dumps({job: {"source": f"s3://{b[0]}/{naming.job_prefix(job)}",
-                                        "target": f"s3://{b[1]}/{naming.job_prefix(job)}"} for job in jobs}))
+        job_paths = pulumi.Output.all(raw=args.raw_bucket, curated=args.curated_bucket).apply(
+            lambda buckets: json.dumps({job: {"source": f"s3://{buckets['raw']}/{naming.job_prefix(job)}",
+                                              "target": f"s3://{buckets['curated']}/{naming.job_prefix(job)}"}
+                                        for job in jobs}))
 
-        def cleanup_locations_in(temp_arn: str, *data_arns: str) -> list[tuple[str, str]]:
+        def cleanup_locations_in(temp: str, raw: str, curated: str) -> list[tuple[str, str]]:
             """All of each job's temp data; in the raw and curated buckets, only its health-check leftovers."""
-            return ([(temp_arn, naming.job_prefix(job)) for job in jobs]
-                    + [(arn, naming.health_check_prefix(job)) for job in jobs for arn in data_arns])
+            return ([(temp, naming.job_prefix(job)) for job in jobs]
+                    + [(arn, naming.health_check_prefix(job)) for job in jobs for arn in (raw, curated)])
 
-        cleanup_locations = pulumi.Output.all(buckets["temp"].arn, buckets["raw"].arn, buckets["curated"].arn).apply(
-            lambda arns: cleanup_locations_in(*arns))
+        cleanup_locations = pulumi.Output.all(
+            temp=args.temp_bucket_arn, raw=args.raw_bucket_arn, curated=args.curated_bucket_arn,
+        ).apply(lambda arns: cleanup_locations_in(**arns))
 
-        self.functions = {
+        functions = {
             "validate_input": function(
                 "validate_input", "Resolves a pipeline run's paths and checks its input objects",
-                buckets["raw"].arn.apply(lambda arn: function_policies.validate_input_statements(
-                    raw_bucket_arn=arn, job_prefixes=prefixes)),
-                {"JOBS": job_paths,
-                 "MAX_OBJECT_BYTES": str(settings.orchestration.max_input_object_mb * 1024 * 1024)}),
+                pulumi.Output.from_input(args.raw_bucket_arn).apply(
+                    lambda arn: function_policies.validate_input_statements(raw_bucket_arn=arn,
+                                                                            job_prefixes=prefixes)),
+                {"JOBS": job_paths, "MAX_OBJECT_BYTES": str(args.max_input_object_mb * 1024 * 1024)}),
             "quality_gate": function(
                 "quality_gate", "Passes or fails a pipeline run on its data-quality result",
-                pulumi.Output.all(buckets["curated"].arn, lake.key_arn).apply(
-                    lambda v: function_policies.quality_gate_statements(curated_bucket_arn=v[0], jobs=jobs,
-                                                                        key_arn=v[1])),
-                {"CURATED_BUCKET": buckets["curated"].bucket}),
+                pulumi.Output.all(curated_bucket_arn=args.curated_bucket_arn, key_arn=args.key_arn).apply(
+                    lambda arns: function_policies.quality_gate_statements(**arns, jobs=jobs)),
+                {"CURATED_BUCKET": args.curated_bucket}),
             "job_monitor": function(
                 "job_monitor", "Counts Glue job run endings and alerts on the bad ones",
-                pulumi.Output.all(args.topic_arn, lake.key_arn).apply(
-                    lambda v: function_policies.job_monitor_statements(topic_arn=v[0], key_arn=v[1])),
+                pulumi.Output.all(topic_arn=args.topic_arn, key_arn=args.key_arn).apply(
+                    lambda arns: function_policies.job_monitor_statements(**arns)),
                 {"TOPIC_ARN": args.topic_arn,
-                 "JOB_NAMES": json.dumps([naming.glue_job_name(settings, job) for job in jobs])}),
+                 "JOB_NAMES": json.dumps([naming.glue_job_name(names, job) for job in jobs])}),
             "cleanup": function(
                 "cleanup", "Deletes expired temp objects and health-check leftovers",
                 cleanup_locations.apply(lambda locations: function_policies.cleanup_statements(locations=locations)),
                 {"CLEANUP_LOCATIONS": cleanup_locations.apply(lambda locations: json.dumps(
                     [f"{arn.split(':::', 1)[1]}/{prefix}" for arn, prefix in locations])),
-                 "TTL_DAYS": str(settings.orchestration.cleanup_ttl_days)}),
+                 "TTL_DAYS": str(args.cleanup_ttl_days)}),
         }
-        Schedule("cleanup-schedule", ScheduleArgs(
-            settings=settings, aws=args.aws, purpose=CLEANUP_SCHEDULE_NAME, expression=CLEANUP_SCHEDULE,
-            target_arn=self.functions["cleanup"].alias_arn, action="lambda:InvokeFunction", key_arn=lake.key_arn,
-        ), opts=pulumi.ResourceOptions(parent=self))
-        self.register_outputs({key: fn.function_name for key, fn in self.functions.items()})
+        # Named `cleanup-schedule` until names were derived from this component's (the alias keeps it in place).
+        Schedule(f"{name}-cleanup-schedule", ScheduleArgs(
+            **args.role_args(), purpose=CLEANUP_SCHEDULE_NAME, expression=CLEANUP_SCHEDULE,
+            target_arn=functions["cleanup"].alias_arn, action="lambda:InvokeFunction", key_arn=args.key_arn,
+        ), opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name="cleanup-schedule")]))
+
+        self.function_names = {key: fn.function_name for key, fn in functions.items()}
+        self.arns = {key: fn.arn for key, fn in functions.items()}
+        self.version_arns = {key: fn.version_arn for key, fn in functions.items()}
+        self.alias_arns = {key: fn.alias_arn for key, fn in functions.items()}
+        self.register_outputs(self.function_names)

@@ -8,16 +8,12 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .aws_context import AwsContext
-from .common_resources import service_role
-from .config import StackSettings
+from .common_resources import RoleArgs, service_role
 from .iam.state_machine_policy import scheduler_policy
 
 
 @dataclass(frozen=True)
-class ScheduleArgs:
-    settings: StackSettings
-    aws: AwsContext
+class ScheduleArgs(RoleArgs):
     purpose: str  # e.g. "orders-pipeline": names the schedule and its role
     expression: str
     target_arn: pulumi.Input[str]
@@ -33,10 +29,9 @@ class ScheduleArgs:
 class Schedule(pulumi.ComponentResource):
     def __init__(self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
-        settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
-        role = service_role(f"{name}-role", settings=settings, aws_context=args.aws,
-                            purpose=naming.schedule_role_purpose(args.purpose), service="scheduler.amazonaws.com",
+        role = service_role(f"{name}-role", args, purpose=naming.schedule_role_purpose(args.purpose),
+                            service="scheduler.amazonaws.com",
                             description=f"Lets EventBridge Scheduler start {args.purpose}", opts=child)
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -48,7 +43,7 @@ class Schedule(pulumi.ComponentResource):
         )
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
-            name=naming.schedule_name(settings, args.purpose),
+            name=naming.schedule_name(args.names, args.purpose),
             schedule_expression=args.expression,
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},

@@ -9,12 +9,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from functions.cleanup import handler as cleanup
+from functions.job_monitor import contract
 from functions.job_monitor import handler as job_monitor
 from functions.quality_gate import handler as quality_gate
+from functions.shared import clients
 from functions.shared.events import ConfigurationError, MalformedEvent
 from functions.validate_input import handler as validate_input
 from jobs.common.runner import OutputPaths
 from tests.aws_server import REGION
+
+
+@pytest.fixture(autouse=True)
+def new_container():
+    """Each test is a fresh Lambda container: no client of an earlier test's environment is reused."""
+    clients.client.cache_clear()
 
 
 def new_bucket(s3) -> str:
@@ -77,7 +85,8 @@ def test_validate_input_rejects_missing_empty_and_oversized_input(raw, lambda_co
     ({"job": 7}, MalformedEvent, "event field 'job' = 7: expected a string"),
     ({"job": "returns"}, validate_input.InputValidationFailed, "job 'returns' is not deployed in this stack"),
     ({"job": "orders", "input": "s3://x"}, MalformedEvent, "event field 'input' = 's3://x': expected an object"),
-    ({"job": "orders", "input": {"health_check": "yes"}}, MalformedEvent, "'health_check' = 'yes'"),
+    ({"job": "orders", "input": {"health_check": "yes"}}, MalformedEvent,
+     "event field 'input.health_check' = 'yes': expected true or false"),
     ({"job": "orders", "input": {"source_path": "s3://elsewhere/orders/"}}, validate_input.InputValidationFailed,
      "outside the job's prefix"),
     ({"job": "orders", "input": {"target_path": "s3://elsewhere/x/"}}, validate_input.InputValidationFailed,
@@ -105,6 +114,31 @@ def test_a_missing_setting_is_a_configuration_error(raw, lambda_context, monkeyp
     monkeypatch.delenv("JOBS")
     with pytest.raises(ConfigurationError, match="environment variable JOBS is not set"):
         validate_input.handler({"job": "orders"}, lambda_context)
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("MAX_OBJECT_BYTES", "1 GB", "environment variable MAX_OBJECT_BYTES = '1 GB': expected an integer"),
+    ("MAX_OBJECT_BYTES", "0", "environment variable MAX_OBJECT_BYTES = '0': expected a number greater than 0"),
+    ("JOBS", "orders", "environment variable JOBS = 'orders': expected valid JSON"),
+    ("JOBS", '{"orders": {"source": "s3://raw/orders/"}}',
+     r"environment variable JOBS\['orders'\]\['target'\] is missing; expected a string"),
+])
+def test_every_bad_setting_is_a_configuration_error_naming_it(raw, lambda_context, monkeypatch, variable, value,
+                                                              message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=message):
+        validate_input.handler({"job": "orders"}, lambda_context)
+
+
+def test_a_container_creates_each_client_once(raw, lambda_context, monkeypatch):
+    s3, raw_bucket, _ = raw
+    s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")
+    created, create = [], clients.boto3.client
+    monkeypatch.setattr(clients.boto3, "client", lambda service, **options: created.append(service) or create(
+        service, **options))
+    for _ in range(3):
+        validate_input.handler({"job": "orders"}, lambda_context)
+    assert created == ["s3"]
 
 
 # --- quality_gate --------------------------------------------------------------------------------------------
@@ -207,6 +241,14 @@ def test_job_monitor_notifies_bad_endings_and_counts_them(topic, lambda_context,
     assert emf[-1]["job"] == "data-pipeline-dev-orders"
 
 
+def test_job_monitor_docstring_states_the_metric_contract():
+    """The handler's docstring is what an operator reads: it names each metric and the states counted under it."""
+    doc = " ".join(job_monitor.__doc__.split())
+    for state, metric in contract.METRIC_NAMES.items():
+        assert state in doc and f"`{metric}`" in doc, (state, metric)
+    assert f"`service` (`{contract.SERVICE}`)" in doc and "`job`" in doc
+
+
 def test_job_monitor_counts_success_without_notifying(topic, lambda_context):
     assert job_monitor.handler(glue_event("SUCCEEDED"), lambda_context)["action"] == "counted"
     assert topic() == []
@@ -219,9 +261,9 @@ def test_job_monitor_ignores_other_stacks_jobs(topic, lambda_context):
 
 @pytest.mark.parametrize(("event", "message"), [
     ({}, "expected a 'Glue Job State Change' event from aws.glue"),
-    ({**glue_event("FAILED"), "source": "aws.s3"}, "got 'Glue Job State Change' from 'aws.s3'"),
+    ({**glue_event("FAILED"), "source": "aws.s3"}, "event field 'source' = 'aws.s3': expected 'aws.glue'"),
     ({**glue_event("FAILED"), "detail": {"state": "FAILED"}}, "event field 'detail.jobName' is missing"),
-    ({**glue_event("FAILED"), "detail": "oops"}, "event field 'detail.jobName': expected an object"),
+    ({**glue_event("FAILED"), "detail": "oops"}, "event field 'detail' = 'oops': expected an object"),
 ])
 def test_job_monitor_rejects_malformed_events(topic, lambda_context, event, message):
     with pytest.raises(MalformedEvent, match=message):
@@ -266,6 +308,16 @@ def test_cleanup_refuses_locations_that_could_reach_too_far(lake, lambda_context
         cleanup.handler({}, lambda_context)
 
 
-def test_cleanup_rejects_a_malformed_now(lake, lambda_context):
-    with pytest.raises(MalformedEvent, match="event field 'now' = 5: expected a string"):
-        cleanup.handler({"now": 5}, lambda_context)
+@pytest.mark.parametrize(("now", "message"), [
+    (5, "event field 'now' = 5: expected an ISO 8601 date and time"),
+    ("2026-11-23T03:00:00", "event field 'now' = '2026-11-23T03:00:00': expected a date and time with a UTC offset"),
+])
+def test_cleanup_rejects_a_malformed_now(lake, lambda_context, now, message):
+    with pytest.raises(MalformedEvent, match=message):
+        cleanup.handler({"now": now}, lambda_context)
+
+
+def test_cleanup_refuses_a_ttl_that_is_not_a_number_of_days(lake, lambda_context, monkeypatch):
+    monkeypatch.setenv("TTL_DAYS", "a week")
+    with pytest.raises(ConfigurationError, match="environment variable TTL_DAYS = 'a week': expected an integer"):
+        cleanup.handler({}, lambda_context)

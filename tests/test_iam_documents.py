@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -19,7 +20,7 @@ INPUTS = GlueJobPolicyInputs(
     artifacts_bucket_arn="arn:aws:s3:::dp-artifacts", raw_bucket_arn="arn:aws:s3:::dp-raw",
     curated_bucket_arn="arn:aws:s3:::dp-curated", temp_bucket_arn="arn:aws:s3:::dp-temp",
     log_group_arns=("arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/glue/orders/output",),
-    database="data_pipeline_dev", table="orders",
+    database="data_pipeline_dev", table="orders", health_check_only=False,
 )
 
 TRAIL_ARN = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/data-pipeline-dev-object-access"
@@ -29,8 +30,9 @@ def findings(document: dict) -> list[str]:
     return [f"{f.issue}: {f.detail}" for f in analyze_policy_string(json.dumps(document)).findings]
 
 
-def test_glue_job_policy_has_no_parliament_findings():
-    assert findings(glue_job_policy(INPUTS)) == []
+@pytest.mark.parametrize("health_check_only", [False, True], ids=["stack", "check-stack"])
+def test_glue_job_policy_has_no_parliament_findings(health_check_only):
+    assert findings(glue_job_policy(dataclasses.replace(INPUTS, health_check_only=health_check_only))) == []
 
 
 @pytest.mark.parametrize(("stack", "job"), STACK_JOBS, ids=[f"{stack}-{job}" for stack, job in STACK_JOBS])

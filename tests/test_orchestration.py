@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
@@ -31,11 +30,11 @@ def key_arn(run) -> str:
 
 
 def function(run, key: str):
-    return run.one(FUNCTION, f"{key.replace('_', '-')}-function")
+    return run.one(FUNCTION, f"functions-{key.replace('_', '-')}-function")
 
 
 def alias_arn(run, key: str) -> str:
-    return run.one("aws:lambda/alias:Alias", f"{key.replace('_', '-')}-alias").outputs["arn"]
+    return run.one("aws:lambda/alias:Alias", f"functions-{key.replace('_', '-')}-alias").outputs["arn"]
 
 
 def version_arn(run, key: str) -> str:
@@ -58,7 +57,7 @@ def test_functions_are_sized_traced_encrypted_and_aliased(shipped):
         module = fn["handler"].rsplit(".", 1)[0].replace(".", "/") + ".py"
         assert (ROOT / module).is_file(), f"handler {fn['handler']} does not exist"
         assert fn["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == key
-        alias = run.one("aws:lambda/alias:Alias", f"{key.replace('_', '-')}-alias").inputs
+        alias = run.one("aws:lambda/alias:Alias", f"functions-{key.replace('_', '-')}-alias").inputs
         assert alias["name"] == ALIAS and alias["functionVersion"] == "1"
 
 
@@ -70,7 +69,7 @@ def test_asynchronous_functions_keep_failed_events(shipped):
     for key in FUNCTIONS:
         name = function(run, key).inputs["name"]
         if key in ASYNC_FUNCTIONS:
-            queue = queues[f"{key.replace('_', '-')}-dead-letters"]
+            queue = queues[f"functions-{key.replace('_', '-')}-dead-letters"]
             assert queue.inputs["kmsMasterKeyId"] == key_arn(run)
             assert configs[name]["destinationConfig"] == {"onFailure": {"destination": queue.outputs["arn"]}}
             assert configs[name]["qualifier"] == ALIAS
@@ -242,19 +241,21 @@ def test_cleanup_reaches_only_temp_and_health_check_prefixes(shipped):
     jobs = stack_jobs(stack)
     assert json.loads(env["CLEANUP_LOCATIONS"]) == [f"{buckets['temp']}/{job}/" for job in jobs] + [
         f"{buckets[zone]}/{job}/_health/" for job in jobs for zone in ("raw", "curated")]
-    (delete,) = [s for s in _statements(run.one(ROLE_POLICY, "cleanup-policy")) if s["Sid"] == "DeleteExpired"]
+    (delete,) = [s for s in _statements(run.one(ROLE_POLICY, "functions-cleanup-policy"))
+                 if s["Sid"] == "DeleteExpired"]
     assert delete["Resource"] == [f"arn:aws:s3:::{loc}*" for loc in json.loads(env["CLEANUP_LOCATIONS"])]
 
 
 def test_handlers_read_the_settings_they_are_given(shipped):
     """Every environment variable a handler reads is set on its function, and nothing it does not read."""
     _, _, run = shipped
-    import re
+    import importlib
 
     platform = {"STACK", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"}
     for key in FUNCTIONS:
-        source = Path(ROOT / "functions" / key / "handler.py").read_text()
-        read = set(re.findall(r'env(?:_json)?\("([A-Z_]+)"\)', source))
+        # A handler reads its settings as the fields of its Settings model, each from the variable it is named by.
+        settings = importlib.import_module(f"functions.{key}.handler").Settings
+        read = {field.alias for field in settings.model_fields.values()}
         given = set(function(run, key).inputs["environment"]["variables"])
         assert read <= given, f"{key} reads {read - given} that are not set"
         assert given - platform <= read, f"{key} is given {given - platform - read} that it never reads"
@@ -270,7 +271,8 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
 
     stack, _, run = shipped
     curated = run.exports["buckets"]["curated"]
-    (read,) = [s for s in _statements(run.one(ROLE_POLICY, "quality-gate-policy")) if s["Sid"] == "ReadQualityResults"]
+    (read,) = [s for s in _statements(run.one(ROLE_POLICY, "functions-quality-gate-policy"))
+               if s["Sid"] == "ReadQualityResults"]
 
     def allowed(s3_uri: str) -> bool:
         return any(fnmatchcase(f"arn:aws:s3:::{s3_uri.removeprefix('s3://')}", r) for r in read["Resource"])
@@ -287,7 +289,7 @@ def test_a_scheduled_state_machine_start_may_use_the_stack_key(shipped):
     stack, config, run = shipped
     policies = {p.name: json.loads(p.inputs["policy"])["Statement"] for p in run.of_type(ROLE_POLICY)
                 if "schedule" in p.name}
-    cleanup = policies.pop("cleanup-schedule-policy")
+    cleanup = policies.pop("functions-cleanup-schedule-policy")
     # Every schedule keeps its input encrypted with the stack key, so every schedule's role may decrypt with it.
     assert {s.inputs["kmsKeyArn"] for s in run.of_type(SCHEDULE)} == {key_arn(run)}
     assert [s["Sid"] for s in cleanup] == ["StartTarget", "DecryptScheduleInput"]

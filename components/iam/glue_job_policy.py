@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +26,11 @@ class GlueJobPolicyInputs:
     raw_bucket_arn: str
     curated_bucket_arn: str
     temp_bucket_arn: str
-    log_group_arns: tuple[str, ...]
+    log_group_arns: Sequence[str]
     database: str
     table: str
     # The fast PR check's stack: health-check folders and pull requests' uploaded code only, no catalog table.
-    health_check_only: bool = False
+    health_check_only: bool
 
 
 def glue_job_policy(p: GlueJobPolicyInputs) -> dict[str, Any]:

@@ -1,18 +1,21 @@
 """Gate of a pipeline run: read the data-quality result the Glue run wrote and pass or fail the run.
 
 Event: {"target_path": "s3://<curated>/orders/", "job_run_id": "jr_..."}. Returns a summary when every check
-passed; raises QualityGateFailed naming each failed check, or QualityResultMissing when the run wrote none.
+passed; raises QualityGateFailed naming each failed check, QualityResultMissing when the run wrote none, and
+MalformedEvent when the event does not have this shape or names another bucket.
 """
 
 from __future__ import annotations
 
 import json
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from functions.shared.events import MalformedEvent, env, field, split_s3_uri
+from functions.shared.clients import client
+from functions.shared.events import FunctionSettings, MalformedEvent, parse_event, read_settings, split_s3_uri
 
 logger = Logger()
 tracer = Tracer()
@@ -26,15 +29,26 @@ class QualityResultMissing(Exception):
     pass
 
 
+class QualityGateEvent(BaseModel):
+    target_path: str
+    job_run_id: str
+
+
+class Settings(FunctionSettings):
+    # The stack's curated bucket: the only one whose results the gate reads.
+    curated_bucket: str
+
+
 def result_location(target_path: str, job_run_id: str) -> tuple[str, str]:
     """Where the job's runner writes its result (jobs/common/runner.py, OutputPaths.quality_result)."""
     bucket, prefix = split_s3_uri(target_path, "target_path")
     return bucket, f"{prefix.rstrip('/')}/_dq/run_id={job_run_id}/result.json"
 
 
-def read_result(s3, bucket: str, key: str) -> dict:
+@tracer.capture_method(capture_response=False)
+def read_result(bucket: str, key: str) -> dict:
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
             raise QualityResultMissing(f"no data-quality result at s3://{bucket}/{key}: the Glue run wrote none") \
@@ -61,10 +75,12 @@ def decide(result: dict) -> dict:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
-    bucket, key = result_location(field(event, "target_path", str), field(event, "job_run_id", str))
-    if bucket != env("CURATED_BUCKET"):
+def handler(event: dict, context: LambdaContext) -> dict:
+    settings = read_settings(Settings)
+    run = parse_event(event, QualityGateEvent, "a Glue run's target_path and job_run_id")
+    bucket, key = result_location(run.target_path, run.job_run_id)
+    if bucket != settings.curated_bucket:
         raise MalformedEvent(f"target_path bucket {bucket!r} is not this stack's curated bucket")
-    summary = decide(read_result(boto3.client("s3"), bucket, key))
+    summary = decide(read_result(bucket, key))
     logger.info("quality gate passed", extra={"summary": summary})
     return summary

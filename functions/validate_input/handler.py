@@ -4,15 +4,18 @@ Event (from the state machine): {"job": "orders", "input": <execution input>}, w
 set "source_path" (an s3:// prefix or object under the job's raw prefix), "target_path" and "health_check".
 Returns the run: resolved paths, health-check flag, and a manifest of the input objects. Raises
 InputValidationFailed when there is nothing to read, an object is empty or too large, or a path leaves
-the job's own prefixes.
+the job's own prefixes; MalformedEvent when the event does not have this shape.
 """
 
 from __future__ import annotations
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import BaseModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json, PositiveInt, StrictBool
 
-from functions.shared.events import env, env_json, field, split_s3_uri
+from functions.shared.clients import client
+from functions.shared.events import FunctionSettings, parse_event, read_settings, split_s3_uri
 
 logger = Logger()
 tracer = Tracer()
@@ -23,32 +26,56 @@ class InputValidationFailed(Exception):
     pass
 
 
+class RunInput(BaseModel):
+    """The execution input: where to read and write (default: the job's own prefixes), and whether the run is a
+    health check."""
+
+    source_path: str | None = None
+    target_path: str | None = None
+    health_check: StrictBool = False
+
+
+class ValidateInputEvent(BaseModel):
+    job: str
+    input: RunInput | None = None
+
+
+class JobPaths(BaseModel):
+    source: str
+    target: str
+
+
+class Settings(FunctionSettings):
+    # Each job the stack deploys -> its raw (source) and curated (target) prefix, as s3:// URIs.
+    jobs: Json[dict[str, JobPaths]]
+    max_object_bytes: PositiveInt
+
+
 def _within(uri: str, allowed_prefix: str, what: str) -> str:
     if not uri.startswith(allowed_prefix):
         raise InputValidationFailed(f"{what} {uri!r} is outside the job's prefix {allowed_prefix!r}")
     return uri
 
 
-def resolve_run(event: dict, jobs: dict) -> dict:
-    job = field(event, "job", str)
-    if job not in jobs:
-        raise InputValidationFailed(f"job {job!r} is not deployed in this stack; deployed: {', '.join(sorted(jobs))}")
-    paths = jobs[job]
-    run_input = field(event, "input", dict, default={})
-    health_check = field(run_input, "health_check", bool, default=False)
+def resolve_run(event: ValidateInputEvent, jobs: dict[str, JobPaths]) -> dict:
+    if event.job not in jobs:
+        raise InputValidationFailed(f"job {event.job!r} is not deployed in this stack; deployed: "
+                                    f"{', '.join(sorted(jobs))}")
+    paths, run_input = jobs[event.job], event.input or RunInput()
+    source = paths.source if run_input.source_path is None else run_input.source_path
+    target = paths.target if run_input.target_path is None else run_input.target_path
     return {
-        "job": job,
-        "source_path": _within(field(run_input, "source_path", str, default=paths["source"]), paths["source"],
-                               "source_path"),
-        "target_path": _within(field(run_input, "target_path", str, default=paths["target"]), paths["target"],
-                               "target_path"),
-        "health_check": "true" if health_check else "false",
+        "job": event.job,
+        "source_path": _within(source, paths.source, "source_path"),
+        "target_path": _within(target, paths.target, "target_path"),
+        "health_check": "true" if run_input.health_check else "false",
     }
 
 
-def manifest(s3, source_path: str, max_bytes: int) -> dict:
+@tracer.capture_method(capture_response=False)
+def manifest(source_path: str, max_bytes: int) -> dict:
     bucket, prefix = split_s3_uri(source_path, "source_path")
-    objects = [obj for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    objects = [obj for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
                for obj in page.get("Contents", []) if not obj["Key"].endswith("/")]
     if not objects:
         raise InputValidationFailed(f"no input objects under {source_path}")
@@ -69,8 +96,9 @@ def manifest(s3, source_path: str, max_bytes: int) -> dict:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict, context) -> dict:
-    run = resolve_run(event, env_json("JOBS"))
-    run["manifest"] = manifest(boto3.client("s3"), run["source_path"], int(env("MAX_OBJECT_BYTES")))
+def handler(event: dict, context: LambdaContext) -> dict:
+    settings = read_settings(Settings)
+    run = resolve_run(parse_event(event, ValidateInputEvent, "a pipeline run's job and input"), settings.jobs)
+    run["manifest"] = manifest(run["source_path"], settings.max_object_bytes)
     logger.info("input validated", extra={"run": run})
     return run
