@@ -45,6 +45,8 @@ class Resource:
     engine_props: dict[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Every resource option of the registration as the engine receives it (parent, aliases, protect, ...), camelCase.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parent_type(self) -> str:
@@ -167,6 +169,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.retained: set[str] = set()
         self.ignored_changes: dict[str, tuple[str, ...]] = {}
         self.requests: dict[str, tuple[dict, tuple[str, ...], dict[str, tuple[str, ...]]]] = {}
+        self.options: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -180,6 +183,10 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             tuple(request.dependencies),
             {key: tuple(value.urns) for key, value in request.propertyDependencies.items()},
         )
+        options = json_format.MessageToDict(request)
+        for bulky in ("object", "sourcePosition", "stackTrace", "parentStackTraceHandle"):
+            options.pop(bulky, None)
+        self.options[response.urn] = options
         return response
 
 
@@ -244,7 +251,8 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
                                   inputs=mocks.inputs[(type_, name)], outputs=registration.state,
                                   protect=urn in monitor.protected, retain_on_delete=urn in monitor.retained,
                                   ignore_changes=monitor.ignored_changes.get(urn, ()), engine_props=engine_props,
-                                  dependencies=dependencies, property_dependencies=property_dependencies))
+                                  dependencies=dependencies, property_dependencies=property_dependencies,
+                                  options=monitor.options.get(urn, {})))
     return ProgramRun(stack=stack, resources=resources, exports=exports or {},
                       mode="preview" if preview else "update")
 

@@ -110,3 +110,8 @@ def lambda_context():
 
     return SimpleNamespace(function_name="test-fn", memory_limit_in_mb=256, aws_request_id="req-1",
                            invoked_function_arn="arn:aws:lambda:eu-west-1:000000000000:function:test-fn")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-snapshots", action="store_true",
+                     help="rewrite tests/snapshots/*.json from the program instead of comparing with them")
