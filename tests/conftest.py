@@ -9,9 +9,9 @@ import os
 import boto3
 import pytest
 
+from harness.program import ProgramRun, run_program
 from jobs.common.catalog import job_names
-from offline.program import ProgramRun, run_program
-from offline.stack_files import SHIPPED_STACKS, stack_config
+from stack_files import SHIPPED_STACKS, stack_config
 
 P = "data-pipeline:"
 

@@ -23,8 +23,8 @@ import pulumi
 from automation.profile import pull_request
 from automation.profile import stack_config as pr_stack_config
 from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
-from offline.program import ACCOUNT_ID, PROJECT, ProgramRun, run_program
-from offline.stack_files import ROOT, SHIPPED_STACKS, project_defaults
+from harness.program import ACCOUNT_ID, PROJECT, ProgramRun, run_program
+from stack_files import ROOT, SHIPPED_STACKS, project_defaults
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 UPDATE_COMMAND = "make snapshots"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, format_report, main, report_for_run
-from offline.program import copy_program
-from offline.stack_files import ROOT, SHIPPED_STACKS
+from harness.policy_report import CONFIG_DIR, PolicyInput, evaluate, format_report, main, report_for_run
+from harness.program import copy_program
 from policies.guardrails import ALL_POLICIES, PACK_NAME
+from stack_files import ROOT, SHIPPED_STACKS
 from tests.conftest import program_run
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value a preview does not know
@@ -579,7 +579,7 @@ def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys,
     assert main(["--stack", "prod"]) == 0
     assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory and 0 advisory " \
            "violation(s), 0 error(s), 0 check(s) deferred to update" in capsys.readouterr().out
-    import offline.policy_report as report_module
+    import harness.policy_report as report_module
 
     broken = [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)]
     monkeypatch.setattr(report_module, "report_for_stack",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from offline.program import copy_program, run_program
+from harness.program import copy_program, run_program
 from tests.conftest import program_run
 from tests.graph_snapshot import (
     PR_STACK,

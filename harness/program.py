@@ -22,7 +22,7 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .stack_files import ROOT, as_engine_config, stack_config
+from stack_files import ROOT, as_engine_config, stack_config
 
 PROJECT = "data-pipeline"
 ACCOUNT_ID = "123456789012"

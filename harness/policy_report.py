@@ -1,9 +1,9 @@
 """Run the policy pack offline: the program under mocks for a stack, every registered resource through the
 real resource policies and the whole set through the stack policies, as `pulumi preview --policy-pack` would.
 
-    python -m offline.policy_report --stack prod              # update mode: every value known
-    python -m offline.policy_report --stack dev --preview     # preview mode: values AWS computes are unknown
-    python -m offline.policy_report --all                     # every stack file Pulumi.<name>.yaml, both modes
+    python -m harness.policy_report --stack prod              # update mode: every value known
+    python -m harness.policy_report --stack dev --preview     # preview mode: values AWS computes are unknown
+    python -m harness.policy_report --all                     # every stack file Pulumi.<name>.yaml, both modes
 
 Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
 `--policy-pack-config`), or from `--config`. Exit status 1 when a mandatory policy is violated, a policy run
@@ -39,9 +39,9 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policies.guardrails import ALL_POLICIES
 from policies.guardrails.framework import UNKNOWN_READS, WaiverMisapplied
+from stack_files import ROOT, stack_config, stack_names
 
 from .program import PROJECT, ProgramRun, run_program
-from .stack_files import ROOT, stack_config, stack_names
 
 CONFIG_DIR = ROOT / "policies" / "config"
 
