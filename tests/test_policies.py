@@ -540,6 +540,18 @@ def test_waiver_downgrades_a_policy_on_its_own_stack_with_the_justification():
     assert not report.blocked
 
 
+def test_policies_learn_the_stack_from_the_pulumi_runtime_not_from_a_urn():
+    """The engine starts the pack with PULUMI_STACK and pulumi-policy configures the runtime from it, so a policy
+    asks `pulumi.get_stack()`: here the URN names prod, but the stack under analysis is dev, whose waiver applies."""
+    config = {"kms-key-rotation": {"enforcementLevel": "advisory", **WAIVER}}
+    key = PolicyInput(type="aws:kms/key:Key", name="key", props={"enableKeyRotation": False, "tags": TAGS},
+                      urn="urn:pulumi:prod::data-pipeline::aws:kms/key:Key::key")
+    report = evaluate([key], stack="dev", mode="update", config=config)
+    assert report.errors == [] and [(f.policy, f.level) for f in report.findings] == [("kms-key-rotation", "advisory")]
+    assert "[advisory on stack 'dev': " in report.findings[0].message
+    assert evaluate([key], stack="prod", mode="update", config=config).errors, "on prod the same waiver is refused"
+
+
 @pytest.mark.parametrize(("stack", "waiver", "error"), [
     ("prod", {"advisoryStacks": {"prod": "We really need to ship this today, trust us."}},
      "cannot be advisory on protected stack 'prod'"),
