@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench snapshots clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Rewrites tests/snapshots/<stack>.json (every resource each stack registers) from the program as it is now.
+snapshots: $(STAMP)
+	$(BIN)/python -m pytest tests/test_snapshots.py --update-snapshots -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

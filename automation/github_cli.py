@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from offline.stack_files import SHIPPED_STACKS
+from stack_files import SHIPPED_STACKS
 
 from .drift_issue import sync_issue
 from .github import GhCli, GitHubError

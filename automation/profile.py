@@ -12,7 +12,7 @@ from pathlib import Path
 from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
 from components.config import GLUE_JOBS_KEY, PROJECT
 from jobs.common.catalog import job_names
-from offline.stack_files import as_engine_config, config_section
+from stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
 CHECK_PROFILE = Path(__file__).resolve().parent / "pr-base-profile.yaml"

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offline.program import copy_program, run_program  # noqa: E402
-from offline.stack_files import SHIPPED_STACKS, stack_config  # noqa: E402
+from harness.program import copy_program, run_program  # noqa: E402
+from stack_files import SHIPPED_STACKS, stack_config  # noqa: E402
 
 
 def timed(action) -> tuple[float, object]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from offline.stack_files import SHIPPED_STACKS
+from stack_files import SHIPPED_STACKS
 
 AWS_REGION = "AWS_REGION"
 PULUMI_BACKEND_URL = "PULUMI_BACKEND_URL"

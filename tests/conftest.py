@@ -9,9 +9,9 @@ import os
 import boto3
 import pytest
 
+from harness.program import ProgramRun, run_program
 from jobs.common.catalog import job_names
-from offline.program import ProgramRun, run_program
-from offline.stack_files import SHIPPED_STACKS, stack_config
+from stack_files import SHIPPED_STACKS, stack_config
 
 P = "data-pipeline:"
 
@@ -110,3 +110,8 @@ def lambda_context():
 
     return SimpleNamespace(function_name="test-fn", memory_limit_in_mb=256, aws_request_id="req-1",
                            invoked_function_arn="arn:aws:lambda:eu-west-1:000000000000:function:test-fn")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-snapshots", action="store_true",
+                     help="rewrite tests/snapshots/*.json from the program instead of comparing with them")

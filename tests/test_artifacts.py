@@ -6,7 +6,7 @@ import shutil
 import zipfile
 
 from components import artifacts
-from offline.stack_files import ROOT
+from stack_files import ROOT
 
 
 def copy_jobs(tmp_path):

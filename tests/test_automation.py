@@ -16,8 +16,8 @@ from automation.profile import PROFILE, InvalidPullRequest, pull_request, stack_
 from automation.reaper import reap
 from automation.report import Report, estimate_cost
 from components.config import parse_settings
-from offline.program import run_program
-from offline.stack_files import ROOT, config_section, project_defaults
+from harness.program import run_program
+from stack_files import ROOT, config_section, project_defaults
 from tests.conftest import REPOSITORY_JOBS
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

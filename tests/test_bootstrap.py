@@ -37,9 +37,9 @@ from bootstrap.variables import (
     deploy_role_variable,
 )
 from components.config import ConfigError
-from offline.policy_report import report_for_run
-from offline.program import ACCOUNT_ID, ProgramRun, run_program
-from offline.stack_files import ROOT, project_defaults, project_file, stack_config
+from harness.policy_report import report_for_run
+from harness.program import ACCOUNT_ID, ProgramRun, run_program
+from stack_files import ROOT, project_defaults, project_file, stack_config
 from tests.conftest import program_run
 from tests.iam_access import allows, permitted
 

@@ -18,9 +18,9 @@ from components.config import (
     StackSettings,
     parse_settings,
 )
+from harness.program import copy_program, run_program
 from jobs.common.catalog import job_names
-from offline.program import copy_program, run_program
-from offline.stack_files import ROOT, SHIPPED_STACKS, as_engine_config, project_file, stack_config
+from stack_files import ROOT, SHIPPED_STACKS, as_engine_config, project_file, stack_config
 
 JOBS_DIR = ROOT / "jobs"
 

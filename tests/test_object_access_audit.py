@@ -11,8 +11,8 @@ from automation.profile import pull_request
 from automation.profile import stack_config as pr_stack_config
 from components.config import ConfigError, parse_settings
 from components.data_lake import ZONES
-from offline.program import ACCOUNT_ID
-from offline.stack_files import ROOT, project_defaults, stack_config
+from harness.program import ACCOUNT_ID
+from stack_files import ROOT, project_defaults, stack_config
 from tests.test_config import JOBS_DIR, raw_config
 
 P = "data-pipeline:"

@@ -6,7 +6,7 @@ import json
 
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
-from offline.stack_files import ROOT
+from stack_files import ROOT
 from tests.conftest import P, stack_jobs
 
 FUNCTION = "aws:lambda/function:Function"

@@ -13,8 +13,8 @@ from automation.profile import pull_request
 from automation.profile import stack_config as pr_stack_config
 from components.config import parse_settings
 from components.physical_names import LIMITS, name_problems, physical_names
-from offline.program import copy_program, run_program
-from offline.stack_files import ROOT, SHIPPED_STACKS, project_defaults, stack_config
+from harness.program import copy_program, run_program
+from stack_files import ROOT, SHIPPED_STACKS, project_defaults, stack_config
 from tests.conftest import P, program_run
 
 JOBS_DIR = ROOT / "jobs"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from offline.policy_report import CONFIG_DIR, PolicyInput, evaluate, format_report, main, report_for_run
-from offline.program import copy_program
-from offline.stack_files import ROOT, SHIPPED_STACKS
+from harness.policy_report import CONFIG_DIR, PolicyInput, evaluate, format_report, main, report_for_run
+from harness.program import copy_program
 from policies.guardrails import ALL_POLICIES, PACK_NAME
+from stack_files import ROOT, SHIPPED_STACKS
 from tests.conftest import program_run
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value a preview does not know
@@ -540,6 +540,18 @@ def test_waiver_downgrades_a_policy_on_its_own_stack_with_the_justification():
     assert not report.blocked
 
 
+def test_policies_learn_the_stack_from_the_pulumi_runtime_not_from_a_urn():
+    """The engine starts the pack with PULUMI_STACK and pulumi-policy configures the runtime from it, so a policy
+    asks `pulumi.get_stack()`: here the URN names prod, but the stack under analysis is dev, whose waiver applies."""
+    config = {"kms-key-rotation": {"enforcementLevel": "advisory", **WAIVER}}
+    key = PolicyInput(type="aws:kms/key:Key", name="key", props={"enableKeyRotation": False, "tags": TAGS},
+                      urn="urn:pulumi:prod::data-pipeline::aws:kms/key:Key::key")
+    report = evaluate([key], stack="dev", mode="update", config=config)
+    assert report.errors == [] and [(f.policy, f.level) for f in report.findings] == [("kms-key-rotation", "advisory")]
+    assert "[advisory on stack 'dev': " in report.findings[0].message
+    assert evaluate([key], stack="prod", mode="update", config=config).errors, "on prod the same waiver is refused"
+
+
 @pytest.mark.parametrize(("stack", "waiver", "error"), [
     ("prod", {"advisoryStacks": {"prod": "We really need to ship this today, trust us."}},
      "cannot be advisory on protected stack 'prod'"),
@@ -579,7 +591,7 @@ def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys,
     assert main(["--stack", "prod"]) == 0
     assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory and 0 advisory " \
            "violation(s), 0 error(s), 0 check(s) deferred to update" in capsys.readouterr().out
-    import offline.policy_report as report_module
+    import harness.policy_report as report_module
 
     broken = [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)]
     monkeypatch.setattr(report_module, "report_for_stack",

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from offline.program import run_program
+from harness.program import run_program
 
 
 def program_file(tmp_path, source: str):

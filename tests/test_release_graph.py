@@ -13,8 +13,8 @@ import pytest
 from components.artifacts import RETIRED_EXPIRATION_DAYS, RETIRED_TAG
 from components.pipeline import LIVE_ALIAS
 from components.release_info import COMMIT_VARIABLE, commit_of
-from offline.program import run_program
-from offline.stack_files import stack_config
+from harness.program import run_program
+from stack_files import stack_config
 
 P = "data-pipeline:"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"

@@ -14,7 +14,7 @@ from jobs.common.runner import OutputPaths, QualityCheckFailed, RunOptions
 from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from jobs.orders.sample_data import SAMPLE_ROWS
-from offline.stack_files import ROOT
+from stack_files import ROOT
 
 pytestmark = pytest.mark.spark
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.policy_report import report_for_run
+from harness.program import copy_program, run_program
 from jobs.scaffold import ScaffoldError, new_job, with_job
-from offline.policy_report import report_for_run
-from offline.program import copy_program, run_program
-from offline.stack_files import SHIPPED_STACKS, stack_config
+from stack_files import SHIPPED_STACKS, stack_config
 from tests.conftest import P
 
 JOB = "widgets"
-REPOSITORY_PARTS = ("offline", "tests", "pyproject.toml")
+REPOSITORY_PARTS = ("harness", "stack_files.py", "tests", "pyproject.toml")
 
 
 def repository(folder: Path) -> Path:

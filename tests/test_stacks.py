@@ -10,8 +10,8 @@ import pytest
 
 from components import artifacts
 from components.data_lake import ZONES
-from offline.program import ACCOUNT_ID, copy_program, run_program
-from offline.stack_files import ROOT, stack_config
+from harness.program import ACCOUNT_ID, copy_program, run_program
+from stack_files import ROOT, stack_config
 from tests.conftest import REPOSITORY_JOBS, P, program_run, stack_jobs
 
 BUCKET = "aws:s3/bucket:Bucket"

@@ -15,7 +15,7 @@ import requests
 from statelint.linter import Linter
 
 from components.asl import GLUE_START_JOB_RUN_SYNC, LAMBDA_INVOKE, SNS_PUBLISH, PipelineTargets, pipeline_definition
-from offline.stack_files import ROOT, SHIPPED_STACKS
+from stack_files import ROOT, SHIPPED_STACKS
 from tests.conftest import program_run
 
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"

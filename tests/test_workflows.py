@@ -13,7 +13,7 @@ import yaml
 
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
-from offline.stack_files import ROOT, SHIPPED_STACKS
+from stack_files import ROOT, SHIPPED_STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent

@@ -19,7 +19,7 @@ from pathlib import Path
 from string import Template
 
 from components.config import GLUE_JOBS_KEY, JOB_NAME, PROJECT, ConfigError, parse_settings
-from offline.stack_files import ROOT, stack_config
+from stack_files import ROOT, stack_config
 
 TEMPLATES = Path(__file__).resolve().parent / "template"
 # Folders of jobs/ that are not jobs.

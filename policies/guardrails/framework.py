@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -26,7 +27,8 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
+
+from .pulumi_internals import UnknownValueError
 
 PROTECTED_STACKS = ("prod",)
 MIN_JUSTIFICATION = 20
@@ -79,11 +81,6 @@ def deferred(path: str) -> Unknown:
     if reads is not None:
         reads.append(path)
     return UNKNOWN
-
-
-def stack_of(urn: str) -> str:
-    """`urn:pulumi:<stack>::<project>::...` -> `<stack>`."""
-    return urn.split("::", 1)[0].removeprefix("urn:pulumi:")
 
 
 def waiver(config: Mapping[str, Any] | None, stack: str, policy: str) -> str | None:
@@ -139,7 +136,9 @@ def resource_policy(rule: Rule, types: Iterable[str] | None, check: ResourceChec
     def validate(args: ResourceValidationArgs, report_violation) -> None:
         if wanted is not None and args.resource_type not in wanted:
             return
-        stack = stack_of(args.urn)
+        # pulumi-policy configures the Pulumi runtime for the stack under analysis (the engine's PULUMI_STACK)
+        # before each validation, so the SDK says which stack this is.
+        stack = pulumi.get_stack()
         justification = waiver(args.get_config(), stack, rule.name)
         for message in check(args.resource_type, args.props, _defaults(rule, args.get_config())):
             report_violation(message + _suffix(justification, stack), None)
@@ -153,7 +152,7 @@ def stack_policy(rule: Rule, check: StackCheck) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation) -> None:
         if not args.resources:
             return
-        stack = stack_of(args.resources[0].urn)
+        stack = pulumi.get_stack()
         justification = waiver(args.get_config(), stack, rule.name)
         for resource, message in check(args.resources, _defaults(rule, args.get_config())):
             report_violation(message + _suffix(justification, stack), resource.urn)

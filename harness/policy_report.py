@@ -1,9 +1,9 @@
 """Run the policy pack offline: the program under mocks for a stack, every registered resource through the
 real resource policies and the whole set through the stack policies, as `pulumi preview --policy-pack` would.
 
-    python -m offline.policy_report --stack prod              # update mode: every value known
-    python -m offline.policy_report --stack dev --preview     # preview mode: values AWS computes are unknown
-    python -m offline.policy_report --all                     # every stack file Pulumi.<name>.yaml, both modes
+    python -m harness.policy_report --stack prod              # update mode: every value known
+    python -m harness.policy_report --stack dev --preview     # preview mode: values AWS computes are unknown
+    python -m harness.policy_report --all                     # every stack file Pulumi.<name>.yaml, both modes
 
 Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
 `--policy-pack-config`), or from `--config`. Exit status 1 when a mandatory policy is violated, a policy run
@@ -34,14 +34,13 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
 )
-from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policies.guardrails import ALL_POLICIES
 from policies.guardrails.framework import UNKNOWN_READS, WaiverMisapplied
+from policies.guardrails.pulumi_internals import UnknownValueError, deferred_read, policy_props
+from stack_files import ROOT, stack_config, stack_names
 
 from .program import PROJECT, ProgramRun, run_program
-from .stack_files import ROOT, stack_config, stack_names
 
 CONFIG_DIR = ROOT / "policies" / "config"
 
@@ -105,7 +104,7 @@ def _policy_resources(inputs: Iterable[PolicyInput], stack: str) -> list[PolicyR
     resources = {}
     for item in inputs:
         urn = item.urn or urn_of(stack, item.type, item.name)
-        props = unknown_checking_proxy(deserialize_properties(json.loads(json.dumps(item.props, default=str))))
+        props = policy_props(json.loads(json.dumps(item.props, default=str)))
         resources[urn] = PolicyResource(item.type, props, urn, item.name, options, None, None, [], {})
     for item in inputs:
         resource = resources[item.urn or urn_of(stack, item.type, item.name)]
@@ -136,9 +135,17 @@ def _deferred_reads(report: PolicyReport, policy: str, subject: str) -> Iterator
         report.skipped.extend((policy, subject, path) for path in sorted(set(reads)))
 
 
+def as_the_engine_starts_the_pack(stack: str, mode: str, project: str = PROJECT) -> None:
+    """The runtime settings pulumi-policy configures from the engine's environment (PULUMI_STACK, PULUMI_PROJECT,
+    PULUMI_DRY_RUN) before each analysis: what `pulumi.get_stack()` returns to a policy."""
+    pulumi.runtime.configure(pulumi.runtime.Settings(project=project, stack=stack, dry_run=mode == "preview"))
+
+
 def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, config: Mapping[str, Any] | None = None,
-             stack_inputs: list[PolicyInput] | None = None, policies=ALL_POLICIES) -> PolicyReport:
+             stack_inputs: list[PolicyInput] | None = None, policies=ALL_POLICIES,
+             project: str = PROJECT) -> PolicyReport:
     config = config or {}
+    as_the_engine_starts_the_pack(stack, mode, project)
     report = PolicyReport(stack=stack, mode=mode)
     resources = _policy_resources(resource_inputs, stack)
     stack_resources = _policy_resources(stack_inputs, stack) if stack_inputs is not None else resources
@@ -162,7 +169,7 @@ def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, confi
                         try:
                             policy.validate(args, lambda m, u=None, r=resource: report_violation(m, u, r.name))
                         except UnknownValueError as unknown:
-                            report.skipped.append((policy.name, resource.name, unknown.message))
+                            report.skipped.append((policy.name, resource.name, deferred_read(unknown)))
             else:
                 with _deferred_reads(report, policy.name, "(stack)"):
                     policy.validate(StackValidationArgs(stack_resources, policy_config),
@@ -200,7 +207,7 @@ def load_config(stack: str, path: Path | None = None) -> dict[str, Any]:
 def report_for_run(run: ProgramRun, config: Mapping[str, Any] | None = None) -> PolicyReport:
     return evaluate(inputs_from_run(run, for_stack_policies=False), stack=run.stack, mode=run.mode,
                     config=load_config(run.stack) if config is None else config,
-                    stack_inputs=inputs_from_run(run, for_stack_policies=True))
+                    stack_inputs=inputs_from_run(run, for_stack_policies=True), project=run.project)
 
 
 def report_for_stack(stack: str, *, preview: bool, config: Mapping[str, Any] | None = None,

@@ -1,12 +1,13 @@
 """Run `__main__.py` under Pulumi's own mocks and record every resource it registers.
 
-Used by the tests, the benchmark and (later) the offline policy report. The mocks only fill in what AWS
-would compute (ARNs, generated names, ids); everything else is exactly what the program sent.
+Used by the tests, the benchmark and the policy report. The mocks only fill in what AWS would compute (ARNs,
+generated names, ids); everything else is exactly what the program sent. The program runs through the public mocks
+API (`set_mocks`, `pulumi.runtime.test`); what that API does not show (resource options, dependencies, the
+serialized request) comes from policies/guardrails/pulumi_internals.py, the one place that touches SDK internals.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import runpy
 import shutil
@@ -15,14 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from google.protobuf import json_format
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import ROOT as ROOT_STACK
-from pulumi.runtime.settings import SETTINGS, get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
-from .stack_files import ROOT, as_engine_config, stack_config
+from policies.guardrails import pulumi_internals
+from stack_files import ROOT, as_engine_config, stack_config
 
 PROJECT = "data-pipeline"
 ACCOUNT_ID = "123456789012"
@@ -45,6 +41,8 @@ class Resource:
     engine_props: dict[str, Any] = field(default_factory=dict)
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Every resource option of the registration as the engine receives it (parent, aliases, protect, ...), camelCase.
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parent_type(self) -> str:
@@ -59,6 +57,7 @@ class ProgramRun:
     resources: list[Resource]
     exports: dict[str, Any] = field(default_factory=dict)
     mode: str = "update"  # or "preview"
+    project: str = PROJECT
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -91,7 +90,7 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-class AwsMocks(pulumi_mocks.Mocks):
+class AwsMocks(pulumi.runtime.Mocks):
     """Computes the outputs AWS would: ARNs, generated bucket names, ids. Records inputs as sent."""
 
     def __init__(self, region: str, preview: bool = False):
@@ -104,7 +103,7 @@ class AwsMocks(pulumi_mocks.Mocks):
     def _arn(self, service: str, resource: str, region: str | None = None, account: str = ACCOUNT_ID) -> str:
         return f"arn:{PARTITION}:{service}:{self.region if region is None else region}:{account}:{resource}"
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
         outputs = dict(inputs)
         kind = args.typ
@@ -144,7 +143,7 @@ class AwsMocks(pulumi_mocks.Mocks):
         self.inputs[(kind, args.name)] = inputs
         return resource_id, outputs
 
-    def call(self, args: pulumi_mocks.MockCallArgs):
+    def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/ci",
                     "id": ACCOUNT_ID, "userId": "AIDAMOCK"}
@@ -155,47 +154,6 @@ class AwsMocks(pulumi_mocks.Mocks):
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
                     "reverseDnsPrefix": "com.amazonaws"}
         raise NotImplementedError(f"no mock for invoke {args.token}")
-
-
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """Also keeps what the stock monitor drops: `protect`, `retainOnDelete`, `ignoreChanges`, dependencies, and the
-    request's serialized props."""
-
-    def __init__(self, mocks: AwsMocks):
-        super().__init__(mocks)
-        self.protected: set[str] = set()
-        self.retained: set[str] = set()
-        self.ignored_changes: dict[str, tuple[str, ...]] = {}
-        self.requests: dict[str, tuple[dict, tuple[str, ...], dict[str, tuple[str, ...]]]] = {}
-
-    def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.protect:
-            self.protected.add(response.urn)
-        if request.retainOnDelete:
-            self.retained.add(response.urn)
-        self.ignored_changes[response.urn] = tuple(request.ignoreChanges)
-        self.requests[response.urn] = (
-            json_format.MessageToDict(request.object),
-            tuple(request.dependencies),
-            {key: tuple(value.urns) for key, value in request.propertyDependencies.items()},
-        )
-        return response
-
-
-async def settle_outputs() -> None:
-    """Wait until every Output the program created has a value, one pass per generation of new Outputs.
-
-    The SDK's own `wait_for_rpcs` waits for the *first* pending Output to finish, then again over all the rest
-    (pulumi/pulumi#22411): under mocks, where ~20 Outputs per resource finish a few at a time, that is quadratic
-    (50 jobs: 13 s instead of 5 s). Outputs that fail stay tracked, so the SDK's wait still raises their errors.
-    """
-    while True:
-        with SETTINGS.lock:
-            pending = [output for output in SETTINGS.outputs if not output.done()]
-        if not pending:
-            return
-        await asyncio.wait(pending)
 
 
 # What the program is made of: copied whole, a copy evaluates (and deploys) like the original.
@@ -223,28 +181,32 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
     to the stack file next to the program."""
     config = stack_config(stack, program.parent) if config is None else config
     mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)), preview=preview)
-    monitor = _RecordingMonitor(mocks)
-    pulumi.runtime.set_all_config(as_engine_config(config))
+    monitor = pulumi_internals.recording_monitor(mocks)
     # A fresh root stack per run: set_mocks keeps an existing one, and with it the previous run's exports.
-    ROOT_STACK.set(None)
+    pulumi.runtime.reset_options(project=project, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(as_engine_config(config))
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    exports: dict[str, Any] = {}
 
-    async def program_then_settle() -> None:
+    @pulumi.runtime.test
+    def evaluate():
         runpy.run_path(str(program), run_name="__main__")
-        await settle_outputs()
+        pulumi_internals.settle_outputs()
+        return pulumi.Output.from_input(pulumi_internals.stack_outputs()).apply(exports.update)
 
-    _sync_await(run_pulumi_func(program_then_settle))
-    # Under mocks the root stack is finished before the program runs, so exports stay on it unresolved.
-    exports = _sync_await(pulumi.Output.from_input(dict(get_root_resource().outputs)).future())
+    evaluate()
     resources = []
-    for urn, registration in monitor.resources.items():
+    for registration in pulumi_internals.registrations(monitor):
+        urn, request = registration.urn, registration.request
         type_, name = urn.split("::")[2].rsplit("$", 1)[-1], urn.split("::")[3]
-        engine_props, dependencies, property_dependencies = monitor.requests.get(urn, ({}, (), {}))
-        resources.append(Resource(type=type_, name=name, urn=urn, id=registration.id,
-                                  inputs=mocks.inputs[(type_, name)], outputs=registration.state,
-                                  protect=urn in monitor.protected, retain_on_delete=urn in monitor.retained,
-                                  ignore_changes=monitor.ignored_changes.get(urn, ()), engine_props=engine_props,
-                                  dependencies=dependencies, property_dependencies=property_dependencies))
-    return ProgramRun(stack=stack, resources=resources, exports=exports or {},
-                      mode="preview" if preview else "update")
-
+        resources.append(Resource(
+            type=type_, name=name, urn=urn, id=registration.id, inputs=mocks.inputs[(type_, name)],
+            outputs=registration.state, protect=request.get("protect", False),
+            retain_on_delete=request.get("retainOnDelete", False),
+            ignore_changes=tuple(request.get("ignoreChanges", ())), engine_props=request.get("object", {}),
+            dependencies=tuple(request.get("dependencies", ())),
+            property_dependencies={key: tuple(value.get("urns", ()))
+                                   for key, value in request.get("propertyDependencies", {}).items()},
+            options={key: value for key, value in request.items() if key != "object"}))
+    return ProgramRun(stack=stack, resources=resources, exports=exports, mode="preview" if preview else "update",
+                      project=project)

@@ -1,1 +1,0 @@
-"""Run the Pulumi program without the Pulumi CLI or AWS: stack files, mocks, recorded resources."""
