@@ -25,10 +25,10 @@ from automation.reaper import reap
 from automation.report import Report
 from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies
 from components import naming
+from harness.policy_report import report_for_run
+from harness.program import ACCOUNT_ID, run_program
 from jobs.common.catalog import job_names
-from offline.policy_report import report_for_run
-from offline.program import ACCOUNT_ID, run_program
-from offline.stack_files import ROOT, project_defaults
+from stack_files import ROOT, project_defaults
 from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS
 from tests.iam_access import allows
