@@ -17,7 +17,7 @@ from stack_files import SHIPPED_STACKS, stack_config
 from tests.conftest import P
 
 JOB = "widgets"
-REPOSITORY_PARTS = ("harness", "stack_files.py", "tests", "pyproject.toml")
+REPOSITORY_PARTS = ("harness", "policies", "stack_files.py", "tests", "pyproject.toml")
 
 
 def repository(folder: Path) -> Path:
