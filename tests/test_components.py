@@ -21,6 +21,8 @@ import pytest
 from harness.program import PROJECT, AwsMocks
 from stack_files import ROOT, as_engine_config, stack_config
 
+pytestmark = pytest.mark.tier("program")
+
 STACK = "prod"
 DATA_LAKE = "data-pipeline:storage:DataLake"
 SECURE_BUCKET = "data-pipeline:storage:SecureBucket"

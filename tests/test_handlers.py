@@ -16,6 +16,8 @@ from functions.validate_input import handler as validate_input
 from jobs.common.runner import OutputPaths
 from tests.aws_server import REGION
 
+pytestmark = pytest.mark.tier("aws")
+
 
 def new_bucket(s3) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"

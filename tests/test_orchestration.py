@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
 from stack_files import ROOT
 from tests.conftest import P, stack_jobs
+
+pytestmark = pytest.mark.tier("program")
 
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

@@ -5,7 +5,11 @@ from __future__ import annotations
 import fnmatch
 import tomllib
 
+import pytest
+
 from stack_files import ROOT
+
+pytestmark = pytest.mark.tier("unit")
 
 # Not part of the project's code: the tests and the benchmark script run from the checkout.
 NOT_PACKAGED = {"tests", "benchmarks"}

@@ -15,6 +15,8 @@ from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
 from stack_files import ROOT, SHIPPED_STACKS
 
+pytestmark = pytest.mark.tier("unit")
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
