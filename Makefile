@@ -24,9 +24,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The fast loop: lint, then the unit and program tiers without the tests marked slow (tiers: tests/conftest.py).
+# It keeps bytecode caches (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the next run then skips
+# compiling and rewriting the asserts of what did not change.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "(unit or program) and not slow"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "(unit or program) and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

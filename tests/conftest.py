@@ -14,6 +14,7 @@ Spark session; moto server.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable
@@ -83,6 +84,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(next(item.iter_markers("tier")).args[0])
     if problems:
         raise pytest.UsageError("tests without a valid tier:\n  " + "\n  ".join(problems))
+
+
+def pytest_collection_finish(session):
+    """What collection imported (pulumi_aws, pyspark, moto, ...) lives until the end: keep the cyclic collector from
+    walking it on every full pass, and pytest's five passes at exit (its unraisable-exception check)."""
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

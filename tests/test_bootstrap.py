@@ -522,7 +522,8 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
 # --- the policy pack over the bootstrap's resources --------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
+@pytest.mark.parametrize("preview", [pytest.param(True, id="preview", marks=pytest.mark.slow),
+                                     pytest.param(False, id="update")])
 def test_policy_pack_passes_on_the_bootstrap_without_waivers(stack, preview, evaluations):
     report = report_for_run(evaluations.bootstrap(stack, preview), POLICY_CONFIG)
     assert report.findings == [] and report.errors == [], [f.message for f in report.findings] + report.errors
