@@ -1,11 +1,12 @@
-# Quick start: `make demo` (the orders job on local Spark) and `make test` (every test); each installs first
+# Quick start: `make demo` (the orders job on local Spark), `make test` (every test) and `make test-fast` (unit and
+# program tiers, under 15 s); each installs first
 # (Python packages into .venv, and asl-validator from npm into node_modules).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench snapshots clean
+.PHONY: setup demo test test-fast lint bench snapshots clean
 
 setup: $(STAMP)
 
@@ -21,6 +22,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The fast loop: lint, then the unit and program tiers without the tests marked slow (tiers: tests/conftest.py).
+# It keeps bytecode caches (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the next run then skips
+# compiling and rewriting the asserts of what did not change.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "(unit or program) and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,10 +10,16 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent
 SHIPPED_STACKS = ("dev", "qa", "staging", "prod")
+# PyYAML's safe loader in C when it was built with libyaml (several times faster), else in Python.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> Any:
+    return yaml.load(path.read_text(), Loader=SAFE_LOADER)
 
 
 def project_file(root: Path = ROOT) -> dict[str, Any]:
-    return yaml.safe_load((root / "Pulumi.yaml").read_text())
+    return read_yaml(root / "Pulumi.yaml")
 
 
 def project_defaults(root: Path = ROOT) -> dict[str, Any]:
@@ -24,7 +30,7 @@ def project_defaults(root: Path = ROOT) -> dict[str, Any]:
 
 def config_section(path: Path) -> dict[str, Any]:
     """The `config:` map of a stack file (or of a file shaped like one), empty when it has none."""
-    return (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    return (read_yaml(path) or {}).get("config") or {}
 
 
 def stack_names(root: Path = ROOT) -> list[str]:

@@ -1,33 +1,158 @@
-"""Shared fixtures: each shipped stack evaluated once under Pulumi mocks (also per job it deploys), the jobs in the
-repository, and one local Spark session."""
+"""Shared fixtures and the test tiers.
+
+Tiers: every test has exactly one, `pytest.mark.tier(...)` on its module (`pytestmark`), class or function (the
+closest wins), and this file adds it as a plain marker for `-m`: `unit` (pure code), `program` (a Pulumi program
+under mocks), `aws` (against moto server), `spark` (local PySpark). A test without a tier, or with a tier lighter than
+the fixtures it uses (a unit test evaluating a program, a program test using moto server), stops the collection.
+`slow` (not a tier) marks a test that pays for its own program evaluation or process; `make test-fast` runs the unit
+and program tiers without them.
+
+Fixtures: every program evaluation is made once per session, when a test first needs it (`evaluations`, and
+`shipped` / `shipped_job` per shipped stack and job), never at collection; the jobs in the repository; one local
+Spark session; moto server.
+"""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+from collections.abc import Callable
 
 import boto3
+import pulumi
 import pytest
 
-from harness.program import ProgramRun, run_program
+from harness.program import ACCOUNT_ID, ProgramRun, run_program
 from jobs.common.catalog import job_names
-from stack_files import SHIPPED_STACKS, stack_config
+from stack_files import ROOT, SHIPPED_STACKS, project_defaults, stack_config
 
 P = "data-pipeline:"
-
-_RUNS: dict[tuple[str, bool], ProgramRun] = {}
 
 # Powertools reads these when a handler module is imported, as Lambda sets them before the import.
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DataPipelineTest")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "data-pipeline-test")
 
+# --- tiers -------------------------------------------------------------------------------------------------------
 
-def program_run(stack: str, preview: bool = False) -> ProgramRun:
-    """The shipped stack's program, evaluated once per test session and mode (the mocks are deterministic)."""
-    if (stack, preview) not in _RUNS:
-        _RUNS[(stack, preview)] = run_program(stack, preview=preview)
-    return _RUNS[(stack, preview)]
+# Lightest first: a test's tier is at least the heaviest its fixtures need.
+TIERS = {
+    "unit": "pure code: config, IAM documents, ASL, handler logic, transforms' pure parts, CLIs with fakes",
+    "program": "a Pulumi program evaluated under mocks",
+    "aws": "code that calls AWS, against moto server on 127.0.0.1",
+    "spark": "PySpark in local mode (Java 17)",
+}
+FIXTURE_TIERS = {"evaluations": "program", "shipped": "program", "shipped_job": "program",
+                 "moto_endpoint": "aws", "aws": "aws", "spark": "spark"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "tier(name): the test's tier, one of " + ", ".join(TIERS))
+    for name, what in TIERS.items():
+        config.addinivalue_line("markers", f"{name}: tier {name}, {what} (added from pytest.mark.tier)")
+    config.addinivalue_line("markers", "slow: pays for its own program evaluation or process (not in make test-fast)")
+
+
+def tier_problem(item) -> str | None:
+    marks = list(item.iter_markers("tier"))
+    if not marks:
+        return "has no tier: add pytestmark = pytest.mark.tier(...) to its module, or mark the test"
+    if sum(1 for mark in item.own_markers if mark.name == "tier") > 1:
+        return "has two tiers"
+    tier = marks[0].args[0] if marks[0].args else None
+    if tier not in TIERS:
+        return f"tier {tier!r}: expected one of {', '.join(TIERS)}"
+    if any(mark.name in TIERS for mark in item.iter_markers()):
+        return f"is marked pytest.mark.{tier}: declare tiers with pytest.mark.tier({tier!r})"
+    order = list(TIERS)
+    needed = max((FIXTURE_TIERS[f] for f in item.fixturenames if f in FIXTURE_TIERS), key=order.index,
+                 default="unit")
+    if order.index(tier) < order.index(needed):
+        return f"is tier {tier} but its fixtures need tier {needed}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers added here
+def pytest_collection_modifyitems(config, items):
+    problems = []
+    for item in items:
+        problem = tier_problem(item)
+        if problem:
+            problems.append(f"{item.nodeid} {problem}")
+        else:
+            item.add_marker(next(item.iter_markers("tier")).args[0])
+    if problems:
+        raise pytest.UsageError("tests without a valid tier:\n  " + "\n  ".join(problems))
+
+
+def pytest_collection_finish(session):
+    """What collection imported (pulumi_aws, pyspark, moto, ...) lives until the end: keep the cyclic collector from
+    walking it on every full pass, and pytest's five passes at exit (its unraisable-exception check)."""
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def unit_tests_evaluate_no_program(request, monkeypatch):
+    """A unit test that evaluates a Pulumi program is a program test: say so instead of running slowly."""
+    if request.node.get_closest_marker("unit") is not None:
+        def refuse(*args, **kwargs):
+            raise AssertionError(f"{request.node.nodeid} is tier unit but evaluates a Pulumi program under mocks: "
+                                 "mark it pytest.mark.tier('program')")
+
+        monkeypatch.setattr(pulumi.runtime, "set_mocks", refuse)
+
+
+# --- program evaluations -----------------------------------------------------------------------------------------
+
+BOOTSTRAP = ROOT / "bootstrap"
+
+# The PR stack as the PR workflow deploys it, with the permissions boundary it passes on.
+PR_STACK = "pr-42"
+PR_BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/data-pipeline-ci/data-pipeline-ci-pr-stacks-boundary"
+
+
+def pr_stack_config_as_deployed() -> dict:
+    """The PR stack's config as the CLI combines it: project defaults, then what `automation` sets."""
+    # Imported here: a copy of the repository with only the program and the tests (test_scaffold) has no automation.
+    from automation.profile import pull_request
+    from automation.profile import stack_config as pr_stack_config
+    from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
+
+    pr = pull_request(42, "0123abc", "octocat")
+    return {**project_defaults(), **pr_stack_config(pr, environ={PERMISSIONS_BOUNDARY_ARN: PR_BOUNDARY_ARN})}
+
+
+class Evaluations:
+    """Each program evaluated at most once per test session, when a test first asks (the mocks are deterministic);
+    tests read the runs and never change them."""
+
+    def __init__(self):
+        self._runs: dict[tuple, ProgramRun] = {}
+
+    def _once(self, key: tuple, evaluate: Callable[[], ProgramRun]) -> ProgramRun:
+        if key not in self._runs:
+            self._runs[key] = evaluate()
+        return self._runs[key]
+
+    def stack(self, stack: str, preview: bool = False) -> ProgramRun:
+        """A shipped stack, its config from its stack file as the CLI builds it."""
+        return self._once(("stack", stack, preview), lambda: run_program(stack, preview=preview))
+
+    def pr_stack(self) -> ProgramRun:
+        return self._once(("pr",), lambda: run_program(PR_STACK, pr_stack_config_as_deployed()))
+
+    def bootstrap(self, account: str, preview: bool = False) -> ProgramRun:
+        """The bootstrap program for one account's example stack file."""
+        from bootstrap.config import PROJECT as BOOTSTRAP_PROJECT
+
+        return self._once(("bootstrap", account, preview), lambda: run_program(
+            account, preview=preview, program=BOOTSTRAP / "__main__.py", project=BOOTSTRAP_PROJECT))
+
+
+@pytest.fixture(scope="session")
+def evaluations() -> Evaluations:
+    return Evaluations()
 
 
 def stack_jobs(stack: str) -> list[str]:
@@ -37,20 +162,21 @@ def stack_jobs(stack: str) -> list[str]:
 
 # Every job of every shipped stack, and every job in the repository: what per-job tests parametrize over.
 STACK_JOBS = [(stack, job) for stack in SHIPPED_STACKS for job in stack_jobs(stack)]
+STACK_JOB_IDS = [f"{stack}-{job}" for stack, job in STACK_JOBS]
 REPOSITORY_JOBS = job_names()
 
 
 @pytest.fixture(params=SHIPPED_STACKS)
-def shipped(request) -> tuple[str, dict, ProgramRun]:
+def shipped(request, evaluations) -> tuple[str, dict, ProgramRun]:
     """(stack name, its config as the CLI would pass it, what the program registered)."""
-    return request.param, stack_config(request.param), program_run(request.param)
+    return request.param, stack_config(request.param), evaluations.stack(request.param)
 
 
-@pytest.fixture(params=STACK_JOBS, ids=[f"{stack}-{job}" for stack, job in STACK_JOBS])
-def shipped_job(request) -> tuple[str, str, dict, ProgramRun]:
+@pytest.fixture(params=STACK_JOBS, ids=STACK_JOB_IDS)
+def shipped_job(request, evaluations) -> tuple[str, str, dict, ProgramRun]:
     """(stack name, one job it deploys, the stack's config, what the program registered)."""
     stack, job = request.param
-    return stack, job, stack_config(stack), program_run(stack)
+    return stack, job, stack_config(stack), evaluations.stack(stack)
 
 
 def text_lines(spark, *records):

@@ -20,17 +20,13 @@ from typing import Any
 
 import pulumi
 
-from automation.profile import pull_request
-from automation.profile import stack_config as pr_stack_config
-from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
-from harness.program import ACCOUNT_ID, PROJECT, ProgramRun, run_program
-from stack_files import ROOT, SHIPPED_STACKS, project_defaults
+from harness.program import PROJECT, ProgramRun
+from stack_files import ROOT, SHIPPED_STACKS
+from tests.conftest import PR_STACK
 
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshots"
 UPDATE_COMMAND = "make snapshots"
-# The PR stack, as the PR workflow deploys it (with the boundary it passes on): stored as snapshots/pr-stack.json.
-PR_STACK = "pr-42"
-PR_BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/data-pipeline-ci/data-pipeline-ci-pr-stacks-boundary"
+# The shipped stacks and the PR stack as the PR workflow deploys it (stored as snapshots/pr-stack.json).
 SNAPSHOT_STACKS = (*SHIPPED_STACKS, PR_STACK)
 
 # Resource options that change what the engine does with a resource; the rest of a registration request is
@@ -46,13 +42,6 @@ HASH_INPUTS = {"sourceCodeHash"}
 
 def snapshot_file(stack: str) -> Path:
     return SNAPSHOT_DIR / f"{'pr-stack' if stack == PR_STACK else stack}.json"
-
-
-def pr_stack_run() -> ProgramRun:
-    """The pipeline program as a PR stack deploys it."""
-    pr = pull_request(42, "0123abc", "octocat")
-    config = pr_stack_config(pr, environ={PERMISSIONS_BOUNDARY_ARN: PR_BOUNDARY_ARN})
-    return run_program(PR_STACK, {**project_defaults(), **config})
 
 
 def _short_urn(urn: str, stack: str) -> str:

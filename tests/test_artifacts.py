@@ -5,8 +5,12 @@ from __future__ import annotations
 import shutil
 import zipfile
 
+import pytest
+
 from components import artifacts
 from stack_files import ROOT
+
+pytestmark = pytest.mark.tier("unit")
 
 
 def copy_jobs(tmp_path):

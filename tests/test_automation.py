@@ -16,9 +16,10 @@ from automation.profile import PROFILE, InvalidPullRequest, pull_request, stack_
 from automation.reaper import reap
 from automation.report import Report, estimate_cost
 from components.config import parse_settings
-from harness.program import run_program
 from stack_files import ROOT, config_section, project_defaults
 from tests.conftest import REPOSITORY_JOBS
+
+pytestmark = pytest.mark.tier("unit")
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -37,9 +38,10 @@ def test_pr_stack_config_is_valid_small_destroyable_and_unscheduled():
     assert settings.log_retention_days == 1
 
 
-def test_pr_stack_program_registers_nothing_protected():
+@pytest.mark.tier("program")
+def test_pr_stack_program_registers_nothing_protected(evaluations):
     # Strings, as the Automation API sets them and the engine hands them to the program.
-    run = run_program("pr-42", {**project_defaults(), **stack_config(pull_request(42, "0123abc", "o"))})
+    run = evaluations.pr_stack()
     assert not any(r.protect for r in run.resources)
     assert all(r.inputs.get("forceDestroy") for r in run.of_type("aws:s3/bucket:Bucket"))
     assert not run.of_type("aws:scheduler/schedule:Schedule") or all(
@@ -256,6 +258,7 @@ def test_missing_pulumi_cli_is_reported_plainly(tmp_path, capsys):
 
 # --- the real engine -------------------------------------------------------------------------------------------
 
+@pytest.mark.tier("aws")
 def test_full_loop_on_the_real_engine(tmp_path, monkeypatch):
     """deploy -> check -> destroy with the Pulumi CLI, a file:// backend and real AWS (or an endpoint)."""
     if shutil.which("pulumi") is None:

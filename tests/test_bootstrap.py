@@ -6,7 +6,6 @@ clean errors for bad config. Also the main program's permissions boundary settin
 from __future__ import annotations
 
 import json
-from functools import cache
 
 import pulumi
 import pytest
@@ -40,8 +39,10 @@ from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
 from stack_files import ROOT, project_defaults, project_file, stack_config
-from tests.conftest import program_run
+from tests.conftest import PR_BOUNDARY_ARN
 from tests.iam_access import allows, permitted
+
+pytestmark = pytest.mark.tier("program")
 
 BOOTSTRAP = ROOT / "bootstrap"
 STACKS = tuple(sorted(path.name.split(".")[1] for path in BOOTSTRAP.glob("Pulumi.*.yaml")))
@@ -50,11 +51,6 @@ ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/policy:Policy"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 REGION = "eu-west-1"
-
-
-@cache
-def bootstrap_run(stack: str, preview: bool = False) -> ProgramRun:
-    return run_program(stack, preview=preview, program=BOOTSTRAP / "__main__.py", project=PROJECT)
 
 
 def bootstrap_run_with(stack: str, **changes) -> ProgramRun:
@@ -101,8 +97,8 @@ def one(items):
 # --- outputs: the repository variables --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_outputs_are_exactly_the_variables_the_account_serves(stack):
-    settings, run = settings_of(stack), bootstrap_run(stack)
+def test_outputs_are_exactly_the_variables_the_account_serves(stack, evaluations):
+    settings, run = settings_of(stack), evaluations.bootstrap(stack)
     expected = {*ACCOUNT_VARIABLES, *(deploy_role_variable(e) for e in settings.environments),
                 *(PULL_REQUEST_VARIABLES if settings.pull_requests else ())}
     assert set(run.exports) == expected
@@ -110,8 +106,8 @@ def test_outputs_are_exactly_the_variables_the_account_serves(stack):
     assert all(isinstance(value, str) and value for value in run.exports.values())
 
 
-def test_example_accounts_together_output_every_repository_variable_once_per_environment():
-    exported = [name for stack in STACKS for name in bootstrap_run(stack).exports]
+def test_example_accounts_together_output_every_repository_variable_once_per_environment(evaluations):
+    exported = [name for stack in STACKS for name in evaluations.bootstrap(stack).exports]
     assert set(exported) == set(REPOSITORY_VARIABLES)
     deploy_variables = [name for name in exported if name.startswith("AWS_DEPLOY_ROLE_ARN_")]
     assert sorted(deploy_variables) == sorted({*deploy_variables})  # each environment lives in one account
@@ -119,8 +115,8 @@ def test_example_accounts_together_output_every_repository_variable_once_per_env
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_backend_variables_name_the_state_bucket_and_the_secrets_key(stack):
-    run = bootstrap_run(stack)
+def test_backend_variables_name_the_state_bucket_and_the_secrets_key(stack, evaluations):
+    run = evaluations.bootstrap(stack)
     bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["bucket"]
     secrets_alias = one(a for a in run.of_type("aws:kms/alias:Alias") if a.inputs["name"].endswith("/secrets"))
     assert run.exports["AWS_REGION"] == REGION
@@ -147,8 +143,8 @@ def expected_subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_role_trusts_only_its_own_subject_of_this_repository(stack):
-    settings, run = settings_of(stack), bootstrap_run(stack)
+def test_every_role_trusts_only_its_own_subject_of_this_repository(stack, evaluations):
+    settings, run = settings_of(stack), evaluations.bootstrap(stack)
     provider = one(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider"))
     assert provider.inputs["url"] == f"https://{GITHUB_OIDC_HOST}" and provider.inputs["clientIdLists"] == [
         "sts.amazonaws.com"]
@@ -163,14 +159,15 @@ def test_every_role_trusts_only_its_own_subject_of_this_repository(stack):
         assert all(subject.startswith(f"repo:{settings.github_repository}:") for subject in trusted)
 
 
-def test_each_deploy_role_trusts_only_its_environment():
-    run = bootstrap_run("nonprod")
+def test_each_deploy_role_trusts_only_its_environment(evaluations):
+    run = evaluations.bootstrap("nonprod")
     for environment in ("dev", "qa", "staging"):
         sub = one(trust(run, f"data-pipeline-ci-deploy-{environment}")["Statement"])["Condition"]["StringEquals"]
         assert sub[f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:example-org/data-pipeline:environment:{environment}"]
     assert "data-pipeline-ci-deploy-prod" not in roles(run)
 
 
+@pytest.mark.slow
 def test_existing_provider_is_used_and_not_created():
     arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{GITHUB_OIDC_HOST}"
     run = run_program("prod", {**stack_config("prod", BOOTSTRAP), f"{PROJECT}:oidcProviderArn": arn},
@@ -180,9 +177,9 @@ def test_existing_provider_is_used_and_not_created():
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_sessions_are_bounded(stack):
+def test_sessions_are_bounded(stack, evaluations):
     settings = settings_of(stack)
-    for name, inputs in roles(bootstrap_run(stack)).items():
+    for name, inputs in roles(evaluations.bootstrap(stack)).items():
         hours = settings.deploy_session_hours if "-deploy-" in name else 1
         assert inputs["maxSessionDuration"] == hours * 3600, name
 
@@ -190,8 +187,8 @@ def test_sessions_are_bounded(stack):
 # --- the state backend ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_state_bucket_is_encrypted_versioned_tls_only_private_and_protected(stack):
-    run = bootstrap_run(stack)
+def test_state_bucket_is_encrypted_versioned_tls_only_private_and_protected(stack, evaluations):
+    run = evaluations.bootstrap(stack)
     bucket = one(run.of_type("aws:s3/bucket:Bucket"))
     keys = {k.urn.rsplit("::", 1)[1]: k for k in run.of_type("aws:kms/key:Key")}
     state_key, secrets_key = keys["backend-state-key"], keys["backend-secrets-key"]
@@ -219,17 +216,18 @@ def test_state_bucket_is_encrypted_versioned_tls_only_private_and_protected(stac
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_keys_are_used_only_under_a_condition(stack):
-    for key in bootstrap_run(stack).of_type("aws:kms/key:Key"):
+def test_keys_are_used_only_under_a_condition(stack, evaluations):
+    for key in evaluations.bootstrap(stack).of_type("aws:kms/key:Key"):
         for statement in json.loads(key.inputs["policy"])["Statement"]:
             if {"kms:Decrypt", "kms:Encrypt"} & set(statement["Action"]):
                 assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT_ID
-    state_key = one(k for k in bootstrap_run(stack).of_type("aws:kms/key:Key") if "state bucket" in
+    state_key = one(k for k in evaluations.bootstrap(stack).of_type("aws:kms/key:Key") if "state bucket" in
                     k.inputs["description"])
     use = [s for s in json.loads(state_key.inputs["policy"])["Statement"] if "kms:Decrypt" in s["Action"]]
     assert one(use)["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{REGION}.amazonaws.com"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("users", [[], [f"arn:aws:iam::{ACCOUNT_ID}:role/platform-admin"]])
 def test_only_workflow_roles_and_listed_users_use_the_secrets_key(users):
     run = bootstrap_run_with("nonprod", secretsKeyUsers=users)
@@ -248,8 +246,8 @@ def test_only_workflow_roles_and_listed_users_use_the_secrets_key(users):
     assert not may_decrypt(f"arn:aws:iam::{ACCOUNT_ID}:role/some-lambda-role")
 
 
-def test_roles_read_all_state_but_write_only_their_own_stacks():
-    run = bootstrap_run("nonprod")
+def test_roles_read_all_state_but_write_only_their_own_stacks(evaluations):
+    run = evaluations.bootstrap("nonprod")
     bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
     preview, pr_stacks, dev = (role_policies(run, f"data-pipeline-ci-{purpose}")
                                for purpose in ("preview", "pr-stacks", "deploy-dev"))
@@ -275,14 +273,7 @@ def test_roles_read_all_state_but_write_only_their_own_stacks():
 
 # --- what each role may do with the pipeline's stacks -----------------------------------------------------------
 
-BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/data-pipeline-ci/data-pipeline-ci-pr-stacks-boundary"
-
-
-@cache
-def pr_stack_run() -> ProgramRun:
-    """The pipeline program as a PR stack deploys it, with the boundary the PR workflow passes on."""
-    config = pr_stack_config(pull_request(42, "0123abc", "octocat"), environ={PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN})
-    return run_program("pr-42", {**project_defaults(), **config})
+BOUNDARY_ARN = PR_BOUNDARY_ARN
 
 
 # Type -> (create, delete): what deploying and destroying each resource the program registers asks of IAM.
@@ -337,38 +328,38 @@ def lifecycle_requests(run: ProgramRun) -> list[tuple[str, str, str, dict]]:
     return requests
 
 
-def test_every_resource_type_the_program_registers_is_covered():
-    registered = {r.type for r in pr_stack_run().resources if r.type.startswith("aws:")}
+def test_every_resource_type_the_program_registers_is_covered(evaluations):
+    registered = {r.type for r in evaluations.pr_stack().resources if r.type.startswith("aws:")}
     # Sub-resources changed through their parent's permissions (bucket configuration, role policies, ...).
     through_parent = {t for t in registered if t.split(":")[1].split("/")[0] in ("s3", "iam", "lambda", "sns",
                                                                                  "cloudwatch", "glue")}
     assert registered - set(LIFECYCLE) <= through_parent
 
 
-def test_pr_stacks_role_deploys_and_destroys_pr_stacks_and_nothing_else():
-    run = bootstrap_run("nonprod")
+def test_pr_stacks_role_deploys_and_destroys_pr_stacks_and_nothing_else(evaluations):
+    run = evaluations.bootstrap("nonprod")
     policies = role_policies(run, "data-pipeline-ci-pr-stacks")
-    for name, action, arn, context in lifecycle_requests(pr_stack_run()):
+    for name, action, arn, context in lifecycle_requests(evaluations.pr_stack()):
         assert allows(policies, action, arn, context), (name, action, arn)
     for stack in ("dev", "qa", "staging", "prod"):
-        for name, action, arn, context in lifecycle_requests(program_run(stack)):
+        for name, action, arn, context in lifecycle_requests(evaluations.stack(stack)):
             assert not allows(policies, action, arn, context), (stack, name, action, arn)
 
 
 @pytest.mark.parametrize("environment", ["dev", "qa", "staging"])
-def test_deploy_role_deploys_its_own_environment_only(environment):
-    policies = role_policies(bootstrap_run("nonprod"), f"data-pipeline-ci-deploy-{environment}")
-    for name, action, arn, context in lifecycle_requests(program_run(environment)):
+def test_deploy_role_deploys_its_own_environment_only(environment, evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), f"data-pipeline-ci-deploy-{environment}")
+    for name, action, arn, context in lifecycle_requests(evaluations.stack(environment)):
         assert allows(policies, action, arn, context), (name, action, arn)
     for other in {"dev", "qa", "staging", "prod"} - {environment}:
-        for name, action, arn, context in lifecycle_requests(program_run(other)):
+        for name, action, arn, context in lifecycle_requests(evaluations.stack(other)):
             assert not allows(policies, action, arn, context), (other, name, action, arn)
-    for name, action, arn, context in lifecycle_requests(pr_stack_run()):
+    for name, action, arn, context in lifecycle_requests(evaluations.pr_stack()):
         assert not allows(policies, action, arn, context), ("pr-42", name, action, arn)
 
 
-def test_pr_stacks_role_creates_roles_only_with_the_bootstrap_boundary():
-    run = bootstrap_run("nonprod")
+def test_pr_stacks_role_creates_roles_only_with_the_bootstrap_boundary(evaluations):
+    run = evaluations.bootstrap("nonprod")
     policies = role_policies(run, "data-pipeline-ci-pr-stacks")
     boundary = run.exports["PERMISSIONS_BOUNDARY_ARN"]
     assert boundary == BOUNDARY_ARN
@@ -382,11 +373,11 @@ def test_pr_stacks_role_creates_roles_only_with_the_bootstrap_boundary():
                       {"iam:PermissionsBoundary": boundary})
     assert not allows(policies, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
     # The main program as a PR stack deploys it: every role carries exactly that boundary.
-    assert {r.inputs.get("permissionsBoundary") for r in pr_stack_run().of_type(ROLE)} == {boundary}
+    assert {r.inputs.get("permissionsBoundary") for r in evaluations.pr_stack().of_type(ROLE)} == {boundary}
 
 
-def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more():
-    run, pr = bootstrap_run("nonprod"), pr_stack_run()
+def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more(evaluations):
+    run, pr = evaluations.bootstrap("nonprod"), evaluations.pr_stack()
     boundary = boundary_document(run)
     key = one(pr.of_type("aws:kms/key:Key"))
     key_context = {f"aws:ResourceTag/{k}": v for k, v in key.inputs["tags"].items()}
@@ -398,9 +389,9 @@ def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_a
                     context = key_context if ":kms:" in resource else {}
                     assert allows([boundary], action, resource, context), (role_policy.name, action, resource)
     assert not any(action.startswith("iam:") for s in boundary["Statement"] for action in s["Action"])
-    dev_bucket = program_run("dev").one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
+    dev_bucket = evaluations.stack("dev").one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
     assert not allows([boundary], "s3:GetObject", f"{dev_bucket}/orders/input.csv")
-    dev_key = one(program_run("dev").of_type("aws:kms/key:Key"))
+    dev_key = one(evaluations.stack("dev").of_type("aws:kms/key:Key"))
     assert not allows([boundary], "kms:Decrypt", dev_key.outputs["arn"],
                       {f"aws:ResourceTag/{k}": v for k, v in dev_key.inputs["tags"].items()})
     # A PR role whose own policy grants more (an admin could write anything) is still held by the boundary.
@@ -408,9 +399,9 @@ def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_a
     assert not permitted([admin], "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_ID}:user/x", boundary=boundary)
 
 
-def test_pr_stacks_role_cannot_take_over_other_stacks_keys():
-    policies = role_policies(bootstrap_run("nonprod"), "data-pipeline-ci-pr-stacks")
-    dev_key = one(program_run("dev").of_type("aws:kms/key:Key"))
+def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-pr-stacks")
+    dev_key = one(evaluations.stack("dev").of_type("aws:kms/key:Key"))
     tags = dev_key.inputs["tags"]
     context = {**{f"aws:ResourceTag/{k}": v for k, v in tags.items()},
                "aws:RequestTag/project": "data-pipeline", "aws:RequestTag/stack": "pr-7"}
@@ -419,34 +410,34 @@ def test_pr_stacks_role_cannot_take_over_other_stacks_keys():
     assert not allows(policies, "kms:CreateKey", "*", {"aws:RequestTag/project": "data-pipeline",
                                                        "aws:RequestTag/stack": "dev"})
     # Its own keys' tags it may change (a tag update sends only the changed tags).
-    pr_key = one(pr_stack_run().of_type("aws:kms/key:Key"))
+    pr_key = one(evaluations.pr_stack().of_type("aws:kms/key:Key"))
     assert allows(policies, "kms:TagResource", pr_key.outputs["arn"], {
         **{f"aws:ResourceTag/{k}": v for k, v in pr_key.inputs["tags"].items()}, "aws:RequestTag/owner": "new"})
 
 
-def test_preview_role_reads_configuration_of_every_stack_but_no_data_and_changes_nothing():
-    policies = role_policies(bootstrap_run("nonprod"), "data-pipeline-ci-preview")
-    dev = program_run("dev")
+def test_preview_role_reads_configuration_of_every_stack_but_no_data_and_changes_nothing(evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-preview")
+    dev = evaluations.stack("dev")
     raw, artifacts = (dev.one("aws:s3/bucket:Bucket", f"lake-{zone}").outputs["arn"] for zone in ("raw", "artifacts"))
     for stack in ("dev", "prod"):
-        role = program_run(stack).of_type(ROLE)[0].outputs["arn"]
+        role = evaluations.stack(stack).of_type(ROLE)[0].outputs["arn"]
         assert allows(policies, "iam:GetRole", role)
     assert allows(policies, "s3:GetEncryptionConfiguration", raw)
     assert allows(policies, "s3:GetObject", f"{artifacts}/glue/orders/script/glue_main.py")
     assert not allows(policies, "s3:GetObject", f"{raw}/orders/input.csv")
-    for name, action, arn, context in [*lifecycle_requests(dev), *lifecycle_requests(pr_stack_run())]:
+    for name, action, arn, context in [*lifecycle_requests(dev), *lifecycle_requests(evaluations.pr_stack())]:
         assert not allows(policies, action, arn, context), (name, action)
     actions = {a for document in policies for s in document["Statement"] for a in s["Action"]}
     assert all(a.split(":")[1].startswith(("Get", "List", "Describe", "Decrypt")) for a in actions), actions
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_drift_role_reads_the_accounts_stacks_and_changes_nothing(stack):
-    run = bootstrap_run(stack)
+def test_drift_role_reads_the_accounts_stacks_and_changes_nothing(stack, evaluations):
+    run = evaluations.bootstrap(stack)
     policies = role_policies(run, "data-pipeline-ci-drift")
     settings = settings_of(stack)
     for environment in settings.environments:
-        program = program_run(environment)
+        program = evaluations.stack(environment)
         for resource in program.of_type(ROLE):
             assert allows(policies, "iam:GetRole", resource.outputs["arn"])
         for name, action, arn, context in lifecycle_requests(program):
@@ -457,9 +448,9 @@ def test_drift_role_reads_the_accounts_stacks_and_changes_nothing(stack):
                                                     if r.inputs["name"] == "data-pipeline-ci-drift").outputs["arn"]
 
 
-def test_deploy_roles_can_release_and_health_check_their_stack():
-    policies = role_policies(bootstrap_run("prod"), "data-pipeline-ci-deploy-prod")
-    prod = program_run("prod")
+def test_deploy_roles_can_release_and_health_check_their_stack(evaluations):
+    policies = role_policies(evaluations.bootstrap("prod"), "data-pipeline-ci-deploy-prod")
+    prod = evaluations.stack("prod")
     machines = prod.of_type("aws:sfn/stateMachine:StateMachine")
     aliases = prod.of_type("aws:sfn/alias:Alias")
     assert len(machines) == len(aliases) >= 2, "every job's pipeline is released"
@@ -501,16 +492,18 @@ def parliament_findings(document: dict) -> list[str]:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_managed_policy_is_valid_to_parliament(stack):
-    for policy in bootstrap_run(stack).of_type(POLICY):
+def test_every_managed_policy_is_valid_to_parliament(stack, evaluations):
+    for policy in evaluations.bootstrap(stack).of_type(POLICY):
         assert parliament_findings(json.loads(policy.inputs["policy"])) == [], policy.inputs["name"]
 
 
+@pytest.mark.tier("unit")
 def test_parliament_check_is_live():
     broad = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}]}
     assert parliament_findings(broad)
 
 
+@pytest.mark.tier("unit")
 def test_policies_fit_aws_size_limits_with_the_longest_names():
     """6,144 characters (without whitespace) per managed policy; at most 10 managed policies per role."""
     account = Account("aws-us-gov", "ap-southeast-3", ACCOUNT_ID)
@@ -529,15 +522,16 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
 # --- the policy pack over the bootstrap's resources --------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("preview", [True, False], ids=["preview", "update"])
-def test_policy_pack_passes_on_the_bootstrap_without_waivers(stack, preview):
-    report = report_for_run(bootstrap_run(stack, preview), POLICY_CONFIG)
+@pytest.mark.parametrize("preview", [pytest.param(True, id="preview", marks=pytest.mark.slow),
+                                     pytest.param(False, id="update")])
+def test_policy_pack_passes_on_the_bootstrap_without_waivers(stack, preview, evaluations):
+    report = report_for_run(evaluations.bootstrap(stack, preview), POLICY_CONFIG)
     assert report.findings == [] and report.errors == [], [f.message for f in report.findings] + report.errors
     assert not any("advisoryStacks" in json.dumps(settings) for settings in POLICY_CONFIG.values())
 
 
-def test_policy_pack_trusts_only_the_configured_repository():
-    run = bootstrap_run("prod")
+def test_policy_pack_trusts_only_the_configured_repository(evaluations):
+    run = evaluations.bootstrap("prod")
     # Without the pack's config only the OIDC trust is unknown to it: nothing else needed a waiver.
     assert {f.policy for f in report_for_run(run, {}).findings} == {"iam-trusted-service-principals"}
     elsewhere = {"iam-trusted-service-principals": {"trustedOidcSubjects": {
@@ -554,12 +548,12 @@ def test_policy_pack_trusts_only_the_configured_repository():
 
 # --- config -------------------------------------------------------------------------------------------------------
 
-def test_example_stacks_parse_to_one_account_each():
+def test_example_stacks_parse_to_one_account_each(evaluations):
     nonprod, prod = settings_of("nonprod"), settings_of("prod")
     assert nonprod.pull_requests and nonprod.environments == ("dev", "qa", "staging")
     assert not prod.pull_requests and prod.environments == ("prod",)
     assert nonprod.github_repository == prod.github_repository == "example-org/data-pipeline"
-    assert not roles(bootstrap_run("prod")).keys() & {"data-pipeline-ci-preview", "data-pipeline-ci-pr-stacks"}
+    assert not roles(evaluations.bootstrap("prod")).keys() & {"data-pipeline-ci-preview", "data-pipeline-ci-pr-stacks"}
 
 
 BAD_VALUES = [
@@ -582,6 +576,7 @@ BAD_VALUES = [
 ]
 
 
+@pytest.mark.tier("unit")
 @pytest.mark.parametrize(("changes", "message"), BAD_VALUES, ids=[str(c) for c, _ in BAD_VALUES])
 def test_bad_value_is_reported_with_key_value_and_allowed(changes, message):
     with pytest.raises(ConfigError) as error:
@@ -589,6 +584,7 @@ def test_bad_value_is_reported_with_key_value_and_allowed(changes, message):
     assert message in str(error.value)
 
 
+@pytest.mark.tier("unit")
 def test_missing_repository_and_bad_stack_name_are_reported_together():
     raw = raw_config("nonprod")
     del raw["githubRepository"]
@@ -607,6 +603,7 @@ def test_program_stops_with_a_clean_error_before_registering_anything():
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
 
+@pytest.mark.tier("unit")
 def test_project_schema_declares_exactly_the_validated_keys():
     declared = project_file(BOOTSTRAP)["config"]
     kinds = {int: "integer", bool: "boolean", str: "string", list: "array"}
@@ -621,11 +618,11 @@ def test_project_schema_declares_exactly_the_validated_keys():
 
 # --- the main program's permissions boundary ---------------------------------------------------------------------
 
-def test_every_role_of_the_pipeline_carries_the_boundary_when_set_and_none_otherwise():
-    with_boundary = {r.name: r.inputs.get("permissionsBoundary") for r in pr_stack_run().of_type(ROLE)}
+def test_every_role_of_the_pipeline_carries_the_boundary_when_set_and_none_otherwise(evaluations):
+    with_boundary = {r.name: r.inputs.get("permissionsBoundary") for r in evaluations.pr_stack().of_type(ROLE)}
     assert len(with_boundary) >= 5 and set(with_boundary.values()) == {BOUNDARY_ARN}
     for stack in ("dev", "prod"):
-        assert all("permissionsBoundary" not in r.inputs for r in program_run(stack).of_type(ROLE)), stack
+        assert all("permissionsBoundary" not in r.inputs for r in evaluations.stack(stack).of_type(ROLE)), stack
 
 
 def test_pr_profile_takes_the_boundary_from_the_workflow_environment():

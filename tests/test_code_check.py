@@ -34,6 +34,7 @@ from tests.conftest import REPOSITORY_JOBS
 from tests.iam_access import allows
 from tests.test_automation import FakeBackend
 
+pytestmark = pytest.mark.tier("unit")
 JOBS = tuple(REPOSITORY_JOBS)
 
 
@@ -160,6 +161,7 @@ def check_stack_run():
     return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config(environ={})})
 
 
+@pytest.mark.tier("program")
 def test_check_stack_glue_roles_reach_only_health_folders_and_pr_code(check_stack_run):
     run = check_stack_run
     buckets = {r.name.rsplit("-", 1)[-1]: r.outputs["arn"] for r in run.of_type("aws:s3/bucket:Bucket")}
@@ -184,6 +186,7 @@ def test_check_stack_glue_roles_reach_only_health_folders_and_pr_code(check_stac
             assert "/_health/" in arguments[key], key
 
 
+@pytest.mark.tier("program")
 def test_check_stack_expires_pull_requests_code_and_passes_the_policy_pack(check_stack_run):
     artifacts = next(r for r in check_stack_run.of_type(
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration") if "artifacts" in r.name)
@@ -276,6 +279,7 @@ def code_check(outputs: dict, pr: int = 7, **options) -> CodeCheck:
     return CodeCheck(outputs, pr=pr, jobs=options.pop("jobs", JOBS), sleep=lambda _s: time.sleep(0.01), **options)
 
 
+@pytest.mark.tier("aws")
 def test_the_prs_code_runs_on_the_check_stack_and_is_checked_like_the_pr_stack(check_stack):
     stack, report = CheckStack(check_stack["outputs"]), Report(stack=CHECK_STACK, pr=7, commit="0123abc")
     started, checks = [], []
@@ -310,6 +314,7 @@ def test_the_prs_code_runs_on_the_check_stack_and_is_checked_like_the_pr_stack(c
     assert report.cost["usd"] > 0 and "Path" not in report.to_markdown()
 
 
+@pytest.mark.tier("aws")
 def test_unchanged_code_is_not_uploaded_again(check_stack):
     first = code_check(check_stack["outputs"], jobs=["orders"])
     locations = first.upload_code("orders")
@@ -320,6 +325,7 @@ def test_unchanged_code_is_not_uploaded_again(check_stack):
     assert second.upload_code("orders") == locations and uploads == []
 
 
+@pytest.mark.tier("aws")
 def test_a_quality_failure_fails_the_check_with_the_failed_rule(check_stack):
     check = code_check(check_stack["outputs"])
     simulate_glue(check, check_stack["s3"], passed=False)
@@ -329,6 +335,7 @@ def test_a_quality_failure_fails_the_check_with_the_failed_rule(check_stack):
     assert "/_dq/run_id=" in failed.value.where
 
 
+@pytest.mark.tier("aws")
 def test_a_failed_glue_run_names_its_error_and_where_to_look(check_stack):
     check = code_check(check_stack["outputs"])
     simulate_glue(check, check_stack["s3"], failing={"orders": "NameError: name 'parse' is not defined"})
@@ -341,6 +348,7 @@ def test_a_failed_glue_run_names_its_error_and_where_to_look(check_stack):
     assert all(job["outcome"] == "ran" for name, job in report.health["jobs"].items() if name != "orders")
 
 
+@pytest.mark.tier("aws")
 def test_two_pull_requests_at_once_keep_to_their_own_folders_and_code(check_stack):
     checks = {pr: code_check(check_stack["outputs"], pr=pr) for pr in (7, 8)}
     started = {7: [], 8: []}
@@ -369,6 +377,7 @@ def test_two_pull_requests_at_once_keep_to_their_own_folders_and_code(check_stac
     assert {f.split("-")[0] for f in folders} == {"pr7", "pr8"} and len(folders) == 2
 
 
+@pytest.mark.tier("aws")
 def test_a_run_past_the_deadline_is_stopped(check_stack):
     check = code_check(check_stack["outputs"], jobs=["orders"], deadline_seconds=0)
     started, stopped = [], []
@@ -381,6 +390,7 @@ def test_a_run_past_the_deadline_is_stopped(check_stack):
     assert stopped == [{"JobName": check_stack["outputs"]["glue_jobs"]["orders"], "JobRunIds": started}]
 
 
+@pytest.mark.tier("aws")
 def test_a_full_check_stack_job_says_what_to_do(check_stack):
     check = code_check(check_stack["outputs"], jobs=["orders"])
 

@@ -21,6 +21,9 @@ import pytest
 from harness.program import PROJECT, AwsMocks
 from stack_files import ROOT, as_engine_config, stack_config
 
+# Slow: a second evaluation of prod, through the public API (the fast loop checks the program through the harness).
+pytestmark = [pytest.mark.tier("program"), pytest.mark.slow]
+
 STACK = "prod"
 DATA_LAKE = "data-pipeline:storage:DataLake"
 SECURE_BUCKET = "data-pipeline:storage:SecureBucket"

@@ -22,6 +22,8 @@ from harness.program import copy_program, run_program
 from jobs.common.catalog import job_names
 from stack_files import ROOT, SHIPPED_STACKS, as_engine_config, project_file, stack_config
 
+pytestmark = pytest.mark.tier("unit")
+
 JOBS_DIR = ROOT / "jobs"
 
 
@@ -159,6 +161,7 @@ def test_all_problems_are_reported_at_once():
     assert str(error.value).startswith("stack 'dev' has 3 invalid config value(s):")
 
 
+@pytest.mark.tier("program")
 def test_program_stops_with_a_clean_error_before_registering_anything():
     config = {**stack_config("dev"), "data-pipeline:logRetentionDays": 10, "data-pipeline:glueMaxRetries": 99,
               "data-pipeline:logRetentionDay": 7, "aws:region": "eu-west-1"}
@@ -172,6 +175,8 @@ def test_program_stops_with_a_clean_error_before_registering_anything():
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
 
+@pytest.mark.slow
+@pytest.mark.tier("program")
 def test_a_typo_in_the_engines_config_is_caught_as_the_cli_passes_it(monkeypatch):
     """The Pulumi CLI hands the program its config in PULUMI_CONFIG, which `pulumi.Config` cannot list."""
     config = {**stack_config("dev"), "data-pipeline:maxInputObjectMB": 5}
@@ -248,6 +253,7 @@ def test_every_stack_file_names_every_job_in_the_repository():
         assert sorted(stack_config(stack)[f"{PROJECT}:{GLUE_JOBS_KEY}"]) == job_names(), stack
 
 
+@pytest.mark.tier("program")
 def test_a_stack_file_typo_is_found_in_the_shipped_files(tmp_path):
     """The check covers the shipped stack files themselves, as the CLI reads them."""
     program = copy_program(tmp_path)

@@ -13,7 +13,7 @@ from jobs.customers.job import JOB
 from jobs.customers.schema import CURATED_SCHEMA
 from tests.conftest import assert_each_gets_its_reason, rejection_reasons, text_lines
 
-pytestmark = pytest.mark.spark
+pytestmark = pytest.mark.tier("spark")
 
 GOOD = {"customer_id": " c-1 ", "email": " Ada@Example.COM", "full_name": " Ada Lovelace ", "country_code": "gb",
         "marketing_opt_in": "TRUE", "signup_date": "2026-09-01", "updated_at": "2026-09-02T10:00:00Z"}

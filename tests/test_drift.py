@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from pulumi.automation import EngineEvent
 
 from automation.drift import EXIT_CLEAN, EXIT_DRIFT, EXIT_UNCHECKED, check_drift, drift_from_events
 from automation.stacks import AutomationStack
+
+pytestmark = pytest.mark.tier("unit")
 
 STACK = "urn:pulumi:prod::data-pipeline::"
 JOB = f"{STACK}data-pipeline:glue:GlueJob$aws:glue/job:Job::orders-job"

@@ -22,7 +22,7 @@ from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from tests.conftest import REPOSITORY_JOBS
 
-pytestmark = pytest.mark.spark
+pytestmark = pytest.mark.tier("spark")
 
 
 class GlueStandIn:

@@ -18,6 +18,8 @@ from functions.validate_input import handler as validate_input
 from jobs.common.runner import OutputPaths
 from tests.aws_server import REGION
 
+pytestmark = pytest.mark.tier("aws")
+
 
 @pytest.fixture(autouse=True)
 def new_container():

@@ -21,6 +21,8 @@ from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS
 from tests.test_state_machine import substitute_tasks_moto_cannot_run
 
+pytestmark = pytest.mark.tier("aws")
+
 ACCOUNT = "123456789012"
 
 

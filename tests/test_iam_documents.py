@@ -12,7 +12,9 @@ from components.iam.bucket_policy import cloudtrail_delivery_statements, tls_onl
 from components.iam.documents import service_trust_policy
 from components.iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 from components.iam.kms_key_policy import KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS, kms_key_policy
-from tests.conftest import STACK_JOBS, program_run
+from tests.conftest import STACK_JOB_IDS, STACK_JOBS
+
+pytestmark = pytest.mark.tier("unit")
 
 INPUTS = GlueJobPolicyInputs(
     partition="aws", region="eu-west-1", account_id="123456789012", job="orders",
@@ -35,9 +37,10 @@ def test_glue_job_policy_has_no_parliament_findings(health_check_only):
     assert findings(glue_job_policy(dataclasses.replace(INPUTS, health_check_only=health_check_only))) == []
 
 
-@pytest.mark.parametrize(("stack", "job"), STACK_JOBS, ids=[f"{stack}-{job}" for stack, job in STACK_JOBS])
-def test_every_deployed_glue_job_policy_has_no_parliament_findings(stack, job):
-    policy = program_run(stack).one("aws:iam/rolePolicy:RolePolicy", f"{job}-policy")
+@pytest.mark.tier("program")
+@pytest.mark.parametrize(("stack", "job"), STACK_JOBS, ids=STACK_JOB_IDS)
+def test_every_deployed_glue_job_policy_has_no_parliament_findings(evaluations, stack, job):
+    policy = evaluations.stack(stack).one("aws:iam/rolePolicy:RolePolicy", f"{job}-policy")
     assert findings(json.loads(policy.inputs["policy"])) == []
 
 

@@ -14,7 +14,7 @@ from jobs.common.local import run_local
 from jobs.common.runner import OutputPaths, RunOptions
 from tests.conftest import REPOSITORY_JOBS
 
-spark = pytest.mark.spark
+pytestmark = pytest.mark.tier("unit")
 
 
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
@@ -39,7 +39,7 @@ def test_shipped_sample_is_its_generators_and_exercises_every_rule(job):
     assert set(counts.rejected) == {reason for reason, _ in module.BAD_KINDS}, "every bad kind is in the sample"
 
 
-@spark
+@pytest.mark.tier("spark")
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
 def test_a_generated_input_splits_into_the_counts_it_was_generated_with(spark, job):
     generated, counts = sample_module(job).generate(400)
@@ -50,7 +50,7 @@ def test_a_generated_input_splits_into_the_counts_it_was_generated_with(spark, j
     assert quarantined == dict(counts.rejected)
 
 
-@spark
+@pytest.mark.tier("spark")
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
 def test_a_run_on_the_sample_passes_publishes_and_accounts_for_every_line(spark, tmp_path, job):
     definition, module = load_job(job), sample_module(job)

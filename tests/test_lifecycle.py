@@ -22,6 +22,8 @@ from automation.progress import Progress
 from automation.report import Report
 from automation.stacks import EngineError
 
+pytestmark = pytest.mark.tier("unit")
+
 
 class FakeStack:
     """The lifecycle's narrow stack interface, recording calls; each step can be told to fail."""

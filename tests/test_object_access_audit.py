@@ -15,6 +15,8 @@ from harness.program import ACCOUNT_ID
 from stack_files import ROOT, project_defaults, stack_config
 from tests.test_config import JOBS_DIR, raw_config
 
+pytestmark = pytest.mark.tier("program")
+
 P = "data-pipeline:"
 TRAIL = "aws:cloudtrail/trail:Trail"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -80,6 +82,7 @@ def test_audit_log_expires_with_the_stacks_logs(shipped):
         assert rule["expiration"]["days"] == config[P + "logRetentionDays"]
 
 
+@pytest.mark.tier("unit")
 def test_prod_must_audit_object_access():
     with pytest.raises(ConfigError, match="objectAccessAudit = false: must be true on stack 'prod'"):
         parse_settings("prod", raw_config("prod", objectAccessAudit=False), JOBS_DIR)
@@ -88,6 +91,7 @@ def test_prod_must_audit_object_access():
     assert parse_settings("qa", raw_config("qa", objectAccessAudit="false"), JOBS_DIR).object_access_audit is False
 
 
+@pytest.mark.tier("unit")
 def test_pr_stacks_and_dev_do_not_audit_and_the_project_default_does():
     pr = {**project_defaults(), **pr_stack_config(pull_request(7, "0123abc", "octocat"))}
     assert pr[P + "objectAccessAudit"] == "false"  # as the Automation API sets it

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
 from stack_files import ROOT
 from tests.conftest import P, stack_jobs
+
+pytestmark = pytest.mark.tier("program")
 
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"

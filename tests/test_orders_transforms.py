@@ -17,7 +17,7 @@ from jobs.orders.schema import CURATED_SCHEMA, RAW_FIELDS
 from jobs.orders.transforms import with_derived_columns, with_typed_columns
 from tests.conftest import assert_each_gets_its_reason, rejection_reasons, text_lines
 
-pytestmark = pytest.mark.spark
+pytestmark = pytest.mark.tier("spark")
 
 GOOD = {"order_id": "o-1", "customer_id": "c-1", "order_ts": "2026-11-02T23:30:00Z", "status": "paid ",
         "currency": "eur", "quantity": 3, "unit_price": "19.99", "updated_at": "2026-11-02T23:30:00Z"}

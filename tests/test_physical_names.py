@@ -9,13 +9,13 @@ import shutil
 import pulumi
 import pytest
 
-from automation.profile import pull_request
-from automation.profile import stack_config as pr_stack_config
 from components.config import parse_settings
 from components.physical_names import LIMITS, name_problems, physical_names
 from harness.program import copy_program, run_program
-from stack_files import ROOT, SHIPPED_STACKS, project_defaults, stack_config
-from tests.conftest import P, program_run
+from stack_files import ROOT, SHIPPED_STACKS, stack_config
+from tests.conftest import PR_STACK, P, pr_stack_config_as_deployed
+
+pytestmark = pytest.mark.tier("program")
 
 JOBS_DIR = ROOT / "jobs"
 # Inputs that carry a resource's physical name.
@@ -39,21 +39,25 @@ def registered_names(run) -> dict[str, set[str]]:
     return names
 
 
-def pr_config() -> dict:
-    return {**project_defaults(), **pr_stack_config(pull_request(42, "0123abc", "octocat"))}
+# The shipped stacks and the PR stack (each evaluated once per session), and dev scheduled (its own evaluation).
+SCHEDULED_DEV = {**stack_config("dev"), P + "pipelineSchedule": "rate(1 day)"}
+STACKS = [pytest.param(stack, id=stack) for stack in SHIPPED_STACKS] + [
+    pytest.param(PR_STACK, id=PR_STACK), pytest.param("dev-scheduled", id="dev-scheduled", marks=pytest.mark.slow)]
 
 
-# The shipped stacks (evaluated once per session), a PR stack and a scheduled stack with both jobs.
-STACKS = [pytest.param(stack, None, id=stack) for stack in SHIPPED_STACKS] + [
-    pytest.param("pr-42", pr_config(), id="pr-42"),
-    pytest.param("dev", {**stack_config("dev"), P + "pipelineSchedule": "rate(1 day)"}, id="dev-scheduled")]
+def run_and_config(evaluations, case: str):
+    if case == PR_STACK:
+        return evaluations.pr_stack(), pr_stack_config_as_deployed()
+    if case == "dev-scheduled":
+        return run_program("dev", SCHEDULED_DEV), SCHEDULED_DEV
+    return evaluations.stack(case), stack_config(case)
 
 
-@pytest.mark.parametrize(("stack", "config"), STACKS)
-def test_every_name_the_program_registers_is_measured_against_its_limit(stack, config):
+@pytest.mark.parametrize("case", STACKS)
+def test_every_name_the_program_registers_is_measured_against_its_limit(evaluations, case):
     """The check and the components build names with the same naming functions; this holds them to each other."""
-    run = program_run(stack) if config is None else run_program(stack, config)
-    config = config or stack_config(stack)
+    run, config = run_and_config(evaluations, case)
+    stack = run.stack
     measured: dict[str, set[str]] = {}
     settings = settings_of(stack, config)
     for name in physical_names(settings):
@@ -67,6 +71,7 @@ def test_every_name_the_program_registers_is_measured_against_its_limit(stack, c
     assert set(LIMITS) - set(measured) == (set() if settings.object_access_audit else {"aws:cloudtrail/trail:Trail"})
 
 
+@pytest.mark.slow
 def test_a_job_name_that_makes_a_name_too_long_names_the_job_and_how_much_to_shorten(tmp_path):
     """In prod (scheduled) a 28-character job gives a 65-character schedule role name; IAM allows 64."""
     program = copy_program(tmp_path)
@@ -85,6 +90,7 @@ def test_a_job_name_that_makes_a_name_too_long_names_the_job_and_how_much_to_sho
         "glue_jobs"] == {job: f"data-pipeline-dev-{job}"}
 
 
+@pytest.mark.tier("unit")
 def test_a_stack_name_that_makes_a_name_too_long_names_the_stack():
     """STACK_NAME keeps stack names short enough today; the check still covers every name the stack owns."""
     settings = dataclasses.replace(settings_of("dev", stack_config("dev")), stack="integration-eu-1")
@@ -95,12 +101,14 @@ def test_a_stack_name_that_makes_a_name_too_long_names_the_stack():
         "characters, over AWS's limit of 37: shorten the stack name by 4 or more"]
 
 
+@pytest.mark.tier("unit")
 def test_every_kind_of_name_is_measured():
     settings = dataclasses.replace(settings_of("prod", stack_config("prod")), stack="x" * 60)
     kinds = {problem.split(": ", 1)[1].split(" '", 1)[0] for problem in name_problems(settings)}
     assert kinds == {LIMITS[type_].what for type_ in LIMITS if LIMITS[type_].maximum < 60 + 60}
 
 
+@pytest.mark.slow
 def test_names_the_check_leaves_out_fit_at_the_longest_stack_and_job_names(tmp_path):
     program = copy_program(tmp_path)
     job = "j" * 30  # the longest job name config accepts (JOB_NAME)

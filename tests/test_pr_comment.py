@@ -6,8 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from automation.drift_issue import LABEL, sync_issue, title
 from automation.pr_comment import MARKER, comment_from_files, read_events, remediations, summarize, upsert
+
+pytestmark = pytest.mark.tier("unit")
 
 P = "urn:pulumi:{stack}::data-pipeline::"
 

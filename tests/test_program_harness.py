@@ -8,6 +8,8 @@ import pytest
 
 from harness.program import run_program
 
+pytestmark = pytest.mark.tier("program")
+
 
 def program_file(tmp_path, source: str):
     path = tmp_path / "__main__.py"

@@ -18,6 +18,8 @@ from policies.guardrails import pulumi_internals
 from policies.guardrails.pulumi_internals import WRITTEN_FOR, UnknownValueError, deferred_read, policy_props
 from stack_files import ROOT
 
+pytestmark = pytest.mark.tier("program")
+
 PROGRAM = """
     import pulumi
     import pulumi_aws as aws
@@ -89,6 +91,7 @@ def test_policies_see_props_as_the_analyzer_hands_them(runs):
         assert list(policy_props({"a": {"b": [1, "x"]}})["a"]["b"]) == [1, "x"]
 
 
+@pytest.mark.tier("unit")
 def test_the_pinned_sdks_are_the_ones_the_module_was_checked_against():
     pins = {}
     for requirements in ("requirements.txt", "requirements-dev.txt", "policies/requirements.txt"):
@@ -99,6 +102,7 @@ def test_the_pinned_sdks_are_the_ones_the_module_was_checked_against():
         "if it fails, then record the pinned versions in its WRITTEN_FOR")
 
 
+@pytest.mark.tier("unit")
 def test_a_changed_internal_is_reported_with_the_sdk_versions():
     with pytest.raises(pytest.fail.Exception) as failed, internal("some internal"):
         raise AttributeError("module 'pulumi.runtime.settings' has no attribute 'SETTINGS'")

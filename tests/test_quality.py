@@ -15,6 +15,8 @@ from jobs.common.quality import (
     evaluate,
 )
 
+pytestmark = pytest.mark.tier("unit")
+
 RULES = QualityRules(min_rows=2, required_columns=("id",), max_null_rate=0.25, max_quarantine_ratio=0.2)
 
 
@@ -35,7 +37,7 @@ def test_quarantine_ratio_is_of_input_records():
     assert check_quarantine_ratio(0, 0, 0.2).passed
 
 
-@pytest.mark.spark
+@pytest.mark.tier("spark")
 def test_schema_check_names_missing_and_unexpected_columns(spark):
     expected = spark.createDataFrame([], "id string, amount decimal(14,2)").schema
     actual = spark.createDataFrame([], "id string, amount double, extra int").schema
@@ -45,7 +47,7 @@ def test_schema_check_names_missing_and_unexpected_columns(spark):
     assert "unexpected ['amount:double', 'extra:int']" in result.detail
 
 
-@pytest.mark.spark
+@pytest.mark.tier("spark")
 def test_report_passes_on_clean_data(spark):
     curated = spark.createDataFrame([("a", 1), ("b", None), ("c", 3), ("d", 4)], "id string, n int")
     quarantine = spark.createDataFrame([("x", "malformed_json")], "raw_record string, rejection_reason string")
@@ -58,7 +60,7 @@ def test_report_passes_on_clean_data(spark):
                                                      "null_rate:n", "quarantine_ratio"}
 
 
-@pytest.mark.spark
+@pytest.mark.tier("spark")
 def test_report_fails_on_duplicates_nulls_and_quarantine(spark):
     curated = spark.createDataFrame([("a", None), ("a", None), (None, 3)], "id string, n int")
     quarantine = spark.createDataFrame([("x", "bad"), ("y", "bad")], "raw_record string, rejection_reason string")
@@ -69,7 +71,7 @@ def test_report_fails_on_duplicates_nulls_and_quarantine(spark):
                       "null_rate:n": pytest.approx(2 / 3, abs=1e-6), "quarantine_ratio": 0.4}
 
 
-@pytest.mark.spark
+@pytest.mark.tier("spark")
 def test_empty_input_fails_the_row_count(spark):
     curated = spark.createDataFrame([], "id string")
     quarantine = spark.createDataFrame([], "raw_record string, rejection_reason string")

@@ -22,6 +22,8 @@ from automation.release_client import AwsReleaseClient, ReleaseError, Route
 from components.artifacts import RETIRED_TAG
 from tests.aws_server import REGION
 
+pytestmark = pytest.mark.tier("aws")
+
 ACCOUNT = "123456789012"
 
 
@@ -296,6 +298,7 @@ def test_rollback_and_status_commands_work_on_aws_alone(env, capsys):
         assert "Nothing was changed" in capsys.readouterr().err
 
 
+@pytest.mark.tier("unit")
 def test_history_fits_the_alias_description_and_reads_back():
     history = AliasHistory(live=812, earlier=tuple(range(811, 700, -1)), note="release abcdef0 by someone " * 5)
     text = history.describe()
@@ -305,6 +308,7 @@ def test_history_fits_the_alias_description_and_reads_back():
     assert AliasHistory.parse("Released pipeline version; routing is set by …") is None
 
 
+@pytest.mark.tier("unit")
 def test_version_listing_and_deletion_match_the_service_model():
     client = AwsReleaseClient(boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"))
     machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m"

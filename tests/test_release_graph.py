@@ -16,6 +16,8 @@ from components.release_info import COMMIT_VARIABLE, commit_of
 from harness.program import run_program
 from stack_files import stack_config
 
+pytestmark = pytest.mark.tier("program")
+
 P = "data-pipeline:"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 ALIAS = "aws:sfn/alias:Alias"
@@ -100,6 +102,7 @@ def test_release_settings_are_exported_from_config(shipped):
                                               for n in run.exports["alarm_names"])
 
 
+@pytest.mark.slow
 def test_each_version_records_the_release_commit(monkeypatch):
     monkeypatch.setenv(COMMIT_VARIABLE, "0123456789abcdef0123456789abcdef01234567")
     run = run_program("qa")

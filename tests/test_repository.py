@@ -1,16 +1,23 @@
-"""The repository's own layout: every Python package and top-level module is declared in pyproject.toml."""
+"""The repository's own layout: every Python package and top-level module is declared in pyproject.toml, and the
+README's layout table names what exists and every top-level folder."""
 
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
+
+import pytest
 
 from stack_files import ROOT
 
+pytestmark = pytest.mark.tier("unit")
+
 # Not part of the project's code: the tests and the benchmark script run from the checkout.
 NOT_PACKAGED = {"tests", "benchmarks"}
-# Installed, not written here.
+# Installed, or written by runs, not by us (.gitignore).
 INSTALLED = {"node_modules"}
+OUTPUTS = {"out", "spark-warehouse", "metastore_db", "__pycache__"}
 
 
 def test_every_package_and_top_level_module_is_declared():
@@ -23,3 +30,20 @@ def test_every_package_and_top_level_module_is_declared():
     assert undeclared == set(), f"add {sorted(undeclared)} to [tool.setuptools.packages.find] include"
     modules = {path.stem for path in ROOT.glob("*.py")} - {"__main__"}
     assert modules == set(setuptools["py-modules"])
+
+
+def layout_paths() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Layout"):].split("\n## ", 1)[0]
+    return [path for row in table.splitlines() if row.startswith("| `")
+            for path in re.findall(r"`([^`]+)`", row.split(" | ")[0])]
+
+
+def test_the_readme_layout_names_what_exists_and_every_top_level_folder():
+    paths = layout_paths()
+    missing = [p for p in paths if not list(ROOT.glob(re.sub(r"<[^>]+>", "*", p).rstrip("/")))]
+    assert missing == [], f"the README's layout table names what does not exist: {missing}"
+    folders = {f.name for f in ROOT.iterdir() if f.is_dir() and not f.is_symlink() and f.name not in INSTALLED
+               | OUTPUTS and (not f.name.startswith(".") or f.name in (".github", ".ci"))}
+    named = {p.strip("/").split("/")[0] for p in paths}
+    assert folders - named == set(), f"add {sorted(folders - named)} to the README's layout table"

@@ -16,7 +16,7 @@ from jobs.orders.job import JOB
 from jobs.orders.sample_data import SAMPLE_ROWS
 from stack_files import ROOT
 
-pytestmark = pytest.mark.spark
+pytestmark = pytest.mark.tier("spark")
 
 
 def run_orders(spark, source: Path, target: Path, run_id: str, **options):

@@ -16,6 +16,8 @@ from jobs.scaffold import ScaffoldError, new_job, with_job
 from stack_files import SHIPPED_STACKS, stack_config
 from tests.conftest import P
 
+pytestmark = pytest.mark.tier("program")
+
 JOB = "widgets"
 REPOSITORY_PARTS = ("harness", "policies", "stack_files.py", "tests", "pyproject.toml")
 
@@ -35,6 +37,8 @@ def scaffolded(tmp_path_factory) -> tuple[Path, str]:
     return root, done.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.tier("unit")
 def test_the_job_its_test_and_a_line_in_every_stack_file_are_written(scaffolded):
     root, printed = scaffolded
     for module in ("__init__.py", "schema.py", "transforms.py", "job.py", "glue_main.py", "sample_data.py"):
@@ -55,6 +59,7 @@ def test_the_job_its_test_and_a_line_in_every_stack_file_are_written(scaffolded)
     assert lint.returncode == 0, lint.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffolded, stack):
     root, _ = scaffolded
@@ -67,7 +72,7 @@ def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffol
     assert report.findings == [] and report.errors == [], [f.message for f in report.findings] + report.errors
 
 
-@pytest.mark.spark
+@pytest.mark.tier("spark")
 def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
     root, _ = scaffolded
     local = subprocess.run([sys.executable, "-m", "jobs.common.local", JOB, "--target", str(root / "out"),
@@ -82,6 +87,7 @@ def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
     assert " passed" in tests.stdout and "failed" not in tests.stdout and "error" not in tests.stdout
 
 
+@pytest.mark.tier("unit")
 @pytest.mark.parametrize(("name", "message"), [
     ("Widgets", "job name 'Widgets': must match"),
     ("class", "job name 'class': must match"),
@@ -96,6 +102,7 @@ def test_a_name_that_cannot_be_a_job_is_refused(tmp_path, name, message):
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
+@pytest.mark.tier("unit")
 def test_a_name_a_stack_cannot_take_leaves_nothing_behind(tmp_path):
     root = repository(tmp_path)
     stack_files = {path.name: path.read_text() for path in root.glob("Pulumi.*.yaml")}
@@ -126,6 +133,7 @@ config:
 """
 
 
+@pytest.mark.tier("unit")
 def test_the_stack_file_line_goes_into_the_jobs_map_keeping_comments_and_layout():
     changed = with_job(STACK_FILE, "widgets")
     assert changed == STACK_FILE.replace("    customers: {}\n", "    customers: {}\n    widgets: {}\n")

@@ -8,26 +8,23 @@ import json
 import pytest
 
 from harness.program import copy_program, run_program
-from tests.conftest import program_run
+from tests.conftest import PR_STACK
 from tests.graph_snapshot import (
-    PR_STACK,
     SNAPSHOT_STACKS,
     UPDATE_COMMAND,
     differences,
-    pr_stack_run,
+    normalize,
     render,
     snapshot,
     snapshot_file,
 )
 
-
-def stack_run(stack: str):
-    return pr_stack_run() if stack == PR_STACK else program_run(stack)
+pytestmark = pytest.mark.tier("program")
 
 
 @pytest.mark.parametrize("stack", SNAPSHOT_STACKS)
-def test_stack_graph_matches_its_snapshot(stack, request):
-    actual = snapshot(stack_run(stack))
+def test_stack_graph_matches_its_snapshot(evaluations, stack, request):
+    actual = snapshot(evaluations.pr_stack() if stack == PR_STACK else evaluations.stack(stack))
     path = snapshot_file(stack)
     if request.config.getoption("--update-snapshots"):
         path.parent.mkdir(exist_ok=True)
@@ -41,16 +38,18 @@ def test_stack_graph_matches_its_snapshot(stack, request):
                     f"intended, run `{UPDATE_COMMAND}` and review the diff:\n{diff}", pytrace=False)
 
 
-def test_an_artifact_content_change_does_not_change_the_snapshot(tmp_path):
+@pytest.mark.slow
+def test_an_artifact_content_change_does_not_change_the_snapshot(evaluations, tmp_path):
     program = copy_program(tmp_path)
     for source in (tmp_path / "functions" / "cleanup" / "handler.py", tmp_path / "jobs" / "orders" / "glue_main.py"):
         source.write_text(source.read_text() + "\n# an edit that changes the artifact's bytes\n")
     edited = run_program("dev", preview=False, program=program)
-    assert snapshot(edited, root=tmp_path) == snapshot(program_run("dev"))
+    assert snapshot(edited, root=tmp_path) == snapshot(evaluations.stack("dev"))
     keys = {r.inputs["key"] for r in edited.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
-    assert keys != {r.inputs["key"] for r in program_run("dev").of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
+    assert keys != {r.inputs["key"] for r in evaluations.stack("dev").of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
 
 
+@pytest.mark.tier("unit")
 def test_a_difference_names_the_resource_and_shows_the_changed_input():
     base = {"stack": "dev", "exports": {}, "resources": {
         "aws:s3/bucket:Bucket::raw": {"inputs": {"forceDestroy": True}, "options": {}},
@@ -66,9 +65,8 @@ def test_a_difference_names_the_resource_and_shows_the_changed_input():
     assert differences(base, json.loads(json.dumps(base))) == ""
 
 
+@pytest.mark.tier("unit")
 def test_embedded_json_keeps_its_key_order_and_its_formatting():
-    from tests.graph_snapshot import normalize
-
     assert normalize({"policy": '{"b": 1, "a": 2}'}) == {"policy": {"<json>": {"b": 1, "a": 2}}}
     assert list(normalize({"policy": '{"b": 1, "a": 2}'})["policy"]["<json>"]) == ["b", "a"]
     assert normalize('{"b":1}') == '{"b":1}', "another formatting of the same document is a different string"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import time
 import uuid
@@ -15,8 +16,10 @@ import requests
 from statelint.linter import Linter
 
 from components.asl import GLUE_START_JOB_RUN_SYNC, LAMBDA_INVOKE, SNS_PUBLISH, PipelineTargets, pipeline_definition
-from stack_files import ROOT, SHIPPED_STACKS
-from tests.conftest import program_run
+from stack_files import ROOT
+from tests.conftest import STACK_JOB_IDS, STACK_JOBS
+
+pytestmark = pytest.mark.tier("unit")
 
 ASL_VALIDATOR = ROOT / "node_modules" / ".bin" / "asl-validator"
 ACCOUNT = "123456789012"
@@ -33,16 +36,16 @@ def definition(topic_arn: str = f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts") -> di
         topic_arn=topic_arn, stack="data-pipeline-dev", glue_timeout_seconds=3600, release_commit="0123abcd"))
 
 
-def deployed_definitions() -> list:
-    """Each state machine of each shipped stack, with ids from stack and job."""
-    return [pytest.param(stack, json.loads(machine.inputs["definition"]),
-                         id=f"{stack}-{machine.name.removesuffix('-pipeline-state-machine')}")
-            for stack in SHIPPED_STACKS for machine in program_run(stack).of_type("aws:sfn/stateMachine:StateMachine")]
+def deployed_definition(evaluations, stack: str, job: str) -> dict:
+    """The state machine definition a shipped stack deploys for one job."""
+    machine = evaluations.stack(stack).one("aws:sfn/stateMachine:StateMachine", f"{job}-pipeline-state-machine")
+    return json.loads(machine.inputs["definition"])
 
 
-@pytest.mark.parametrize(("stack", "asl"), deployed_definitions())
-def test_statelint_accepts_the_deployed_definition(stack, asl):
-    assert Linter.validate(asl) == []
+@pytest.mark.tier("program")
+@pytest.mark.parametrize(("stack", "job"), STACK_JOBS, ids=STACK_JOB_IDS)
+def test_statelint_accepts_the_deployed_definition(evaluations, stack, job):
+    assert Linter.validate(deployed_definition(evaluations, stack, job)) == []
 
 
 def test_statelint_is_live():
@@ -51,24 +54,43 @@ def test_statelint_is_live():
     assert Linter.validate(broken)
 
 
-def asl_validator(asl: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+def asl_validator(definitions: dict[str, dict], folder: Path) -> dict[str, str]:
+    """asl-validator over several definitions in one run (node starts once): name -> its verdict line(s)."""
     if not ASL_VALIDATOR.exists():
         pytest.fail(f"{ASL_VALIDATOR} is missing: run `make setup` (it runs `npm ci`)")
-    path = tmp_path / f"{uuid.uuid4().hex}.json"
-    path.write_text(json.dumps(asl))
-    return subprocess.run([str(ASL_VALIDATOR), "--json-path", str(path)], capture_output=True, text=True, timeout=60)
+    paths = {name: folder / f"{name}.json" for name in definitions}
+    for name, path in paths.items():
+        path.write_text(json.dumps(definitions[name]))
+    done = subprocess.run([str(ASL_VALIDATOR), *(arg for path in paths.values() for arg in ("--json-path", str(path)))],
+                          capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    verdicts = {name: "".join(re.findall(rf'^. State machine definition "{re.escape(str(path))}" is .*(?:\n [^\n]*)*',
+                                         output, re.M)) for name, path in paths.items()}
+    missing = [name for name, verdict in verdicts.items() if not verdict]
+    assert not missing and (done.returncode == 0) == all(" is valid" in v for v in verdicts.values()), output
+    return verdicts
 
 
-@pytest.mark.parametrize(("stack", "asl"), deployed_definitions())
-def test_asl_validator_accepts_the_deployed_definition(stack, asl, tmp_path):
-    result = asl_validator(asl, tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_asl_validator_is_live(tmp_path):
+@pytest.fixture(scope="module")
+def asl_verdicts(evaluations, tmp_path_factory) -> dict[str, str]:
+    """Every shipped stack's definitions, and one broken on purpose (the validator must catch it)."""
     broken = copy.deepcopy(definition())
     broken["States"]["RunGlueJob"]["Next"] = "NoSuchState"
-    assert asl_validator(broken, tmp_path).returncode != 0
+    definitions = {f"{stack}-{job}": deployed_definition(evaluations, stack, job) for stack, job in STACK_JOBS}
+    return asl_validator({**definitions, "broken": broken}, tmp_path_factory.mktemp("asl"))
+
+
+@pytest.mark.tier("program")
+@pytest.mark.slow  # node starts once for all of them, in about a second
+@pytest.mark.parametrize("name", STACK_JOB_IDS)
+def test_asl_validator_accepts_the_deployed_definition(asl_verdicts, name):
+    assert asl_verdicts[name].endswith(" is valid"), asl_verdicts[name]
+
+
+@pytest.mark.tier("program")
+@pytest.mark.slow
+def test_asl_validator_is_live(asl_verdicts):
+    assert " is invalid" in asl_verdicts["broken"], asl_verdicts["broken"]
 
 
 def test_every_task_retries_transient_errors_and_catches_into_the_failure_notification():
@@ -143,6 +165,7 @@ def stepfunctions(aws, moto_endpoint, monkeypatch):
     return topic_arn, run
 
 
+@pytest.mark.tier("aws")
 def test_success_path_runs_to_the_success_notification(stepfunctions):
     topic_arn, run = stepfunctions
     asl = substitute_tasks_moto_cannot_run(definition(topic_arn), glue=True, lambdas=True)
@@ -155,6 +178,7 @@ def test_success_path_runs_to_the_success_notification(stepfunctions):
     assert output["glue"]["Id"] == "jr_0123" and output["validated"]["result"]["target_path"] == "s3://curated/orders/"
 
 
+@pytest.mark.tier("aws")
 def test_failed_glue_run_is_caught_notified_and_fails_the_execution(stepfunctions):
     """The Glue task is the generated one: moto fails it (no such job), as AWS fails a run that errors."""
     topic_arn, run = stepfunctions
@@ -168,6 +192,7 @@ def test_failed_glue_run_is_caught_notified_and_fails_the_execution(stepfunction
     assert "failed with Glue.EntityNotFoundException" in message["Message"]
 
 
+@pytest.mark.tier("aws")
 def test_failing_first_step_skips_the_glue_job(stepfunctions):
     """The validation task is the generated Lambda task; its function does not exist, so the invoke fails."""
     topic_arn, run = stepfunctions

@@ -1,23 +1,35 @@
-"""The GitHub workflows: what they trigger on, what runs after what, with which permissions, environments and
-concurrency; zizmor (offline) finds nothing and GitHub's workflow schema accepts them."""
+"""The GitHub workflows as behaviour: what triggers them, which job waits for which, with what permissions,
+environments, concurrency and matrix, which role each assumes, and what they hand each other (artifacts). Where a
+job runs one of our commands, its arguments are parsed from the shell script and handed to the command's own
+parser (`python -m automation`), so a workflow and the CLI cannot drift apart. zizmor (offline) finds nothing and
+GitHub's workflow schema accepts them."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
+import shlex
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
+from automation.cli import build_parser
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
 from stack_files import ROOT, SHIPPED_STACKS
 
+pytestmark = pytest.mark.tier("unit")
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 BIN = Path(sys.executable).parent
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+FORKS_EXCLUDED = "github.event.pull_request.head.repo.full_name == github.repository"
+READ_AND_OIDC = {"contents": "read", "id-token": "write"}
 
 
 def load(name: str) -> dict:
@@ -33,6 +45,122 @@ def all_workflows() -> dict[str, dict]:
 def steps(job: dict) -> list[dict]:
     return job.get("steps", [])
 
+
+def needs(workflow: dict) -> dict[str, set[str]]:
+    """The job graph: each job and the jobs it waits for."""
+    graph = {}
+    for name, job in workflow["jobs"].items():
+        required = job.get("needs", [])
+        graph[name] = {required} if isinstance(required, str) else set(required)
+    return graph
+
+
+def role_assumed(job: dict) -> str:
+    (step,) = [s for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    return step["with"]["role-to-assume"]
+
+
+# --- the shell scripts, read as commands -------------------------------------------------------------------------
+
+@dataclass
+class Command:
+    argv: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)  # where > and >> write
+
+
+def shell_commands(script: str) -> list[Command]:
+    """The simple commands of a bash script: split at newlines, ;, &&, ||, | and ( ), quotes and comments removed,
+    `x=(...)` and `x+=(...)` arrays expanded where `"${x[@]}"` is used (conditional additions included),
+    `if`/`then`/`fi` dropped, redirections kept apart."""
+    tokens = []
+    for line in script.replace("\\\n", " ").splitlines():  # one line at a time: a comment ends at its line
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens += [*lexer, ";"]
+    commands, current, arrays, redirect = [], Command(), {}, False
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        assignment = re.fullmatch(r"(\w+)(\+?)=", token)
+        if assignment and i + 1 < len(tokens) and tokens[i + 1].startswith("("):
+            end = next(j for j in range(i + 2, len(tokens)) if tokens[j].startswith(")"))
+            name, append = assignment.groups()
+            arrays[name] = (arrays.get(name, []) if append else []) + tokens[i + 2:end]
+            i = end if ";" in tokens[end] else end + 1
+            continue
+        if set(token) <= set("();<>|&"):
+            if ">" in token:
+                redirect = True
+            elif current.argv:
+                commands.append(current)
+                current = Command()
+        elif redirect:
+            current.redirects.append(token)
+            redirect = False
+        elif token in ("if", "then", "else", "fi") and not current.argv:
+            pass
+        else:
+            expansion = re.fullmatch(r"\$\{(\w+)\[@\]\}", token)
+            current.argv.extend(arrays.get(expansion[1], []) if expansion else [token])
+        i += 1
+    if current.argv:
+        commands.append(current)
+    return commands
+
+
+def commands_of(job: dict) -> list[Command]:
+    return [command for step in steps(job) for command in shell_commands(step.get("run", ""))]
+
+
+def step_running(job: dict, program: list[str]) -> dict:
+    """The one step whose script runs `program` (argv prefix, e.g. ["-m", "automation", "release"])."""
+    (step,) = [s for s in steps(job) if any(_runs(c.argv, program) for c in shell_commands(s.get("run", "")))]
+    return step
+
+
+def _runs(argv: list[str], program: list[str]) -> bool:
+    return any(argv[i:i + len(program)] == program for i in range(len(argv)))
+
+
+def automation_calls(job: dict, command: str) -> list[list[str]]:
+    """The arguments of every `python -m automation <command> ...` the job runs."""
+    calls = []
+    for c in commands_of(job):
+        for i in range(len(c.argv)):
+            if c.argv[i:i + 3] == ["-m", "automation", command]:
+                calls.append(c.argv[i + 3:])
+    return calls
+
+
+def accepted_by_the_cli(command: str, args: list[str]):
+    """Parse the call with `python -m automation`'s own parser; shell variables stand for a value ("1" is a valid
+    int, float, path and string)."""
+    argv = [command, *("1" if "$" in arg else arg for arg in args)]
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            return build_parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"python -m automation {' '.join(argv)}: the CLI refuses it: {errors.getvalue()}")
+
+
+def option(args: list[str], name: str) -> str:
+    return args[args.index(name) + 1]
+
+
+def test_the_command_reader_sees_commands_arrays_and_redirections():
+    script = ('args=(--stack "$STACK" --diff)\nif [ -f "c/$STACK.json" ]; then args+=(--config "c/$STACK.json"); fi\n'
+              'pulumi preview "${args[@]}" && echo "$PWD/bin" >> "$GITHUB_PATH"\n'
+              'closed=$(gh pr list --jq \'map(.n) | join(",")\')  # closed PRs\nrun --a 1 \\\n  --b 2 || status=$?')
+    assert [(c.argv, c.redirects) for c in shell_commands(script)] == [
+        (["[", "-f", "c/$STACK.json", "]"], []),
+        (["pulumi", "preview", "--stack", "$STACK", "--diff", "--config", "c/$STACK.json"], []),
+        (["echo", "$PWD/bin"], ["$GITHUB_PATH"]),
+        (["closed=$"], []), (["gh", "pr", "list", "--jq", 'map(.n) | join(",")'], []),
+        (["run", "--a", "1", "--b", "2"], []), (["status=$?"], [])]
+
+
+# --- every workflow ---------------------------------------------------------------------------------------------
 
 def test_zizmor_finds_nothing():
     done = subprocess.run([str(BIN / "zizmor"), "--offline", "--persona", "regular", "--format", "plain",
@@ -64,92 +192,193 @@ def test_hardening_every_action_pinned_least_permissions_no_expressions_in_shell
                 assert "${{" not in step.get("run", ""), f"{name}/{job_name}: pass event data through env"
 
 
-def test_pull_requests_test_then_preview_every_stack_and_run_the_pr_stack_then_comment_once():
-    workflow = load("pull-request.yml")
-    assert set(workflow["on"]) == {"pull_request"}
-    jobs = workflow["jobs"]
-    assert any(step.get("run") == "make test" for step in steps(jobs["test"]))
-    assert jobs["preview"]["needs"] == jobs["pr-stack"]["needs"] == "test"
-    assert jobs["preview"]["strategy"]["matrix"]["stack"] == list(SHIPPED_STACKS)
-    assert jobs["preview"]["permissions"] == jobs["pr-stack"]["permissions"] == {"contents": "read",
-                                                                                  "id-token": "write"}
-    preview = "\n".join(step.get("run", "") for step in steps(jobs["preview"]))
-    assert "pulumi preview" in preview and "--policy-pack policies" in preview and "--event-log" in preview
-    assert "python -m automation run" in "\n".join(step.get("run", "") for step in steps(jobs["pr-stack"]))
-    comment = jobs["comment"]
-    assert set(comment["needs"]) == {"preview", "pr-stack"} and comment["if"].startswith("always()")
-    assert comment["permissions"] == {"contents": "read", "pull-requests": "write"}
-    assert "python -m automation comment" in "\n".join(s.get("run", "") for s in steps(comment))
-    # Forks get no OIDC token: only the tests run for them.
-    for name in ("preview", "pr-stack", "comment"):
-        assert "github.event.pull_request.head.repo.full_name == github.repository" in jobs[name]["if"]
-
-
-def test_delivery_tests_once_then_releases_dev_qa_staging_prod_in_order():
-    workflow = load("delivery.yml")
-    assert workflow["on"] == {"push": {"branches": ["main"]}}
-    jobs = workflow["jobs"]
-    order, previous = [], "test"
-    while True:
-        following = [name for name, job in jobs.items() if job.get("needs") == previous]
-        if not following:
-            break
-        (previous,) = following
-        order.append(previous)
-    assert order == list(SHIPPED_STACKS)
-    for stack in SHIPPED_STACKS:
-        job = jobs[stack]
-        assert job["uses"] == "./.github/workflows/release-stack.yml"
-        assert job["with"] == {"stack": stack, "role-to-assume": f"${{{{ vars.AWS_DEPLOY_ROLE_ARN_{stack.upper()} }}}}"}
-        assert job["permissions"] == {"contents": "read", "id-token": "write"}
-
-
-def test_a_release_runs_in_its_environment_queued_never_cancelled_with_its_report_in_the_summary():
-    workflow = load("release-stack.yml")
-    assert set(workflow["on"]["workflow_call"]["inputs"]) == {"stack", "role-to-assume"}
-    (job,) = workflow["jobs"].values()
-    assert job["environment"] == "${{ inputs.stack }}"
-    assert job["concurrency"] == {"group": "release-${{ inputs.stack }}", "cancel-in-progress": False}
-    scripts = "\n".join(step.get("run", "") for step in steps(job))
-    assert 'python -m automation release --stack "$STACK"' in scripts and "GITHUB_STEP_SUMMARY" in scripts
-
-
-def test_rollback_is_manual_per_stack_with_version_and_reason():
-    workflow = load("rollback.yml")
-    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
-    assert inputs["stack"]["options"] == list(SHIPPED_STACKS)
-    assert inputs["reason"]["required"] and not inputs["version"]["required"]
-    (job,) = workflow["jobs"].values()
-    assert job["environment"] == "${{ inputs.stack }}" and job["concurrency"]["cancel-in-progress"] is False
-    assert "python -m automation rollback" in "\n".join(step.get("run", "") for step in steps(job))
-
-
-def test_drift_runs_nightly_on_staging_and_prod_and_keeps_an_issue():
-    workflow = load("drift.yml")
-    assert workflow["on"]["schedule"] and "workflow_dispatch" in workflow["on"]
-    (job,) = workflow["jobs"].values()
-    assert job["strategy"]["matrix"]["stack"] == ["staging", "prod"]
-    # Its own environment: the account's variables and the read-only drift role, without prod's reviews.
-    assert job["environment"] == "drift-${{ matrix.stack }}" == f"{drift_environment('${{ matrix.stack }}')}"
-    assert "vars.AWS_DRIFT_ROLE_ARN" in yaml.safe_dump(job)
-    assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
-    script = "\n".join(step.get("run", "") for step in steps(job))
-    assert "python -m automation drift " in script and "python -m automation drift-issue" in script
-
-
 def test_workflows_read_exactly_the_variables_the_bootstrap_outputs():
     read = {name for path in WORKFLOWS.glob("*.yml") for name in re.findall(r"vars\.(\w+)", path.read_text())}
     assert read == set(REPOSITORY_VARIABLES)
 
 
-def test_reaper_runs_daily_and_on_demand():
-    workflow = load("pr-stack-reaper.yml")
-    assert workflow["on"]["schedule"] and "workflow_dispatch" in workflow["on"]
-    script = "\n".join(step.get("run", "") for step in steps(workflow["jobs"]["reap"]))
-    assert "python -m automation reap" in script and "--execute" in script
-
-
 @pytest.mark.parametrize("name", ["pull-request.yml", "release-stack.yml", "drift.yml", "pr-stack-reaper.yml"])
 def test_the_pulumi_cli_comes_pinned_from_the_lockfile(name):
-    scripts = "\n".join(step.get("run", "") for job in load(name)["jobs"].values() for step in steps(job))
-    assert ("npm ci" in scripts or "make setup" in scripts) and "node_modules/.bin" in scripts
+    """Jobs that drive Pulumi install it from package-lock.json (npm ci, or make setup which runs it) and put
+    node_modules/.bin on the PATH of the steps after."""
+    for job_name, job in load(name)["jobs"].items():
+        if not any(_runs(c.argv, ["pulumi"]) or _runs(c.argv, ["-m", "automation"]) for c in commands_of(job)):
+            continue
+        if job_name == "comment":  # reads event logs only
+            continue
+        argvs = [c.argv[:2] for c in commands_of(job)]
+        assert ["npm", "ci"] in argvs or ["make", "setup"] in argvs, f"{name}/{job_name}"
+        assert any(c.argv == ["echo", "$PWD/node_modules/.bin"] and c.redirects == ["$GITHUB_PATH"]
+                   for c in commands_of(job)), f"{name}/{job_name}"
+
+
+# --- pull requests ----------------------------------------------------------------------------------------------
+
+def test_pull_requests_test_then_preview_every_stack_and_run_the_pr_stack_then_comment_once():
+    workflow = load("pull-request.yml")
+    assert workflow["on"] == {"pull_request": None}, "every pull request, on each push (default activity types)"
+    assert workflow["concurrency"] == {"group": "pull-request-${{ github.event.pull_request.number }}",
+                                       "cancel-in-progress": True}, "a newer push cancels the older run of its PR"
+    assert needs(workflow) == {"test": set(), "preview": {"test"}, "pr-stack": {"test"},
+                               "comment": {"preview", "pr-stack"}}
+    jobs = workflow["jobs"]
+    assert jobs["test"]["permissions"] == {"contents": "read"}
+    assert jobs["preview"]["permissions"] == jobs["pr-stack"]["permissions"] == READ_AND_OIDC
+    assert jobs["comment"]["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert ["make", "test"] in [c.argv for c in commands_of(jobs["test"])]
+    # Forks get no OIDC token: only the tests run for them; the comment runs even when a check failed.
+    for name in ("preview", "pr-stack"):
+        assert jobs[name]["if"] == FORKS_EXCLUDED
+    assert jobs["comment"]["if"] == f"always() && {FORKS_EXCLUDED}"
+
+
+def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_the_preview_role():
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    assert preview["strategy"] == {"fail-fast": False, "matrix": {"stack": list(SHIPPED_STACKS)}}
+    assert role_assumed(preview) == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    step = step_running(preview, ["pulumi", "preview"])
+    assert step["env"]["STACK"] == "${{ matrix.stack }}"
+    (args,) = [c.argv[2:] for c in shell_commands(step["run"]) if c.argv[:2] == ["pulumi", "preview"]]
+    assert option(args, "--stack") == "$STACK" and option(args, "--policy-pack") == "policies"
+    assert option(args, "--policy-pack-config") == "policies/config/$STACK.json"
+    assert "--non-interactive" in args and option(args, "--event-log") == "preview-$STACK.jsonl"
+    # The config file is passed only where it exists (prod has none: every policy at its own level).
+    assert ["[", "-f", "policies/config/$STACK.json", "]"] in [c.argv for c in shell_commands(step["run"])]
+
+
+def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_boundary():
+    job = load("pull-request.yml")["jobs"]["pr-stack"]
+    assert role_assumed(job) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
+    (args,) = automation_calls(job, "run")
+    parsed = accepted_by_the_cli("run", args)
+    assert (parsed.report_json, parsed.report_md) == (Path("pr-stack-report.json"), Path("pr-stack-report.md"))
+    env = step_running(job, ["-m", "automation", "run"])["env"]
+    assert {option(args, "--pr"), option(args, "--commit"), option(args, "--creator"), option(args, "--base")} == {
+        "$PR_NUMBER", "$HEAD_SHA", "$PR_AUTHOR", "$BASE_SHA"}
+    assert env == {"PR_NUMBER": "${{ github.event.pull_request.number }}",
+                   "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
+                   "BASE_SHA": "${{ github.event.pull_request.base.sha }}",
+                   "PR_AUTHOR": "${{ github.event.pull_request.user.login }}",
+                   "PERMISSIONS_BOUNDARY_ARN": "${{ vars.PERMISSIONS_BOUNDARY_ARN }}"}
+
+
+def test_the_comment_is_built_from_what_the_previews_and_the_pr_stack_upload():
+    jobs = load("pull-request.yml")["jobs"]
+    uploads = {job: [s["with"] for s in steps(jobs[job]) if s.get("uses", "").startswith("actions/upload-artifact@")]
+               for job in ("preview", "pr-stack")}
+    (preview_upload,), (report_upload,) = uploads["preview"], uploads["pr-stack"]
+    assert preview_upload["path"] == "preview-${{ matrix.stack }}.jsonl"
+    assert report_upload["path"] == "pr-stack-report.*"
+    (download,) = [s["with"] for s in steps(jobs["comment"]) if s.get("uses", "").startswith(
+        "actions/download-artifact@")]
+    assert download == {"path": "checks", "merge-multiple": True}
+    (args,) = automation_calls(jobs["comment"], "comment")
+    parsed = accepted_by_the_cli("comment", args)
+    assert parsed.events == Path("checks") and parsed.pr_stack_report == Path("checks/pr-stack-report.md")
+    assert parsed.post, "the comment is created or edited in place"
+    # Uploads happen whatever the outcome, so a failed check still reaches the comment.
+    for job in ("preview", "pr-stack"):
+        assert all(s.get("if") == "always()" for s in steps(jobs[job]) if s.get("uses", "").startswith(
+            "actions/upload-artifact@"))
+
+
+# --- delivery and releases --------------------------------------------------------------------------------------
+
+def test_delivery_tests_once_then_releases_dev_qa_staging_prod_in_order():
+    workflow = load("delivery.yml")
+    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    order = ["test", *SHIPPED_STACKS]
+    # Besides the promotion, the fast PR check's stack follows main once the tests pass.
+    assert needs(workflow) == {**{job: ({order[i - 1]} if i else set()) for i, job in enumerate(order)},
+                               "check-stack": {"test"}}
+    jobs = workflow["jobs"]
+    assert ["make", "test"] in [c.argv for c in commands_of(jobs["test"])]
+    for stack in SHIPPED_STACKS:
+        job = jobs[stack]
+        assert job["uses"] == "./.github/workflows/release-stack.yml"
+        assert job["with"] == {"stack": stack, "role-to-assume": f"${{{{ vars.AWS_DEPLOY_ROLE_ARN_{stack.upper()} }}}}"}
+        assert job["permissions"] == READ_AND_OIDC
+
+
+def test_a_release_runs_in_its_environment_queued_never_cancelled_with_its_report_in_the_summary():
+    workflow = load("release-stack.yml")
+    inputs = workflow["on"]["workflow_call"]["inputs"]
+    assert {name: (spec["required"], spec["type"]) for name, spec in inputs.items()} == {
+        "stack": (True, "string"), "role-to-assume": (True, "string")}
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == {"group": "release-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert job["permissions"] == READ_AND_OIDC and role_assumed(job) == "${{ inputs.role-to-assume }}"
+    (args,) = automation_calls(job, "release")
+    parsed = accepted_by_the_cli("release", args)
+    assert option(args, "--stack") == "$STACK"
+    assert step_running(job, ["-m", "automation", "release"])["env"] == {"STACK": "${{ inputs.stack }}"}
+    summary = [s for s in steps(job) if any("$GITHUB_STEP_SUMMARY" in c.redirects for c in shell_commands(
+        s.get("run", "")))]
+    (summary_step,) = summary
+    assert summary_step["if"] == "always()"
+    assert [c.argv for c in shell_commands(summary_step["run"])] == [["[", "-f", str(parsed.report_md), "]"],
+                                                                      ["cat", str(parsed.report_md)]]
+
+
+def test_rollback_is_manual_per_stack_with_version_and_reason_and_never_overlaps_a_release():
+    workflow = load("rollback.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["stack"]["type"] == "choice" and inputs["stack"]["options"] == list(SHIPPED_STACKS)
+    assert inputs["reason"]["required"] and not inputs["version"]["required"] and not inputs["job"]["required"]
+    (job,) = workflow["jobs"].values()
+    (release,) = load("release-stack.yml")["jobs"].values()
+    assert job["environment"] == "${{ inputs.stack }}"
+    assert job["concurrency"] == release["concurrency"], "a stack's rollback and release queue on one group"
+    assert job["permissions"] == READ_AND_OIDC
+    assert role_assumed(job) == "${{ vars[format('AWS_DEPLOY_ROLE_ARN_{0}', inputs.stack)] }}"
+    (args,) = automation_calls(job, "rollback")
+    parsed = accepted_by_the_cli("rollback", args)
+    assert parsed.to == 1 and parsed.job == "1", "--to and --job are passed when given"
+    env = step_running(job, ["-m", "automation", "rollback"])["env"]
+    assert {option(args, flag): env[option(args, flag).removeprefix("$")] for flag in (
+        "--stack", "--reason", "--to", "--job")} == {"$STACK": "${{ inputs.stack }}", "$REASON": "${{ inputs.reason }}",
+                                                     "$VERSION": "${{ inputs.version }}", "$JOB": "${{ inputs.job }}"}
+
+
+# --- scheduled ---------------------------------------------------------------------------------------------------
+
+def daily(schedule: list[dict]) -> bool:
+    (entry,) = schedule
+    minute, hour, *rest = entry["cron"].split()
+    return minute.isdigit() and hour.isdigit() and rest == ["*", "*", "*"]
+
+
+def test_drift_runs_nightly_on_staging_and_prod_and_keeps_an_issue():
+    workflow = load("drift.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"} and daily(workflow["on"]["schedule"])
+    (job,) = workflow["jobs"].values()
+    assert job["strategy"] == {"fail-fast": False, "matrix": {"stack": ["staging", "prod"]}}
+    # Its own environment: the account's variables and the read-only drift role, without prod's reviews.
+    assert job["environment"] == "drift-${{ matrix.stack }}" == f"{drift_environment('${{ matrix.stack }}')}"
+    assert role_assumed(job) == "${{ vars.AWS_DRIFT_ROLE_ARN }}"
+    assert job["permissions"] == {**READ_AND_OIDC, "issues": "write"}
+    (drift,) = automation_calls(job, "drift")
+    (issue,) = automation_calls(job, "drift-issue")
+    drift_report = accepted_by_the_cli("drift", drift).report_md
+    parsed_issue = accepted_by_the_cli("drift-issue", issue)
+    assert parsed_issue.report_md == drift_report, "the issue carries the drift report"
+    assert option(issue, "--exit-code") == "$status" and option(drift, "--stack") == option(issue, "--stack")
+    # The drift command's exit status reaches the issue, and the job fails only on an error (2+), not on drift.
+    script = step_running(job, ["-m", "automation", "drift"])["run"]
+    assert ["status=$?"] in [c.argv for c in shell_commands(script)]
+    assert shell_commands(script)[-1].argv == ["[", "$status", "-le", "1", "]"]
+
+
+def test_reaper_runs_daily_and_on_demand_and_destroys_stale_and_closed_pr_stacks():
+    workflow = load("pr-stack-reaper.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"} and daily(workflow["on"]["schedule"])
+    assert workflow["concurrency"] == {"group": "pr-stack-reaper", "cancel-in-progress": False}
+    (job,) = workflow["jobs"].values()
+    assert role_assumed(job) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
+    assert job["permissions"] == {**READ_AND_OIDC, "pull-requests": "read"}
+    (args,) = automation_calls(job, "reap")
+    parsed = accepted_by_the_cli("reap", args)
+    assert parsed.execute and parsed.ttl_hours == 24 and option(args, "--closed") == "$closed"
+    assert ["gh", "pr", "list", "--state", "closed"] in [c.argv[:5] for c in commands_of(job)]
