@@ -85,23 +85,9 @@ class ReleaseClient(Protocol):
 
     def version(self, version_arn: str) -> VersionInfo | None: ...
 
-    def _every(self, operation: str, items: str, item_key: str, **params: str) -> list[str]:
-        """Every item of a nextToken-paged Step Functions listing (botocore has no paginator for these)."""
-        found, token = [], None
-        while True:
-            page = getattr(self.sfn, operation)(**params, **({"nextToken": token} if token else {}))
-            found += [item[item_key] for item in page[items]]
-            token = page.get("nextToken")
-            if not token:
-                return found
+    def versions(self, state_machine_arn: str) -> list[str]: ...
 
-    def versions(self, state_machine_arn: str) -> list[str]:
-        return self._every("list_state_machine_versions", "stateMachineVersions", "stateMachineVersionArn",
-                           stateMachineArn=state_machine_arn)
-
-    def aliases(self, state_machine_arn: str) -> list[str]:
-        return self._every("list_state_machine_aliases", "stateMachineAliases", "stateMachineAliasArn",
-                           stateMachineArn=state_machine_arn)
+    def aliases(self, state_machine_arn: str) -> list[str]: ...
 
     def delete_version(self, version_arn: str) -> None: ...
 
@@ -157,25 +143,23 @@ class AwsReleaseClient:
         return VersionInfo(arn=version_arn, created=described.get("creationDate"), commit=commit_of(comment),
                            glue_code=glue_code_of(definition))
 
-    def versions(self, state_machine_arn: str) -> list[str]:
-        arns, token = [], None
+    def _every(self, operation: str, items: str, item_key: str, **params: str) -> list[str]:
+        """Every item of a nextToken-paged Step Functions listing (botocore has no paginator for these)."""
+        found, token = [], None
         while True:
-            page = self.sfn.list_state_machine_versions(stateMachineArn=state_machine_arn,
-                                                        **({"nextToken": token} if token else {}))
-            arns += [v["stateMachineVersionArn"] for v in page["stateMachineVersions"]]
+            page = getattr(self.sfn, operation)(**params, **({"nextToken": token} if token else {}))
+            found += [item[item_key] for item in page[items]]
             token = page.get("nextToken")
             if not token:
-                return arns
+                return found
+
+    def versions(self, state_machine_arn: str) -> list[str]:
+        return self._every("list_state_machine_versions", "stateMachineVersions", "stateMachineVersionArn",
+                           stateMachineArn=state_machine_arn)
 
     def aliases(self, state_machine_arn: str) -> list[str]:
-        arns, token = [], None
-        while True:
-            page = self.sfn.list_state_machine_aliases(stateMachineArn=state_machine_arn,
-                                                       **({"nextToken": token} if token else {}))
-            arns += [a["stateMachineAliasArn"] for a in page["stateMachineAliases"]]
-            token = page.get("nextToken")
-            if not token:
-                return arns
+        return self._every("list_state_machine_aliases", "stateMachineAliases", "stateMachineAliasArn",
+                           stateMachineArn=state_machine_arn)
 
     def delete_version(self, version_arn: str) -> None:
         self.sfn.delete_state_machine_version(stateMachineVersionArn=version_arn)
