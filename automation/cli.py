@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from jobs.common.catalog import job_names
 
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly
             raise StackUnavailable(f"cannot open stack {name}: {str(error).strip().splitlines()[-1]}") from None
 
+    # Opened once: the path choice reads its outputs, and the fast path then runs on it.
+    check_stack = functools.cache(lambda: open_stack(CHECK_STACK))
     try:
         if args.command == "check-stack":
             open_stack(CHECK_STACK, check_stack_config()).deploy(progress.engine)
@@ -165,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check-code":
             jobs = [job for job in args.jobs.split(",") if job.strip()]
             report.path = paths.PathChoice(paths.FAST, "the fast path, by hand (check-code)", tuple(jobs)).to_dict()
-            return _finish(_fast(open_stack(CHECK_STACK), pr, jobs, report, progress, args), args)
+            return _finish(_fast(check_stack(), pr, jobs, report, progress, args), args)
         if args.command == "run":
-            choice = _choose_path(args, open_stack)
+            choice = _choose_path(args, check_stack)
             report.path = choice.to_dict()
             print(f"path: {choice.path}: {choice.reason}", file=sys.stderr)
             if choice.path == paths.NONE:
@@ -176,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                     phase.status = "skipped"
                 return _finish(report, args)
             if choice.path == paths.FAST:
-                return _finish(_fast(open_stack(CHECK_STACK), pr, list(choice.jobs), report, progress, args), args)
+                return _finish(_fast(check_stack(), pr, list(choice.jobs), report, progress, args), args)
         stack = open_stack(pr.stack_name, stack_config(pr) if deploying else None, pr.tags() if deploying else None)
     except StackUnavailable as error:
         return _stop(report, args, EXIT_DEPLOY_FAILED, str(error),
@@ -230,7 +235,7 @@ def _changed(args: argparse.Namespace) -> list[str] | None:
     return paths.changed_files(args.base) if args.base else None
 
 
-def _choose_path(args: argparse.Namespace, open_stack) -> paths.PathChoice:
+def _choose_path(args: argparse.Namespace, check_stack: Callable[[], Any]) -> paths.PathChoice:
     """The path `run` takes: forced, or from the changed files and the jobs the check stack has."""
     if args.path != "auto":
         return paths.choose(_changed(args) or [], (), job_names(), forced=args.path)
@@ -238,7 +243,7 @@ def _choose_path(args: argparse.Namespace, open_stack) -> paths.PathChoice:
     if changed is None:
         return paths.PathChoice(paths.FULL, "no changed files given (--changed-files or --base)")
     try:
-        check_jobs = open_stack(CHECK_STACK).outputs().get("glue_jobs") or {}
+        check_jobs = check_stack().outputs().get("glue_jobs") or {}
     except RuntimeError as error:  # StackUnavailable, or the engine's EngineError reading its outputs
         return paths.PathChoice(paths.FULL, f"the check stack is unavailable ({error})", deciding=tuple(changed))
     choice = paths.choose(changed, check_jobs, job_names())

@@ -19,10 +19,10 @@ from typing import Any
 
 from components import artifacts, naming
 from components.config import JOB_ENTRYPOINT
+from jobs.common.catalog import JOBS_DIR
 
 from .health_check import HealthCheck, HealthCheckFailed, HealthResult, JobResult
 
-JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 # Glue job run states (GetJobRun) after which a run does nothing more.
 GLUE_TERMINAL = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED")
 CHECK_PROFILE_HINT = "data-pipeline:glueMaxConcurrentRuns in automation/pr-base-profile.yaml"

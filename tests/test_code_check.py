@@ -137,7 +137,7 @@ class CheckStack:
 
 
 def choose_for(argv: list[str], stack: CheckStack):
-    return cli._choose_path(cli.build_parser().parse_args(["run", "--pr", "7", *argv]), lambda _name: stack)
+    return cli._choose_path(cli.build_parser().parse_args(["run", "--pr", "7", *argv]), lambda: stack)
 
 
 def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
