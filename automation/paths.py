@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 
 from components.artifacts import JOBS_SHARED
@@ -36,7 +36,7 @@ class PathChoice:
     jobs: tuple[str, ...] = ()
     # The files that drove the decision, and the rest (neutral).
     deciding: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = field(default=())
+    ignored: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)

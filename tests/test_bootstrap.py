@@ -170,8 +170,7 @@ def test_each_deploy_role_trusts_only_its_environment(evaluations):
 @pytest.mark.slow
 def test_existing_provider_is_used_and_not_created():
     arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{GITHUB_OIDC_HOST}"
-    run = run_program("prod", {**stack_config("prod", BOOTSTRAP), f"{PROJECT}:oidcProviderArn": arn},
-                      program=BOOTSTRAP / "__main__.py", project=PROJECT)
+    run = bootstrap_run_with("prod", oidcProviderArn=arn)
     assert not run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert one(trust(run, "data-pipeline-ci-deploy-prod")["Statement"])["Principal"] == {"Federated": arn}
 
@@ -596,9 +595,8 @@ def test_missing_repository_and_bad_stack_name_are_reported_together():
 
 
 def test_program_stops_with_a_clean_error_before_registering_anything():
-    config = {**stack_config("nonprod", BOOTSTRAP), f"{PROJECT}:environments": '["dev", "pr-3"]'}
     with pytest.raises(pulumi.RunError) as error:
-        run_program("nonprod", config, program=BOOTSTRAP / "__main__.py", project=PROJECT)
+        bootstrap_run_with("nonprod", environments='["dev", "pr-3"]')
     assert f"{PROJECT}:environments = '[\"dev\", \"pr-3\"]': must be a list" in str(error.value)
     assert error.value.__cause__ is None and error.value.__suppress_context__
 
