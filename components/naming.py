@@ -87,14 +87,14 @@ def job_prefix(job: str) -> str:
     return f"{job}/"
 
 
-# Health checks put their input and output in this folder under each job's prefix, in the raw and curated
-# buckets; the cleanup function expires it.
+# Health checks put their input and output in this top-level folder of the raw and curated buckets, beside (never
+# under) the jobs' own prefixes, which scheduled runs read recursively; the cleanup function expires it.
 HEALTH_CHECK_FOLDER = "_health"
 
 
 def health_check_prefix(job: str) -> str:
     """Where a job's health-check runs put their input and output (one folder per run below it)."""
-    return f"{job_prefix(job)}{HEALTH_CHECK_FOLDER}/"
+    return f"{HEALTH_CHECK_FOLDER}/{job_prefix(job)}"
 
 
 def job_data_prefix(job: str, health_check_only: bool) -> str:
