@@ -1,14 +1,18 @@
 # Quick start: `make demo` (the orders job on local Spark), `make test` (every test) and `make test-fast` (unit and
 # program tiers, under 15 s); each installs first
-# (Python packages into .venv, and asl-validator from npm into node_modules).
+# (Python packages into .venv, asl-validator from npm into node_modules, the Iceberg Spark runtime from Maven Central).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Iceberg Spark runtime Glue 5.0 ships (jobs/common/iceberg.py names the same one), for local Spark.
+ICEBERG_RUNTIME := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1
+JARS := .build/jars
+ICEBERG_JAR := $(JARS)/iceberg-spark-runtime-3.5_2.12-1.7.1.jar
 
 .PHONY: setup demo test test-fast lint bench snapshots clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(ICEBERG_JAR)
 
 $(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +20,21 @@ $(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-demo: $(STAMP)
+# From Maven Central with mvn (cached in ~/.m2, so a second checkout fetches nothing).
+$(ICEBERG_JAR):
+	mvn --quiet --batch-mode dependency:copy -Dartifact=$(ICEBERG_RUNTIME) -DoutputDirectory=$(JARS)
+
+demo: setup
 	$(BIN)/python -m jobs.common.local orders
 
-test: $(STAMP)
+test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # The fast loop: lint, then the unit and program tiers without the tests marked slow (tiers: tests/conftest.py).
 # It keeps bytecode caches (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the next run then skips
 # compiling and rewriting the asserts of what did not change.
-test-fast: $(STAMP)
+test-fast: setup
 	$(BIN)/ruff check .
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "(unit or program) and not slow"
 
@@ -34,10 +42,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # Rewrites tests/snapshots/<stack>.json (every resource each stack registers) from the program as it is now.
-snapshots: $(STAMP)
+snapshots: setup
 	$(BIN)/python -m pytest tests/test_snapshots.py --update-snapshots -q
 
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python benchmarks/bench.py
 
 clean:

@@ -1,13 +1,19 @@
-"""The thin Glue side of every job: arguments, GlueContext, bookmarks, then the shared runner."""
+"""The thin Glue side of every job: arguments, the Iceberg catalog, GlueContext, bookmarks, then the shared runner.
+
+The bookmark is committed only after the run returned: a run whose audit failed raises, so its input is read
+again by the next run.
+"""
 
 from __future__ import annotations
 
 import sys
 
+from . import iceberg
 from .definition import JobDefinition
 from .runner import RunOptions, run
 
-ARGUMENTS = ["JOB_NAME", "JOB_RUN_ID", "source_path", "target_path", "database", "table", "health_check"]
+ARGUMENTS = ["JOB_NAME", "JOB_RUN_ID", "source_path", "target_path", "database", "table", "health_check",
+             "kms_key_arn"]
 
 
 def main(job: JobDefinition) -> None:
@@ -15,10 +21,13 @@ def main(job: JobDefinition) -> None:
     from awsglue.context import GlueContext
     from awsglue.job import Job
     from awsglue.utils import getResolvedOptions
+    from pyspark.conf import SparkConf
     from pyspark.context import SparkContext
 
     args = getResolvedOptions(sys.argv, ARGUMENTS)
-    glue_context = GlueContext(SparkContext.getOrCreate())
+    # The Iceberg extensions are read when the context starts, so they are set before it does.
+    settings = iceberg.glue_settings(warehouse=args["target_path"], kms_key_arn=args["kms_key_arn"])
+    glue_context = GlueContext(SparkContext.getOrCreate(SparkConf().setAll(list(settings.items()))))
     glue_job = Job(glue_context)
     glue_job.init(args["JOB_NAME"], args)
     # Read whole lines through a DynamicFrame so job bookmarks skip files already processed: a

@@ -3,7 +3,7 @@
 `job(...)` composes a job's two steps from its parts:
 
     validate(lines) = with_rejection_reason(<typed columns>(parse_lines(lines, <raw fields>)), <rules>())
-    curate(valid)   = <derived columns>(latest_per_key(valid, <key>, <updated at>)) in curated-schema order
+    derive(valid)   = <derived columns>(valid) in curated-schema order
 
 Every field is read as text, so nothing is lost to a bad type: casting happens in the job's typed columns
 (`try_cast`), where a failure becomes a null its rules turn into a rejection reason.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
@@ -65,12 +65,6 @@ def with_rejection_reason(typed_rows: DataFrame, rules: Sequence[Rule]) -> DataF
     return typed_rows.withColumn(REJECTION_REASON, reason)
 
 
-def latest_per_key(valid: DataFrame, key: Sequence[str], updated_at: str) -> DataFrame:
-    """The most recently updated record per business key; ties are broken on the whole line, so reruns agree."""
-    order = Window.partitionBy(*key).orderBy(F.col(updated_at).desc(), F.col(RAW_RECORD).desc())
-    return valid.withColumn("_rank", F.row_number().over(order)).filter("_rank = 1").drop("_rank")
-
-
 Transform = Callable[[DataFrame], DataFrame]
 
 
@@ -78,14 +72,13 @@ def job(name: str, *, raw_fields: Sequence[str], typed_columns: Transform, rules
         derived_columns: Transform, curated_schema: StructType, business_key: tuple[str, ...], updated_at: str,
         partition_column: str, quality: QualityRules, sample_path: str) -> JobDefinition:
     """A JSON-lines job: its own typed columns, rules (built when a step runs: Columns need a Spark session) and
-    derived columns around the shared parsing, rejection and latest-per-key steps."""
+    derived columns around the shared parsing and rejection steps."""
     def validate(lines: DataFrame) -> DataFrame:
         return with_rejection_reason(typed_columns(parse_lines(lines, raw_fields)), rules())
 
-    def curate(valid: DataFrame) -> DataFrame:
-        latest = latest_per_key(valid, business_key, updated_at)
-        return derived_columns(latest).select(*curated_schema.fieldNames())
+    def derive(valid: DataFrame) -> DataFrame:
+        return derived_columns(valid).select(*curated_schema.fieldNames())
 
-    return JobDefinition(name=name, validate=validate, curate=curate, curated_schema=curated_schema,
-                         business_key=business_key, partition_column=partition_column, quality=quality,
-                         sample_path=sample_path)
+    return JobDefinition(name=name, validate=validate, derive=derive, curated_schema=curated_schema,
+                         business_key=business_key, updated_at=updated_at, partition_column=partition_column,
+                         quality=quality, sample_path=sample_path)

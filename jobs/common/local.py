@@ -1,7 +1,11 @@
 """Run a job on a plain local SparkSession: the demo, the tests and the benchmark use this entrypoint.
 
     python -m jobs.common.local orders                      # the job's sample data, report printed
-    python -m jobs.common.local orders --source in.jsonl --target out/orders --health-check
+    python -m jobs.common.local orders --source in.jsonl --target out/warehouse --health-check
+
+`--target` is a local Iceberg warehouse: the job's table is `<target>/local/<job>`, and successive runs into the
+same warehouse merge into it, as runs in AWS do into the stack's table. Each run's quarantine and quality result
+go to `<target>/_runs/<job>/`.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from . import iceberg
 from .catalog import UnknownJob, load_job
 from .definition import JobDefinition
 from .json_lines import MALFORMED_JSON
 from .quality import QualityReport
-from .runner import OutputPaths, QualityCheckFailed, RunOptions, run
+from .runner import OutputPaths, PublishConflict, QualityCheckFailed, RunOptions, run
+from .table import CuratedTable, MissingTable
 
-DEFAULT_TARGET = Path("out")
+DEFAULT_WAREHOUSE = Path("out") / "warehouse"
 # Log4j 2 configuration that keeps Spark quiet from the JVM's start (errors only): no start-up warnings about
 # the host name, native Hadoop libraries or the default log level.
 QUIET_LOGGING = Path(__file__).resolve().parent / "log4j2-quiet.properties"
@@ -27,9 +33,14 @@ QUIET_LOGGING = Path(__file__).resolve().parent / "log4j2-quiet.properties"
 MOSTLY_MALFORMED = 0.9
 
 
-def local_session(app_name: str = "data-pipeline-local", cores: int = 2) -> SparkSession:
-    """A local session sized for a laptop or CI: few shuffle partitions, no UI, no start-up chatter."""
-    return (SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+def local_session(app_name: str = "data-pipeline-local", cores: int = 2,
+                  warehouse: Path = DEFAULT_WAREHOUSE) -> SparkSession:
+    """A local session sized for a laptop or CI (few shuffle partitions, no UI, no start-up chatter), with the
+    curated Iceberg catalog in `warehouse`."""
+    builder = SparkSession.builder.master(f"local[{cores}]").appName(app_name)
+    for key, value in iceberg.local_settings(warehouse).items():
+        builder = builder.config(key, value)
+    return (builder
             .config("spark.sql.shuffle.partitions", str(cores * 2))
             .config("spark.default.parallelism", str(cores * 2))
             .config("spark.ui.enabled", "false")
@@ -60,7 +71,14 @@ def run_local(spark: SparkSession, job: JobDefinition, options: RunOptions) -> Q
     return run(spark, job, spark.read.text(options.source_path), options)
 
 
-def format_report(report: QualityReport, paths: OutputPaths | None = None, partition_column: str = "") -> str:
+def run_options(job: JobDefinition, source: str, warehouse: Path, run_id: str, health_check: bool) -> RunOptions:
+    """A local run into the job's table in `warehouse` (made on first use)."""
+    return RunOptions(source_path=source, target_path=str(warehouse.resolve() / "_runs" / job.name), run_id=run_id,
+                      database=iceberg.LOCAL_DATABASE, table=job.name, health_check=health_check, create_table=True)
+
+
+def format_report(report: QualityReport, paths: OutputPaths | None = None, partition_column: str = "",
+                  table_rows: int | None = None) -> str:
     lines = [f"Data-quality report: job {report.job}, run {report.run_id}",
              f"  input lines: {report.input_rows} = curated {report.curated_rows} + quarantined "
              f"{report.quarantined_rows} + superseded {report.superseded_rows} (older lines of a key)",
@@ -71,60 +89,78 @@ def format_report(report: QualityReport, paths: OutputPaths | None = None, parti
     if report.quarantine_reasons:
         lines.append("  quarantined by reason:")
         lines.extend(f"    {reason:<26} {count}" for reason, count in report.quarantine_reasons.items())
+    if report.merge:
+        lines.append(f"  merge: {report.merge['inserted']} inserted, {report.merge['updated']} updated, "
+                     f"{report.merge['unchanged']} unchanged (an older or identical row)")
     lines.append(f"  overall: {'PASSED' if report.passed else 'FAILED'}")
     lines.extend(f"  note: {note}" for note in input_notes(report))
     if paths:
-        curated = (f"{paths.data}  (partitioned by {partition_column})" if report.passed
-                   else f"not published: a check failed, so {paths.data} is unchanged")
-        lines += ["  output:", f"    curated data    {curated}", f"    quarantine      {paths.quarantine}",
-                  f"    quality result  {paths.quality_result}"]
+        lines += ["  output:", f"    curated table   {publication(report, partition_column)}",
+                  f"    quarantine      {paths.quarantine}", f"    quality result  {paths.quality_result}"]
+    if table_rows is not None:
+        lines.append(f"table rows: {table_rows}")
     return "\n".join(lines)
+
+
+def publication(report: QualityReport, partition_column: str) -> str:
+    """What the run did to its table, in one line."""
+    table = report.table
+    if table.get("published"):
+        return (f"{table['identifier']} (partitioned by {partition_column}): published snapshot "
+                f"{table['snapshot_after']} (was {table['snapshot_before']})")
+    why = ("the input has no lines" if report.no_new_input else "a health check never publishes"
+           if str(table.get("branch", "")).startswith("check_") else "a check failed")
+    return f"{table.get('identifier')}: not published ({why}), still at snapshot {table.get('snapshot_before')}"
 
 
 def input_notes(report: QualityReport) -> list[str]:
     """What an input's counts say about the input itself."""
     if not report.input_rows:
-        return ["the input has no lines"]
+        return ["the input has no lines: nothing new to merge, and nothing is wrong"]
+    notes = [f"{report.conflicts} key(s) had two different rows with the same newest updated_at: the greater row "
+             f"(as JSON) was kept"] if report.conflicts else []
     malformed = report.quarantine_reasons.get(MALFORMED_JSON, 0)
     if malformed >= MOSTLY_MALFORMED * report.input_rows:
-        return [f"{malformed} of {report.input_rows} lines are not JSON objects ({MALFORMED_JSON}): is the source "
-                f"JSON lines, one object per line?"]
-    return []
+        notes.append(f"{malformed} of {report.input_rows} lines are not JSON objects ({MALFORMED_JSON}): is the "
+                     f"source JSON lines, one object per line?")
+    return notes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a Glue job's transforms locally on Spark.")
     parser.add_argument("job", help="job folder under jobs/, e.g. orders")
     parser.add_argument("--source", help="JSON-lines file or folder (default: the job's sample data)")
-    parser.add_argument("--target", help="output folder (default: out/<job>)")
+    parser.add_argument("--target", help=f"local Iceberg warehouse of the job's table (default: {DEFAULT_WAREHOUSE})")
     parser.add_argument("--run-id", default=None, help="run id used in output paths (default: random)")
-    parser.add_argument("--health-check", action="store_true", help="exit non-zero when a check fails")
+    parser.add_argument("--health-check", action="store_true",
+                        help="audit on a throw-away branch and never publish, as the stack's health checks do")
     args = parser.parse_args(argv)
     try:
         job = load_job(args.job)
     except UnknownJob as error:
         raise SystemExit(str(error)) from None
-    options = RunOptions(
-        source_path=args.source or job.sample_path,
-        target_path=str(Path(args.target or DEFAULT_TARGET / job.name).resolve()),
-        run_id=args.run_id or uuid.uuid4().hex[:12],
-        health_check=args.health_check,
-    )
+    warehouse = Path(args.target or DEFAULT_WAREHOUSE)
+    options = run_options(job, args.source or job.sample_path, warehouse, args.run_id or uuid.uuid4().hex[:12],
+                          args.health_check)
     problem = source_problem(Path(options.source_path))
     if problem:  # before Spark takes its seconds to start
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    spark = local_session()
+    spark = local_session(warehouse=warehouse)
     spark.sparkContext.setLogLevel("ERROR")
     paths = OutputPaths.of(options.target_path, options.run_id)
+    table = CuratedTable(spark, options.database, options.table)
     try:
         report = run_local(spark, job, options)
     except QualityCheckFailed as failure:
-        print(format_report(failure.report, paths, job.partition_column))
+        print(format_report(failure.report, paths, job.partition_column, table.rows()))
         print(f"\nFAILED: {failure}", file=sys.stderr)
         return 1
-    print(format_report(report, paths, job.partition_column))
-    return 0 if report.passed else 1
+    except (PublishConflict, MissingTable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(format_report(report, paths, job.partition_column, table.rows()))
+    return 0
 
 
 if __name__ == "__main__":

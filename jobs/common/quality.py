@@ -32,6 +32,14 @@ class QualityReport:
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     # Valid lines a later line of the same key replaced: input = curated + quarantined + superseded.
     superseded_rows: int = 0
+    # The run read no line: nothing to publish, and nothing is wrong.
+    no_new_input: bool = False
+    # Keys where two different rows shared the newest `updated_at` (settled by jobs/common/merge.py's rule).
+    conflicts: int = 0
+    # What the batch did to the table: inserted, updated, unchanged rows.
+    merge: dict[str, int] = field(default_factory=dict)
+    # The table and its snapshots: identifier, branch, snapshot_before, snapshot_after, published.
+    table: dict[str, object] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -75,6 +83,18 @@ def check_null_rates(rows: int, null_counts: dict[str, int], rules: QualityRules
         limit = 0.0 if column in rules.required_columns else rules.max_null_rate
         results.append(CheckResult(f"null_rate:{column}", rate <= limit, round(rate, 6), f"<= {limit}"))
     return results
+
+
+def check_table_rows(rows_before: int, inserted: int, rows_after: int) -> CheckResult:
+    """A merge only inserts or replaces rows: the audited table holds exactly the rows it had plus the inserted."""
+    expected = rows_before + inserted
+    return CheckResult("table_rows", rows_after == expected, rows_after,
+                       f"== {expected} ({rows_before} before + {inserted} inserted)")
+
+
+def check_table_unique_key(rows: int, distinct_keys: int, key: tuple[str, ...]) -> CheckResult:
+    result = check_unique_key(rows, distinct_keys, key)
+    return CheckResult("table_unique_key", result.passed, result.observed, result.expected, result.detail)
 
 
 def check_quarantine_ratio(input_rows: int, quarantined_rows: int, maximum: float) -> CheckResult:

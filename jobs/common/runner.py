@@ -1,26 +1,32 @@
-"""Runs one job over one input: transform, audit, publish. Shared by the Glue and the local entrypoints.
+"""Runs one job over one input: transform, merge into a branch, audit the branch, publish. Shared by the Glue and
+the local entrypoints.
 
-Write-audit-publish: quality is checked before curated data is published, so a failing run leaves the
-curated table untouched; its quarantine and its quality result are always written.
+Write-audit-publish on the table itself (jobs/common/table.py): the batch is merged by business key into a branch
+of the curated table, the checks read that branch, and only a passing run fast-forwards `main` to it. A failing
+run leaves `main` as it was, writes its quarantine and quality result, and raises QualityCheckFailed, so its
+caller does not mark the input consumed. A health-check run does everything but publish. The branch is always
+dropped. An input with no line is a success that says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
 
+from . import merge
 from .definition import JobDefinition, split
-from .quality import QualityReport, evaluate
+from .quality import QualityReport, check_table_rows, check_table_unique_key, evaluate
+from .table import CuratedTable, MainMoved
 
 SESSION_SETTINGS = {
     # Dates are derived from timestamps: the same instant must give the same day everywhere.
     "spark.sql.session.timeZone": "UTC",
-    # A rerun replaces only the partitions it writes.
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
 }
+# How many times a run merges again on a `main` another run moved, before it fails (and its input stays unread).
+PUBLISH_ATTEMPTS = 3
 
 
 class QualityCheckFailed(RuntimeError):
@@ -30,27 +36,39 @@ class QualityCheckFailed(RuntimeError):
         super().__init__(f"data-quality checks failed for job {report.job} run {report.run_id}: {failed}")
 
 
+class PublishConflict(RuntimeError):
+    def __init__(self, table: str, run_id: str):
+        super().__init__(f"run {run_id} could not publish to {table}: other runs published first {PUBLISH_ATTEMPTS} "
+                         f"times in a row; nothing was published and the input stays unread for the next run")
+
+
 @dataclass(frozen=True)
 class RunOptions:
     source_path: str
+    # Where the run's quarantine and quality result go.
     target_path: str
     run_id: str
-    # Health-check runs fail the job when a check fails; normal runs leave that to the pipeline's gate.
+    database: str
+    table: str
+    # A health check audits the batch on a throw-away branch and never publishes.
     health_check: bool = False
-    database: str | None = None
-    table: str | None = None
+    # Local runs make their table; in AWS the stack declares it and a missing one is an error.
+    create_table: bool = False
+
+    @property
+    def branch(self) -> str:
+        return f"{'check' if self.health_check else 'audit'}_{re.sub(r'[^0-9A-Za-z_]', '_', self.run_id)}"
 
 
 @dataclass(frozen=True)
 class OutputPaths:
-    data: str
     quarantine: str
     quality_result: str
 
     @classmethod
     def of(cls, target: str, run_id: str) -> OutputPaths:
         base = target.rstrip("/")
-        return cls(data=f"{base}/data", quarantine=f"{base}/quarantine/run_id={run_id}",
+        return cls(quarantine=f"{base}/quarantine/run_id={run_id}",
                    quality_result=f"{base}/_dq/run_id={run_id}/result.json")
 
 
@@ -71,38 +89,69 @@ def write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.close()
 
 
-def register_table(spark: SparkSession, database: str, table: str, location: str, schema: StructType,
-                   partition_column: str) -> None:
-    """Declare the table with the job's own schema (so catalog readers such as Athena see it), then add partitions."""
-    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
-    spark.sql(f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` ({columns}) USING PARQUET "
-              f"PARTITIONED BY (`{partition_column}`) LOCATION '{location}'")
-    spark.sql(f"MSCK REPAIR TABLE `{database}`.`{table}`")
-
-
 def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunOptions) -> QualityReport:
+    """The run's report; raises QualityCheckFailed (after writing its outputs) when the audit failed."""
     configure(spark)
+    table = CuratedTable(spark, options.database, options.table)
+    table.ensure(job.curated_schema, job.partition_column, create=options.create_table)
     # Kept once: every output reads it, and without it Spark would parse each line again per output
     # (and per CASE branch of the rejection rules, which the optimizer inlines into the filters).
     validated = job.validate(lines).persist(StorageLevel.MEMORY_AND_DISK)
     result = split(job, validated)
     curated = result.curated.persist(StorageLevel.MEMORY_AND_DISK)
-    quarantine = result.quarantine
     paths = OutputPaths.of(options.target_path, options.run_id)
     try:
-        report = evaluate(job.name, options.run_id, validated.count(), curated, quarantine, job.curated_schema,
-                          job.business_key, job.quality)
-        quarantine.write.mode("overwrite").json(paths.quarantine)
-        if report.passed:
-            curated.write.mode("overwrite").partitionBy(job.partition_column).parquet(paths.data)
-            # A health check's output is a throw-away copy: it must not become (or move) the catalog table.
-            if options.database and not options.health_check:
-                register_table(spark, options.database, options.table or job.name, paths.data,
-                               job.curated_schema, job.partition_column)
+        input_rows = validated.count()
+        table_state = {"identifier": table.identifier, "branch": options.branch, "snapshot_before": table.snapshot(),
+                       "snapshot_after": None, "published": False}
+        if not input_rows:
+            report = QualityReport(job=job.name, run_id=options.run_id, input_rows=0, curated_rows=0,
+                                   quarantined_rows=0, checks=(), no_new_input=True, table=table_state)
+        else:
+            report = replace(evaluate(job.name, options.run_id, input_rows, curated, result.quarantine,
+                                      job.curated_schema, job.business_key, job.quality), table=table_state)
+            result.quarantine.write.mode("overwrite").json(paths.quarantine)
+            if report.passed:
+                report = merge_audit_publish(table, job, curated, result.conflicts, report, options)
         write_text(spark, paths.quality_result, report.to_json())
     finally:
         curated.unpersist()
         validated.unpersist()
-    if options.health_check and not report.passed:
+    if not report.passed:
         raise QualityCheckFailed(report)
     return report
+
+
+def merge_audit_publish(table: CuratedTable, job: JobDefinition, batch: DataFrame, conflicts: DataFrame,
+                        report: QualityReport, options: RunOptions) -> QualityReport:
+    """Merge the batch into the run's branch, audit the branch, and fast-forward `main` to it when it passes (and
+    the run is not a health check); merged again on the new `main` when another run published first."""
+    key = job.business_key
+    try:
+        for _ in range(PUBLISH_ATTEMPTS):
+            before = table.snapshot()
+            base = table.create_branch(options.branch)
+            plan = merge.plan(batch, conflicts, table.read(base), key, job.updated_at)
+            try:
+                if plan.counts.inserted or plan.counts.updated:
+                    table.merge_into(options.branch, plan.changes.drop(merge.ACTION), key,
+                                     view=f"changes_{options.branch}")
+            finally:
+                plan.release()
+            rows_before, _ = table.count(base, key)
+            rows_after, keys_after = table.count(options.branch, key)
+            audited = replace(
+                report, conflicts=plan.counts.conflicts, merge=plan.counts.to_dict(),
+                checks=(*report.checks, check_table_rows(rows_before, plan.counts.inserted, rows_after),
+                        check_table_unique_key(rows_after, keys_after, key)),
+                table={**report.table, "snapshot_before": before})
+            if not audited.passed or options.health_check:
+                return audited
+            try:
+                published = table.publish(options.branch)
+            except MainMoved:
+                continue
+            return replace(audited, table={**audited.table, "snapshot_after": published, "published": True})
+        raise PublishConflict(table.identifier, options.run_id)
+    finally:
+        table.drop_branch(options.branch)
