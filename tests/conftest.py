@@ -202,14 +202,22 @@ def assert_each_gets_its_reason(spark, job, good: dict, broken: list[tuple[dict 
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
+    """One session for every Spark test, its curated catalog in a fresh warehouse (tests keep apart by namespace:
+    `database`)."""
     from jobs.common.local import local_session
 
-    session = local_session("data-pipeline-tests", cores=2)
+    session = local_session("data-pipeline-tests", cores=2, warehouse=tmp_path_factory.mktemp("warehouse"))
     session.conf.set("spark.sql.shuffle.partitions", "2")
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def database(request) -> str:
+    """A namespace of the test session's warehouse of this test's own, so its tables start empty."""
+    return "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:80].lower()
 
 
 @pytest.fixture(scope="session")

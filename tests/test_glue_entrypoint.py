@@ -1,4 +1,5 @@
-"""The thin Glue entrypoint's wiring: job arguments in, runner called, bookmark committed.
+"""The thin Glue entrypoint's wiring: job arguments in, Iceberg catalog settings, runner called, bookmark committed
+only when the run passed.
 
 `awsglue` exists only inside the Glue runtime (it is not on PyPI), so this test installs a small stand-in
 for the three names the entrypoint uses. The stand-in returns what Glue's DynamicFrame reader returns
@@ -15,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from jobs.common import glue_entrypoint, sample
+from jobs.common import glue_entrypoint, iceberg, sample
 from jobs.common.catalog import JOBS_DIR, load_job
 from jobs.common.runner import OutputPaths, QualityCheckFailed
+from jobs.common.table import CuratedTable
 from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from tests.conftest import REPOSITORY_JOBS
@@ -33,6 +35,7 @@ class GlueStandIn:
         self.read_options: dict = {}
         self.committed = False
         self.initialised_with: tuple = ()
+        self.spark_settings: dict = {}
 
     def modules(self) -> dict[str, types.ModuleType]:
         stand_in = self
@@ -46,6 +49,8 @@ class GlueStandIn:
 
         class GlueContext:
             def __init__(self, spark_context):
+                # The entrypoint's SparkContext.getOrCreate(conf) returned the test session's context.
+                assert spark_context is stand_in.spark.sparkContext
                 self.spark_session = stand_in.spark
                 self.create_dynamic_frame = DynamicFrameReader()
 
@@ -71,10 +76,13 @@ class GlueStandIn:
         }
 
 
-def glue_argv(source: Path, target: Path, health_check: str, job: str = "orders") -> list[str]:
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+
+def glue_argv(source: Path, target: Path, health_check: str, database: str, job: str = "orders") -> list[str]:
     return ["glue_main.py", "--JOB_NAME", f"data-pipeline-dev-{job}", "--JOB_RUN_ID", "jr_0123",
-            "--source_path", str(source), "--target_path", str(target), "--database", "",
-            "--table", job, "--health_check", health_check]
+            "--source_path", str(source), "--target_path", str(target), "--database", database,
+            "--table", job, "--health_check", health_check, "--kms_key_arn", KEY_ARN]
 
 
 @pytest.fixture
@@ -85,32 +93,64 @@ def glue(spark, monkeypatch):
     return stand_in
 
 
-def test_glue_run_reads_with_bookmarks_writes_outputs_and_commits(glue, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "true"))
+def declared(spark, database: str, job: str = "orders") -> CuratedTable:
+    """The job's table as the stack declares it in AWS (the Glue entrypoint never creates one)."""
+    definition = load_job(job)
+    table = CuratedTable(spark, database, job)
+    table.ensure(definition.curated_schema, definition.partition_column, create=True)
+    return table
+
+
+def test_glue_run_sets_the_glue_catalog_up_before_the_context_starts():
+    settings = iceberg.glue_settings(warehouse="s3://curated/orders/", kms_key_arn=KEY_ARN)
+    assert settings["spark.sql.extensions"] == "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+    assert settings["spark.sql.catalog.curated.catalog-impl"] == "org.apache.iceberg.aws.glue.GlueCatalog"
+    assert settings["spark.sql.catalog.curated.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
+    assert (settings["spark.sql.catalog.curated.s3.sse.type"], settings["spark.sql.catalog.curated.s3.sse.key"]) == (
+        "kms", KEY_ARN)
+
+
+def test_glue_run_reads_with_bookmarks_publishes_and_commits(glue, database, tmp_path, monkeypatch, capsys):
+    table = declared(glue.spark, database)
+    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "false", database))
     glue_entrypoint.main(JOB)
     assert glue.committed
     assert glue.initialised_with[0] == "data-pipeline-dev-orders"
     assert glue.read_options["transformation_ctx"] == "source_lines", "bookmarks need a transformation_ctx"
     assert glue.read_options["format_options"]["quoteChar"] == -1
     result = json.loads(Path(OutputPaths.of(str(tmp_path), "jr_0123").quality_result).read_text())
-    assert result["passed"] and result["run_id"] == "jr_0123"
+    assert result["passed"] and result["run_id"] == "jr_0123" and result["table"]["published"]
+    assert result["table"]["snapshot_after"] == table.snapshot() and table.rows() == 128
     assert json.loads(capsys.readouterr().out)["job"] == "orders"
 
 
-def test_glue_health_check_fails_the_run_without_committing(glue, tmp_path, monkeypatch):
+@pytest.mark.parametrize("health_check", ["true", "false"])
+def test_a_failed_audit_fails_the_run_without_committing(glue, database, tmp_path, monkeypatch, health_check):
+    """A failed run must not advance the bookmark, health check or not: its input is read again next time."""
+    table = declared(glue.spark, database)
     source = tmp_path / "bad.jsonl"
     sample.write(source, sample_data.generate(30, bad_every=2))
-    monkeypatch.setattr(sys, "argv", glue_argv(source, tmp_path / "out", "true"))
+    monkeypatch.setattr(sys, "argv", glue_argv(source, tmp_path / "out", health_check, database))
     with pytest.raises(QualityCheckFailed):
         glue_entrypoint.main(JOB)
-    assert not glue.committed, "a failed run must not advance the bookmark"
+    assert not glue.committed and table.snapshot() is None
+
+
+def test_a_run_with_no_new_input_commits_and_says_so(glue, database, tmp_path, monkeypatch, capsys):
+    declared(glue.spark, database)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.jsonl").write_text("")
+    monkeypatch.setattr(sys, "argv", glue_argv(tmp_path / "in", tmp_path / "out", "false", database))
+    glue_entrypoint.main(JOB)
+    assert glue.committed and json.loads(capsys.readouterr().out)["no_new_input"] is True
 
 
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
-def test_each_jobs_glue_entrypoint_runs_its_own_job(glue, job, tmp_path, monkeypatch, capsys):
+def test_each_jobs_glue_entrypoint_runs_its_own_job(glue, database, job, tmp_path, monkeypatch, capsys):
     """The script Glue runs, as Glue runs it: a copied entrypoint still importing another job's module would
     silently run that job's code under this job's name."""
-    monkeypatch.setattr(sys, "argv", glue_argv(Path(load_job(job).sample_path), tmp_path, "true", job))
+    declared(glue.spark, database, job)
+    monkeypatch.setattr(sys, "argv", glue_argv(Path(load_job(job).sample_path), tmp_path, "true", database, job))
     runpy.run_path(str(JOBS_DIR / job / "glue_main.py"), run_name="__main__")
     report = json.loads(capsys.readouterr().out)
     assert report["job"] == job and report["passed"]

@@ -12,6 +12,7 @@ from jobs.common.catalog import load_job, sample_module
 from jobs.common.definition import REJECTION_REASON, transform
 from jobs.common.local import run_local
 from jobs.common.runner import OutputPaths, RunOptions
+from jobs.common.table import CuratedTable
 from tests.conftest import REPOSITORY_JOBS
 
 pytestmark = pytest.mark.tier("unit")
@@ -52,18 +53,18 @@ def test_a_generated_input_splits_into_the_counts_it_was_generated_with(spark, j
 
 @pytest.mark.tier("spark")
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
-def test_a_run_on_the_sample_passes_publishes_and_accounts_for_every_line(spark, tmp_path, job):
+def test_a_run_on_the_sample_passes_publishes_and_accounts_for_every_line(spark, database, tmp_path, job):
     definition, module = load_job(job), sample_module(job)
     _, counts = module.generate(module.SAMPLE_ROWS)
     report = run_local(spark, definition, RunOptions(source_path=definition.sample_path, target_path=str(tmp_path),
-                                                     run_id="r1", health_check=True))
-    assert report.passed
+                                                     run_id="r1", database=database, table=job, create_table=True))
+    assert report.passed and report.table["published"]
     assert (report.input_rows, report.curated_rows, report.quarantined_rows, report.superseded_rows) == (
         counts.lines, counts.curated, counts.quarantined, counts.superseded)
     paths = OutputPaths.of(str(tmp_path), "r1")
-    partitions = [p.name for p in Path(paths.data).iterdir() if p.is_dir()]
-    assert partitions and all(p.startswith(f"{definition.partition_column}=") for p in partitions)
-    assert spark.read.parquet(paths.data).count() == counts.curated
+    table = CuratedTable(spark, database, job)
+    assert table.partition_columns() == [definition.partition_column]
+    assert table.rows() == counts.curated
     assert spark.read.json(paths.quarantine).count() == counts.quarantined
     result = json.loads(Path(paths.quality_result).read_text())
     assert result["passed"] is True and result["run_id"] == "r1" and result["superseded_rows"] == counts.superseded

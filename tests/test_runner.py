@@ -1,4 +1,5 @@
-"""The shared runner end to end on local Spark: outputs, write-audit-publish, health-check mode, catalog."""
+"""The shared runner end to end on local Spark and a local Iceberg catalog: merge by key, write-audit-publish on a
+branch, health checks that publish nothing, concurrent publishers, and the local CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from jobs.common import local, sample
-from jobs.common.runner import OutputPaths, QualityCheckFailed, RunOptions
+from jobs.common.runner import PUBLISH_ATTEMPTS, OutputPaths, PublishConflict, QualityCheckFailed, RunOptions, run
+from jobs.common.table import CuratedTable, MainMoved, MissingTable
 from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from jobs.orders.sample_data import SAMPLE_ROWS
@@ -18,100 +20,231 @@ from stack_files import ROOT
 
 pytestmark = pytest.mark.tier("spark")
 
+SAMPLE = Path(JOB.sample_path)
+_, SAMPLE_COUNTS = sample_data.generate(SAMPLE_ROWS)
+ORDER = {"order_id": "o-00000001", "customer_id": "c-02653", "order_ts": "2026-11-01T01:37:00Z", "status": "PAID",
+         "currency": "GBP", "quantity": 1, "unit_price": "95.94", "updated_at": "2026-11-01T01:37:00Z"}
 
-def run_orders(spark, source: Path, target: Path, run_id: str, **options):
-    return local.run_local(spark, JOB, RunOptions(source_path=str(source), target_path=str(target), run_id=run_id,
-                                                  **options))
+
+def run_orders(spark, database: str, source: Path, target: Path, run_id: str, *, create: bool = True, **options):
+    return local.run_local(spark, JOB, RunOptions(
+        source_path=str(source), target_path=str(target), run_id=run_id, database=database, table="orders",
+        create_table=create, **options))
 
 
-def test_failing_quality_is_not_published_and_fails_a_health_check(spark, tmp_path):
-    source = tmp_path / "bad.jsonl"
+def lines(path: Path, *records: dict) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def bad_batch(path: Path) -> Path:
     # A third of the records are broken: above the 10 % limit.
-    sample.write(source, sample_data.generate(60, bad_every=3))
-    target = tmp_path / "out"
-    with pytest.raises(QualityCheckFailed, match="quarantine_ratio"):
-        run_orders(spark, source, target, "r2", health_check=True)
-    paths = OutputPaths.of(str(target), "r2")
-    assert not Path(paths.data).exists(), "curated data must not be published when a check fails"
+    sample.write(path, sample_data.generate(60, bad_every=3))
+    return path
+
+
+def table_of(spark, database: str) -> CuratedTable:
+    return CuratedTable(spark, database, "orders")
+
+
+def row(spark, database: str, order_id: str) -> list[dict]:
+    return [r.asDict() for r in spark.table(f"curated.{database}.orders").where(f"order_id = '{order_id}'").collect()]
+
+
+def branches(spark, database: str) -> list[str]:
+    return sorted(r["name"] for r in spark.sql(f"SELECT name FROM curated.{database}.orders.refs").collect())
+
+
+def test_sample_late_update_sample_again_and_a_failing_batch_keep_every_row(spark, database, tmp_path):
+    """The sequence that lost rows with per-partition overwrites: every step leaves the sample's 128 rows."""
+    table = table_of(spark, database)
+    first = run_orders(spark, database, SAMPLE, tmp_path, "sample")
+    assert table.rows() == SAMPLE_COUNTS.curated == 128
+    assert first.merge == {"inserted": 128, "updated": 0, "unchanged": 0} and first.table["published"]
+
+    late = lines(tmp_path / "late.jsonl", {**ORDER, "status": "SHIPPED", "updated_at": "2026-11-03T01:37:00Z"})
+    update = run_orders(spark, database, late, tmp_path, "late")
+    assert table.rows() == 128 and update.merge == {"inserted": 0, "updated": 1, "unchanged": 0}
+    assert row(spark, database, "o-00000001")[0]["status"] == "SHIPPED"
+
+    again = run_orders(spark, database, SAMPLE, tmp_path, "again")
+    assert table.rows() == 128 and again.merge["updated"] == 0, "an older row never replaces a newer one"
+    assert row(spark, database, "o-00000001")[0]["status"] == "SHIPPED"
+    published = table.snapshot()
+    assert again.table["snapshot_after"] == again.table["snapshot_before"] == published, "nothing changed"
+
+    with pytest.raises(QualityCheckFailed, match="quarantine_ratio") as failed:
+        run_orders(spark, database, bad_batch(tmp_path / "bad.jsonl"), tmp_path, "bad")
+    assert table.rows() == 128 and table.snapshot() == published, "a failed audit publishes nothing"
+    assert failed.value.report.table == {"identifier": f"{database}.orders", "branch": "audit_bad",
+                                         "snapshot_before": published, "snapshot_after": None, "published": False}
+    paths = OutputPaths.of(str(tmp_path), "bad")
     assert json.loads(Path(paths.quality_result).read_text())["passed"] is False
     assert Path(paths.quarantine).exists()
+    assert branches(spark, database) == ["main"]
 
 
-def test_failing_quality_in_a_normal_run_returns_the_report(spark, tmp_path):
-    source = tmp_path / "bad.jsonl"
-    sample.write(source, sample_data.generate(60, bad_every=3))
-    report = run_orders(spark, source, tmp_path / "out", "r3")
-    assert not report.passed and [c.name for c in report.failures] == ["quarantine_ratio"]
+def test_a_rerun_of_the_same_input_changes_nothing(spark, database, tmp_path):
+    run_orders(spark, database, SAMPLE, tmp_path, "one")
+    table = table_of(spark, database)
+    snapshots = spark.sql(f"SELECT count(*) AS n FROM curated.{database}.orders.snapshots").first()["n"]
+    rerun = run_orders(spark, database, SAMPLE, tmp_path, "two")
+    assert rerun.merge == {"inserted": 0, "updated": 0, "unchanged": 128} and rerun.conflicts == 0
+    assert spark.sql(f"SELECT count(*) AS n FROM curated.{database}.orders.snapshots").first()["n"] == snapshots
+    assert table.rows() == 128
 
 
-def test_rerun_replaces_only_the_partitions_it_writes(spark, tmp_path):
-    target = tmp_path / "out"
-    run_orders(spark, Path(JOB.sample_path), target, "first")
-    later = tmp_path / "later.jsonl"
-    later.write_text(json.dumps({"order_id": "o-new", "customer_id": "c-1", "order_ts": "2027-01-05T10:00:00Z",
-                                 "status": "PLACED", "currency": "EUR", "quantity": 1, "unit_price": "5.00",
-                                 "updated_at": "2027-01-05T10:00:00Z"}) + "\n")
-    run_orders(spark, later, target, "second")
-    run_orders(spark, later, target, "third")  # the same input again: idempotent
-    curated = spark.read.parquet(OutputPaths.of(str(target), "x").data)
-    _, counts = sample_data.generate(SAMPLE_ROWS)
-    assert curated.count() == counts.curated + 1
+def test_a_row_whose_partition_value_changes_moves_partition(spark, database, tmp_path):
+    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    moved = {**ORDER, "order_ts": "2026-11-05T10:00:00Z", "updated_at": "2026-11-06T00:00:00Z"}
+    run_orders(spark, database, lines(tmp_path / "b.jsonl", moved), tmp_path, "b")
+    (only,) = row(spark, database, "o-00000001")
+    assert str(only["order_date"]) == "2026-11-05"
+    files = spark.sql(f"SELECT partition.order_date AS day, record_count FROM curated.{database}.orders.files")
+    assert [(str(r["day"]), r["record_count"]) for r in files.collect()] == [("2026-11-05", 1)], "no stale copy"
 
 
-def test_curated_table_is_registered_in_the_catalog(spark, tmp_path):
-    spark.sql("CREATE DATABASE IF NOT EXISTS pipeline_test")
-    run_orders(spark, Path(JOB.sample_path), tmp_path, "r4", database="pipeline_test", table="orders")
-    _, counts = sample_data.generate(SAMPLE_ROWS)
-    table = spark.table("pipeline_test.orders")
-    assert table.count() == counts.curated
-    days = table.select("order_date").distinct().count()
-    assert days > 1 and spark.sql("SHOW PARTITIONS pipeline_test.orders").count() == days
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_a_tie_of_different_rows_is_a_counted_conflict_settled_by_content(spark, database, tmp_path, order):
+    low, high = {**ORDER, "unit_price": "10.00"}, {**ORDER, "unit_price": "20.00"}
+    batch = [low, high] if order == "forward" else [high, low]
+    report = run_orders(spark, database, lines(tmp_path / "tie.jsonl", *batch), tmp_path, "tie")
+    assert report.conflicts == 1
+    # The greater row as JSON: "unit_price":20.0 sorts after "unit_price":10.0, whichever came first.
+    assert str(row(spark, database, "o-00000001")[0]["unit_price"]) == "20.00"
+    # Across runs too: the table's row against a new batch's row with the same updated_at.
+    again = run_orders(spark, database, lines(tmp_path / "low.jsonl", low), tmp_path, "low")
+    assert again.conflicts == 1 and again.merge == {"inserted": 0, "updated": 0, "unchanged": 1}
+    assert str(row(spark, database, "o-00000001")[0]["unit_price"]) == "20.00"
 
 
-def test_health_check_runs_do_not_touch_the_catalog(spark, tmp_path):
-    spark.sql("CREATE DATABASE IF NOT EXISTS pipeline_health")
-    run_orders(spark, Path(JOB.sample_path), tmp_path, "r6", health_check=True, database="pipeline_health",
-               table="orders")
-    assert spark.sql("SHOW TABLES IN pipeline_health").count() == 0
+def test_identical_duplicates_are_not_conflicts(spark, database, tmp_path):
+    report = run_orders(spark, database, lines(tmp_path / "dup.jsonl", ORDER, ORDER), tmp_path, "dup")
+    assert report.conflicts == 0 and report.curated_rows == 1 and report.superseded_rows == 1
 
 
-def test_missing_source_is_a_clear_error(spark, tmp_path):
+def test_a_run_with_no_input_line_succeeds_and_says_so(spark, database, tmp_path):
+    run_orders(spark, database, SAMPLE, tmp_path, "first")
+    before = table_of(spark, database).snapshot()
+    empty = spark.createDataFrame([], "value string")
+    options = RunOptions(source_path="-", target_path=str(tmp_path), run_id="empty", database=database,
+                         table="orders")
+    report = run(spark, JOB, empty, options)
+    assert report.passed and report.no_new_input and report.checks == ()
+    assert table_of(spark, database).snapshot() == before
+    assert json.loads(Path(OutputPaths.of(str(tmp_path), "empty").quality_result).read_text())["no_new_input"]
+
+
+def test_a_health_check_audits_on_a_branch_it_removes_and_never_publishes(spark, database, tmp_path):
+    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    table = table_of(spark, database)
+    before = table.snapshot()
+    report = run_orders(spark, database, SAMPLE, tmp_path, "hc", health_check=True)
+    assert report.passed and report.table["branch"] == "check_hc" and not report.table["published"]
+    assert report.merge["inserted"] == 127, "audited against the table as it is"
+    assert table.snapshot() == before and table.rows() == 1
+    assert branches(spark, database) == ["main"]
+    with pytest.raises(QualityCheckFailed):
+        run_orders(spark, database, bad_batch(tmp_path / "bad.jsonl"), tmp_path, "hc-bad", health_check=True)
+    assert table.snapshot() == before and branches(spark, database) == ["main"]
+
+
+def test_a_run_whose_main_moved_merges_again_and_loses_no_row(spark, database, tmp_path, monkeypatch):
+    """Two runs of one table at once: the second to publish finds `main` moved, merges again on it, and the
+    table holds both runs' rows."""
+    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    concurrent = lines(tmp_path / "c.jsonl", {**ORDER, "order_id": "o-concurrent"})
+    publish, calls = CuratedTable.publish, []
+
+    def other_run_publishes_first(self, branch):
+        calls.append(branch)
+        if len(calls) == 1:  # the other run lands between this run's merge and its publish
+            monkeypatch.setattr(CuratedTable, "publish", publish)
+            run_orders(spark, database, concurrent, tmp_path, "other")
+            monkeypatch.setattr(CuratedTable, "publish", other_run_publishes_first)
+        return publish(self, branch)
+
+    monkeypatch.setattr(CuratedTable, "publish", other_run_publishes_first)
+    mine = lines(tmp_path / "m.jsonl", {**ORDER, "order_id": "o-mine"})
+    report = run_orders(spark, database, mine, tmp_path, "mine")
+    assert calls == ["audit_mine", "audit_mine"], "the first publish was refused, the second merged anew"
+    assert report.table["published"]
+    ids = sorted(r["order_id"] for r in spark.table(f"curated.{database}.orders").collect())
+    assert ids == ["o-00000001", "o-concurrent", "o-mine"]
+
+
+def test_a_run_that_never_wins_the_race_publishes_nothing_and_fails(spark, database, tmp_path, monkeypatch):
+    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    before = table_of(spark, database).snapshot()
+
+    def main_always_moved(self, branch):
+        raise MainMoved("Cannot fast-forward: main is not an ancestor of the branch")
+
+    monkeypatch.setattr(CuratedTable, "publish", main_always_moved)
+    with pytest.raises(PublishConflict, match=f"other runs published first {PUBLISH_ATTEMPTS} times"):
+        run_orders(spark, database, lines(tmp_path / "m.jsonl", {**ORDER, "order_id": "o-2"}), tmp_path, "m")
+    assert table_of(spark, database).snapshot() == before and branches(spark, database) == ["main"]
+
+
+def test_a_run_that_dies_mid_merge_leaves_main_and_no_branch(spark, database, tmp_path, monkeypatch):
+    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    before = table_of(spark, database).snapshot()
+
+    def dies(*_args, **_kwargs):
+        raise RuntimeError("executor lost")
+
+    monkeypatch.setattr(CuratedTable, "merge_into", dies)
+    with pytest.raises(RuntimeError, match="executor lost"):
+        run_orders(spark, database, SAMPLE, tmp_path, "dies")
+    assert table_of(spark, database).snapshot() == before and branches(spark, database) == ["main"]
+
+
+def test_a_table_the_stack_did_not_declare_is_a_clear_error(spark, database, tmp_path):
+    with pytest.raises(MissingTable, match=f"curated table {database}.orders does not exist: it is declared by"):
+        run_orders(spark, database, SAMPLE, tmp_path, "r", create=False)
+
+
+def test_missing_source_is_a_clear_error(spark, database, tmp_path):
     with pytest.raises(FileNotFoundError, match="does-not-exist.jsonl"):
-        run_orders(spark, tmp_path / "does-not-exist.jsonl", tmp_path, "r5")
+        run_orders(spark, database, tmp_path / "does-not-exist.jsonl", tmp_path, "r5")
 
 
-def test_local_cli_prints_the_report_where_it_wrote_and_no_spark_chatter(tmp_path):
-    """As a user runs it: the report accounts for every line and says where the outputs went; Spark's start-up
-    warnings (host name, native libraries, default log level) stay hidden."""
-    done = subprocess.run([sys.executable, "-m", "jobs.common.local", "orders", "--target", str(tmp_path),
-                           "--run-id", "cli", "--health-check"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_local_cli_reports_each_run_and_the_table_rows_runs_accumulate_in(tmp_path):
+    """As a user runs it, in one process per run: the report accounts for every line, says what happened to the
+    table and ends with its row count; a second run into the same warehouse merges into the same table; Spark's
+    start-up warnings stay hidden."""
+    def cli(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "jobs.common.local", "orders", "--target", str(tmp_path),
+                               *arguments], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    done = cli("--run-id", "cli")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    _, counts = sample_data.generate(SAMPLE_ROWS)
-    assert "Data-quality report: job orders, run cli" in done.stdout
-    assert (f"input lines: {counts.lines} = curated {counts.curated} + quarantined {counts.quarantined} + "
-            f"superseded {counts.superseded}") in done.stdout
-    assert "malformed_json" in done.stdout and "overall: PASSED" in done.stdout
-    paths = OutputPaths.of(str(tmp_path), "cli")
-    assert f"curated data    {paths.data}  (partitioned by order_date)" in done.stdout
-    assert f"quarantine      {paths.quarantine}" in done.stdout
+    assert (f"input lines: {SAMPLE_COUNTS.lines} = curated {SAMPLE_COUNTS.curated} + quarantined "
+            f"{SAMPLE_COUNTS.quarantined} + superseded {SAMPLE_COUNTS.superseded}") in done.stdout
+    assert "merge: 128 inserted, 0 updated, 0 unchanged" in done.stdout and "overall: PASSED" in done.stdout
+    assert "curated table   local.orders (partitioned by order_date): published snapshot " in done.stdout
+    paths = OutputPaths.of(str(tmp_path / "_runs" / "orders"), "cli")
     assert f"quality result  {paths.quality_result}" in done.stdout
+    assert done.stdout.rstrip().endswith("table rows: 128")
+    late = lines(tmp_path / "late.jsonl", {**ORDER, "order_id": "o-late"})
+    second = cli("--source", str(late))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.rstrip().endswith("table rows: 129")
 
 
 def test_local_cli_says_when_curated_data_was_not_published(spark, tmp_path, capsys):
-    source = tmp_path / "bad.jsonl"
-    sample.write(source, sample_data.generate(60, bad_every=3))
-    assert local.main(["orders", "--source", str(source), "--target", str(tmp_path / "out"), "--run-id", "bad",
-                       "--health-check"]) == 1
+    source = bad_batch(tmp_path / "bad.jsonl")
+    assert local.main(["orders", "--source", str(source), "--target", str(tmp_path / "wh"), "--run-id", "bad"]) == 1
     out = capsys.readouterr().out
-    assert f"curated data    not published: a check failed, so {tmp_path / 'out' / 'data'} is unchanged" in out
-    assert "quality result  " in out and "overall: FAILED" in out
+    assert "curated table   local.orders: not published (a check failed), still at snapshot None" in out
+    assert "quality result  " in out and "overall: FAILED" in out and out.rstrip().endswith("table rows: 0")
 
 
 def test_local_cli_says_when_the_input_is_not_json_lines(spark, tmp_path, capsys):
     source = tmp_path / "orders.csv"
     source.write_text("order_id,quantity\n" + "".join(f"o-{i},{i}\n" for i in range(30)))
-    assert local.main(["orders", "--source", str(source), "--target", str(tmp_path / "out")]) == 1
+    assert local.main(["orders", "--source", str(source), "--target", str(tmp_path / "wh")]) == 1
     out = capsys.readouterr().out
     assert "note: 31 of 31 lines are not JSON objects (malformed_json): is the source JSON lines" in out
 

@@ -34,9 +34,10 @@ def newest_per_key(rows: DataFrame, key: Sequence[str], updated_at: str) -> Data
 
 def conflicting_keys(rows: DataFrame, key: Sequence[str], updated_at: str) -> DataFrame:
     """The keys whose newest `updated_at` is shared by two or more different rows."""
-    return (rows.withColumn(CONTENT, content(rows.columns))
-            .withColumn("_newest", F.max(updated_at).over(Window.partitionBy(*key)))
-            .filter(F.col(updated_at) == F.col("_newest")).groupBy(*key).agg(F.count_distinct(CONTENT).alias("_versions")).filter("_versions > 1").select(*key))
+    newest = rows.withColumn(CONTENT, content(rows.columns)).withColumn(
+        "_newest", F.max(updated_at).over(Window.partitionBy(*key))).filter(F.col(updated_at) == F.col("_newest"))
+    versions = newest.groupBy(*key).agg(F.count_distinct(CONTENT).alias("_versions"))
+    return versions.filter("_versions > 1").select(*key)
 
 
 @dataclass(frozen=True)
