@@ -1,11 +1,12 @@
 """Prints the project's performance figures (not a test: nothing here passes or fails).
 
     python benchmarks/bench.py                 # everything
-    python benchmarks/bench.py --only program  # program | tests | job | loop | fast | release
+    python benchmarks/bench.py --only program  # program | tests | job | merge | loop | fast | release
 
 - program: evaluation time of the Pulumi program under mocks, per shipped stack and with 1/10/50 jobs;
 - tests: wall time of the test suite by layer (pytest markers);
-- job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows;
+- job: the orders job on local Spark (2 cores) over 100 k and 1 M generated rows, each into an empty table;
+- merge: a batch of 100 k orders (half updates, half new) merged into a 1 M-row Iceberg table, audit included;
 - loop: the PR loop's own overhead (everything but AWS's time) against moto server;
 - fast: the fast PR check's own overhead (path choice from git, building and uploading the PR's code, starting
   and following each job's Glue run, checking its output) against moto server, Glue's run instant;
@@ -87,28 +88,61 @@ def bench_tests() -> None:
 
 def bench_job() -> None:
     from jobs.common import sample
-    from jobs.common.local import local_session, run_local
-    from jobs.common.runner import RunOptions
+    from jobs.common.local import local_session, run_local, run_options
     from jobs.orders import sample_data
     from jobs.orders.job import JOB
 
-    print("Orders job on local Spark, local[2] (seconds; input generation not counted)")
-    start, spark = timed(lambda: local_session("bench", cores=2))
-    spark.sparkContext.setLogLevel("ERROR")
-    print(f"  Spark session start:                   {start:6.2f}")
+    print("Orders job on local Spark, local[2], into an empty table (seconds; input generation not counted)")
     with tempfile.TemporaryDirectory() as folder:
+        start, spark = timed(lambda: local_session("bench", cores=2, warehouse=Path(folder)))
+        spark.sparkContext.setLogLevel("ERROR")
+        print(f"  Spark session start:                   {start:6.2f}")
         warm_source = Path(folder) / "warm.jsonl"
         sample.write(warm_source, sample_data.generate(1000))
-        run_local(spark, JOB, RunOptions(str(warm_source), str(Path(folder) / "warm"), "warm"))
+        run_local(spark, JOB, run_options(JOB, str(warm_source), Path(folder), "warm", health_check=True))
         for rows in (100_000, 1_000_000):
             source = Path(folder) / f"orders-{rows}.jsonl"
             counts = sample.write(source, sample_data.generate(rows))
+            # A health check: merged and audited on a branch of the (empty) table, never published.
             seconds, report = timed(lambda s=source, r=rows: run_local(
-                spark, JOB, RunOptions(str(s), str(Path(folder) / f"out-{r}"), f"bench-{r}")))
+                spark, JOB, run_options(JOB, str(s), Path(folder), f"bench-{r}", health_check=True)))
             print(f"  {rows:>9,} rows  {seconds:6.2f}   ({rows / seconds:,.0f} rows/s; curated {report.curated_rows:,},"
                   f" quarantined {report.quarantined_rows:,}, expected {counts.curated:,} / "
                   f"{counts.quarantined:,}; quality {'passed' if report.passed else 'FAILED'})")
-    spark.stop()
+        spark.stop()
+
+
+def bench_merge(table_rows: int = 1_000_000, batch_rows: int = 100_000) -> None:
+    """One run's MERGE into a big table: half the batch updates existing orders (a later status), half is new."""
+    import json
+
+    from jobs.common import sample
+    from jobs.common.local import local_session, run_local, run_options
+    from jobs.common.table import CuratedTable
+    from jobs.orders import sample_data
+    from jobs.orders.job import JOB
+
+    print(f"Merge of {batch_rows:,} orders into a {table_rows:,}-row Iceberg table, local[2] (seconds)")
+    every = table_rows + batch_rows + 1  # no bad record, no later line: one row per key
+    lines, _ = sample_data.generate(table_rows + batch_rows // 2, bad_every=every, update_every=every)
+    updates = [json.dumps({**record, "status": "SHIPPED", "updated_at": "2027-01-01T00:00:00Z"})
+               for record in map(json.loads, lines[table_rows - batch_rows // 2:table_rows])]
+    with tempfile.TemporaryDirectory() as folder:
+        spark = local_session("bench-merge", cores=2, warehouse=Path(folder))
+        spark.sparkContext.setLogLevel("ERROR")
+        base, batch = Path(folder) / "base.jsonl", Path(folder) / "batch.jsonl"
+        sample.write(base, (lines[:table_rows], None))
+        sample.write(batch, (updates + lines[table_rows:], None))
+        seconds, _ = timed(lambda: run_local(spark, JOB, run_options(JOB, str(base), Path(folder), "base", False)))
+        table = CuratedTable(spark, "local", JOB.name)
+        print(f"  load {table_rows:,} rows into the empty table: {seconds:6.2f}   (table rows {table.rows():,})")
+        seconds, report = timed(lambda: run_local(spark, JOB, run_options(JOB, str(batch), Path(folder), "batch",
+                                                                          False)))
+        merged = report.merge
+        print(f"  merge {batch_rows:,} rows:                    {seconds:6.2f}   ({batch_rows / seconds:,.0f} rows/s; "
+              f"{merged['inserted']:,} inserted, {merged['updated']:,} updated, {merged['unchanged']:,} unchanged; "
+              f"table rows {table.rows():,}; published {report.table['published']})")
+        spark.stop()
 
 
 def bench_loop(rounds: int = 5) -> None:
@@ -325,11 +359,11 @@ def bench_release(rounds: int = 5) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("program", "tests", "job", "loop", "fast", "release"))
+    parser.add_argument("--only", choices=("program", "tests", "job", "merge", "loop", "fast", "release"))
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
-    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job), ("loop", bench_loop),
-                        ("fast", bench_fast), ("release", bench_release)):
+    for name, bench in (("program", bench_program), ("tests", bench_tests), ("job", bench_job),
+                        ("merge", bench_merge), ("loop", bench_loop), ("fast", bench_fast), ("release", bench_release)):
         if args.only in (None, name):
             bench()
             print()
