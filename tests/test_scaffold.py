@@ -12,6 +12,7 @@ import yaml
 
 from harness.policy_report import report_for_run
 from harness.program import copy_program, run_program
+from jobs.common.iceberg import RUNTIME_JAR
 from jobs.scaffold import ScaffoldError, new_job, with_job
 from stack_files import SHIPPED_STACKS, stack_config
 from tests.conftest import P
@@ -75,6 +76,9 @@ def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffol
 @pytest.mark.tier("spark")
 def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
     root, _ = scaffolded
+    # What `make setup` fetched into this checkout, as a clone's own set-up would.
+    (root / ".build").mkdir(exist_ok=True)
+    (root / ".build" / "jars").symlink_to(RUNTIME_JAR.parent, target_is_directory=True)
     local = subprocess.run([sys.executable, "-m", "jobs.common.local", JOB, "--target", str(root / "out"),
                             "--health-check"], cwd=root, capture_output=True, text=True, timeout=300)
     assert local.returncode == 0, local.stdout + local.stderr
