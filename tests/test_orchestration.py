@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.iam.table_maintenance_policy import OPTIMIZER_LOG_GROUPS
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
 from stack_files import ROOT
@@ -215,6 +216,7 @@ def test_every_role_is_scoped_to_this_stack(shipped):
     stack, _, run = shipped
     own = [*run.exports["buckets"].values(), f"/data-pipeline/{stack}/", f"data-pipeline-{stack}-",
            f"data_pipeline_{stack}", key_arn(run)]
+    optimizer_logs = {f"arn:aws:logs:eu-west-1:123456789012:log-group:{group}:*" for group in OPTIMIZER_LOG_GROUPS}
     roles = {r.outputs["name"]: r for r in run.of_type(ROLE)}
     assert all(r.inputs["path"] == f"/data-pipeline/{stack}/" for r in roles.values())
     expected_services = {"glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com",
@@ -234,6 +236,10 @@ def test_every_role_is_scoped_to_this_stack(shipped):
                     assert set(actions) <= NO_RESOURCE_LEVEL, (policy.name, statement["Sid"])
                 elif resource.endswith(":database/default"):
                     assert actions == ["glue:GetDatabase"], (policy.name, actions)
+                elif resource in optimizer_logs:
+                    # The account's log groups Glue's table optimizers log to, named by AWS: only to write logs.
+                    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+                    assert "table-maintenance-policy" in policy.name, policy.name
                 elif not resource.endswith(":catalog"):
                     assert any(name in resource for name in own), (policy.name, resource)
 
@@ -244,7 +250,7 @@ def test_cleanup_reaches_only_temp_and_health_check_prefixes(shipped):
     env = function(run, "cleanup").inputs["environment"]["variables"]
     jobs = stack_jobs(stack)
     assert json.loads(env["CLEANUP_LOCATIONS"]) == [f"{buckets['temp']}/{job}/" for job in jobs] + [
-        f"{buckets[zone]}/{job}/_health/" for job in jobs for zone in ("raw", "curated")]
+        f"{buckets[zone]}/_health/{job}/" for job in jobs for zone in ("raw", "curated")]
     (delete,) = [s for s in _statements(run.one(ROLE_POLICY, "functions-cleanup-policy"))
                  if s["Sid"] == "DeleteExpired"]
     assert delete["Resource"] == [f"arn:aws:s3:::{loc}*" for loc in json.loads(env["CLEANUP_LOCATIONS"])]
@@ -282,9 +288,10 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
         return any(fnmatchcase(f"arn:aws:s3:::{s3_uri.removeprefix('s3://')}", r) for r in read["Resource"])
 
     for job in stack_jobs(stack):
-        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/{job}/{HEALTH_CHECK_FOLDER}/3f1c2a9e0b7d/"):
+        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/{HEALTH_CHECK_FOLDER}/{job}/3f1c2a9e0b7d/"):
             assert allowed(OutputPaths.of(target, "jr_0123").quality_result), target
         assert not allowed(f"s3://{curated}/{job}/data/day=2026-11-01/part-0.parquet")
+        assert not allowed(f"s3://{curated}/{job}/table/metadata/v1.metadata.json")
     assert not allowed(f"s3://{curated}/other_job/_dq/run_id=jr_1/result.json")
 
 
