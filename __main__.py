@@ -9,6 +9,7 @@ from components.config import ConfigError, load_settings
 from components.curated_table import CuratedTable, CuratedTableArgs
 from components.data_lake import DataLake, DataLakeArgs
 from components.glue_job import GlueJob, GlueJobArgs
+from components.iceberg_schema import UnsupportedColumn, iceberg_schema
 from components.monitoring import MonitoredPipeline, Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.pipeline import Pipeline, PipelineArgs
@@ -53,8 +54,12 @@ functions = PipelineFunctions("functions", PipelineFunctionsArgs(
 
 def curated_table(job: str) -> CuratedTable:
     definition = load_job(job)  # the job's contract: Spark types only, no Spark session
-    return CuratedTable(f"{job}-table", CuratedTableArgs(
-        job=job, schema=definition.curated_schema, partition_column=definition.partition_column, names=names,
+    try:
+        schema = iceberg_schema(definition.curated_schema)
+    except UnsupportedColumn as error:
+        raise pulumi.RunError(f"jobs/{job}/schema.py: {error}") from None
+    return CuratedTable(job, CuratedTableArgs(
+        job=job, schema=schema, partition_column=definition.partition_column, names=names,
         tags=tags, account_id=account.account_id, permissions_boundary_arn=boundary, partition=account.partition,
         region=account.region, database_name=lake.database_name, curated_bucket=buckets["curated"],
         curated_bucket_arn=bucket_arns["curated"], key_arn=lake.key_arn, maintenance=settings.table_maintenance,

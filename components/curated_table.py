@@ -15,16 +15,15 @@ that reaches this table only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from pyspark.sql.types import StructType
 
 from . import naming
 from .common_resources import RoleArgs, service_role
 from .config import TableMaintenanceSettings
 from .iam.table_maintenance_policy import TableMaintenancePolicyInputs, table_maintenance_policy
-from .iceberg_schema import iceberg_schema
 
 ICEBERG_FORMAT_VERSION = "2"
 # Glue fields that Iceberg commits rewrite (the metadata location lives in `parameters`), and the create-only
@@ -35,7 +34,8 @@ ICEBERG_OWNED_FIELDS = ["parameters", "storageDescriptor", "tableType", "partiti
 @dataclass(frozen=True)
 class CuratedTableArgs(RoleArgs):
     job: str
-    schema: StructType
+    # The job's curated schema as Iceberg's (components/iceberg_schema.py).
+    schema: dict[str, Any]
     # Noted on the table; the job makes it the Iceberg partition (identity) on its first write.
     partition_column: str
     partition: pulumi.Input[str]
@@ -69,7 +69,7 @@ class CuratedTable(pulumi.ComponentResource):
             open_table_format_input={"iceberg_input": {
                 "metadata_operation": "CREATE",
                 "version": ICEBERG_FORMAT_VERSION,
-                "iceberg_table_input": {"location": location, "schema": iceberg_schema(args.schema)},
+                "iceberg_table_input": {"location": location, "schema": args.schema},
             }},
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, ignore_changes=ICEBERG_OWNED_FIELDS),
         )

@@ -239,7 +239,7 @@ def test_every_role_is_scoped_to_this_stack(shipped):
                 elif resource in optimizer_logs:
                     # The account's log groups Glue's table optimizers log to, named by AWS: only to write logs.
                     assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
-                    assert "table-maintenance-policy" in policy.name, policy.name
+                    assert policy.name.endswith("-maintenance-policy"), policy.name
                 elif not resource.endswith(":catalog"):
                     assert any(name in resource for name in own), (policy.name, resource)
 
@@ -314,3 +314,83 @@ def test_a_scheduled_state_machine_start_may_use_the_stack_key(shipped):
             assert by_sid["EncryptTargetInput"]["Resource"] == [key_arn(run)]
     else:
         assert policies == {}
+
+
+# --- curated Iceberg tables --------------------------------------------------------------------------------------
+
+TABLE = "aws:glue/catalogTable:CatalogTable"
+OPTIMIZER = "aws:glue/catalogTableOptimizer:CatalogTableOptimizer"
+# Spark type -> the Iceberg type Spark writes it as (jobs' schemas use these).
+SPARK_TO_ICEBERG = {"string": "string", "int": "int", "bigint": "long", "boolean": "boolean", "date": "date",
+                    "timestamp": "timestamptz", "double": "double"}
+
+
+def test_every_job_writes_an_iceberg_table_the_stack_declares(shipped_job):
+    """Glue creates the table (format v2) from the job's curated contract, where the job's role may write, under the
+    name the job is given; Iceberg commits own it afterwards, so `pulumi up` never writes those fields back."""
+    from jobs.common.catalog import load_job
+
+    stack, job, _, run = shipped_job
+    database, curated = run.exports["glue_database"], run.exports["buckets"]["curated"]
+    table = run.one(TABLE, f"{job}-table")
+    assert (table.inputs["name"], table.inputs["databaseName"]) == (job, database)
+    iceberg = table.inputs["openTableFormatInput"]["icebergInput"]
+    assert (iceberg["metadataOperation"], iceberg["version"]) == ("CREATE", "2")
+    assert iceberg["icebergTableInput"]["location"] == f"s3://{curated}/{job}/table/"
+    columns = [(f["name"], json.loads(f["type"])) for f in iceberg["icebergTableInput"]["schema"]["fields"]]
+    expected = [(f.name, SPARK_TO_ICEBERG.get(f.dataType.simpleString(), f.dataType.simpleString()))
+                for f in load_job(job).curated_schema.fields]
+    assert columns == expected
+    assert [f["id"] for f in iceberg["icebergTableInput"]["schema"]["fields"]] == list(range(1, len(expected) + 1))
+    assert {"parameters", "storageDescriptor", "openTableFormatInput"} <= set(table.ignore_changes)
+    assert table.protect == (stack == "prod")
+    assert run.exports["tables"][job] == f"{database}.{job}"
+    arguments = run.one("aws:glue/job:Job", f"{job}-job").inputs["defaultArguments"]
+    assert (arguments["--database"], arguments["--table"]) == (database, job)
+    assert (arguments["--datalake-formats"], arguments["--kms_key_arn"]) == ("iceberg", key_arn(run))
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.name == f"{job}-policy"]
+    (commit,) = [s for s in _statements(policy) if s["Sid"] == "CommitToOwnTable"]
+    assert commit["Resource"][-1] == f"arn:aws:glue:eu-west-1:123456789012:table/{database}/{job}"
+    assert f"arn:aws:s3:::{curated}/{job}/*" in next(
+        s for s in _statements(policy) if s["Sid"] == "WriteCuratedAndTemp")["Resource"]
+
+
+def test_every_table_is_maintained_with_the_stacks_retention_by_its_own_role(shipped_job):
+    stack, job, config, run = shipped_job
+    optimizers = {o.inputs["type"]: o.inputs for o in run.of_type(OPTIMIZER) if o.inputs["tableName"] == job}
+    assert set(optimizers) == {"compaction", "retention", "orphan_file_deletion"}
+    role = run.one(ROLE, f"{job}-maintenance-role")
+    assert role.outputs["name"] == f"data-pipeline-{stack}-table-{job.replace('_', '-')}"
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "glue.amazonaws.com"}
+    for optimizer in optimizers.values():
+        assert optimizer["databaseName"] == run.exports["glue_database"]
+        assert optimizer["configuration"]["enabled"] is True
+        assert optimizer["configuration"]["roleArn"] == role.outputs["arn"]
+    retention = optimizers["retention"]["configuration"]["retentionConfiguration"]["icebergConfiguration"]
+    assert retention == {"snapshotRetentionPeriodInDays": config[P + "tableSnapshotRetentionDays"],
+                         "numberOfSnapshotsToRetain": config[P + "tableSnapshotsToKeep"], "cleanExpiredFiles": True}
+    orphans = optimizers["orphan_file_deletion"]["configuration"]["orphanFileDeletionConfiguration"]
+    assert orphans["icebergConfiguration"] == {
+        "orphanFileRetentionPeriodInDays": config[P + "tableOrphanFileRetentionDays"]}
+    # The optimizer must not start before its role may act.
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.name == f"{job}-maintenance-policy"]
+    assert all(policy.urn in run.one(OPTIMIZER, f"{job}-{kind}").dependencies
+               for kind in ("compaction", "retention", "orphan-file-deletion"))
+
+
+def test_validate_input_knows_each_jobs_scheduled_and_health_check_locations(shipped):
+    stack, _, run = shipped
+    buckets = run.exports["buckets"]
+    raw, curated = buckets["raw"], buckets["curated"]
+    env = function(run, "validate_input").inputs["environment"]["variables"]
+    assert json.loads(env["JOBS"]) == {job: {
+        "source": f"s3://{raw}/{job}/", "target": f"s3://{curated}/{job}/",
+        "health_source": f"s3://{raw}/_health/{job}/", "health_target": f"s3://{curated}/_health/{job}/",
+    } for job in stack_jobs(stack)}
+    (listing,) = [s for s in _statements(run.one(ROLE_POLICY, "functions-validate-input-policy"))
+                  if s["Sid"] == "ListJobInput"]
+    assert listing["Action"] == ["s3:ListBucket"] and listing["Resource"] == [f"arn:aws:s3:::{raw}"]
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == sorted(
+        f"{folder}{suffix}" for job in stack_jobs(stack) for folder in (f"{job}", f"_health/{job}")
+        for suffix in ("", "/*"))
