@@ -35,7 +35,8 @@ lake = DataLake("lake", DataLakeArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
     protect_data=settings.protect_data, lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
-    log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only))
+    log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only,
+    jobs=tuple(job.name for job in settings.glue_jobs)))
 buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
 alerts = Notifications("alerts", NotificationsArgs(
     names=names, tags=tags, account_id=account.account_id, key_arn=lake.key_arn,

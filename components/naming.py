@@ -112,6 +112,15 @@ def table_prefix(job: str) -> str:
     return f"{job_prefix(job)}table/"
 
 
+# What a run leaves beside the table in its target folder (jobs/common/runner.py, OutputPaths): its rejected
+# rows and its quality result.
+RUN_OUTPUT_FOLDERS = ("quarantine", "_dq")
+
+
+def run_output_prefixes(job: str) -> tuple[str, ...]:
+    return tuple(f"{job_prefix(job)}{folder}/" for folder in RUN_OUTPUT_FOLDERS)
+
+
 def job_data_prefixes(job: str, health_check_only: bool) -> tuple[str, ...]:
     """Every prefix a job's runs may read (raw) and write (curated, temp): its own prefix and its health-check
     folder (release verification runs health checks on every stack), or on the fast PR check's stack only the

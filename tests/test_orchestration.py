@@ -394,3 +394,34 @@ def test_validate_input_knows_each_jobs_scheduled_and_health_check_locations(shi
     assert listing["Condition"]["StringLike"]["s3:prefix"] == sorted(
         f"{folder}{suffix}" for job in stack_jobs(stack) for folder in (f"{job}", f"_health/{job}")
         for suffix in ("", "/*"))
+
+
+def test_curated_expiry_reaches_what_runs_leave_and_never_a_tables_files(shipped):
+    """S3 expiry counts from an object's creation; a table's file is needed as long as a snapshot references it,
+    however old. So the curated bucket expires only run outputs (where the runner writes them) and health-check
+    folders; snapshot retention removes the tables' files."""
+    from fnmatch import fnmatchcase
+
+    from jobs.common.runner import OutputPaths
+
+    stack, config, run = shipped
+    curated = run.exports["buckets"]["curated"]
+    lifecycle = next(r for r in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+                     if r.name == "lake-curated-lifecycle")
+    expiring = [rule["filter"]["prefix"] for rule in lifecycle.inputs["rules"] if "expiration" in rule]
+
+    def expires(key: str) -> bool:
+        return any(fnmatchcase(key, f"{prefix}*") for prefix in expiring)
+
+    if not config[P + "curatedExpirationDays"]:
+        assert expiring == []
+        return
+    assert {rule["expiration"]["days"] for rule in lifecycle.inputs["rules"] if "expiration" in rule} == {
+        config[P + "curatedExpirationDays"]}
+    for job in stack_jobs(stack):
+        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/_health/{job}/r1/"):
+            paths = OutputPaths.of(target, "jr_1")
+            for path in (paths.quarantine + "/part-0.parquet", paths.quality_result):
+                assert expires(path.removeprefix(f"s3://{curated}/")), path
+        for table_file in ("table/metadata/v1.metadata.json", "table/data/order_date=2020-01-01/00000-0.parquet"):
+            assert not expires(f"{job}/{table_file}"), table_file
