@@ -79,6 +79,7 @@ ARN_FORMATS = {
     "aws:iam/policy:Policy": ("iam", "policy{path}{name}"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}"),
+    "aws:glue/catalogTable:CatalogTable": ("glue", "table/{databaseName}/{name}"),
     "aws:glue/job:Job": ("glue", "job/{name}"),
     "aws:lambda/alias:Alias": ("lambda", "function:{functionName}:{name}"),
     "aws:sns/topic:Topic": ("sns", "{name}"),
