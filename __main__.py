@@ -6,13 +6,16 @@ import pulumi
 
 from components.aws_context import AwsContext
 from components.config import ConfigError, load_settings
+from components.curated_table import CuratedTable, CuratedTableArgs
 from components.data_lake import DataLake, DataLakeArgs
 from components.glue_job import GlueJob, GlueJobArgs
+from components.iceberg_schema import UnsupportedColumn, iceberg_schema
 from components.monitoring import MonitoredPipeline, Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.pipeline import Pipeline, PipelineArgs
 from components.pipeline_functions import PipelineFunctions, PipelineFunctionsArgs
 from components.release_info import InvalidReleaseInfo, release_commit
+from jobs.common.catalog import load_job
 
 ROOT = Path(__file__).resolve().parent
 JOBS_DIR = ROOT / "jobs"
@@ -32,7 +35,8 @@ lake = DataLake("lake", DataLakeArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
     protect_data=settings.protect_data, lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
-    log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only))
+    log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only,
+    jobs=tuple(job.name for job in settings.glue_jobs)))
 buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
 alerts = Notifications("alerts", NotificationsArgs(
     names=names, tags=tags, account_id=account.account_id, key_arn=lake.key_arn,
@@ -47,6 +51,23 @@ functions = PipelineFunctions("functions", PipelineFunctionsArgs(
     max_input_object_mb=settings.orchestration.max_input_object_mb,
     cleanup_ttl_days=settings.orchestration.cleanup_ttl_days, functions_dir=FUNCTIONS_DIR,
     build_dir=BUILD_DIR / "functions"))
+
+
+def curated_table(job: str) -> CuratedTable:
+    definition = load_job(job)  # the job's contract: Spark types only, no Spark session
+    try:
+        schema = iceberg_schema(definition.curated_schema)
+    except UnsupportedColumn as error:
+        raise pulumi.RunError(f"jobs/{job}/schema.py: {error}") from None
+    return CuratedTable(job, CuratedTableArgs(
+        job=job, schema=schema, partition_column=definition.partition_column, names=names,
+        tags=tags, account_id=account.account_id, permissions_boundary_arn=boundary, partition=account.partition,
+        region=account.region, database_name=lake.database_name, curated_bucket=buckets["curated"],
+        curated_bucket_arn=bucket_arns["curated"], key_arn=lake.key_arn, maintenance=settings.table_maintenance,
+        protect=settings.protect_data))
+
+
+tables = {job.name: curated_table(job.name) for job in settings.glue_jobs}
 glue_jobs = {
     job.name: GlueJob(job.name, GlueJobArgs(
         job=job, names=names, tags=tags, partition=account.partition, region=account.region,
@@ -55,7 +76,7 @@ glue_jobs = {
         artifacts_bucket_arn=bucket_arns["artifacts"], raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
         curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket=buckets["temp"],
         temp_bucket_arn=bucket_arns["temp"], database_name=lake.database_name,
-        health_check_only=settings.health_check_only, jobs_dir=JOBS_DIR,
+        table_name=tables[job.name].table_name, health_check_only=settings.health_check_only, jobs_dir=JOBS_DIR,
         build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }
@@ -88,6 +109,8 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
 pulumi.export("kms_key_arn", lake.key_arn)
 pulumi.export("buckets", buckets)
 pulumi.export("glue_database", lake.database_name)
+# What automation's data rollback and health checks work on: each job's table as `<database>.<table>`.
+pulumi.export("tables", {name: table.identifier for name, table in tables.items()})
 pulumi.export("glue_jobs", {name: job.job_name for name, job in glue_jobs.items()})
 pulumi.export("glue_job_roles", {name: job.role_arn for name, job in glue_jobs.items()})
 pulumi.export("state_machines", {name: pipeline.state_machine_arn for name, pipeline in pipelines.items()})

@@ -11,6 +11,7 @@ from components.iam.documents import document, statement
 from components.iam.function_policies import XRAY_WRITE_ACTIONS
 from components.iam.kms_key_policy import KEY_USE_ACTIONS, key_administration
 from components.iam.state_machine_policy import LOG_DELIVERY_ACTIONS
+from components.iam.table_maintenance_policy import OPTIMIZER_LOG_GROUPS
 from components.lambda_function import POWERTOOLS_LAYER
 
 from .config import PIPELINE_PROJECT
@@ -236,7 +237,8 @@ def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
         statement("ReadLogGroups", ["logs:ListTagsForResource", "logs:ListTagsLogGroup"], [arns.log_groups]),
         statement("ReadFunctions", FUNCTION_READ, [arns.functions]),
         statement("ReadStateMachines", STATE_MACHINE_READ, [arns.state_machines]),
-        statement("ReadGlue", ["glue:GetDatabase", "glue:GetJob", "glue:GetTags"],
+        statement("ReadGlue", ["glue:GetDatabase", "glue:GetJob", "glue:GetTable", "glue:GetTableOptimizer",
+                               "glue:GetTags"],
                   [arns.glue_jobs, *arns.glue_catalog]),
         statement("ReadTopics", ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic",
                                  "sns:ListTagsForResource"], [arns.topics]),
@@ -330,6 +332,10 @@ def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
         statement("ManageGlue", [
             "glue:CreateDatabase", "glue:CreateJob", "glue:DeleteDatabase", "glue:DeleteJob", "glue:TagResource",
             "glue:UntagResource", "glue:UpdateDatabase", "glue:UpdateJob"], [arns.glue_jobs, *arns.glue_catalog]),
+        # The jobs' Iceberg tables (created once, then the jobs' commits change them) and their optimizers.
+        statement("ManageTables", [
+            "glue:CreateTable", "glue:CreateTableOptimizer", "glue:DeleteTable", "glue:DeleteTableOptimizer",
+            "glue:UpdateTable", "glue:UpdateTableOptimizer"], arns.glue_catalog),
         statement("ManageTopics", ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe",
                                    "sns:TagResource", "sns:UntagResource"], [arns.topics]),
         statement("ManageQueues", ["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue",
@@ -408,6 +414,9 @@ def permissions_boundary(arns: StackArns) -> dict[str, Any]:
                   [arns.keys], condition=arns.scope.tag_condition),
         statement("WriteStackLogs", ["logs:AssociateKmsKey", "logs:CreateLogStream", "logs:PutLogEvents"],
                   [arns.log_groups]),
+        # Glue's table optimizers log to these log groups of the account, named by AWS.
+        statement("WriteTableOptimizerLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                  [arns.account.arn("logs", f"log-group:{group}:*") for group in OPTIMIZER_LOG_GROUPS]),
         statement("RunStackGlueJobs", ["glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns",
                                        "glue:StartJobRun"], [arns.glue_jobs]),
         # The stacks' databases and tables, and `default`, which a Spark session on the Glue catalog looks up.

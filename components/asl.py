@@ -84,6 +84,8 @@ def pipeline_definition(t: PipelineTargets) -> dict[str, Any]:
                         "--source_path.$": "$.validated.result.source_path",
                         "--target_path.$": "$.validated.result.target_path",
                         "--health_check.$": "$.validated.result.health_check",
+                        # Health checks read their input whole and must not move the job's bookmark.
+                        "--job-bookmark-option.$": "$.validated.result.bookmark_option",
                     },
                 },
                 "TimeoutSeconds": t.glue_timeout_seconds,

@@ -47,6 +47,7 @@ RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
 PRODUCTION_STACKS = ("prod",)
 # S3 refuses a STANDARD_IA transition earlier than 30 days after creation.
 MIN_INFREQUENT_ACCESS_DAYS = 30
+MINUTES_PER_DAY = 24 * 60
 # The script Glue runs for each job (jobs/<job>/glue_main.py).
 JOB_ENTRYPOINT = ENTRYPOINT
 
@@ -125,6 +126,17 @@ class ReleaseSettings:
 
 
 @dataclass(frozen=True)
+class TableMaintenanceSettings:
+    """What the Glue table optimizers keep of each curated Iceberg table (components/curated_table.py)."""
+
+    # Snapshots younger than this are kept (data can be rolled back to them), and at least `snapshots_to_keep`.
+    snapshot_retention_days: int
+    snapshots_to_keep: int
+    # Files no snapshot references are deleted once this old; a running job's uncommitted files must be younger.
+    orphan_file_retention_days: int
+
+
+@dataclass(frozen=True)
 class StackSettings:
     project: str
     stack: str
@@ -142,6 +154,7 @@ class StackSettings:
     alarms: AlarmSettings
     orchestration: OrchestrationSettings
     release: ReleaseSettings
+    table_maintenance: TableMaintenanceSettings
     # Managed policy set as the permissions boundary of every role the stack creates; "" = none.
     permissions_boundary_arn: str
     # The long-lived check stack of the fast PR check (pr-base): its Glue jobs run pull requests' code on the
@@ -263,6 +276,9 @@ STACK_FIELDS: dict[str, Setting] = {
     "canaryBakeMinutes": Setting(int_range(1, 1440), "release.canary_bake_minutes", 30),
     # AWS keeps at most 1,000 versions per state machine.
     "retainedReleases": Setting(int_range(2, 100), "release.retained_releases", 10),
+    "tableSnapshotRetentionDays": Setting(int_range(1, 3650), "table_maintenance.snapshot_retention_days", 5),
+    "tableSnapshotsToKeep": Setting(int_range(1, 1000), "table_maintenance.snapshots_to_keep", 1),
+    "tableOrphanFileRetentionDays": Setting(int_range(1, 3650), "table_maintenance.orphan_file_retention_days", 3),
     # The bootstrap's boundary (bootstrap/): PR stacks must put it on every role they create.
     "permissionsBoundaryArn": Setting(Field(str, lambda v: v == "" or bool(IAM_POLICY_ARN.match(v)),
                                             "empty (no boundary) or an IAM policy ARN, "
@@ -423,6 +439,17 @@ def _check_lifecycle(values: Mapping[str, Any], problems: list[str]) -> None:
                             f"{PROJECT}:{zone}InfrequentAccessDays ({transition})")
 
 
+def _check_orphan_file_retention(values: Mapping[str, Any], jobs: list[GlueJobSettings],
+                                  problems: list[str]) -> None:
+    """The orphan file optimizer must not delete the files a running job has written but not yet committed."""
+    days = values.get("tableOrphanFileRetentionDays")
+    longest = max(jobs, key=lambda job: job.timeout_minutes, default=None)
+    if days and longest and longest.timeout_minutes >= days * MINUTES_PER_DAY:
+        problems.append(f"{PROJECT}:tableOrphanFileRetentionDays = {days}: must be longer than the longest Glue run "
+                        f"(job {longest.name} times out after {longest.timeout_minutes} minutes), or the table's "
+                        f"upkeep could delete the files of a run still in progress")
+
+
 def _settings(stack: str, values: Mapping[str, Any], jobs: list[GlueJobSettings]) -> StackSettings:
     """StackSettings from the checked values, each key filling the field STACK_FIELDS names."""
     top: dict[str, Any] = {}
@@ -456,6 +483,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
         problems.append(f"{PROJECT}:objectAccessAudit = false: must be true on stack '{stack}' (every access to "
                         f"production data is recorded)")
     jobs = _parse_jobs(raw.get(GLUE_JOBS_KEY), values, jobs_dir, problems)
+    _check_orphan_file_retention(values, jobs, problems)
     if problems:
         raise ConfigError(stack, problems)
     settings = _settings(stack, values, jobs)

@@ -36,6 +36,8 @@ class DataLakeArgs:
     log_retention_days: int
     # The fast PR check's stack: pull requests' code uploaded under pr-checks/ expires with the temp data.
     health_check_only: bool
+    # The stack's jobs: in the curated bucket only what their runs leave beside their tables expires.
+    jobs: tuple[str, ...]
 
 
 class DataLake(pulumi.ComponentResource):
@@ -84,6 +86,8 @@ class DataLake(pulumi.ComponentResource):
             "artifacts": (0, 0),
             "temp": (0, lifecycle.temp_expiration_days),
         }
+        curated_expiring = (*(prefix for job in args.jobs for prefix in naming.run_output_prefixes(job)),
+                            f"{naming.HEALTH_CHECK_FOLDER}/")
         buckets = {
             zone: SecureBucket(
                 f"{name}-{zone}",
@@ -94,6 +98,8 @@ class DataLake(pulumi.ComponentResource):
                     noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
                     infrequent_access_days=zone_days[zone][0],
                     expiration_days=zone_days[zone][1],
+                    # An Iceberg table's files stay as long as a snapshot needs them (its upkeep expires them).
+                    expiring_prefixes=curated_expiring if zone == "curated" else (),
                     protect=args.protect_data and zone in DATA_ZONES,
                     tags={**args.tags, "zone": zone},
                     # Code no retained pipeline version runs is tagged by the release controller.

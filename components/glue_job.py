@@ -35,9 +35,10 @@ class GlueJobArgs(RoleArgs):
     curated_bucket_arn: pulumi.Input[str]
     temp_bucket: pulumi.Input[str]
     temp_bucket_arn: pulumi.Input[str]
-    # The catalog database the job registers its table (named after the job) in.
+    # The job's curated Iceberg table (components/curated_table.py) and the database holding it.
     database_name: pulumi.Input[str]
-    # The fast PR check's stack: the job reads and writes only its health-check folders, and no catalog table.
+    table_name: pulumi.Input[str]
+    # The fast PR check's stack: the job reads and writes only its health-check folders (and its table's branches).
     health_check_only: bool
     jobs_dir: Path
     build_dir: Path
@@ -103,9 +104,8 @@ class GlueJob(pulumi.ComponentResource):
             partition=args.partition, region=args.region, account_id=args.account_id, key_arn=args.key_arn,
             artifacts_bucket_arn=args.artifacts_bucket_arn, raw_bucket_arn=args.raw_bucket_arn,
             curated_bucket_arn=args.curated_bucket_arn, temp_bucket_arn=args.temp_bucket_arn,
-            database=args.database_name, log_group_arns=[group.arn for group in log_groups],
-        ).apply(lambda arns: GlueJobPolicyInputs(job=job.name, table=job.name,
-                                                 health_check_only=args.health_check_only, **arns))
+            database=args.database_name, table=args.table_name, log_group_arns=[group.arn for group in log_groups],
+        ).apply(lambda arns: GlueJobPolicyInputs(job=job.name, health_check_only=args.health_check_only, **arns))
         data_prefix = naming.job_data_prefix(job.name, args.health_check_only)
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
@@ -143,10 +143,14 @@ class GlueJob(pulumi.ComponentResource):
                 "--enable-job-insights": "true",
                 "--job-bookmark-option": "job-bookmark-enable",
                 "--enable-glue-datacatalog": "true",
+                # Glue's own Iceberg libraries (jobs/common/iceberg.py configures the catalog), writing the
+                # table's files encrypted with the stack key.
+                "--datalake-formats": "iceberg",
+                "--kms_key_arn": args.key_arn,
                 "--source_path": s3_uri(args.raw_bucket, data_prefix),
                 "--target_path": s3_uri(args.curated_bucket, data_prefix),
                 "--database": args.database_name,
-                "--table": job.name,
+                "--table": args.table_name,
                 "--health_check": str(args.health_check_only).lower(),
             },
             tags=args.tags,

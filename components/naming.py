@@ -57,6 +57,10 @@ def function_role_purpose(function: str) -> str:
     return f"fn-{hyphenated(function)}"
 
 
+def table_maintenance_role_purpose(job: str) -> str:
+    return f"table-{hyphenated(job)}"
+
+
 def schedule_role_purpose(schedule: str) -> str:
     return f"schedule-{schedule}"
 
@@ -98,9 +102,35 @@ def health_check_prefix(job: str) -> str:
 
 
 def job_data_prefix(job: str, health_check_only: bool) -> str:
-    """The prefix a job's runs may read and write in the data buckets: all of its own, or, on the fast PR check's
-    stack, only its health-check folder."""
+    """Where a job's runs read and write by default: its own prefix, or, on the fast PR check's stack, its
+    health-check folder."""
     return health_check_prefix(job) if health_check_only else job_prefix(job)
+
+
+def table_prefix(job: str) -> str:
+    """Where the job's Iceberg table keeps its data and metadata files in the curated bucket."""
+    return f"{job_prefix(job)}table/"
+
+
+# What a run leaves beside the table in its target folder (jobs/common/runner.py, OutputPaths): its rejected
+# rows and its quality result.
+RUN_OUTPUT_FOLDERS = ("quarantine", "_dq")
+
+
+def run_output_prefixes(job: str) -> tuple[str, ...]:
+    return tuple(f"{job_prefix(job)}{folder}/" for folder in RUN_OUTPUT_FOLDERS)
+
+
+def job_data_prefixes(job: str, health_check_only: bool) -> tuple[str, ...]:
+    """Every prefix a job's runs may read (raw) and write (curated, temp): its own prefix and its health-check
+    folder (release verification runs health checks on every stack), or on the fast PR check's stack only the
+    health-check folder."""
+    return (health_check_prefix(job),) if health_check_only else (job_prefix(job), health_check_prefix(job))
+
+
+def table_name(job: str) -> str:
+    """A job's curated table in the stack's catalog database is named after the job."""
+    return job
 
 
 # The fast PR check uploads each pull request's job code to the check stack's artifacts bucket under this folder;

@@ -34,6 +34,7 @@ LIMITS = {
     "aws:glue/job:Job": Limit("Glue job name", 255),
     "aws:glue/securityConfiguration:SecurityConfiguration": Limit("Glue security configuration name", 255),
     "aws:glue/catalogDatabase:CatalogDatabase": Limit("Glue database name", 255),
+    "aws:glue/catalogTable:CatalogTable": Limit("Glue table name", 255),
     "aws:s3/bucket:Bucket": Limit("S3 bucket name prefix", 37),
     "aws:scheduler/schedule:Schedule": Limit("EventBridge Scheduler schedule name", 64),
     "aws:cloudwatch/eventRule:EventRule": Limit("EventBridge rule name", 64),
@@ -84,6 +85,8 @@ def _job_names(settings: StackSettings, job: str) -> Iterator[PhysicalName]:
     yield PhysicalName("aws:glue/securityConfiguration:SecurityConfiguration",
                        naming.glue_security_configuration_name(settings, job), job)
     yield PhysicalName(role, naming.role_name(settings, naming.glue_job_role_purpose(job)), job)
+    yield PhysicalName("aws:glue/catalogTable:CatalogTable", naming.table_name(job), job)
+    yield PhysicalName(role, naming.role_name(settings, naming.table_maintenance_role_purpose(job)), job)
     for stream in GLUE_LOG_STREAMS:
         yield PhysicalName(log_group, f"{naming.glue_log_group_prefix(settings, job)}/{stream}", job)
     yield PhysicalName("aws:sfn/stateMachine:StateMachine", naming.state_machine_name(settings, job), job)

@@ -59,7 +59,6 @@ class PipelineFunctions(pulumi.ComponentResource):
     def __init__(self, name: str, args: PipelineFunctionsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:compute:PipelineFunctions", name, None, opts)
         names, jobs = args.names, args.jobs
-        prefixes = [naming.job_prefix(job) for job in jobs]
 
         def function(key: str, description: str, statements, environment) -> LambdaFunction:
             short = naming.hyphenated(key)
@@ -75,9 +74,7 @@ class PipelineFunctions(pulumi.ComponentResource):
             ), opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=short)]))
 
         job_paths = pulumi.Output.all(raw=args.raw_bucket, curated=args.curated_bucket).apply(
-            lambda buckets: json.dumps({job: {"source": f"s3://{buckets['raw']}/{naming.job_prefix(job)}",
-                                              "target": f"s3://{buckets['curated']}/{naming.job_prefix(job)}"}
-                                        for job in jobs}))
+            lambda buckets: json.dumps({job: job_locations(buckets["raw"], buckets["curated"], job) for job in jobs}))
 
         def cleanup_locations_in(temp: str, raw: str, curated: str) -> list[tuple[str, str]]:
             """All of each job's temp data; in the raw and curated buckets, only its health-check leftovers."""
@@ -92,8 +89,7 @@ class PipelineFunctions(pulumi.ComponentResource):
             "validate_input": function(
                 "validate_input", "Resolves a pipeline run's paths and checks its input objects",
                 pulumi.Output.from_input(args.raw_bucket_arn).apply(
-                    lambda arn: function_policies.validate_input_statements(raw_bucket_arn=arn,
-                                                                            job_prefixes=prefixes)),
+                    lambda arn: function_policies.validate_input_statements(raw_bucket_arn=arn, jobs=jobs)),
                 {"JOBS": job_paths, "MAX_OBJECT_BYTES": str(args.max_input_object_mb * 1024 * 1024)}),
             "quality_gate": function(
                 "quality_gate", "Passes or fails a pipeline run on its data-quality result",
@@ -124,3 +120,12 @@ class PipelineFunctions(pulumi.ComponentResource):
         self.version_arns = {key: fn.version_arn for key, fn in functions.items()}
         self.alias_arns = {key: fn.alias_arn for key, fn in functions.items()}
         self.register_outputs(self.function_names)
+
+
+def job_locations(raw_bucket: str, curated_bucket: str, job: str) -> dict[str, str]:
+    """Where validate_input points a job's runs: scheduled runs at the job's own prefixes, health checks at its
+    health-check folders (one run folder below them)."""
+    return {"source": f"s3://{raw_bucket}/{naming.job_prefix(job)}",
+            "target": f"s3://{curated_bucket}/{naming.job_prefix(job)}",
+            "health_source": f"s3://{raw_bucket}/{naming.health_check_prefix(job)}",
+            "health_target": f"s3://{curated_bucket}/{naming.health_check_prefix(job)}"}

@@ -23,6 +23,9 @@ class SecureBucketArgs:
     tags: dict[str, str]
     infrequent_access_days: int = 0
     expiration_days: int = 0
+    # When set, `expiration_days` applies only under these prefixes and the rest of the bucket is kept (a lifecycle
+    # rule cannot leave a prefix out): the curated zone's tables keep files older than any age.
+    expiring_prefixes: tuple[str, ...] = ()
     # Protected buckets refuse `pulumi destroy` and keep their objects; others are emptied and deleted.
     protect: bool = False
     # (key, value): objects carrying this tag expire after `tagged_expiration_days`.
@@ -107,6 +110,9 @@ class SecureBucket(pulumi.ComponentResource):
 
 def _lifecycle_rules(args: SecureBucketArgs) -> list[dict]:
     rules = [_zone_rule(args)]
+    if args.expiration_days:
+        rules += [{"id": f"expire-{i}", "status": "Enabled", "filter": {"prefix": prefix},
+                   "expiration": {"days": args.expiration_days}} for i, prefix in enumerate(args.expiring_prefixes)]
     if args.expire_tagged:
         key, value = args.expire_tagged
         rules.append({"id": "expire-tagged", "status": "Enabled", "filter": {"tag": {"key": key, "value": value}},
@@ -128,6 +134,6 @@ def _zone_rule(args: SecureBucketArgs) -> dict:
     }
     if args.infrequent_access_days:
         rule["transitions"] = [{"days": args.infrequent_access_days, "storage_class": "STANDARD_IA"}]
-    if args.expiration_days:
+    if args.expiration_days and not args.expiring_prefixes:
         rule["expiration"] = {"days": args.expiration_days}
     return rule

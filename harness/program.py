@@ -8,10 +8,13 @@ serialized request) comes from policies/guardrails/pulumi_internals.py, the one 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import runpy
 import shutil
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +79,7 @@ ARN_FORMATS = {
     "aws:iam/policy:Policy": ("iam", "policy{path}{name}"),
     "aws:cloudwatch/logGroup:LogGroup": ("logs", "log-group:{name}"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue", "database/{name}"),
+    "aws:glue/catalogTable:CatalogTable": ("glue", "table/{databaseName}/{name}"),
     "aws:glue/job:Job": ("glue", "job/{name}"),
     "aws:lambda/alias:Alias": ("lambda", "function:{functionName}:{name}"),
     "aws:sns/topic:Topic": ("sns", "{name}"),
@@ -176,6 +180,35 @@ def copy_program(folder: Path, *, root: Path = ROOT, also: tuple[str, ...] = ())
     return folder / "__main__.py"
 
 
+# The program's package of jobs: a copied program imports its own (the CLI runs a program in its own folder).
+JOBS_PACKAGE = "jobs"
+
+
+@contextlib.contextmanager
+def own_jobs_package(program_root: Path) -> Iterator[None]:
+    """While a copied program runs, `import jobs...` finds the copy's jobs (a test's added job, say), not this
+    repository's; afterwards this repository's modules are back."""
+    if program_root.resolve() == ROOT:
+        yield
+        return
+
+    def jobs_modules() -> dict[str, Any]:
+        return {name: module for name, module in sys.modules.items()
+                if name == JOBS_PACKAGE or name.startswith(f"{JOBS_PACKAGE}.")}
+
+    ours = jobs_modules()
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(program_root))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(program_root))
+        for name in jobs_modules():
+            del sys.modules[name]
+        sys.modules.update(ours)
+
+
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
                 program: Path = ROOT / "__main__.py", project: str = PROJECT) -> ProgramRun:
     """Evaluate `program` (of Pulumi project `project`) for `stack` and return what it registered; config defaults
@@ -191,7 +224,8 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
 
     @pulumi.runtime.test
     def evaluate():
-        runpy.run_path(str(program), run_name="__main__")
+        with own_jobs_package(program.parent):
+            runpy.run_path(str(program), run_name="__main__")
         pulumi_internals.settle_outputs()
         return pulumi.Output.from_input(pulumi_internals.stack_outputs()).apply(exports.update)
 

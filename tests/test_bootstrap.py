@@ -288,6 +288,8 @@ LIFECYCLE = {
     "aws:sfn/alias:Alias": ("states:CreateStateMachineAlias", "states:DeleteStateMachineAlias"),
     "aws:glue/job:Job": ("glue:CreateJob", "glue:DeleteJob"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("glue:CreateDatabase", "glue:DeleteDatabase"),
+    "aws:glue/catalogTable:CatalogTable": ("glue:CreateTable", "glue:DeleteTable", "glue:CreateTableOptimizer",
+                                           "glue:DeleteTableOptimizer"),
     "aws:sns/topic:Topic": ("sns:CreateTopic", "sns:DeleteTopic"),
     "aws:sqs/queue:Queue": ("sqs:CreateQueue", "sqs:DeleteQueue"),
     "aws:cloudwatch/eventRule:EventRule": ("events:PutRule", "events:DeleteRule"),

@@ -120,6 +120,15 @@ BAD_VALUES = [
      "data-pipeline:glueJobs.orders.maxRetries = 11: must be an integer from 0 to 10"),
     ({"glueJobs": {"orders": {"workerType": "G.4X", "executionClass": "FLEX"}}},
      "data-pipeline:glueJobs.orders: executionClass FLEX with workerType 'G.4X': FLEX runs only on G.1X, G.2X"),
+    ({"tableSnapshotRetentionDays": 0},
+     "data-pipeline:tableSnapshotRetentionDays = 0: must be an integer from 1 to 3650"),
+    ({"tableSnapshotsToKeep": "all"}, "data-pipeline:tableSnapshotsToKeep = 'all': must be an integer from 1 to 1000"),
+    ({"tableOrphanFileRetentionDays": 0},
+     "data-pipeline:tableOrphanFileRetentionDays = 0: must be an integer from 1 to 3650"),
+    # A run still writing has files no snapshot references yet: the orphan file optimizer must leave them.
+    ({"tableOrphanFileRetentionDays": 1, "glueJobs": {"orders": {"timeoutMinutes": 1440}, "customers": {}}},
+     "data-pipeline:tableOrphanFileRetentionDays = 1: must be longer than the longest Glue run (job orders times "
+     "out after 1440 minutes), or the table's upkeep could delete the files of a run still in progress"),
 ]
 
 
@@ -128,6 +137,26 @@ def test_bad_value_is_reported_with_key_value_and_allowed(changes, message):
     with pytest.raises(ConfigError) as error:
         parse_settings("dev", raw_config("dev", **changes), JOBS_DIR)
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_stack_sets_how_long_its_tables_keep_snapshots_and_orphan_files(stack):
+    config = stack_config(stack, ROOT)
+    maintenance = parse_settings(stack, raw_config(stack), JOBS_DIR).table_maintenance
+    assert (maintenance.snapshot_retention_days, maintenance.snapshots_to_keep,
+            maintenance.orphan_file_retention_days) == tuple(config[f"{PROJECT}:{key}"] for key in (
+                "tableSnapshotRetentionDays", "tableSnapshotsToKeep", "tableOrphanFileRetentionDays"))
+    # Set in the stack file itself, not left to the project's defaults.
+    stack_file = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    assert {f"{PROJECT}:tableSnapshotRetentionDays", f"{PROJECT}:tableSnapshotsToKeep",
+            f"{PROJECT}:tableOrphanFileRetentionDays"} <= set(stack_file)
+
+
+def test_production_data_can_be_rolled_back_further_than_developments():
+    kept = {s: parse_settings(s, raw_config(s), JOBS_DIR).table_maintenance for s in SHIPPED_STACKS}
+    days = [kept[s].snapshot_retention_days for s in ("dev", "qa", "staging", "prod")]
+    assert days == sorted(days) and days[0] < days[-1]
+    assert kept["prod"].snapshots_to_keep > kept["dev"].snapshots_to_keep
 
 
 def test_a_key_left_out_takes_its_default():
@@ -262,3 +291,18 @@ def test_a_stack_file_typo_is_found_in_the_shipped_files(tmp_path):
     config = {**stack_config("qa", tmp_path)}
     with pytest.raises(pulumi.RunError, match="logRetentionDay: unknown key; did you mean"):
         run_program("qa", config, program=program)
+
+
+@pytest.mark.tier("program")
+def test_a_curated_column_no_iceberg_type_holds_stops_the_program_naming_it(tmp_path):
+    """The table is created from the job's contract: a column it cannot declare is a one-line error, no trace."""
+    program = copy_program(tmp_path)
+    schema = tmp_path / "jobs" / "customers" / "schema.py"
+    schema.write_text(schema.read_text()
+                      .replace('StructField("email_domain", StringType())',
+                               'StructField("email_domain", MapType(StringType(), StringType()))')
+                      .replace("from pyspark.sql.types import ", "from pyspark.sql.types import MapType, "))
+    with pytest.raises(pulumi.RunError) as error:
+        run_program("dev", program=program)
+    assert str(error.value).startswith("jobs/customers/schema.py: column 'email_domain' has Spark type "
+                                       "map<string,string>: a curated table column must be a decimal or one of")

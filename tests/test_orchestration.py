@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.iam.table_maintenance_policy import OPTIMIZER_LOG_GROUPS
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
 from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
 from stack_files import ROOT
@@ -215,6 +216,7 @@ def test_every_role_is_scoped_to_this_stack(shipped):
     stack, _, run = shipped
     own = [*run.exports["buckets"].values(), f"/data-pipeline/{stack}/", f"data-pipeline-{stack}-",
            f"data_pipeline_{stack}", key_arn(run)]
+    optimizer_logs = {f"arn:aws:logs:eu-west-1:123456789012:log-group:{group}:*" for group in OPTIMIZER_LOG_GROUPS}
     roles = {r.outputs["name"]: r for r in run.of_type(ROLE)}
     assert all(r.inputs["path"] == f"/data-pipeline/{stack}/" for r in roles.values())
     expected_services = {"glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com",
@@ -234,6 +236,10 @@ def test_every_role_is_scoped_to_this_stack(shipped):
                     assert set(actions) <= NO_RESOURCE_LEVEL, (policy.name, statement["Sid"])
                 elif resource.endswith(":database/default"):
                     assert actions == ["glue:GetDatabase"], (policy.name, actions)
+                elif resource in optimizer_logs:
+                    # The account's log groups Glue's table optimizers log to, named by AWS: only to write logs.
+                    assert actions == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+                    assert policy.name.endswith("-maintenance-policy"), policy.name
                 elif not resource.endswith(":catalog"):
                     assert any(name in resource for name in own), (policy.name, resource)
 
@@ -244,7 +250,7 @@ def test_cleanup_reaches_only_temp_and_health_check_prefixes(shipped):
     env = function(run, "cleanup").inputs["environment"]["variables"]
     jobs = stack_jobs(stack)
     assert json.loads(env["CLEANUP_LOCATIONS"]) == [f"{buckets['temp']}/{job}/" for job in jobs] + [
-        f"{buckets[zone]}/{job}/_health/" for job in jobs for zone in ("raw", "curated")]
+        f"{buckets[zone]}/_health/{job}/" for job in jobs for zone in ("raw", "curated")]
     (delete,) = [s for s in _statements(run.one(ROLE_POLICY, "functions-cleanup-policy"))
                  if s["Sid"] == "DeleteExpired"]
     assert delete["Resource"] == [f"arn:aws:s3:::{loc}*" for loc in json.loads(env["CLEANUP_LOCATIONS"])]
@@ -282,9 +288,10 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
         return any(fnmatchcase(f"arn:aws:s3:::{s3_uri.removeprefix('s3://')}", r) for r in read["Resource"])
 
     for job in stack_jobs(stack):
-        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/{job}/{HEALTH_CHECK_FOLDER}/3f1c2a9e0b7d/"):
+        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/{HEALTH_CHECK_FOLDER}/{job}/3f1c2a9e0b7d/"):
             assert allowed(OutputPaths.of(target, "jr_0123").quality_result), target
         assert not allowed(f"s3://{curated}/{job}/data/day=2026-11-01/part-0.parquet")
+        assert not allowed(f"s3://{curated}/{job}/table/metadata/v1.metadata.json")
     assert not allowed(f"s3://{curated}/other_job/_dq/run_id=jr_1/result.json")
 
 
@@ -307,3 +314,114 @@ def test_a_scheduled_state_machine_start_may_use_the_stack_key(shipped):
             assert by_sid["EncryptTargetInput"]["Resource"] == [key_arn(run)]
     else:
         assert policies == {}
+
+
+# --- curated Iceberg tables --------------------------------------------------------------------------------------
+
+TABLE = "aws:glue/catalogTable:CatalogTable"
+OPTIMIZER = "aws:glue/catalogTableOptimizer:CatalogTableOptimizer"
+# Spark type -> the Iceberg type Spark writes it as (jobs' schemas use these).
+SPARK_TO_ICEBERG = {"string": "string", "int": "int", "bigint": "long", "boolean": "boolean", "date": "date",
+                    "timestamp": "timestamptz", "double": "double"}
+
+
+def test_every_job_writes_an_iceberg_table_the_stack_declares(shipped_job):
+    """Glue creates the table (format v2) from the job's curated contract, where the job's role may write, under the
+    name the job is given; Iceberg commits own it afterwards, so `pulumi up` never writes those fields back."""
+    from jobs.common.catalog import load_job
+
+    stack, job, _, run = shipped_job
+    database, curated = run.exports["glue_database"], run.exports["buckets"]["curated"]
+    table = run.one(TABLE, f"{job}-table")
+    assert (table.inputs["name"], table.inputs["databaseName"]) == (job, database)
+    iceberg = table.inputs["openTableFormatInput"]["icebergInput"]
+    assert (iceberg["metadataOperation"], iceberg["version"]) == ("CREATE", "2")
+    assert iceberg["icebergTableInput"]["location"] == f"s3://{curated}/{job}/table/"
+    columns = [(f["name"], json.loads(f["type"])) for f in iceberg["icebergTableInput"]["schema"]["fields"]]
+    expected = [(f.name, SPARK_TO_ICEBERG.get(f.dataType.simpleString(), f.dataType.simpleString()))
+                for f in load_job(job).curated_schema.fields]
+    assert columns == expected
+    assert [f["id"] for f in iceberg["icebergTableInput"]["schema"]["fields"]] == list(range(1, len(expected) + 1))
+    assert {"parameters", "storageDescriptor", "openTableFormatInput"} <= set(table.ignore_changes)
+    assert table.protect == (stack == "prod")
+    assert run.exports["tables"][job] == f"{database}.{job}"
+    arguments = run.one("aws:glue/job:Job", f"{job}-job").inputs["defaultArguments"]
+    assert (arguments["--database"], arguments["--table"]) == (database, job)
+    assert (arguments["--datalake-formats"], arguments["--kms_key_arn"]) == ("iceberg", key_arn(run))
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.name == f"{job}-policy"]
+    (commit,) = [s for s in _statements(policy) if s["Sid"] == "CommitToOwnTable"]
+    assert commit["Resource"][-1] == f"arn:aws:glue:eu-west-1:123456789012:table/{database}/{job}"
+    assert f"arn:aws:s3:::{curated}/{job}/*" in next(
+        s for s in _statements(policy) if s["Sid"] == "WriteCuratedAndTemp")["Resource"]
+
+
+def test_every_table_is_maintained_with_the_stacks_retention_by_its_own_role(shipped_job):
+    stack, job, config, run = shipped_job
+    optimizers = {o.inputs["type"]: o.inputs for o in run.of_type(OPTIMIZER) if o.inputs["tableName"] == job}
+    assert set(optimizers) == {"compaction", "retention", "orphan_file_deletion"}
+    role = run.one(ROLE, f"{job}-maintenance-role")
+    assert role.outputs["name"] == f"data-pipeline-{stack}-table-{job.replace('_', '-')}"
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "glue.amazonaws.com"}
+    for optimizer in optimizers.values():
+        assert optimizer["databaseName"] == run.exports["glue_database"]
+        assert optimizer["configuration"]["enabled"] is True
+        assert optimizer["configuration"]["roleArn"] == role.outputs["arn"]
+    retention = optimizers["retention"]["configuration"]["retentionConfiguration"]["icebergConfiguration"]
+    assert retention == {"snapshotRetentionPeriodInDays": config[P + "tableSnapshotRetentionDays"],
+                         "numberOfSnapshotsToRetain": config[P + "tableSnapshotsToKeep"], "cleanExpiredFiles": True}
+    orphans = optimizers["orphan_file_deletion"]["configuration"]["orphanFileDeletionConfiguration"]
+    assert orphans["icebergConfiguration"] == {
+        "orphanFileRetentionPeriodInDays": config[P + "tableOrphanFileRetentionDays"]}
+    # The optimizer must not start before its role may act.
+    (policy,) = [p for p in run.of_type(ROLE_POLICY) if p.name == f"{job}-maintenance-policy"]
+    assert all(policy.urn in run.one(OPTIMIZER, f"{job}-{kind}").dependencies
+               for kind in ("compaction", "retention", "orphan-file-deletion"))
+
+
+def test_validate_input_knows_each_jobs_scheduled_and_health_check_locations(shipped):
+    stack, _, run = shipped
+    buckets = run.exports["buckets"]
+    raw, curated = buckets["raw"], buckets["curated"]
+    env = function(run, "validate_input").inputs["environment"]["variables"]
+    assert json.loads(env["JOBS"]) == {job: {
+        "source": f"s3://{raw}/{job}/", "target": f"s3://{curated}/{job}/",
+        "health_source": f"s3://{raw}/_health/{job}/", "health_target": f"s3://{curated}/_health/{job}/",
+    } for job in stack_jobs(stack)}
+    (listing,) = [s for s in _statements(run.one(ROLE_POLICY, "functions-validate-input-policy"))
+                  if s["Sid"] == "ListJobInput"]
+    assert listing["Action"] == ["s3:ListBucket"] and listing["Resource"] == [f"arn:aws:s3:::{raw}"]
+    assert listing["Condition"]["StringLike"]["s3:prefix"] == sorted(
+        f"{folder}{suffix}" for job in stack_jobs(stack) for folder in (f"{job}", f"_health/{job}")
+        for suffix in ("", "/*"))
+
+
+def test_curated_expiry_reaches_what_runs_leave_and_never_a_tables_files(shipped):
+    """S3 expiry counts from an object's creation; a table's file is needed as long as a snapshot references it,
+    however old. So the curated bucket expires only run outputs (where the runner writes them) and health-check
+    folders; snapshot retention removes the tables' files."""
+    from fnmatch import fnmatchcase
+
+    from jobs.common.runner import OutputPaths
+
+    stack, config, run = shipped
+    curated = run.exports["buckets"]["curated"]
+    lifecycle = next(r for r in run.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+                     if r.name == "lake-curated-lifecycle")
+    expiring = [rule["filter"]["prefix"] for rule in lifecycle.inputs["rules"] if "expiration" in rule]
+
+    def expires(key: str) -> bool:
+        return any(fnmatchcase(key, f"{prefix}*") for prefix in expiring)
+
+    if not config[P + "curatedExpirationDays"]:
+        assert expiring == []
+        return
+    assert {rule["expiration"]["days"] for rule in lifecycle.inputs["rules"] if "expiration" in rule} == {
+        config[P + "curatedExpirationDays"]}
+    for job in stack_jobs(stack):
+        for target in (f"s3://{curated}/{job}/", f"s3://{curated}/_health/{job}/r1/"):
+            paths = OutputPaths.of(target, "jr_1")
+            for path in (paths.quarantine + "/part-0.parquet", paths.quality_result):
+                assert expires(path.removeprefix(f"s3://{curated}/")), path
+        for table_file in ("table/metadata/v1.metadata.json", "table/data/order_date=2020-01-01/00000-0.parquet"):
+            assert not expires(f"{job}/{table_file}"), table_file

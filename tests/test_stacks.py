@@ -66,12 +66,15 @@ def test_retention_versioning_and_lifecycle_come_from_the_stack_file(shipped):
     for group in log_groups:
         assert group.inputs["retentionInDays"] == config[P + "logRetentionDays"]
         assert group.inputs["kmsKeyId"] == key_arn(run)
-    rules = {r.name.removeprefix("lake-").removesuffix("-lifecycle"): r.inputs["rules"][0]
-             for r in run.of_type(LIFECYCLE)}
+    zone_rules = {r.name.removeprefix("lake-").removesuffix("-lifecycle"): r.inputs["rules"]
+                  for r in run.of_type(LIFECYCLE)}
+    rules = {zone: zone_rules[zone][0] for zone in zone_rules}
     assert rules["temp"]["expiration"]["days"] == config[P + "tempExpirationDays"]
     for zone in ("raw", "curated"):
         expiration = config.get(f"{P}{zone}ExpirationDays", 0)
-        assert rules[zone].get("expiration", {}).get("days", 0) == expiration
+        # The curated zone expires its run outputs only (tests/test_orchestration.py), never its tables' files.
+        assert {rule.get("expiration", {}).get("days", 0) for rule in zone_rules[zone]} - {0} == (
+            {expiration} if expiration else set())
         transition = config.get(f"{P}{zone}InfrequentAccessDays", 0)
         assert [t["days"] for t in rules[zone].get("transitions", [])] == ([transition] if transition else [])
     for rule in rules.values():
@@ -246,6 +249,7 @@ def test_components_follow_the_pulumi_component_layout(shipped):
     components = {r.type for r in run.resources if r.type.startswith("data-pipeline:")}
     audit = {"data-pipeline:storage:ObjectAccessAudit"} if config[P + "objectAccessAudit"] else set()
     assert components - audit == {"data-pipeline:storage:DataLake", "data-pipeline:storage:SecureBucket",
+                          "data-pipeline:storage:CuratedTable",
                           "data-pipeline:glue:GlueJob", "data-pipeline:compute:LambdaFunction",
                           "data-pipeline:compute:PipelineFunctions", "data-pipeline:monitoring:Monitoring",
                           "data-pipeline:monitoring:Notifications", "data-pipeline:orchestration:Pipeline",
@@ -259,7 +263,8 @@ def test_exports_name_what_later_stages_need(shipped):
     stack, _, run = shipped
     assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles",
                                 "state_machines", "functions", "alert_topic_arn", "dashboard", "pipeline_versions",
-                                "pipeline_aliases", "alarm_names", "release"}
+                                "pipeline_aliases", "alarm_names", "release", "tables"}
+    assert run.exports["tables"] == {job: f"data_pipeline_{stack}.{job}" for job in stack_jobs(stack)}
     assert run.exports["glue_jobs"] == {job: f"data-pipeline-{stack}-{job}" for job in stack_jobs(stack)}
     assert set(run.exports["state_machines"]) == set(run.exports["glue_job_roles"]) == set(stack_jobs(stack))
     assert set(run.exports["buckets"]) == set(ZONES)
@@ -280,6 +285,7 @@ def test_a_new_job_is_a_folder_plus_a_config_entry(tmp_path):
     assert {r.name for r in run.of_type(ROLE)} >= {f"{job}-role" for job in jobs}
     assert {r.name for r in run.of_type("aws:sfn/stateMachine:StateMachine")} == {
         f"{job}-pipeline-state-machine" for job in jobs}
+    assert run.exports["tables"] == {job: f"data_pipeline_dev.{job}" for job in jobs}
 
 
 def test_an_unedited_copy_of_another_jobs_entrypoint_is_refused(tmp_path):

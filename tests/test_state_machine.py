@@ -107,7 +107,8 @@ def test_every_task_retries_transient_errors_and_catches_into_the_failure_notifi
     assert tasks["RunGlueJob"]["Parameters"]["Arguments"] == {
         "--scriptLocation": SCRIPT, "--extra-py-files": LIBRARY,
         "--source_path.$": "$.validated.result.source_path", "--target_path.$": "$.validated.result.target_path",
-        "--health_check.$": "$.validated.result.health_check"}
+        "--health_check.$": "$.validated.result.health_check",
+        "--job-bookmark-option.$": "$.validated.result.bookmark_option"}
     assert tasks["ValidateInput"]["Parameters"]["Payload"] == {"job": "orders", "input.$": "$"}
     assert {tasks[t]["Resource"] for t in ("ValidateInput", "QualityGate")} == {LAMBDA_INVOKE}
     assert {tasks[t]["Resource"] for t in ("NotifySuccess", "NotifyFailure")} == {SNS_PUBLISH}
@@ -131,7 +132,7 @@ def substitute_tasks_moto_cannot_run(asl: dict, *, glue: bool, lambdas: bool, qu
 
     if lambdas:
         passing("ValidateInput", {"result": {"source_path": "s3://raw/orders/", "target_path": "s3://curated/orders/",
-                                             "health_check": "false"}})
+                                             "health_check": "false", "bookmark_option": "job-bookmark-enable"}})
         passing("QualityGate", {"result": quality or {"passed": True, "curated_rows": 128}})
     if glue:
         passing("RunGlueJob", {"Id": "jr_0123", "JobRunState": "SUCCEEDED", "ExecutionTime": 61})
@@ -201,3 +202,30 @@ def test_failing_first_step_skips_the_glue_job(stepfunctions):
     assert execution["cause"]
     (message,) = notifications
     assert "FAILED" in message["Subject"] and "failed with Lambda." in message["Message"]
+
+
+@pytest.mark.tier("aws")
+@pytest.mark.parametrize(("validated", "bookmark_option"), [
+    ({"health_check": "true", "bookmark_option": "job-bookmark-disable"}, "job-bookmark-disable"),
+    ({"health_check": "false", "bookmark_option": "job-bookmark-enable"}, "job-bookmark-enable"),
+])
+def test_glue_run_gets_the_paths_and_bookmark_option_validation_chose(stepfunctions, validated, bookmark_option):
+    """moto evaluates the generated Glue task's own Parameters (in a Pass state, which it can run): what Glue's
+    StartJobRun would receive. A health check must not move the job's bookmark."""
+    topic_arn, run = stepfunctions
+    asl = copy.deepcopy(definition(topic_arn))
+    states = asl["States"]
+    states["ValidateInput"] = {"Type": "Pass", "ResultPath": "$.validated", "Next": "RunGlueJob", "Result": {
+        "result": {"source_path": "s3://raw/_health/orders/r1/", "target_path": "s3://curated/_health/orders/r1/",
+                   **validated}}}
+    states["RunGlueJob"] = {"Type": "Pass", "Parameters": states["RunGlueJob"]["Parameters"],
+                            "ResultPath": "$.start_job_run", "Next": "Done"}
+    states["Done"] = {"Type": "Succeed"}
+    execution, _ = run(asl, {})
+    assert execution["status"] == "SUCCEEDED", execution.get("cause")
+    request = json.loads(execution["output"])["start_job_run"]
+    assert request["JobName"] == "data-pipeline-dev-orders"
+    assert request["Arguments"] == {
+        "--scriptLocation": SCRIPT, "--extra-py-files": LIBRARY, "--source_path": "s3://raw/_health/orders/r1/",
+        "--target_path": "s3://curated/_health/orders/r1/", "--health_check": validated["health_check"],
+        "--job-bookmark-option": bookmark_option}

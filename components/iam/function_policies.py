@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .. import naming
-from .documents import statement
+from .documents import prefix_condition, statement
 
 # X-Ray's write actions have no resource-level permission: AWS allows only Resource "*".
 XRAY_WRITE_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
@@ -24,18 +22,16 @@ def function_base_statements(*, log_group_arn: str, key_arn: str, dead_letter_qu
     return statements
 
 
-def _prefix_condition(prefixes: list[str]) -> dict[str, Any]:
-    return {"StringLike": {"s3:prefix": sorted({p.rstrip("/") for p in prefixes} | {f"{p}*" for p in prefixes})}}
-
-
-def validate_input_statements(*, raw_bucket_arn: str, job_prefixes: list[str]) -> list[dict]:
-    """Lists (never reads) the jobs' raw input: sizes come with the listing."""
-    return [statement("ListJobInput", ["s3:ListBucket"], [raw_bucket_arn], condition=_prefix_condition(job_prefixes))]
+def validate_input_statements(*, raw_bucket_arn: str, jobs: list[str]) -> list[dict]:
+    """Lists (never reads) the jobs' raw input, of scheduled runs and of health checks: sizes come with the
+    listing."""
+    prefixes = [prefix for job in jobs for prefix in (naming.job_prefix(job), naming.health_check_prefix(job))]
+    return [statement("ListJobInput", ["s3:ListBucket"], [raw_bucket_arn], condition=prefix_condition(prefixes))]
 
 
 def quality_gate_statements(*, curated_bucket_arn: str, jobs: list[str], key_arn: str) -> list[dict]:
     """Reads the quality results of normal runs (`<job>/_dq/`) and of health-check runs
-    (`<job>/<health folder>/<run>/_dq/`), nothing else of the curated data."""
+    (`_health/<job>/<run>/_dq/`), nothing else of the curated data."""
     return [
         statement("ReadQualityResults", ["s3:GetObject"],
                   [pattern for job in jobs for pattern in (
@@ -58,7 +54,7 @@ def cleanup_statements(*, locations: list[tuple[str, str]]) -> list[dict]:
     for bucket_arn, prefix in locations:
         buckets.setdefault(bucket_arn, []).append(prefix)
     return [
-        *(statement(f"ListExpired{i}", ["s3:ListBucket"], [bucket_arn], condition=_prefix_condition(prefixes))
+        *(statement(f"ListExpired{i}", ["s3:ListBucket"], [bucket_arn], condition=prefix_condition(prefixes))
           for i, (bucket_arn, prefixes) in enumerate(sorted(buckets.items()))),
         statement("DeleteExpired", ["s3:DeleteObject"], [f"{arn}/{prefix}*" for arn, prefix in locations]),
     ]

@@ -1,4 +1,4 @@
-"""The inline policy of one Glue job's role: its own prefixes, key, log groups and catalog table."""
+"""The inline policy of one Glue job's role: its own prefixes, key, log groups and Iceberg table."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import naming
-from .documents import document, statement
+from .documents import document, glue_table_arns, prefix_condition, statement
 
 # Namespace Glue publishes job metrics, observability metrics and job insights to.
 GLUE_METRICS_NAMESPACE = "Glue"
@@ -29,41 +29,40 @@ class GlueJobPolicyInputs:
     log_group_arns: Sequence[str]
     database: str
     table: str
-    # The fast PR check's stack: health-check folders and pull requests' uploaded code only, no catalog table.
+    # The fast PR check's stack: health-check folders, pull requests' uploaded code and the table (whose
+    # throw-away branches health checks write) only.
     health_check_only: bool
 
 
 def glue_job_policy(p: GlueJobPolicyInputs) -> dict[str, Any]:
     job_prefix = naming.job_prefix(p.job)
-    data_prefix = naming.job_data_prefix(p.job, p.health_check_only)
+    data_prefixes = naming.job_data_prefixes(p.job, p.health_check_only)
+    # Normal stacks' job prefix holds the table's files already; the check stack reaches them explicitly.
+    curated_prefixes = (*data_prefixes, naming.table_prefix(p.job)) if p.health_check_only else data_prefixes
     glue_arn = f"arn:{p.partition}:glue:{p.region}:{p.account_id}"
     code = [f"{p.artifacts_bucket_arn}/glue/{job_prefix}*"]
     if p.health_check_only:
         code.append(f"{p.artifacts_bucket_arn}/{naming.PR_CHECKS_FOLDER}/*/glue/{job_prefix}*")
-    statements = [
+    return document(
         statement("ReadJobCode", ["s3:GetObject"], code),
-        statement("ListOwnPrefixes", ["s3:ListBucket"],
-                  [p.raw_bucket_arn, p.curated_bucket_arn, p.temp_bucket_arn],
-                  condition={"StringLike": {"s3:prefix": [data_prefix.rstrip("/"), f"{data_prefix}*"]}}),
-        statement("ReadRawInput", ["s3:GetObject"], [f"{p.raw_bucket_arn}/{data_prefix}*"]),
-        # Spark commits through temporary objects under the output path, so it must delete what it wrote.
+        statement("ListRawInputAndTemp", ["s3:ListBucket"], [p.raw_bucket_arn, p.temp_bucket_arn],
+                  condition=prefix_condition(data_prefixes)),
+        statement("ListCuratedOutputAndTable", ["s3:ListBucket"], [p.curated_bucket_arn],
+                  condition=prefix_condition(curated_prefixes)),
+        statement("ReadRawInput", ["s3:GetObject"], [f"{p.raw_bucket_arn}/{prefix}*" for prefix in data_prefixes]),
+        # Spark commits through temporary objects under the output path, so it must delete what it wrote; Iceberg
+        # writes data and metadata files under the table's prefix and reads them back.
         statement("WriteCuratedAndTemp", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-                  [f"{p.curated_bucket_arn}/{data_prefix}*", f"{p.temp_bucket_arn}/{data_prefix}*"]),
+                  [*(f"{p.curated_bucket_arn}/{prefix}*" for prefix in curated_prefixes),
+                   *(f"{p.temp_bucket_arn}/{prefix}*" for prefix in data_prefixes)]),
         statement("UseStackKey", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
                   [p.key_arn]),
         statement("WriteOwnLogs", ["logs:AssociateKmsKey", "logs:CreateLogStream", "logs:PutLogEvents"],
                   [arn for group in p.log_group_arns for arn in (group, f"{group}:*")]),
-    ]
-    # A health-check run publishes nothing (jobs/common/runner.py), so the check stack's jobs get no catalog table.
-    if not p.health_check_only:
-        statements.append(statement(
-            "RegisterCuratedTable",
-            ["glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:CreatePartition", "glue:CreateTable",
-             "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:UpdatePartition",
-             "glue:UpdateTable"],
-            [f"{glue_arn}:catalog", f"{glue_arn}:database/{p.database}", f"{glue_arn}:table/{p.database}/{p.table}"]))
-    return document(
-        *statements,
+        # Iceberg's Glue catalog loads the table and commits each snapshot, branch and property change by swapping
+        # its metadata location (glue:UpdateTable); the table itself is declared by the stack, never created here.
+        statement("CommitToOwnTable", ["glue:GetDatabase", "glue:GetTable", "glue:UpdateTable"],
+                  glue_table_arns(p.partition, p.region, p.account_id, p.database, p.table)),
         # With the Glue Data Catalog as Spark's metastore, the session looks up the `default` database on start.
         statement("LookUpDefaultDatabase", ["glue:GetDatabase"],
                   [f"{glue_arn}:catalog", f"{glue_arn}:database/default"]),

@@ -1,0 +1,119 @@
+"""One job's curated table: an Apache Iceberg (format v2) table in the stack's Glue database, and its upkeep.
+
+The table is its own component, beside (not inside) the Glue job: it holds the data, which outlives any version
+of the job's code, and the job, the health checks, the data rollback and Athena all find it by name. Glue creates
+the Iceberg metadata from the job's curated schema (jobs/<job>/schema.py); from then on every change to the
+table (snapshots, branches, partition spec, properties) is an Iceberg commit by the job, which swaps the table's
+metadata location in Glue. So the program creates the table and never updates it: a later `pulumi up` must not
+write back the Glue fields those commits own, nor replace the table.
+
+Glue's table optimizers keep it healthy on their own schedule: compaction of small files, expiry of snapshots
+older than the stack's retention (data can be rolled back that far) and deletion of orphan files, with a role
+that reaches this table only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming
+from .common_resources import RoleArgs, service_role
+from .config import TableMaintenanceSettings
+from .iam.table_maintenance_policy import TableMaintenancePolicyInputs, table_maintenance_policy
+
+ICEBERG_FORMAT_VERSION = "2"
+# Glue fields that Iceberg commits rewrite (the metadata location lives in `parameters`), and the create-only
+# Iceberg input, which must never turn into a replacement of the table.
+ICEBERG_OWNED_FIELDS = ["parameters", "storageDescriptor", "tableType", "partitionKeys", "openTableFormatInput"]
+
+
+@dataclass(frozen=True)
+class CuratedTableArgs(RoleArgs):
+    job: str
+    # The job's curated schema as Iceberg's (components/iceberg_schema.py).
+    schema: dict[str, Any]
+    # Noted on the table; the job makes it the Iceberg partition (identity) on its first write.
+    partition_column: str
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    database_name: pulumi.Input[str]
+    curated_bucket: pulumi.Input[str]
+    curated_bucket_arn: pulumi.Input[str]
+    # The stack key: the curated bucket encrypts the table's files with it.
+    key_arn: pulumi.Input[str]
+    maintenance: TableMaintenanceSettings
+    # Production keeps its tables from being deleted by `pulumi destroy`, as it keeps its data buckets.
+    protect: bool
+
+
+class CuratedTable(pulumi.ComponentResource):
+    table_name: pulumi.Output[str]
+    # `<database>.<table>`, as Athena, Spark and pyiceberg name it.
+    identifier: pulumi.Output[str]
+    location: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CuratedTableArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:storage:CuratedTable", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        location = pulumi.Output.concat("s3://", args.curated_bucket, "/", naming.table_prefix(args.job))
+        table = aws.glue.CatalogTable(
+            f"{name}-table",
+            name=naming.table_name(args.job),
+            database_name=args.database_name,
+            description=f"Curated {args.job} (Apache Iceberg), written by Glue job {args.job}; "
+                        f"partitioned by {args.partition_column}",
+            open_table_format_input={"iceberg_input": {
+                "metadata_operation": "CREATE",
+                "version": ICEBERG_FORMAT_VERSION,
+                "iceberg_table_input": {"location": location, "schema": args.schema},
+            }},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, ignore_changes=ICEBERG_OWNED_FIELDS),
+        )
+
+        role = service_role(f"{name}-maintenance-role", args,
+                            purpose=naming.table_maintenance_role_purpose(args.job), service="glue.amazonaws.com",
+                            description=f"Lets Glue's table optimizers maintain the {args.job} table", opts=child)
+        policy = aws.iam.RolePolicy(
+            f"{name}-maintenance-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+                partition=args.partition, region=args.region, account_id=args.account_id,
+                database=table.database_name, table=table.name, curated_bucket_arn=args.curated_bucket_arn,
+                key_arn=args.key_arn,
+            ).apply(lambda v: table_maintenance_policy(TableMaintenancePolicyInputs(job=args.job, **v)))),
+            opts=child,
+        )
+        kept = args.maintenance
+        configurations = {
+            "compaction": {"compaction_configuration": {"iceberg_configuration": {"strategy": "binpack"}}},
+            "retention": {"retention_configuration": {"iceberg_configuration": {
+                "snapshot_retention_period_in_days": kept.snapshot_retention_days,
+                "number_of_snapshots_to_retain": kept.snapshots_to_keep,
+                # Expired snapshots' files go too, not only their entries in the metadata.
+                "clean_expired_files": True,
+            }}},
+            "orphan_file_deletion": {"orphan_file_deletion_configuration": {"iceberg_configuration": {
+                "orphan_file_retention_period_in_days": kept.orphan_file_retention_days,
+            }}},
+        }
+        for optimizer, configuration in configurations.items():
+            aws.glue.CatalogTableOptimizer(
+                f"{name}-{naming.hyphenated(optimizer)}",
+                catalog_id=args.account_id,
+                database_name=table.database_name,
+                table_name=table.name,
+                type=optimizer,
+                configuration={"enabled": True, "role_arn": role.arn, **configuration},
+                # The role must hold its permissions before an optimizer first runs.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+
+        self.table_name = table.name
+        self.identifier = pulumi.Output.concat(table.database_name, ".", table.name)
+        self.location = location
+        self.register_outputs({"table_name": self.table_name, "identifier": self.identifier,
+                               "location": self.location})
