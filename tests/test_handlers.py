@@ -41,7 +41,9 @@ def raw(aws, monkeypatch):
     raw_bucket, curated_bucket = new_bucket(s3), new_bucket(s3)
     # As the stack sets it: every job it deploys, each with its own prefixes.
     monkeypatch.setenv("JOBS", json.dumps({job: {"source": f"s3://{raw_bucket}/{job}/",
-                                                 "target": f"s3://{curated_bucket}/{job}/"}
+                                                 "target": f"s3://{curated_bucket}/{job}/",
+                                                 "health_source": f"s3://{raw_bucket}/_health/{job}/",
+                                                 "health_target": f"s3://{curated_bucket}/_health/{job}/"}
                                            for job in ("customers", "orders")}))
     monkeypatch.setenv("MAX_OBJECT_BYTES", "1000")
     return s3, raw_bucket, curated_bucket
@@ -53,10 +55,11 @@ def test_validate_input_returns_the_run_and_its_manifest(raw, lambda_context):
     s3.put_object(Bucket=raw_bucket, Key="orders/2026-11-23/b.jsonl", Body=b'{"b": 2}\n')
     s3.put_object(Bucket=raw_bucket, Key="orders/other/c.jsonl", Body=b"{}\n")
     run = validate_input.handler({"job": "orders", "input": {
-        "source_path": f"s3://{raw_bucket}/orders/2026-11-23/", "health_check": True}}, lambda_context)
+        "source_path": f"s3://{raw_bucket}/orders/2026-11-23/"}}, lambda_context)
     assert run == {
         "job": "orders", "source_path": f"s3://{raw_bucket}/orders/2026-11-23/",
-        "target_path": f"s3://{curated_bucket}/orders/", "health_check": "true",
+        "target_path": f"s3://{curated_bucket}/orders/", "health_check": "false",
+        "bookmark_option": "job-bookmark-enable",
         "manifest": {"object_count": 2, "total_bytes": 18,
                      "keys": ["orders/2026-11-23/a.jsonl", "orders/2026-11-23/b.jsonl"]},
     }
@@ -67,6 +70,44 @@ def test_validate_input_defaults_to_the_jobs_whole_prefix(raw, lambda_context):
     s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")
     run = validate_input.handler({"job": "orders"}, lambda_context)
     assert run["source_path"] == f"s3://{raw_bucket}/orders/" and run["health_check"] == "false"
+
+
+def test_a_health_check_runs_in_the_health_folders_with_bookmarks_disabled(raw, lambda_context):
+    s3, raw_bucket, curated_bucket = raw
+    s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")  # production input: not the check's
+    s3.put_object(Bucket=raw_bucket, Key="_health/orders/run1/sample.jsonl", Body=b"{}\n")
+    run = validate_input.handler({"job": "orders", "input": {
+        "source_path": f"s3://{raw_bucket}/_health/orders/run1/",
+        "target_path": f"s3://{curated_bucket}/_health/orders/run1/", "health_check": True}}, lambda_context)
+    assert (run["health_check"], run["bookmark_option"]) == ("true", "job-bookmark-disable")
+    assert run["manifest"]["keys"] == ["_health/orders/run1/sample.jsonl"]
+    defaulted = validate_input.handler({"job": "orders", "input": {"health_check": True}}, lambda_context)
+    assert (defaulted["source_path"], defaulted["target_path"]) == (
+        f"s3://{raw_bucket}/_health/orders/", f"s3://{curated_bucket}/_health/orders/")
+
+
+@pytest.mark.parametrize(("paths", "message"), [
+    ({"source_path": "s3://{raw}/orders/"}, "source_path 's3://{raw}/orders/' is outside the job's health-check "
+                                           "prefix 's3://{raw}/_health/orders/'"),
+    ({"target_path": "s3://{curated}/orders/"}, "target_path 's3://{curated}/orders/' is outside the job's "
+                                                "health-check prefix 's3://{curated}/_health/orders/'"),
+    ({"source_path": "s3://{raw}/_health/customers/"}, "is outside the job's health-check prefix"),
+])
+def test_a_health_check_pointed_at_production_data_is_refused(raw, lambda_context, paths, message):
+    s3, raw_bucket, curated_bucket = raw
+    s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")
+    run_input = {key: value.format(raw=raw_bucket, curated=curated_bucket) for key, value in paths.items()}
+    with pytest.raises(validate_input.InputValidationFailed) as refused:
+        validate_input.handler({"job": "orders", "input": {**run_input, "health_check": True}}, lambda_context)
+    assert message.format(raw=raw_bucket, curated=curated_bucket) in str(refused.value)
+
+
+def test_a_normal_run_may_not_read_the_health_folder(raw, lambda_context):
+    s3, raw_bucket, _ = raw
+    s3.put_object(Bucket=raw_bucket, Key="_health/orders/run1/sample.jsonl", Body=b"{}\n")
+    with pytest.raises(validate_input.InputValidationFailed, match="is outside the job's prefix"):
+        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/_health/orders/"}},
+                               lambda_context)
 
 
 @pytest.mark.parametrize(("objects", "message"), [
@@ -124,6 +165,8 @@ def test_a_missing_setting_is_a_configuration_error(raw, lambda_context, monkeyp
     ("JOBS", "orders", "environment variable JOBS = 'orders': expected valid JSON"),
     ("JOBS", '{"orders": {"source": "s3://raw/orders/"}}',
      r"environment variable JOBS\['orders'\]\['target'\] is missing; expected a string"),
+    ("JOBS", '{"orders": {"source": "s3://r/orders/", "target": "s3://c/orders/", "health_target": "s3://c/_h/"}}',
+     r"environment variable JOBS\['orders'\]\['health_source'\] is missing; expected a string"),
 ])
 def test_every_bad_setting_is_a_configuration_error_naming_it(raw, lambda_context, monkeypatch, variable, value,
                                                               message):
