@@ -243,7 +243,7 @@ class ReleaseController:
         def check(pipeline: PipelineRelease) -> None:
             try:
                 pipeline.verification = self.verify(outputs, pipeline.job, pipeline.new_version)
-                pipeline.table_snapshot = pipeline.verification["jobs"][pipeline.job]["table_snapshot"]
+                pipeline.table_snapshot = _verified_snapshot(pipeline.verification, pipeline.job)
                 pipeline.status = "verified"
             except Exception as error:
                 pipeline.status, pipeline.error = "verification failed", str(error)
@@ -319,6 +319,14 @@ class ReleaseController:
             retired = sorted(code_doomed - code_kept)
             self.client.retire_artifacts(retired)
             report.retired_artifacts += retired
+
+
+def _verified_snapshot(verification: Mapping[str, Any], job: str) -> int | None:
+    """The main snapshot the verification run of `job` found (`verification` is a HealthResult as a dict)."""
+    try:
+        return verification["jobs"][job]["table_snapshot"]
+    except (KeyError, TypeError):
+        raise ReleaseError(f"the verification of {job} reported no jobs.{job}.table_snapshot") from None
 
 
 def _release_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:

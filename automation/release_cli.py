@@ -30,15 +30,6 @@ import boto3
 from components.config import STACK_NAME
 from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
 
-from .data_rollback import (
-    DataRollbackError,
-    glue_catalog,
-    load_table,
-    plan,
-    roll_back,
-    snapshot_before_run,
-    table_identifier,
-)
 from .health_check import HealthCheck
 from .progress import Progress
 from .release import EXIT_DEPLOY_FAILED, ReleaseController, ReleaseReport, rollback, status
@@ -213,6 +204,8 @@ def _status(client: AwsReleaseClient, pipelines: Mapping[str, str], args: argpar
 
 def stack_outputs(stack: str) -> dict[str, Any]:
     """The stack's outputs from its backend (the engine is imported only when needed)."""
+    from .data_rollback import DataRollbackError
+
     if shutil.which("pulumi") is None:
         raise DataRollbackError("the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)")
     from .stacks import AutomationStack
@@ -225,6 +218,17 @@ def stack_outputs(stack: str) -> dict[str, Any]:
 
 
 def _data_rollback(args: argparse.Namespace) -> int:
+    # pyiceberg, only for this command.
+    from .data_rollback import (
+        DataRollbackError,
+        glue_catalog,
+        load_table,
+        plan,
+        roll_back,
+        snapshot_before_run,
+        table_identifier,
+    )
+
     try:
         outputs = stack_outputs(args.stack)
         identifier = table_identifier(outputs, args.job)

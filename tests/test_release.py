@@ -161,6 +161,8 @@ def test_the_report_records_each_verified_jobs_table_snapshot_for_a_data_rollbac
     assert json.loads(report.to_json())["pipelines"]["orders"]["table_snapshot"] == VERIFIED_SNAPSHOT
     assert (f"`python -m automation data-rollback --stack qa --job orders --snapshot {VERIFIED_SNAPSHOT}`"
             in report.to_markdown())
+    silent = release(env, FakeStack(env), verify=lambda *_: {"run_id": "r2", "jobs": {}})
+    assert silent.outcome == "verification failed" and "reported no jobs.orders.table_snapshot" in silent.failure
     unverified = release(env, FakeStack(env, strategy="all-at-once"))
     assert unverified.pipelines["orders"].table_snapshot is None and "data-rollback" not in unverified.to_markdown()
 
