@@ -322,10 +322,10 @@ def test_job_monitor_rejects_malformed_events(topic, lambda_context, event, mess
 def lake(aws, monkeypatch):
     s3 = aws("s3")
     temp, curated = new_bucket(s3), new_bucket(s3)
-    for bucket, key in [(temp, "orders/glue-temp/a"), (temp, "orders/glue-temp/b"), (curated, "orders/_health/x"),
+    for bucket, key in [(temp, "orders/glue-temp/a"), (temp, "orders/glue-temp/b"), (curated, "_health/orders/x"),
                         (curated, "orders/data/order_date=2026-11-01/part.parquet"), (temp, "other/keep")]:
         s3.put_object(Bucket=bucket, Key=key, Body=b"1")
-    monkeypatch.setenv("CLEANUP_LOCATIONS", json.dumps([f"{temp}/orders/", f"{curated}/orders/_health/"]))
+    monkeypatch.setenv("CLEANUP_LOCATIONS", json.dumps([f"{temp}/orders/", f"{curated}/_health/orders/"]))
     monkeypatch.setenv("TTL_DAYS", "7")
     return s3, temp, curated
 
@@ -336,14 +336,14 @@ def keys(s3, bucket: str) -> list[str]:
 
 def test_cleanup_deletes_only_expired_objects_under_its_prefixes(lake, lambda_context):
     s3, temp, curated = lake
-    assert cleanup.handler({}, lambda_context)["deleted"] == {f"{temp}/orders/": 0, f"{curated}/orders/_health/": 0}
+    assert cleanup.handler({}, lambda_context)["deleted"] == {f"{temp}/orders/": 0, f"{curated}/_health/orders/": 0}
     later = (datetime.now(UTC) + timedelta(days=8)).isoformat()
     result = cleanup.handler({"now": later}, lambda_context)
-    assert result["deleted"] == {f"{temp}/orders/": 2, f"{curated}/orders/_health/": 1}
+    assert result["deleted"] == {f"{temp}/orders/": 2, f"{curated}/_health/orders/": 1}
     assert keys(s3, temp) == ["other/keep"]
     assert keys(s3, curated) == ["orders/data/order_date=2026-11-01/part.parquet"]
     again = cleanup.handler({"now": later}, lambda_context)
-    assert again["deleted"] == {f"{temp}/orders/": 0, f"{curated}/orders/_health/": 0}, "idempotent"
+    assert again["deleted"] == {f"{temp}/orders/": 0, f"{curated}/_health/orders/": 0}, "idempotent"
 
 
 @pytest.mark.parametrize("location", ["bucket-only", "bucket/", "bucket/no-trailing-slash"])
