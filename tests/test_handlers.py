@@ -102,14 +102,6 @@ def test_a_health_check_pointed_at_production_data_is_refused(raw, lambda_contex
     assert message.format(raw=raw_bucket, curated=curated_bucket) in str(refused.value)
 
 
-def test_a_normal_run_may_not_read_the_health_folder(raw, lambda_context):
-    s3, raw_bucket, _ = raw
-    s3.put_object(Bucket=raw_bucket, Key="_health/orders/run1/sample.jsonl", Body=b"{}\n")
-    with pytest.raises(validate_input.InputValidationFailed, match="is outside the job's prefix"):
-        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/_health/orders/"}},
-                               lambda_context)
-
-
 @pytest.mark.parametrize(("objects", "message"), [
     ({}, "no input objects under"),
     ({"orders/empty.jsonl": b""}, "1 empty input object(s), e.g. s3://"),
@@ -140,11 +132,14 @@ def test_validate_input_rejects_malformed_events(raw, lambda_context, event, err
         validate_input.handler(event, lambda_context)
 
 
-def test_a_job_may_not_read_or_write_another_jobs_prefix(raw, lambda_context):
+@pytest.mark.parametrize("other", ["customers/", "_health/orders/"])
+def test_a_job_may_not_read_or_write_another_jobs_prefix(raw, lambda_context, other):
+    """Nor may a scheduled run read its own health-check folder."""
     s3, raw_bucket, curated_bucket = raw
-    s3.put_object(Bucket=raw_bucket, Key="customers/2026-11-23/a.jsonl", Body=b"{}\n")
+    for prefix in ("customers/", other):
+        s3.put_object(Bucket=raw_bucket, Key=f"{prefix}2026-11-23/a.jsonl", Body=b"{}\n")
     with pytest.raises(validate_input.InputValidationFailed, match="outside the job's prefix"):
-        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/customers/"}},
+        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/{other}"}},
                                lambda_context)
     with pytest.raises(validate_input.InputValidationFailed, match="is outside"):
         validate_input.handler({"job": "customers", "input": {"target_path": f"s3://{curated_bucket}/orders/"}},
