@@ -10,9 +10,9 @@ quality result (`<job>/_dq/run_id=<glue run id>/result.json` in the curated buck
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -26,6 +26,8 @@ from components.naming import job_prefix
 
 # The snapshot ids a "not an ancestor" error lists, newest first.
 ANCESTORS_SHOWN = 10
+# S3 lists LastModified to the second, and the job's clock is not S3's: results are read from a little earlier on.
+CLOCK_MARGIN = timedelta(hours=1)
 # The Iceberg catalog's name for pyiceberg (the Spark jobs call theirs `curated` too; only the Glue database matters).
 CATALOG = "curated"
 
@@ -43,9 +45,31 @@ def table_identifier(outputs: Mapping[str, Any], job: str) -> str:
     return tables[job]
 
 
+def quality_results_prefix(job: str) -> str:
+    """Where scheduled runs of `job` (target: the job's own prefix) write their quality results."""
+    return f"{job_prefix(job)}_dq/"
+
+
 def quality_result_key(job: str, glue_run_id: str) -> str:
-    """Where a scheduled run of `job` (target: the job's own prefix) writes its quality result."""
-    return f"{job_prefix(job)}_dq/run_id={glue_run_id}/result.json"
+    return f"{quality_results_prefix(job)}run_id={glue_run_id}/result.json"
+
+
+def publishing_runs(s3: Any, curated_bucket: str, job: str, snapshots: Sequence[Snapshot]) -> dict[int, str]:
+    """The Glue run that published each of `snapshots` (its quality result's table.snapshot_after), for those whose
+    result is still there; only results written since the oldest snapshot are read."""
+    if not snapshots:
+        return {}
+    since = datetime.fromtimestamp(min(s.timestamp_ms for s in snapshots) / 1000, UTC) - CLOCK_MARGIN
+    wanted, runs = {s.snapshot_id for s in snapshots}, {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=curated_bucket,
+                                                             Prefix=quality_results_prefix(job)):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].endswith("/result.json") or obj["LastModified"] < since:
+                continue
+            table = json.loads(s3.get_object(Bucket=curated_bucket, Key=obj["Key"])["Body"].read()).get("table")
+            if isinstance(table, dict) and table.get("published") and table.get("snapshot_after") in wanted:
+                runs[table["snapshot_after"]] = obj["Key"].rsplit("/", 2)[-2].removeprefix("run_id=")
+    return runs
 
 
 def snapshot_before_run(s3: Any, curated_bucket: str, job: str, glue_run_id: str) -> int:
@@ -90,10 +114,13 @@ class Plan:
     target: int
     undone: tuple[Snapshot, ...]
 
-    def describe(self) -> list[str]:
+    def describe(self, runs: Mapping[int, str]) -> list[str]:
+        """The plan, each undone snapshot with the Glue run that published it where `runs` knows it."""
         lines = [f"{self.table}: main is at snapshot {self.current}; rolling back to {self.target} undoes "
                  f"{len(self.undone)} snapshot(s), newest first:"]
-        lines += [f"  {describe_snapshot(snapshot)}" for snapshot in self.undone]
+        lines += [f"  {describe_snapshot(snapshot)}" + (f", published by run {runs[snapshot.snapshot_id]}"
+                                                        if snapshot.snapshot_id in runs else "")
+                  for snapshot in self.undone]
         return lines
 
 

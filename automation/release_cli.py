@@ -224,6 +224,7 @@ def _data_rollback(args: argparse.Namespace) -> int:
         glue_catalog,
         load_table,
         plan,
+        publishing_runs,
         roll_back,
         snapshot_before_run,
         table_identifier,
@@ -232,15 +233,15 @@ def _data_rollback(args: argparse.Namespace) -> int:
     try:
         outputs = stack_outputs(args.stack)
         identifier = table_identifier(outputs, args.job)
+        curated, s3 = (outputs.get("buckets") or {}).get("curated"), boto3.client("s3")
+        if not curated:
+            raise DataRollbackError("the stack has no buckets.curated output (where its runs' quality results are)")
         target = args.snapshot
         if args.before_run:
-            curated = (outputs.get("buckets") or {}).get("curated")
-            if not curated:
-                raise DataRollbackError("the stack has no buckets.curated output to read the run's quality result")
-            target = snapshot_before_run(boto3.client("s3"), curated, args.job, args.before_run)
+            target = snapshot_before_run(s3, curated, args.job, args.before_run)
         table = load_table(glue_catalog(), identifier)
         planned = plan(table, identifier, target)
-        print("\n".join(planned.describe()))
+        print("\n".join(planned.describe(publishing_runs(s3, curated, args.job, planned.undone))))
         if not args.yes:
             if not sys.stdin.isatty():
                 raise DataRollbackError("no terminal to confirm on: pass --yes to roll back")

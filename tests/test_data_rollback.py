@@ -29,7 +29,7 @@ BATCHES = ({"order_id": ["o-1", "o-2"], "status": ["new", "new"]},
 @pytest.fixture
 def lake(aws, monkeypatch):
     """A stack's curated bucket and database with the orders table after three published runs (s1, s2, s3), and
-    run jr_3's quality result (it found main at s2)."""
+    the quality results of the runs jr_2 and jr_3 that published s2 and s3."""
     s3, glue = aws("s3"), aws("glue")
     suffix = uuid.uuid4().hex[:8]
     bucket, database = f"curated-{suffix}", f"data_pipeline_qa_{suffix}"
@@ -41,9 +41,10 @@ def lake(aws, monkeypatch):
     for batch in BATCHES:
         table.append(pa.table(batch, schema=SCHEMA.as_arrow()))
         snapshots.append(table.current_snapshot().snapshot_id)
-    s3.put_object(Bucket=bucket, Key=quality_result_key("orders", "jr_3"), Body=json.dumps(
-        {"passed": True, "table": {"identifier": identifier, "branch": "audit_jr_3", "snapshot_before": snapshots[1],
-                                   "snapshot_after": snapshots[2], "published": True}}))
+    for run, before, after in (("jr_2", snapshots[0], snapshots[1]), ("jr_3", snapshots[1], snapshots[2])):
+        s3.put_object(Bucket=bucket, Key=quality_result_key("orders", run), Body=json.dumps(
+            {"passed": True, "table": {"identifier": identifier, "branch": f"audit_{run}", "snapshot_before": before,
+                                       "snapshot_after": after, "published": True}}))
     outputs = {"buckets": {"curated": bucket}, "tables": {"orders": identifier}}
     monkeypatch.setattr("automation.release_cli.stack_outputs", lambda stack: outputs)
     return {"s3": s3, "bucket": bucket, "identifier": identifier, "snapshots": snapshots, "outputs": outputs}
@@ -66,6 +67,7 @@ def test_rolls_main_back_to_a_snapshot_and_names_what_it_undoes(lake, capsys):
     out = capsys.readouterr().out
     assert f"main is at snapshot {s3}; rolling back to {s1} undoes 2 snapshot(s)" in out
     assert out.index(f"  {s3} ") < out.index(f"  {s2} ") and "append (added 2, total 5)" in out
+    assert ", published by run jr_3\n" in out and ", published by run jr_2\n" in out
     assert f"main is now snapshot {s1} (was {s3})" in out
 
 
