@@ -4,9 +4,10 @@ with nothing deployed, and checked exactly as the PR stack's health check checks
 Each job's script and library are built from the PR's tree (the same content-addressed artifacts a deploy
 uploads) and put under `pr-checks/<pr>/glue/<job>/` in the check stack's artifacts bucket, which expires them.
 The job's Glue job runs them directly, with Glue's per-run `--scriptLocation` and `--extra-py-files`, on the
-job's sample in a folder of its own (`<job>/_health/pr<pr>-<id>/`): the check stack's state machines are not
-used, since each of their versions pins its own code. The check stack's Glue roles may read only those folders
-and the uploaded code, and write only health-check folders (data-pipeline:healthCheckOnly).
+job's sample in a folder of its own (`_health/<job>/pr<pr>-<id>/`), with job bookmarks disabled: the check
+stack's state machines are not used, since each of their versions pins its own code. The check stack's Glue roles
+may read only those folders and the uploaded code, and write only health-check folders
+(data-pipeline:healthCheckOnly).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from components import artifacts, naming
 from components.config import JOB_ENTRYPOINT
+from functions.shared.glue_runs import BOOKMARK_OPTION_ARGUMENT, HEALTH_CHECK_BOOKMARKS
 from jobs.common.catalog import JOBS_DIR
 
 from .health_check import HealthCheck, HealthCheckFailed, HealthResult, JobResult
@@ -72,7 +74,8 @@ class CodeCheck(HealthCheck):
         try:
             started = self.glue.start_job_run(JobName=glue_job, Arguments={
                 "--scriptLocation": code["script"], "--extra-py-files": code["library"],
-                "--source_path": result.source_path, "--target_path": result.target_path, "--health_check": "true"})
+                "--source_path": result.source_path, "--target_path": result.target_path, "--health_check": "true",
+                BOOKMARK_OPTION_ARGUMENT: HEALTH_CHECK_BOOKMARKS})
         except self.glue.exceptions.ConcurrentRunsExceededException:
             raise HealthCheckFailed(f"Glue job {glue_job} already runs as many pull requests' checks as it may; "
                                     f"retry, or raise {CHECK_PROFILE_HINT}", f"Glue job {glue_job}") from None

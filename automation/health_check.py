@@ -85,7 +85,8 @@ class JobResult:
     execution_class: str = ""
     glue_error: str = ""
     quality: dict = field(default_factory=dict)
-    curated_objects: int = 0
+    # The job's table as the run found it: main's snapshot when the run started (what a rollback returns to).
+    table_snapshot: int | None = None
     source_path: str = ""
     target_path: str = ""
 
@@ -161,7 +162,8 @@ class HealthCheck:
         return result
 
     def verify(self, result: HealthResult) -> HealthResult:
-        """Every job's output: curated Parquet exists, quality passed, and the counts match its sample's."""
+        """Every job's quality result: passed, the counts match its sample's, and nothing was published to the
+        job's table."""
         ran = [job for job, job_result in result.jobs.items() if job_result.outcome == "ran"]
         self._each(result, ran, lambda job: self._verify(result.jobs[job]), "output")
         return result
@@ -266,12 +268,8 @@ class HealthCheck:
         result.glue_error = run.get("ErrorMessage", "")
 
     def _verify(self, result: JobResult) -> None:
+        """The run's quality result (the job's audit of its branch), not the table: a health run publishes nothing."""
         prefix = result.target_path.removeprefix(f"s3://{self.curated_bucket}/")
-        data = self.s3.list_objects_v2(Bucket=self.curated_bucket, Prefix=f"{prefix}data/").get("Contents", [])
-        result.curated_objects = sum(1 for o in data if o["Key"].endswith(".parquet"))
-        if not result.curated_objects:
-            raise HealthCheckFailed("the run wrote no curated Parquet objects",
-                                    f"s3://{self.curated_bucket}/{prefix}data/")
         key = f"{prefix}_dq/run_id={result.glue_run_id}/result.json"
         where = f"s3://{self.curated_bucket}/{key}"
         try:
@@ -288,6 +286,15 @@ class HealthCheck:
         if observed != wanted:
             raise HealthCheckFailed(f"row counts (input, curated, quarantined) are {observed}, expected {wanted}",
                                     where)
+        table = quality.get("table")
+        if not isinstance(table, dict) or not isinstance(table.get("published"), bool):
+            raise HealthCheckFailed("the quality result names no table with a published flag (table.published): "
+                                    "the job predates Iceberg tables", where)
+        if table["published"]:
+            raise HealthCheckFailed(f"the health run published to table {table.get('identifier', '?')} (snapshot "
+                                    f"{table.get('snapshot_after')}): a health check must never change the "
+                                    "job's table", where)
+        result.table_snapshot = table.get("snapshot_before")
         result.outcome = "passed"
 
 

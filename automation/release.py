@@ -97,6 +97,9 @@ class PipelineRelease:
     status: str = "pending"  # unchanged | verified | verification failed | live | canary | rolled back
     verification: dict = field(default_factory=dict)
     error: str = ""
+    # Main's snapshot of the job's table when the new version was verified: where `data-rollback --snapshot` takes
+    # the data back to if this release is undone (None: not verified, or the table was empty).
+    table_snapshot: int | None = None
 
 
 @dataclass
@@ -127,10 +130,16 @@ class ReleaseReport:
                     else "") + (f", by {self.actor}" if self.actor else ""), "",
                  "| phase | status | seconds |", "| --- | --- | ---: |"]
         lines += [f"| {p.name} | {p.status} | {p.seconds:.1f} |" for p in self.phases.values()]
-        lines += ["", "| pipeline | was live | new version | status |", "| --- | --- | --- | --- |"]
+        lines += ["", "| pipeline | was live | new version | status | table snapshot |",
+                  "| --- | --- | --- | --- | --- |"]
         for p in self.pipelines.values():
             lines.append(f"| {p.job} | {_short(p.previous_version)} | {_short(p.new_version)} | {p.status}"
-                         + (f": {p.error}" if p.error else "") + " |")
+                         + (f": {p.error}" if p.error else "") + f" | {_snapshot(p.table_snapshot)} |")
+        recorded = [p for p in self.pipelines.values() if p.table_snapshot is not None]
+        if recorded:
+            lines += ["", "To undo this release's data too: "
+                      + "; ".join(f"`python -m automation data-rollback --stack {self.stack} --job {p.job} "
+                                  f"--snapshot {p.table_snapshot}`" for p in recorded)]
         if self.failure:
             lines += ["", f"**Failure:** {self.failure}"]
         if self.pruned_versions:
@@ -138,6 +147,10 @@ class ReleaseReport:
                           + ", ".join(_short(v) for v in self.pruned_versions)]
         lines += [f"- ⚠️ {w}" for w in self.warnings]
         return "\n".join(lines) + "\n"
+
+
+def _snapshot(snapshot_id: int | None) -> str:
+    return "—" if snapshot_id is None else str(snapshot_id)
 
 
 def _short(version: str) -> str:
@@ -230,6 +243,7 @@ class ReleaseController:
         def check(pipeline: PipelineRelease) -> None:
             try:
                 pipeline.verification = self.verify(outputs, pipeline.job, pipeline.new_version)
+                pipeline.table_snapshot = _verified_snapshot(pipeline.verification, pipeline.job)
                 pipeline.status = "verified"
             except Exception as error:
                 pipeline.status, pipeline.error = "verification failed", str(error)
@@ -305,6 +319,14 @@ class ReleaseController:
             retired = sorted(code_doomed - code_kept)
             self.client.retire_artifacts(retired)
             report.retired_artifacts += retired
+
+
+def _verified_snapshot(verification: Mapping[str, Any], job: str) -> int | None:
+    """The main snapshot the verification run of `job` found (`verification` is a HealthResult as a dict)."""
+    try:
+        return verification["jobs"][job]["table_snapshot"]
+    except (KeyError, TypeError):
+        raise ReleaseError(f"the verification of {job} reported no jobs.{job}.table_snapshot") from None
 
 
 def _release_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,13 @@
     python -m automation rollback --stack prod --job orders --to 41    # a named version
     python -m automation status --stack prod             # what is live, the last releases
     python -m automation drift --stack prod              # read-only: 0 no drift, 1 drift, 2 could not check
+    python -m automation data-rollback --stack prod --job orders --snapshot 7212019266135408001
+    python -m automation data-rollback --stack prod --job orders --before-run jr_0123… --yes
+                                                         # a job's table back (automation/data_rollback.py)
 
-`release` and `drift` need the Pulumi CLI and the stack's backend; `rollback` and `status` need only AWS
-credentials that may read and update the stack's state machine aliases.
+`release`, `drift` and `data-rollback` need the Pulumi CLI and the stack's backend (data-rollback reads the stack's
+outputs); `rollback` and `status` need only AWS credentials that may read and update the stack's state machine
+aliases. data-rollback: 0 rolled back, 1 not confirmed, 2 refused or failed (nothing changed).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from components.config import STACK_NAME
 from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
 
@@ -30,8 +36,9 @@ from .release import EXIT_DEPLOY_FAILED, ReleaseController, ReleaseReport, rollb
 from .release_client import AwsReleaseClient, ReleaseError
 from .stacks import ROOT
 
-COMMANDS = ("release", "rollback", "status", "drift")
+COMMANDS = ("release", "rollback", "status", "drift", "data-rollback")
 EXIT_USAGE = 2
+EXIT_NOT_CONFIRMED = 1
 
 
 def _actor() -> str:
@@ -61,6 +68,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     drift = with_stack("drift", "compare the stack's state with AWS without changing either")
     drift.add_argument("--report-json", type=Path, help="write the drift report as JSON here")
     drift.add_argument("--report-md", type=Path, help="write the drift report as Markdown here")
+    data = with_stack("data-rollback", "roll a job's table back to an earlier snapshot, undoing the runs after it")
+    data.add_argument("--job", required=True, help="the job whose table to roll back (a key of the tables output)")
+    target = data.add_mutually_exclusive_group(required=True)
+    target.add_argument("--snapshot", type=int, help="snapshot id of main to return to (a release report's "
+                                                      "table_snapshot)")
+    target.add_argument("--before-run", metavar="GLUE_RUN_ID", help="return to main as this Glue run found it")
+    data.add_argument("--yes", action="store_true", help="roll back without asking (needed without a terminal)")
 
 
 def _check_stack(stack: str) -> str | None:
@@ -111,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         return _release(args)
     if args.command == "drift":
         return _drift(args)
+    if args.command == "data-rollback":
+        return _data_rollback(args)
     client = AwsReleaseClient()
     try:
         pipelines = _pipelines(client, args.stack, getattr(args, "job", None))
@@ -184,3 +200,58 @@ def _status(client: AwsReleaseClient, pipelines: Mapping[str, str], args: argpar
                   f"published {release['published'] or 'unknown'}{state}")
     return 0
 
+
+
+def stack_outputs(stack: str) -> dict[str, Any]:
+    """The stack's outputs from its backend (the engine is imported only when needed)."""
+    from .data_rollback import DataRollbackError
+
+    if shutil.which("pulumi") is None:
+        raise DataRollbackError("the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)")
+    from .stacks import AutomationStack
+
+    try:
+        return AutomationStack(stack).outputs()
+    except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly
+        raise DataRollbackError(f"cannot read the outputs of stack {stack}: "
+                                f"{str(error).strip().splitlines()[-1]}") from None
+
+
+def _data_rollback(args: argparse.Namespace) -> int:
+    # pyiceberg, only for this command.
+    from .data_rollback import (
+        DataRollbackError,
+        glue_catalog,
+        load_table,
+        plan,
+        publishing_runs,
+        roll_back,
+        snapshot_before_run,
+        table_identifier,
+    )
+
+    try:
+        outputs = stack_outputs(args.stack)
+        identifier = table_identifier(outputs, args.job)
+        curated, s3 = (outputs.get("buckets") or {}).get("curated"), boto3.client("s3")
+        if not curated:
+            raise DataRollbackError("the stack has no buckets.curated output (where its runs' quality results are)")
+        target = args.snapshot
+        if args.before_run:
+            target = snapshot_before_run(s3, curated, args.job, args.before_run)
+        table = load_table(glue_catalog(), identifier)
+        planned = plan(table, identifier, target)
+        print("\n".join(planned.describe(publishing_runs(s3, curated, args.job, planned.undone))))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise DataRollbackError("no terminal to confirm on: pass --yes to roll back")
+            if input(f"Roll {identifier} back to snapshot {target}? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Not rolled back: nothing was changed.", file=sys.stderr)
+                return EXIT_NOT_CONFIRMED
+        roll_back(table, planned)
+    except DataRollbackError as error:
+        print(f"error: {error}\nNothing was changed.", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{identifier}: main is now snapshot {target} (was {planned.current}). The undone runs' input is not "
+          "read again by itself (their bookmark has moved on): rerun it to redo those runs with the code now live.")
+    return 0

@@ -156,12 +156,13 @@ def bench_loop(rounds: int = 5) -> None:
     import boto3
     import requests
 
-    from automation.health_check import Expected, HealthCheck
+    from automation.health_check import HealthCheck
     from automation.lifecycle import Lifecycle
     from automation.progress import Progress
     from automation.report import Report
-    from components.naming import HEALTH_CHECK_FOLDER
+    from components.naming import health_check_prefix
     from tests.aws_server import REGION, aws_environment, moto_server
+    from tests.quality_results import put_health_run_result
 
     class InstantStack:
         name = "pr-bench"
@@ -192,15 +193,11 @@ def bench_loop(rounds: int = 5) -> None:
                                            roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
         outputs = {"buckets": {"raw": "bench-raw", "curated": "bench-curated"},
                    "pipeline_versions": {"orders": machine}, "glue_jobs": {"orders": "bench-orders"}}
-        expected = Expected.of_sample("orders")
         totals, runs = [], []
         for _ in range(rounds):
             health_run = uuid.uuid4().hex[:12]
-            prefix = f"orders/{HEALTH_CHECK_FOLDER}/{health_run}/"
-            s3.put_object(Bucket="bench-curated", Key=f"{prefix}data/part-0.parquet", Body=b"PAR1")
-            s3.put_object(Bucket="bench-curated", Key=f"{prefix}_dq/run_id={run_id}/result.json", Body=json.dumps({
-                "passed": True, "input_rows": expected.input_lines, "curated_rows": expected.curated_rows,
-                "quarantined_rows": expected.quarantined_rows, "checks": [{"name": "row_count", "passed": True}]}))
+            put_health_run_result(s3, f"s3://bench-curated/{health_check_prefix('orders')}{health_run}/", "orders",
+                                  run_id)
 
             class Check(HealthCheck):
                 def execute(self, run_id=None, _health_run=health_run):
@@ -221,19 +218,18 @@ def bench_loop(rounds: int = 5) -> None:
 def bench_fast(rounds: int = 5) -> None:
     """The fast path end to end but for AWS's own time: every job of the repository on an instant Glue."""
     import io
-    import json
     import statistics
 
     import boto3
 
     from automation import paths
     from automation.code_check import CodeCheck
-    from automation.health_check import Expected
     from automation.lifecycle import Lifecycle
     from automation.progress import Progress
     from automation.report import Report
     from jobs.common.catalog import job_names
     from tests.aws_server import REGION, aws_environment, moto_server
+    from tests.quality_results import put_health_run_result
 
     jobs = job_names()
     print(f"Fast PR check overhead against moto server ({rounds} rounds, {len(jobs)} jobs, Glue instant; seconds)")
@@ -260,13 +256,8 @@ def bench_fast(rounds: int = 5) -> None:
 
                 def start(**kwargs):
                     run = start_job_run(**kwargs)
-                    counts = Expected.of_sample(kwargs["JobName"].removeprefix("bench-"))
-                    prefix = kwargs["Arguments"]["--target_path"].removeprefix(f"s3://{buckets['curated']}/")
-                    s3.put_object(Bucket=buckets["curated"], Key=f"{prefix}data/part-0.parquet", Body=b"PAR1")
-                    s3.put_object(Bucket=buckets["curated"], Key=f"{prefix}_dq/run_id={run['JobRunId']}/result.json",
-                                  Body=json.dumps({"passed": True, "input_rows": counts.input_lines,
-                                                   "curated_rows": counts.curated_rows,
-                                                   "quarantined_rows": counts.quarantined_rows, "checks": []}))
+                    put_health_run_result(s3, kwargs["Arguments"]["--target_path"],
+                                          kwargs["JobName"].removeprefix("bench-"), run["JobRunId"])
                     return run
 
                 self.glue.start_job_run = start
@@ -333,7 +324,8 @@ def bench_release(rounds: int = 5) -> None:
                                     "retained_releases": 3}}
 
         ticks = iter(range(0, 10**6, 30))
-        controller = ReleaseController(client=client, verify=lambda *_: {}, sleep=lambda _s: None,
+        controller = ReleaseController(client=client, verify=lambda _outputs, job, _version: {
+            "jobs": {job: {"table_snapshot": 1}}}, sleep=lambda _s: None,
                                        progress=Progress(io.StringIO(), live=False), clock=lambda: float(next(ticks)))
         for strategy in ("verify-then-switch", "canary"):
             InstantStack.strategy = strategy

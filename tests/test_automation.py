@@ -96,7 +96,7 @@ def job_health(job: str, **values) -> dict:
 def test_report_renders_every_job_with_its_run_cost_quality_and_failure():
     report = Report(stack="pr-7", pr=7, commit="0123abcdef", outcome="failed", exit_code=1,
                     failure="check failed: output of 1 of 2 job(s) failed: orders: data-quality checks failed",
-                    where_to_look="orders: s3://curated/orders/_health/r1/_dq/run_id=jr_1/result.json",
+                    where_to_look="orders: s3://curated/_health/orders/r1/_dq/run_id=jr_1/result.json",
                     health={"run_id": "r1", "jobs": {
                         "customers": job_health("customers", outcome="passed", glue_run_id="jr_2",
                                                 glue_run_state="SUCCEEDED", glue_execution_seconds=45,
@@ -105,7 +105,7 @@ def test_report_renders_every_job_with_its_run_cost_quality_and_failure():
                                                          "quarantined_rows": 8, "checks": []}),
                         "orders": job_health("orders", outcome="failed", glue_run_id="jr_1",
                                              failure="data-quality checks failed: unique_key",
-                                             where="s3://curated/orders/_health/r1/_dq/run_id=jr_1/result.json",
+                                             where="s3://curated/_health/orders/r1/_dq/run_id=jr_1/result.json",
                                              glue_run_state="SUCCEEDED", glue_execution_seconds=61,
                                              worker_type="G.1X", number_of_workers=2, execution_class="STANDARD",
                                              quality={"passed": False, "input_rows": 150, "curated_rows": 128,
@@ -123,7 +123,7 @@ def test_report_renders_every_job_with_its_run_cost_quality_and_failure():
         markdown)
     assert "**orders**: data-quality checks failed: unique_key" in markdown
     assert "- ❌ `unique_key`: observed 2, expected 0 duplicate keys" in markdown
-    assert "- where to look: s3://curated/orders/_health/r1/_dq/run_id=jr_1/result.json" in markdown
+    assert "- where to look: s3://curated/_health/orders/r1/_dq/run_id=jr_1/result.json" in markdown
     assert "**customers**" not in markdown
     assert "Estimated Glue cost of the check: $0.0296" in markdown
     assert "**Where to look:** orders: s3://" in markdown

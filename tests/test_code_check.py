@@ -32,6 +32,7 @@ from stack_files import ROOT, project_defaults
 from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS
 from tests.iam_access import allows
+from tests.quality_results import put_health_run_result
 from tests.test_automation import FakeBackend
 
 pytestmark = pytest.mark.tier("unit")
@@ -172,7 +173,7 @@ def test_check_stack_glue_roles_reach_only_health_folders_and_pr_code(check_stac
         job = next(j for j in job_names() if policy.name.startswith(f"{naming.hyphenated(j)}-"))
         actions = {a for s in document["Statement"] for a in s["Action"]}
         assert not {a for a in actions if a.startswith("glue:") and a != "glue:GetDatabase"}, policy.name
-        health = f"{job}/_health/pr7-1/"
+        health = f"{naming.health_check_prefix(job)}pr7-1/"
         assert allows([document], "s3:GetObject", f"{buckets['raw']}/{health}orders.jsonl")
         assert allows([document], "s3:PutObject", f"{buckets['curated']}/{health}data/part-0.parquet")
         assert allows([document], "s3:GetObject", f"{buckets['artifacts']}/pr-checks/7/glue/{job}/script/g.py")
@@ -246,8 +247,8 @@ def check_stack(aws):
 
 def simulate_glue(check: CodeCheck, s3, *, passed: bool = True, failing: dict[str, str] | None = None,
                   started: list | None = None):
-    """Each run writes what its job would (curated Parquet and the quality result under its --target_path), or
-    fails with an error message for the jobs in `failing`."""
+    """Each run writes what its job would (the quality result under its --target_path), or fails with an error
+    message for the jobs in `failing`."""
     start_job_run, get_job_run = check.glue.start_job_run, check.glue.get_job_run
     names = {name: job for job, name in check.outputs["glue_jobs"].items()}
 
@@ -255,14 +256,7 @@ def simulate_glue(check: CodeCheck, s3, *, passed: bool = True, failing: dict[st
         run = start_job_run(**kwargs)
         job, arguments = names[kwargs["JobName"]], kwargs["Arguments"]
         (started if started is not None else []).append((job, arguments))
-        bucket, _, prefix = arguments["--target_path"].removeprefix("s3://").partition("/")
-        counts = Expected.of_sample(job)
-        s3.put_object(Bucket=bucket, Key=f"{prefix}data/day=2026-11-01/part-0.parquet", Body=b"PAR1")
-        result = {"passed": passed, "input_rows": counts.input_lines, "curated_rows": counts.curated_rows,
-                  "quarantined_rows": counts.quarantined_rows,
-                  "checks": [{"name": "quarantine_ratio", "passed": passed, "observed": 0.4, "expected": "<= 0.1"}]}
-        s3.put_object(Bucket=bucket, Key=f"{prefix}_dq/run_id={run['JobRunId']}/result.json",
-                      Body=json.dumps(result))
+        put_health_run_result(s3, arguments["--target_path"], job, run["JobRunId"], passed=passed)
         return run
 
     def get(**kwargs):
@@ -298,11 +292,12 @@ def test_the_prs_code_runs_on_the_check_stack_and_is_checked_like_the_pr_stack(c
     artifacts, s3 = check_stack["buckets"]["artifacts"], check_stack["s3"]
     assert sorted(job for job, _ in started) == sorted(JOBS)
     for job, arguments in started:
-        folder = f"{job}/_health/{report.health['run_id']}/"
+        folder = f"{naming.health_check_prefix(job)}{report.health['run_id']}/"
         assert report.health["run_id"].startswith("pr7-")
         assert arguments["--source_path"] == f"s3://{check_stack['buckets']['raw']}/{folder}"
         assert arguments["--target_path"] == f"s3://{check_stack['buckets']['curated']}/{folder}"
         assert arguments["--health_check"] == "true"
+        assert arguments["--job-bookmark-option"] == "job-bookmark-disable", "the job's bookmark is not read or moved"
         script = arguments["--scriptLocation"].removeprefix(f"s3://{artifacts}/")
         assert script.startswith(f"pr-checks/7/glue/{job}/script/glue_main-")
         body = s3.get_object(Bucket=artifacts, Key=script)["Body"].read()
@@ -370,7 +365,7 @@ def test_two_pull_requests_at_once_keep_to_their_own_folders_and_code(check_stac
         7: {"passed"}, 8: {"passed"}}
     for pr, runs in started.items():
         for job, arguments in runs:
-            assert f"/_health/pr{pr}-" in arguments["--target_path"]
+            assert f"/{naming.health_check_prefix(job)}pr{pr}-" in arguments["--target_path"]
             assert f"/pr-checks/{pr}/glue/{job}/" in arguments["--scriptLocation"]
     curated = check_stack["buckets"]["curated"]
     folders = {o["Key"].split("/")[2] for o in check_stack["s3"].list_objects_v2(Bucket=curated)["Contents"]}

@@ -41,7 +41,9 @@ def raw(aws, monkeypatch):
     raw_bucket, curated_bucket = new_bucket(s3), new_bucket(s3)
     # As the stack sets it: every job it deploys, each with its own prefixes.
     monkeypatch.setenv("JOBS", json.dumps({job: {"source": f"s3://{raw_bucket}/{job}/",
-                                                 "target": f"s3://{curated_bucket}/{job}/"}
+                                                 "target": f"s3://{curated_bucket}/{job}/",
+                                                 "health_source": f"s3://{raw_bucket}/_health/{job}/",
+                                                 "health_target": f"s3://{curated_bucket}/_health/{job}/"}
                                            for job in ("customers", "orders")}))
     monkeypatch.setenv("MAX_OBJECT_BYTES", "1000")
     return s3, raw_bucket, curated_bucket
@@ -53,10 +55,11 @@ def test_validate_input_returns_the_run_and_its_manifest(raw, lambda_context):
     s3.put_object(Bucket=raw_bucket, Key="orders/2026-11-23/b.jsonl", Body=b'{"b": 2}\n')
     s3.put_object(Bucket=raw_bucket, Key="orders/other/c.jsonl", Body=b"{}\n")
     run = validate_input.handler({"job": "orders", "input": {
-        "source_path": f"s3://{raw_bucket}/orders/2026-11-23/", "health_check": True}}, lambda_context)
+        "source_path": f"s3://{raw_bucket}/orders/2026-11-23/"}}, lambda_context)
     assert run == {
         "job": "orders", "source_path": f"s3://{raw_bucket}/orders/2026-11-23/",
-        "target_path": f"s3://{curated_bucket}/orders/", "health_check": "true",
+        "target_path": f"s3://{curated_bucket}/orders/", "health_check": "false",
+        "bookmark_option": "job-bookmark-enable",
         "manifest": {"object_count": 2, "total_bytes": 18,
                      "keys": ["orders/2026-11-23/a.jsonl", "orders/2026-11-23/b.jsonl"]},
     }
@@ -67,6 +70,36 @@ def test_validate_input_defaults_to_the_jobs_whole_prefix(raw, lambda_context):
     s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")
     run = validate_input.handler({"job": "orders"}, lambda_context)
     assert run["source_path"] == f"s3://{raw_bucket}/orders/" and run["health_check"] == "false"
+
+
+def test_a_health_check_runs_in_the_health_folders_with_bookmarks_disabled(raw, lambda_context):
+    s3, raw_bucket, curated_bucket = raw
+    s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")  # production input: not the check's
+    s3.put_object(Bucket=raw_bucket, Key="_health/orders/run1/sample.jsonl", Body=b"{}\n")
+    run = validate_input.handler({"job": "orders", "input": {
+        "source_path": f"s3://{raw_bucket}/_health/orders/run1/",
+        "target_path": f"s3://{curated_bucket}/_health/orders/run1/", "health_check": True}}, lambda_context)
+    assert (run["health_check"], run["bookmark_option"]) == ("true", "job-bookmark-disable")
+    assert run["manifest"]["keys"] == ["_health/orders/run1/sample.jsonl"]
+    defaulted = validate_input.handler({"job": "orders", "input": {"health_check": True}}, lambda_context)
+    assert (defaulted["source_path"], defaulted["target_path"]) == (
+        f"s3://{raw_bucket}/_health/orders/", f"s3://{curated_bucket}/_health/orders/")
+
+
+@pytest.mark.parametrize(("paths", "message"), [
+    ({"source_path": "s3://{raw}/orders/"}, "source_path 's3://{raw}/orders/' is outside the job's health-check "
+                                           "prefix 's3://{raw}/_health/orders/'"),
+    ({"target_path": "s3://{curated}/orders/"}, "target_path 's3://{curated}/orders/' is outside the job's "
+                                                "health-check prefix 's3://{curated}/_health/orders/'"),
+    ({"source_path": "s3://{raw}/_health/customers/"}, "is outside the job's health-check prefix"),
+])
+def test_a_health_check_pointed_at_production_data_is_refused(raw, lambda_context, paths, message):
+    s3, raw_bucket, curated_bucket = raw
+    s3.put_object(Bucket=raw_bucket, Key="orders/x.jsonl", Body=b"{}\n")
+    run_input = {key: value.format(raw=raw_bucket, curated=curated_bucket) for key, value in paths.items()}
+    with pytest.raises(validate_input.InputValidationFailed) as refused:
+        validate_input.handler({"job": "orders", "input": {**run_input, "health_check": True}}, lambda_context)
+    assert message.format(raw=raw_bucket, curated=curated_bucket) in str(refused.value)
 
 
 @pytest.mark.parametrize(("objects", "message"), [
@@ -99,11 +132,14 @@ def test_validate_input_rejects_malformed_events(raw, lambda_context, event, err
         validate_input.handler(event, lambda_context)
 
 
-def test_a_job_may_not_read_or_write_another_jobs_prefix(raw, lambda_context):
+@pytest.mark.parametrize("other", ["customers/", "_health/orders/"])
+def test_a_job_may_not_read_or_write_another_jobs_prefix(raw, lambda_context, other):
+    """Nor may a scheduled run read its own health-check folder."""
     s3, raw_bucket, curated_bucket = raw
-    s3.put_object(Bucket=raw_bucket, Key="customers/2026-11-23/a.jsonl", Body=b"{}\n")
+    for prefix in ("customers/", other):
+        s3.put_object(Bucket=raw_bucket, Key=f"{prefix}2026-11-23/a.jsonl", Body=b"{}\n")
     with pytest.raises(validate_input.InputValidationFailed, match="outside the job's prefix"):
-        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/customers/"}},
+        validate_input.handler({"job": "orders", "input": {"source_path": f"s3://{raw_bucket}/{other}"}},
                                lambda_context)
     with pytest.raises(validate_input.InputValidationFailed, match="is outside"):
         validate_input.handler({"job": "customers", "input": {"target_path": f"s3://{curated_bucket}/orders/"}},
@@ -124,6 +160,8 @@ def test_a_missing_setting_is_a_configuration_error(raw, lambda_context, monkeyp
     ("JOBS", "orders", "environment variable JOBS = 'orders': expected valid JSON"),
     ("JOBS", '{"orders": {"source": "s3://raw/orders/"}}',
      r"environment variable JOBS\['orders'\]\['target'\] is missing; expected a string"),
+    ("JOBS", '{"orders": {"source": "s3://r/orders/", "target": "s3://c/orders/", "health_target": "s3://c/_h/"}}',
+     r"environment variable JOBS\['orders'\]\['health_source'\] is missing; expected a string"),
 ])
 def test_every_bad_setting_is_a_configuration_error_naming_it(raw, lambda_context, monkeypatch, variable, value,
                                                               message):
@@ -279,10 +317,10 @@ def test_job_monitor_rejects_malformed_events(topic, lambda_context, event, mess
 def lake(aws, monkeypatch):
     s3 = aws("s3")
     temp, curated = new_bucket(s3), new_bucket(s3)
-    for bucket, key in [(temp, "orders/glue-temp/a"), (temp, "orders/glue-temp/b"), (curated, "orders/_health/x"),
+    for bucket, key in [(temp, "orders/glue-temp/a"), (temp, "orders/glue-temp/b"), (curated, "_health/orders/x"),
                         (curated, "orders/data/order_date=2026-11-01/part.parquet"), (temp, "other/keep")]:
         s3.put_object(Bucket=bucket, Key=key, Body=b"1")
-    monkeypatch.setenv("CLEANUP_LOCATIONS", json.dumps([f"{temp}/orders/", f"{curated}/orders/_health/"]))
+    monkeypatch.setenv("CLEANUP_LOCATIONS", json.dumps([f"{temp}/orders/", f"{curated}/_health/orders/"]))
     monkeypatch.setenv("TTL_DAYS", "7")
     return s3, temp, curated
 
@@ -293,14 +331,14 @@ def keys(s3, bucket: str) -> list[str]:
 
 def test_cleanup_deletes_only_expired_objects_under_its_prefixes(lake, lambda_context):
     s3, temp, curated = lake
-    assert cleanup.handler({}, lambda_context)["deleted"] == {f"{temp}/orders/": 0, f"{curated}/orders/_health/": 0}
+    assert cleanup.handler({}, lambda_context)["deleted"] == {f"{temp}/orders/": 0, f"{curated}/_health/orders/": 0}
     later = (datetime.now(UTC) + timedelta(days=8)).isoformat()
     result = cleanup.handler({"now": later}, lambda_context)
-    assert result["deleted"] == {f"{temp}/orders/": 2, f"{curated}/orders/_health/": 1}
+    assert result["deleted"] == {f"{temp}/orders/": 2, f"{curated}/_health/orders/": 1}
     assert keys(s3, temp) == ["other/keep"]
     assert keys(s3, curated) == ["orders/data/order_date=2026-11-01/part.parquet"]
     again = cleanup.handler({"now": later}, lambda_context)
-    assert again["deleted"] == {f"{temp}/orders/": 0, f"{curated}/orders/_health/": 0}, "idempotent"
+    assert again["deleted"] == {f"{temp}/orders/": 0, f"{curated}/_health/orders/": 0}, "idempotent"
 
 
 @pytest.mark.parametrize("location", ["bucket-only", "bucket/", "bucket/no-trailing-slash"])

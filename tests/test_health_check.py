@@ -1,6 +1,7 @@
 """The PR health check against moto server, for every job a stack deploys at once: success, a failed execution,
-a data-quality failure, wrong counts, a timeout, an interruption, missing outputs. moto runs the state machines
-(its interpreter); what each Glue job would write is put in S3 by the test, since moto runs no Glue code."""
+a data-quality failure, wrong counts, a published health run, a timeout, an interruption, missing outputs. moto runs
+the state machines (its interpreter); the quality result each Glue job would write is put in S3 by the test, since
+moto runs no Glue code."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import requests
 
 from automation.health_check import Expected, HealthCheck, HealthCheckFailed, JobSample, deployed_jobs
 from components.asl import PipelineTargets, pipeline_definition
-from components.naming import HEALTH_CHECK_FOLDER
+from components.naming import health_check_prefix
 from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS
+from tests.quality_results import SNAPSHOT_BEFORE, put_health_run_result
 from tests.test_state_machine import substitute_tasks_moto_cannot_run
 
 pytestmark = pytest.mark.tier("aws")
@@ -76,18 +78,10 @@ def deployed(aws, moto_endpoint, monkeypatch):
         """Outputs of a stack whose pipelines all succeed, but for the jobs named False."""
         return stack({job: generated(job, failing.get(job, True)) for job in REPOSITORY_JOBS})
 
-    def job_output(job: str, health_run: str, *, passed: bool = True, counts: Expected | None = None,
-                   parquet: bool = True):
-        """What a Glue job writes for a health run: curated Parquet and its quality result."""
-        counts = counts or Expected.of_sample(job)
-        prefix = f"{job}/{HEALTH_CHECK_FOLDER}/{health_run}/"
-        if parquet:
-            s3.put_object(Bucket=curated, Key=f"{prefix}data/day=2026-11-01/part-0.parquet", Body=b"PAR1")
-        result = {"passed": passed, "input_rows": counts.input_lines, "curated_rows": counts.curated_rows,
-                  "quarantined_rows": counts.quarantined_rows,
-                  "checks": [{"name": "row_count", "passed": True},
-                             {"name": "quarantine_ratio", "passed": passed, "observed": 0.3, "expected": "<= 0.1"}]}
-        s3.put_object(Bucket=curated, Key=f"{prefix}_dq/run_id={run_ids[job]}/result.json", Body=json.dumps(result))
+    def job_output(job: str, health_run: str, **options):
+        """What a Glue job writes for a health run: its quality result, in the run's health-check folder."""
+        put_health_run_result(s3, f"s3://{curated}/{health_check_prefix(job)}{health_run}/", job, run_ids[job],
+                              **options)
 
     def every_output(health_run: str, **options):
         for job in REPOSITORY_JOBS:
@@ -116,12 +110,15 @@ def test_every_deployed_job_runs_at_once_on_its_own_sample_and_is_checked(deploy
         assert job_result.glue_run_id == deployed["run_ids"][job] and job_result.glue_run_state == "SUCCEEDED"
         assert (job_result.worker_type, job_result.number_of_workers) == ("G.1X", 2)
         assert job_result.quality["curated_rows"] == Expected.of_sample(job).curated_rows
+        assert job_result.table_snapshot == SNAPSHOT_BEFORE, "the snapshot main was at, for a data rollback"
         execution = deployed["sfn"].describe_execution(executionArn=job_result.execution_arn)
         assert execution["stateMachineArn"] == check.state_machine_arn(job) == outputs["pipeline_versions"][job]
         (uploaded,) = deployed["s3"].list_objects_v2(Bucket=deployed["raw"],
-                                                     Prefix=f"{job}/_health/run1/")["Contents"]
+                                                     Prefix=f"_health/{job}/run1/")["Contents"]
         sample = JobSample.of(job)
-        assert uploaded["Key"] == f"{job}/_health/run1/{sample.path.name}"
+        assert uploaded["Key"] == f"_health/{job}/run1/{sample.path.name}"
+        assert not deployed["s3"].list_objects_v2(Bucket=deployed["raw"], Prefix=f"{job}/").get("Contents"), (
+            "nothing under the prefix the job's scheduled runs read")
         assert uploaded["Size"] == sample.path.stat().st_size
     assert Expected.of_sample("orders") != Expected.of_sample("customers"), "each job has its own expected counts"
 
@@ -146,26 +143,42 @@ def test_data_quality_failure_names_the_job_and_its_failed_checks(deployed):
     with pytest.raises(HealthCheckFailed, match="output of 1 of 2 job.s. failed: orders: data-quality checks "
                                                 "failed: quarantine_ratio") as failure:
         quick(outputs).run(run_id="run3")
-    assert failure.value.where == f"orders: s3://{outputs['buckets']['curated']}/orders/_health/run3/_dq/" \
+    assert failure.value.where == f"orders: s3://{outputs['buckets']['curated']}/_health/orders/run3/_dq/" \
                                   f"run_id={deployed['run_ids']['orders']}/result.json"
     assert failure.value.result.jobs["customers"].outcome == "passed"
 
 
-def test_wrong_counts_and_missing_parquet_fail_the_check(deployed):
+def test_wrong_counts_fail_the_check(deployed):
     outputs = deployed["stack"]({"orders": deployed["generated"]("orders")})
     deployed["job_output"]("orders", "run4", counts=Expected(input_lines=150, curated_rows=1, quarantined_rows=10))
     with pytest.raises(HealthCheckFailed, match=r"orders: row counts \(input, curated, quarantined\) are "
                                                 r"\(150, 1, 10\), expected \(150, 128, 10\)"):
         quick(outputs, jobs=["orders"]).run(run_id="run4")
-    deployed["job_output"]("orders", "run5", parquet=False)
-    with pytest.raises(HealthCheckFailed, match="orders: the run wrote no curated Parquet objects"):
+
+
+def test_a_health_run_that_published_to_the_table_fails_the_check(deployed):
+    """Everything else passes: only `table.published` says the run changed the job's table."""
+    outputs = deployed["stack"]({"orders": deployed["generated"]("orders")})
+    deployed["job_output"]("orders", "run5", published=True)
+    with pytest.raises(HealthCheckFailed, match=f"orders: the health run published to table db.orders \\(snapshot "
+                                                f"{SNAPSHOT_BEFORE + 1}\\): a health check must never change"):
         quick(outputs, jobs=["orders"]).run(run_id="run5")
+
+
+def test_a_quality_result_without_its_table_fails_the_check(deployed):
+    """A job that predates Iceberg tables writes no `table`: the check cannot tell it published nothing."""
+    outputs = deployed["stack"]({"orders": deployed["generated"]("orders")})
+    key = put_health_run_result(deployed["s3"], f"s3://{outputs['buckets']['curated']}/_health/orders/run10/",
+                                "orders", deployed["run_ids"]["orders"])
+    result = json.loads(deployed["s3"].get_object(Bucket=outputs["buckets"]["curated"], Key=key)["Body"].read())
+    del result["table"]
+    deployed["s3"].put_object(Bucket=outputs["buckets"]["curated"], Key=key, Body=json.dumps(result))
+    with pytest.raises(HealthCheckFailed, match="orders: the quality result names no table with a published flag"):
+        quick(outputs, jobs=["orders"]).run(run_id="run10")
 
 
 def test_missing_quality_result_is_reported(deployed):
     outputs = deployed["stack"]({"orders": deployed["generated"]("orders")})
-    deployed["s3"].put_object(Bucket=outputs["buckets"]["curated"],
-                              Key="orders/_health/run6/data/x/part-0.parquet", Body=b"PAR1")
     with pytest.raises(HealthCheckFailed, match="orders: the run wrote no data-quality result"):
         quick(outputs, jobs=["orders"]).run(run_id="run6")
 

@@ -122,13 +122,18 @@ def controller(env, verify=None, sleep=None) -> tuple[ReleaseController, list]:
     verified = []
 
     def default_verify(outputs, job, version_arn):
+        """What HealthCheck.run().to_dict() returns for one job: its run read main at VERIFIED_SNAPSHOT."""
         verified.append((job, version_arn))
-        return {"execution_status": "SUCCEEDED"}
+        return {"run_id": "r1", "jobs": {job: {"outcome": "passed", "execution_status": "SUCCEEDED",
+                                               "table_snapshot": VERIFIED_SNAPSHOT}}}
 
     ticks = iter(range(0, 10_000, 30))
     return ReleaseController(client=env["client"], verify=verify or default_verify,
                              progress=Progress(io.StringIO(), live=False), sleep=sleep or (lambda _s: None),
                              clock=lambda: float(next(ticks)), poll_seconds=60), verified
+
+
+VERIFIED_SNAPSHOT = 7212019266135408001
 
 
 def release(env, stack, **options) -> ReleaseReport:
@@ -148,6 +153,18 @@ def test_verify_then_switch_runs_the_check_on_the_new_version_then_moves_the_ali
     assert (history.live, history.earlier) == (2, (1,)) and "release 0000002 by ci" in history.note
     assert [p.status for p in report.phases.values()] == ["ok", "ok", "ok", "not run", "ok"]
     assert "Release of `qa` from 0000002: released" in report.to_markdown()
+
+
+def test_the_report_records_each_verified_jobs_table_snapshot_for_a_data_rollback(env):
+    report = release(env, FakeStack(env))
+    assert report.pipelines["orders"].table_snapshot == VERIFIED_SNAPSHOT
+    assert json.loads(report.to_json())["pipelines"]["orders"]["table_snapshot"] == VERIFIED_SNAPSHOT
+    assert (f"`python -m automation data-rollback --stack qa --job orders --snapshot {VERIFIED_SNAPSHOT}`"
+            in report.to_markdown())
+    silent = release(env, FakeStack(env), verify=lambda *_: {"run_id": "r2", "jobs": {}})
+    assert silent.outcome == "verification failed" and "reported no jobs.orders.table_snapshot" in silent.failure
+    unverified = release(env, FakeStack(env, strategy="all-at-once"))
+    assert unverified.pipelines["orders"].table_snapshot is None and "data-rollback" not in unverified.to_markdown()
 
 
 def test_all_at_once_switches_without_verification(env):

@@ -2,7 +2,9 @@
 
 Event (from the state machine): {"job": "orders", "input": <execution input>}, where the execution input may
 set "source_path" (an s3:// prefix or object under the job's raw prefix), "target_path" and "health_check".
-Returns the run: resolved paths, health-check flag, and a manifest of the input objects. Raises
+A health-check run reads and writes only under the job's health-check prefixes (`_health/<job>/`), never the
+job's own, and runs with Glue job bookmarks disabled, so it neither sees nor moves production data or bookmarks.
+Returns the run: resolved paths, health-check flag, bookmark option, and a manifest of the input objects. Raises
 InputValidationFailed when there is nothing to read, an object is empty or too large, or a path leaves
 the job's own prefixes; MalformedEvent when the event does not have this shape.
 """
@@ -16,6 +18,7 @@ from pydantic import Json, PositiveInt, StrictBool
 
 from functions.shared.clients import client
 from functions.shared.events import FunctionSettings, parse_event, read_settings, split_s3_uri
+from functions.shared.glue_runs import bookmark_option
 
 logger = Logger()
 tracer = Tracer()
@@ -43,17 +46,21 @@ class ValidateInputEvent(BaseModel):
 class JobPaths(BaseModel):
     source: str
     target: str
+    health_source: str
+    health_target: str
 
 
 class Settings(FunctionSettings):
-    # Each job the stack deploys -> its raw (source) and curated (target) prefix, as s3:// URIs.
+    # Each job the stack deploys -> its raw (source) and curated (target) prefix, and its health-check folders in
+    # both buckets, as s3:// URIs.
     jobs: Json[dict[str, JobPaths]]
     max_object_bytes: PositiveInt
 
 
-def _within(uri: str, allowed_prefix: str, what: str) -> str:
+def _within(uri: str, allowed_prefix: str, what: str, health_check: bool) -> str:
     if not uri.startswith(allowed_prefix):
-        raise InputValidationFailed(f"{what} {uri!r} is outside the job's prefix {allowed_prefix!r}")
+        kind = "health-check prefix" if health_check else "prefix"
+        raise InputValidationFailed(f"{what} {uri!r} is outside the job's {kind} {allowed_prefix!r}")
     return uri
 
 
@@ -62,13 +69,17 @@ def resolve_run(event: ValidateInputEvent, jobs: dict[str, JobPaths]) -> dict:
         raise InputValidationFailed(f"job {event.job!r} is not deployed in this stack; deployed: "
                                     f"{', '.join(sorted(jobs))}")
     paths, run_input = jobs[event.job], event.input or RunInput()
-    source = paths.source if run_input.source_path is None else run_input.source_path
-    target = paths.target if run_input.target_path is None else run_input.target_path
+    health = run_input.health_check
+    allowed_source, allowed_target = (paths.health_source, paths.health_target) if health else (paths.source,
+                                                                                                paths.target)
+    source = allowed_source if run_input.source_path is None else run_input.source_path
+    target = allowed_target if run_input.target_path is None else run_input.target_path
     return {
         "job": event.job,
-        "source_path": _within(source, paths.source, "source_path"),
-        "target_path": _within(target, paths.target, "target_path"),
-        "health_check": "true" if run_input.health_check else "false",
+        "source_path": _within(source, allowed_source, "source_path", health),
+        "target_path": _within(target, allowed_target, "target_path", health),
+        "health_check": "true" if health else "false",
+        "bookmark_option": bookmark_option(health),
     }
 
 
