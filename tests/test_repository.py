@@ -47,3 +47,17 @@ def test_the_readme_layout_names_what_exists_and_every_top_level_folder():
                | OUTPUTS and (not f.name.startswith(".") or f.name in (".github", ".ci"))}
     named = {p.strip("/").split("/")[0] for p in paths}
     assert folders - named == set(), f"add {sorted(folders - named)} to the README's layout table"
+
+
+def test_local_spark_runs_the_iceberg_that_the_glue_version_ships():
+    """`make setup` fetches the runtime jobs/common/iceberg.py names, and that is Glue 5.0's Iceberg (1.7.1 with
+    Spark 3.5 and Scala 2.12): moving the Glue version without the runtime (or back) fails here."""
+    from components.glue_job import GLUE_VERSION
+    from jobs.common import iceberg
+
+    glue_ships = {"5.0": "1.7.1"}
+    assert glue_ships[GLUE_VERSION] == iceberg.ICEBERG_VERSION
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(rf"^ICEBERG_RUNTIME := {re.escape(iceberg.RUNTIME_ARTIFACT)}$", makefile, re.MULTILINE)
+    assert re.search(rf"^ICEBERG_JAR := \$\(JARS\)/{re.escape(iceberg.RUNTIME_JAR.name)}$", makefile, re.MULTILINE)
+    assert iceberg.RUNTIME_JAR.parent == ROOT / ".build" / "jars"

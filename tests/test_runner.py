@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.common import local, sample
+from jobs.common import iceberg, local, sample
 from jobs.common.runner import PUBLISH_ATTEMPTS, OutputPaths, PublishConflict, QualityCheckFailed, RunOptions, run
 from jobs.common.table import CuratedTable, MainMoved, MissingTable
 from jobs.orders import sample_data
@@ -197,6 +197,20 @@ def test_a_run_that_dies_mid_merge_leaves_main_and_no_branch(spark, database, tm
     with pytest.raises(RuntimeError, match="executor lost"):
         run_orders(spark, database, SAMPLE, tmp_path, "dies")
     assert table_of(spark, database).snapshot() == before and branches(spark, database) == ["main"]
+
+
+def test_a_table_declared_bare_gets_its_partitioning_and_properties_on_the_first_run(spark, database, tmp_path):
+    """As the stack declares it through the Glue API: unpartitioned, no table properties. The first run adds the
+    job's partition field and the properties runs rely on (branch writes; the row-based Parquet reader)."""
+    columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in JOB.curated_schema.fields)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS curated.{database}")
+    spark.sql(f"CREATE TABLE curated.{database}.orders ({columns}) USING iceberg")
+    table = table_of(spark, database)
+    assert table.partition_columns() == []
+    run_orders(spark, database, SAMPLE, tmp_path, "first", create=False)
+    assert table.partition_columns() == ["order_date"] and table.rows() == 128
+    properties = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {table.name}").collect()}
+    assert {k: properties.get(k) for k in iceberg.TABLE_PROPERTIES} == iceberg.TABLE_PROPERTIES
 
 
 def test_a_table_the_stack_did_not_declare_is_a_clear_error(spark, database, tmp_path):

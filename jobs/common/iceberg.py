@@ -19,8 +19,11 @@ RUNTIME_JAR = (Path(__file__).resolve().parents[2] / ".build" / "jars"
 CATALOG = "curated"
 # The namespace local runs use in their warehouse (in AWS it is the stack's Glue database).
 LOCAL_DATABASE = "local"
-# Table properties every curated table has (format v2: row-level deletes, which MERGE needs).
-TABLE_PROPERTIES = {"format-version": "2", "write.wap.enabled": "true"}
+# Table properties every curated table has: format v2 (row-level deletes, which MERGE needs), branch writes, and
+# Iceberg's row-based Parquet reader: its vectorized (Arrow) reader crashed the JVM with SIGSEGV in
+# VectorizedDictionaryEncodedParquetValuesReader on a 1 M-row table here (`make bench --only merge`), as reported
+# by others for Iceberg's shaded Arrow reader.
+TABLE_PROPERTIES = {"format-version": "2", "write.wap.enabled": "true", "read.parquet.vectorization.enabled": "false"}
 EXTENSIONS = {"spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"}
 
 
