@@ -245,6 +245,9 @@ def test_local_cli_reports_each_run_and_the_table_rows_runs_accumulate_in(tmp_pa
     second = cli("--source", str(late))
     assert second.returncode == 0, second.stderr
     assert second.stdout.rstrip().endswith("table rows: 129")
+    third = cli("--source", str(late))
+    assert "curated table   local.orders: nothing newer in the batch, still at snapshot " in third.stdout
+    assert third.stdout.rstrip().endswith("table rows: 129")
 
 
 def test_local_cli_says_when_curated_data_was_not_published(spark, tmp_path, capsys):

@@ -105,6 +105,8 @@ def format_report(report: QualityReport, paths: OutputPaths | None = None, parti
 def publication(report: QualityReport, partition_column: str) -> str:
     """What the run did to its table, in one line."""
     table = report.table
+    if table.get("published") and table["snapshot_after"] == table["snapshot_before"]:
+        return f"{table['identifier']}: nothing newer in the batch, still at snapshot {table['snapshot_after']}"
     if table.get("published"):
         return (f"{table['identifier']} (partitioned by {partition_column}): published snapshot "
                 f"{table['snapshot_after']} (was {table['snapshot_before']})")
