@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -244,6 +247,42 @@ def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_the_
     assert "--non-interactive" in args and option(args, "--event-log") == "preview-$STACK.jsonl"
     # The config file is passed only where it exists (prod has none: every policy at its own level).
     assert ["[", "-f", "policies/config/$STACK.json", "]"] in [c.argv for c in shell_commands(step["run"])]
+
+
+CHECKER = ["policies/venv/bin/python", "policies/check_config.py"]
+
+
+def test_the_preview_first_checks_the_config_it_passes_with_the_projects_checker():
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    check, pulumi_preview = step_running(preview, CHECKER), step_running(preview, ["pulumi", "preview"])
+    assert steps(preview).index(check) < steps(preview).index(pulumi_preview)
+    assert "if" not in check and "continue-on-error" not in check, "a refused config stops the job"
+    (checked,) = [c.argv[len(CHECKER):] for c in shell_commands(check["run"]) if c.argv[:2] == CHECKER]
+    (args,) = [c.argv[2:] for c in shell_commands(pulumi_preview["run"]) if c.argv[:2] == ["pulumi", "preview"]]
+    assert checked == ["--stack", option(args, "--stack"), option(args, "--policy-pack-config")]
+    assert check["env"] == pulumi_preview["env"]
+
+
+@pytest.mark.parametrize(("stack", "lowered", "passes"), [("prod", "disabled", False), ("prod", "advisory", False),
+                                                          ("dev", "disabled", True), ("prod", None, True)])
+def test_the_check_step_fails_the_preview_job_when_a_pr_lowers_prod(tmp_path, stack, lowered, passes):
+    """The step's own script, run by bash in a checkout where a PR added policies/config/<stack>.json."""
+    (step,) = [s for s in steps(load("pull-request.yml")["jobs"]["preview"])
+               if any(c.argv[:2] == CHECKER for c in shell_commands(s.get("run", "")))]
+    shutil.copytree(ROOT / "policies", tmp_path / "policies", ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    python = tmp_path / "policies" / "venv" / "bin" / "python"  # the pack's venv: this one (it has pulumi-policy)
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    if lowered:
+        (tmp_path / "policies" / "config" / f"{stack}.json").write_text(
+            json.dumps({"s3-bucket-sse-kms": {"enforcementLevel": lowered}}))
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env={"STACK": stack, "PATH": os.defpath},
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode == 0) is passes, done.stdout + done.stderr
+    if not passes:
+        assert done.stderr.startswith(f"error: policies/config/{stack}.json: policy 's3-bucket-sse-kms' is mandatory "
+                                      f"and cannot be set to '{lowered}' on production stack 'prod'"), done.stderr
 
 
 def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_boundary():
