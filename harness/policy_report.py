@@ -8,7 +8,7 @@ real resource policies and the whole set through the stack policies, as `pulumi 
 Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
 `--policy-pack-config`), or from `--config`; a config that names an unknown policy or lowers a mandatory one on
 a protected stack (prod) is an error of the report (policies/guardrails/pack_config.py), and --all checks every
-file under policies/config/ so. Exit status 1 when a mandatory policy is violated, a config is refused, a policy run
+file under policies/config/ (and bootstrap/policy-config.json) so. Exit status 1 when a mandatory policy is violated, a config is refused, a policy run
 fails or a stack's program stops (e.g. on a bad config value; --all goes on with the other stacks), 2 on a
 usage error (no such stack file, a missing or malformed --config).
 """
@@ -47,6 +47,8 @@ from .program import PROJECT, ProgramRun, run_program
 
 CONFIG_PATH = Path("policies", "config")
 CONFIG_DIR = ROOT / CONFIG_PATH
+# The bootstrap's stacks (one per account, prod's among them) are previewed and updated with this one.
+BOOTSTRAP_CONFIG = Path("bootstrap", "policy-config.json")
 
 
 @dataclass(frozen=True)
@@ -194,9 +196,11 @@ def load_config(stack: str, path: Path | None = None, root: Path = ROOT) -> dict
 
 
 def committed_config_problems(stacks: list[str], root: Path = ROOT) -> list[str]:
-    """Every file under policies/config/, checked for each stack it may be passed to."""
+    """Every file under policies/config/, and the bootstrap's (passed to its prod stack too), checked for each
+    stack it may be passed to."""
     problems = []
-    for path in sorted((root / CONFIG_PATH).glob("*.json")):
+    bootstrap = root / BOOTSTRAP_CONFIG
+    for path in [*sorted((root / CONFIG_PATH).glob("*.json")), *([bootstrap] if bootstrap.exists() else [])]:
         try:
             config = read_config(path)
         except PolicyConfigError as error:

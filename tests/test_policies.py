@@ -753,6 +753,10 @@ def test_every_committed_config_file_is_checked_for_each_stack_it_may_be_passed_
     assert prod.startswith("policies/config/prod.json on stack prod: policy 's3-bucket-sse-kms' is mandatory")
     # A file not named after a stack could be passed to any stack: it has to be fit for prod.
     assert shared.startswith("policies/config/shared.json on stack prod: policy 'kms-key-rotation' is mandatory")
+    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "bootstrap" / "policy-config.json").write_text(json.dumps({"iam-no-wildcard-actions": "advisory"}))
+    assert committed_config_problems(list(SHIPPED_STACKS), tmp_path)[-1].startswith(
+        "bootstrap/policy-config.json on stack prod: policy 'iam-no-wildcard-actions' is mandatory")
 
 
 def test_report_all_fails_on_a_committed_config_that_lowers_prod(tmp_path, capsys, monkeypatch):
