@@ -8,9 +8,9 @@ real resource policies and the whole set through the stack policies, as `pulumi 
 Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
 `--policy-pack-config`), or from `--config`; a config that names an unknown policy or lowers a mandatory one on
 a protected stack (prod) is an error of the report (policies/guardrails/pack_config.py), and --all checks every
-file under policies/config/ (and bootstrap/policy-config.json) so. Exit status 1 when a mandatory policy is violated, a config is refused, a policy run
-fails or a stack's program stops (e.g. on a bad config value; --all goes on with the other stacks), 2 on a
-usage error (no such stack file, a missing or malformed --config).
+file under policies/config/ (and bootstrap/policy-config.json) so. Exit status 1 when a mandatory policy is
+violated, a config is refused, a policy run fails or a stack's program stops (e.g. on a bad config value; --all
+goes on with the other stacks), 2 on a usage error (no such stack file, a missing or malformed --config).
 """
 
 from __future__ import annotations
