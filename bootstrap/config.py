@@ -115,3 +115,54 @@ def load_settings() -> BootstrapSettings:
 
     config = pulumi.Config(PROJECT)
     return parse_settings(pulumi.get_stack(), {key: config.get(key) for key in FIELDS})
+
+
+# --- GitHub's side (bootstrap/github_settings.py): its own keys, checked with the ones above ---------------------
+
+# Ids, since GitHub's environment API takes ids: `gh api orgs/ORG/teams/TEAM --jq .id`, `gh api users/LOGIN --jq .id`.
+_IDS = Field(list, lambda v: all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in v),
+             "a list of positive GitHub ids (numbers), e.g. [4321987]; [] for none")
+GITHUB_FIELDS: dict[str, Field] = {
+    "manageRepository": BOOLEAN,
+    "reviewerTeams": _IDS,
+    "reviewerUsers": _IDS,
+}
+# GitHub lets an environment name up to 6 reviewers (users or teams); one approval suffices.
+MAX_REVIEWERS = 6
+
+
+@dataclass(frozen=True)
+class GithubSettings:
+    # This stack also owns the repository-wide settings (OIDC subject template, ruleset): exactly one stack may.
+    manage_repository: bool
+    # Required reviewers of the protected environments (prod) this account hosts.
+    reviewer_teams: tuple[int, ...]
+    reviewer_users: tuple[int, ...]
+
+
+def parse_github_settings(stack: str, raw: Mapping[str, Any], environments: tuple[str, ...]) -> GithubSettings:
+    """Validate the GitHub keys; raise ConfigError listing every problem."""
+    from policies.guardrails.framework import PROTECTED_STACKS
+
+    problems: list[str] = []
+    values = read_fields(PROJECT, GITHUB_FIELDS, raw, problems)
+    reviewers = len(values.get("reviewerTeams") or []) + len(values.get("reviewerUsers") or [])
+    protected = [e for e in environments if e in PROTECTED_STACKS]
+    keys = f"{PROJECT}:reviewerTeams + {PROJECT}:reviewerUsers"
+    if protected and not 1 <= reviewers <= MAX_REVIEWERS:
+        problems.append(f"{keys} = {reviewers} reviewer(s): the protected environment(s) {', '.join(protected)} need "
+                        f"1 to {MAX_REVIEWERS} required reviewers (team or user ids)")
+    elif not protected and reviewers:
+        problems.append(f"{keys} = {reviewers} reviewer(s): this account hosts no protected environment "
+                        f"({', '.join(PROTECTED_STACKS)}) for them to review; set both to []")
+    if problems:
+        raise ConfigError(stack, problems)
+    return GithubSettings(manage_repository=values["manageRepository"], reviewer_teams=tuple(values["reviewerTeams"]),
+                          reviewer_users=tuple(values["reviewerUsers"]))
+
+
+def load_github_settings(environments: tuple[str, ...]) -> GithubSettings:
+    import pulumi
+
+    config = pulumi.Config(PROJECT)
+    return parse_github_settings(pulumi.get_stack(), {key: config.get(key) for key in GITHUB_FIELDS}, environments)

@@ -8,9 +8,10 @@ import pulumi
 from automation.profile import STACK_PREFIX as PR_STACK_PREFIX
 from components.aws_context import AwsContext
 from components.config import ConfigError
+from policies.guardrails.framework import PROTECTED_STACKS
 
 from . import variables
-from .config import NAMESPACE, load_settings
+from .config import NAMESPACE, BootstrapSettings, GithubSettings, load_github_settings, load_settings
 from .documents import (
     DEPLOYER_POLICIES,
     PREVIEW_POLICIES,
@@ -24,6 +25,7 @@ from .documents import (
     preview_policies,
 )
 from .github_oidc import GithubOidc, GithubOidcArgs
+from .github_settings import EnvironmentArgs, RepositorySettings, RepositorySettingsArgs
 from .state_backend import StateBackend, StateBackendArgs
 from .workflow_roles import (
     DRIFT_SESSION_HOURS,
@@ -38,6 +40,7 @@ from .workflow_roles import (
 def main() -> None:
     try:
         settings = load_settings()
+        github_settings = load_github_settings(settings.environments)
     except ConfigError as error:
         # A clean message naming every bad key, instead of a stack trace.
         raise pulumi.RunError(str(error)) from None
@@ -94,3 +97,28 @@ def main() -> None:
     # Exactly the repository variables the workflows read, under their own names: `pulumi stack output --shell`.
     for variable, value in exported.items():
         pulumi.export(variable, value)
+    RepositorySettings("github", github_args(settings, github_settings, exported))
+
+
+def github_args(settings: BootstrapSettings, github_settings: GithubSettings,
+                exported: dict[str, pulumi.Output[str]]) -> RepositorySettingsArgs:
+    """Where each output goes in GitHub: the account's backend and region to the environments of its stacks (the
+    drift ones with the drift role); deploy roles to the repository, since delivery.yml names them outside any
+    environment; and, from the account that hosts pull requests, what their jobs (no environment) read."""
+    account = {name: exported[name] for name in (variables.AWS_REGION, variables.PULUMI_BACKEND_URL,
+                                                 variables.PULUMI_SECRETS_PROVIDER)}
+    environments = {}
+    for environment in settings.environments:
+        reviewed = environment in PROTECTED_STACKS
+        environments[environment] = EnvironmentArgs(
+            variables=account, reviewer_teams=github_settings.reviewer_teams if reviewed else (),
+            reviewer_users=github_settings.reviewer_users if reviewed else ())
+        environments[drift_environment(environment)] = EnvironmentArgs(variables={
+            **account, variables.AWS_DRIFT_ROLE_ARN: exported[variables.AWS_DRIFT_ROLE_ARN]})
+    repository = {variables.deploy_role_variable(e): exported[variables.deploy_role_variable(e)]
+                  for e in settings.environments}
+    if settings.pull_requests:
+        repository.update({**account, **{name: exported[name] for name in variables.PULL_REQUEST_VARIABLES}})
+    return RepositorySettingsArgs(repository=settings.github_repository, default_branch=settings.default_branch,
+                                  environments=environments, repository_variables=repository,
+                                  manage_repository=github_settings.manage_repository)

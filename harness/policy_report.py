@@ -6,9 +6,11 @@ real resource policies and the whole set through the stack policies, as `pulumi 
     python -m harness.policy_report --all                     # every stack file Pulumi.<name>.yaml, both modes
 
 Policy config comes from `policies/config/<stack>.json` when it exists (the file CI passes with
-`--policy-pack-config`), or from `--config`. Exit status 1 when a mandatory policy is violated, a policy run
-fails or a stack's program stops (e.g. on a bad config value; --all goes on with the other stacks), 2 on a
-usage error (no such stack file, a missing or malformed --config).
+`--policy-pack-config`), or from `--config`; a config that names an unknown policy or lowers a mandatory one on
+a protected stack (prod) is an error of the report (policies/guardrails/pack_config.py), and --all checks every
+file under policies/config/ (and bootstrap/policy-config.json) so. Exit status 1 when a mandatory policy is
+violated, a config is refused, a policy run fails or a stack's program stops (e.g. on a bad config value; --all
+goes on with the other stacks), 2 on a usage error (no such stack file, a missing or malformed --config).
 """
 
 from __future__ import annotations
@@ -37,12 +39,16 @@ from pulumi_policy import (
 
 from policies.guardrails import ALL_POLICIES
 from policies.guardrails.framework import UNKNOWN_READS, WaiverMisapplied
+from policies.guardrails.pack_config import PolicyConfigError, config_problems, read_config, stacks_served
 from policies.guardrails.pulumi_internals import UnknownValueError, deferred_read, policy_props
 from stack_files import ROOT, stack_config, stack_names
 
 from .program import PROJECT, ProgramRun, run_program
 
-CONFIG_DIR = ROOT / "policies" / "config"
+CONFIG_PATH = Path("policies", "config")
+CONFIG_DIR = ROOT / CONFIG_PATH
+# The bootstrap's stacks (one per account, prod's among them) are previewed and updated with this one.
+BOOTSTRAP_CONFIG = Path("bootstrap", "policy-config.json")
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,8 @@ def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, confi
     config = config or {}
     as_the_engine_starts_the_pack(stack, mode, project)
     report = PolicyReport(stack=stack, mode=mode)
+    # The engine would apply a lowered level silently: the report refuses the config instead.
+    report.errors.extend(f"policy pack config: {problem}" for problem in config_problems(config, stack, policies))
     resources = _policy_resources(resource_inputs, stack)
     stack_resources = _policy_resources(stack_inputs, stack) if stack_inputs is not None else resources
     for policy in policies:
@@ -179,29 +187,28 @@ def evaluate(resource_inputs: list[PolicyInput], *, stack: str, mode: str, confi
     return report
 
 
-class PolicyConfigError(ValueError):
-    """A policy pack config file that cannot be used; the message names the file."""
-
-
-def read_config(path: Path) -> dict[str, Any]:
-    try:
-        config = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise PolicyConfigError(f"policy pack config {path}: no such file") from None
-    except json.JSONDecodeError as error:
-        raise PolicyConfigError(f"policy pack config {path} is not valid JSON: {error}") from None
-    if not isinstance(config, dict):
-        raise PolicyConfigError(f"policy pack config {path} must be a JSON object of policy name to settings, "
-                                f"not {type(config).__name__}")
-    return config
-
-
-def load_config(stack: str, path: Path | None = None) -> dict[str, Any]:
+def load_config(stack: str, path: Path | None = None, root: Path = ROOT) -> dict[str, Any]:
     """`path` (which must exist), or else the stack's own config file when it has one."""
     if path is not None:
         return read_config(path)
-    own = CONFIG_DIR / f"{stack}.json"
+    own = root / CONFIG_PATH / f"{stack}.json"
     return read_config(own) if own.exists() else {}
+
+
+def committed_config_problems(stacks: list[str], root: Path = ROOT) -> list[str]:
+    """Every file under policies/config/, and the bootstrap's (passed to its prod stack too), checked for each
+    stack it may be passed to."""
+    problems = []
+    bootstrap = root / BOOTSTRAP_CONFIG
+    for path in [*sorted((root / CONFIG_PATH).glob("*.json")), *([bootstrap] if bootstrap.exists() else [])]:
+        try:
+            config = read_config(path)
+        except PolicyConfigError as error:
+            problems.append(str(error))
+            continue
+        problems += [f"{path.relative_to(root)} on stack {stack}: {problem}" for stack in stacks_served(path, stacks)
+                     for problem in config_problems(config, stack, ALL_POLICIES)]
+    return problems
 
 
 def report_for_run(run: ProgramRun, config: Mapping[str, Any] | None = None) -> PolicyReport:
@@ -245,11 +252,14 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         return 2
     runs = [(s, p) for s in stacks for p in (True, False)] if args.all else [(args.stack, args.preview)]
     try:
-        configs = {stack: load_config(stack, args.config) for stack in dict.fromkeys(s for s, _ in runs)}
+        configs = {stack: load_config(stack, args.config, root) for stack in dict.fromkeys(s for s, _ in runs)}
     except PolicyConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     blocked, stopped = [], []
+    refused = committed_config_problems(stacks, root) if args.all else []
+    for problem in refused:
+        print(f"ERROR policy pack config {problem}")
     for stack, preview in runs:
         mode = "preview" if preview else "update"
         try:
@@ -265,7 +275,7 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     if len(runs) > 1:
         print(f"{len(runs)} evaluation(s): {len(blocked)} blocked{' (' + ', '.join(blocked) + ')' if blocked else ''}, "
               f"{len(stopped)} not evaluated{' (' + ', '.join(stopped) + ')' if stopped else ''}")
-    return 1 if blocked or stopped else 0
+    return 1 if blocked or stopped or refused else 0
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from parliament import analyze_policy_string
 
 from automation.profile import pull_request
 from automation.profile import stack_config as pr_stack_config
-from bootstrap.config import FIELDS, PROJECT, BootstrapSettings, parse_settings
+from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     DEPLOYER_POLICIES,
     GITHUB_OIDC_HOST,
@@ -607,8 +607,9 @@ def test_program_stops_with_a_clean_error_before_registering_anything():
 def test_project_schema_declares_exactly_the_validated_keys():
     declared = project_file(BOOTSTRAP)["config"]
     kinds = {int: "integer", bool: "boolean", str: "string", list: "array"}
-    assert set(declared) == {f"{PROJECT}:{key}" for key in FIELDS}
-    for key, field in FIELDS.items():
+    fields = {**FIELDS, **GITHUB_FIELDS}
+    assert set(declared) == {f"{PROJECT}:{key}" for key in fields}
+    for key, field in fields.items():
         declaration = declared[f"{PROJECT}:{key}"]
         assert declaration["type"] == kinds[field.kind] and declaration["description"], key
         if "default" in declaration:

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import json
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from harness.policy_report import CONFIG_DIR, PolicyInput, evaluate, format_report, main, report_for_run
+from harness.policy_report import (
+    CONFIG_DIR,
+    PolicyInput,
+    committed_config_problems,
+    evaluate,
+    format_report,
+    main,
+    report_for_run,
+)
 from harness.program import copy_program
 from policies.guardrails import ALL_POLICIES, PACK_NAME
+from policies.guardrails.pack_config import config_problems
 from stack_files import ROOT, SHIPPED_STACKS
 
 pytestmark = pytest.mark.tier("unit")
@@ -582,9 +593,9 @@ def test_shipped_stack_has_no_mandatory_violation(evaluations, stack, preview):
 def test_shipped_policy_configs_keep_prod_mandatory():
     configs = {path.stem: json.loads(path.read_text()) for path in CONFIG_DIR.glob("*.json")}
     assert set(configs) <= set(SHIPPED_STACKS)
+    assert committed_config_problems(list(SHIPPED_STACKS)) == []
     for stack, config in configs.items():
         for policy, settings in config.items():
-            assert policy in {p.name for p in ALL_POLICIES}, f"{stack}.json names unknown policy {policy}"
             waived = (settings or {}).get("advisoryStacks", {})
             assert set(waived) <= {stack}, f"{stack}.json waives {policy} for {set(waived)}"
             if settings.get("enforcementLevel") in ("advisory", "disabled"):
@@ -665,3 +676,115 @@ def test_report_usage_errors_name_the_file(tmp_path, capsys, argv, message):
     files["list"].write_text("[]")
     assert main([arg.format(**files) for arg in argv]) == 2
     assert capsys.readouterr().err.startswith(message.format(**files))
+
+
+# --- the pack config cannot lower a guardrail on prod --------------------------------------------------------------
+
+MANDATORY = [p.name for p in ALL_POLICIES if p.enforcement_level == EnforcementLevel.MANDATORY]
+LOWERED_SSE = {"s3-bucket-sse-kms": {"enforcementLevel": "disabled"}}
+
+
+@pytest.mark.parametrize("level", ["disabled", "advisory"])
+@pytest.mark.parametrize("policy", MANDATORY)
+def test_a_config_lowering_a_mandatory_policy_is_refused_on_prod_only(policy, level):
+    for config in ({policy: {"enforcementLevel": level}}, {policy: level}):
+        (problem,) = config_problems(config, "prod", ALL_POLICIES)
+        assert problem == (f"policy '{policy}' is mandatory and cannot be set to '{level}' on production stack 'prod'; "
+                           "remove the enforcementLevel (protected stacks: prod)")
+        assert config_problems(config, "dev", ALL_POLICIES) == []
+    assert config_problems({policy: {"enforcementLevel": "remediate"}}, "prod", ALL_POLICIES) == []
+    assert config_problems({policy: {"enforcementLevel": "mandatory"}}, "prod", ALL_POLICIES) == []
+
+
+def test_an_advisory_policy_may_be_configured_on_prod():
+    advisory = [p.name for p in ALL_POLICIES if p.enforcement_level == EnforcementLevel.ADVISORY]
+    assert advisory, "the pack has an advisory policy to make this case"
+    assert config_problems({advisory[0]: "disabled"}, "prod", ALL_POLICIES) == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_unknown_policy_names_and_levels_are_errors_naming_them(stack):
+    config = {"s3-bucket-ssekms": {"enforcementLevel": "mandatory"}, "kms-key-rotation": {"enforcementLevel": "off"},
+              "required-tags": 3}
+    unknown, level, shape = config_problems(config, stack, ALL_POLICIES)
+    known = ", ".join(sorted(p.name for p in ALL_POLICIES))
+    assert unknown == f"unknown policy 's3-bucket-ssekms' in the policy pack config; known policies: {known}"
+    assert level == ("policy 'kms-key-rotation': enforcementLevel \"off\" is not one of advisory, mandatory, "
+                     "remediate, disabled")
+    assert shape == "policy 'required-tags': settings must be an enforcement level or an object, not 3"
+
+
+def test_the_report_blocks_prod_when_its_config_disables_a_mandatory_policy():
+    """The issue's case: with the policy disabled the engine would report nothing and pass."""
+    unencrypted = bucket(sse=False)
+    report = evaluate(unencrypted, stack="prod", mode="update", config=LOWERED_SSE)
+    assert [f.policy for f in report.findings] == [], "the disabled policy did not run, as in the engine"
+    assert report.blocked and report.errors == [
+        "policy pack config: policy 's3-bucket-sse-kms' is mandatory and cannot be set to 'disabled' on production "
+        "stack 'prod'; remove the enforcementLevel (protected stacks: prod)"]
+    assert not evaluate(unencrypted, stack="dev", mode="update", config=LOWERED_SSE).blocked
+    typo = evaluate(bucket(), stack="dev", mode="update", config={"s3-bucket-ssekms": "disabled"})
+    assert typo.blocked and "unknown policy 's3-bucket-ssekms'" in typo.errors[0]
+
+
+def test_report_command_fails_on_a_config_that_lowers_prod(tmp_path, capsys, monkeypatch):
+    import harness.policy_report as report_module
+
+    config = tmp_path / "lowered.json"
+    config.write_text(json.dumps(LOWERED_SSE))
+    monkeypatch.setattr(report_module, "report_for_stack",
+                        lambda stack, preview, config, root: evaluate(bucket(), stack=stack, mode="update",
+                                                                      config=config))
+    assert main(["--stack", "prod", "--config", str(config)]) == 1
+    assert "ERROR policy pack config: policy 's3-bucket-sse-kms' is mandatory" in capsys.readouterr().out
+    assert main(["--stack", "dev", "--config", str(config)]) == 0
+
+
+def test_every_committed_config_file_is_checked_for_each_stack_it_may_be_passed_to(tmp_path):
+    folder = tmp_path / "policies" / "config"
+    folder.mkdir(parents=True)
+    (folder / "dev.json").write_text(json.dumps(LOWERED_SSE))
+    assert committed_config_problems(list(SHIPPED_STACKS), tmp_path) == []
+    (folder / "prod.json").write_text(json.dumps(LOWERED_SSE))
+    (folder / "shared.json").write_text(json.dumps({"kms-key-rotation": "advisory"}))
+    (folder / "broken.json").write_text("{")
+    broken, prod, shared = committed_config_problems(list(SHIPPED_STACKS), tmp_path)
+    assert broken.startswith(f"policy pack config {folder / 'broken.json'} is not valid JSON")
+    assert prod.startswith("policies/config/prod.json on stack prod: policy 's3-bucket-sse-kms' is mandatory")
+    # A file not named after a stack could be passed to any stack: it has to be fit for prod.
+    assert shared.startswith("policies/config/shared.json on stack prod: policy 'kms-key-rotation' is mandatory")
+    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "bootstrap" / "policy-config.json").write_text(json.dumps({"iam-no-wildcard-actions": "advisory"}))
+    assert committed_config_problems(list(SHIPPED_STACKS), tmp_path)[-1].startswith(
+        "bootstrap/policy-config.json on stack prod: policy 'iam-no-wildcard-actions' is mandatory")
+
+
+def test_report_all_fails_on_a_committed_config_that_lowers_prod(tmp_path, capsys, monkeypatch):
+    import harness.policy_report as report_module
+
+    (tmp_path / "Pulumi.prod.yaml").write_text("config: {}\n")
+    (tmp_path / "policies" / "config").mkdir(parents=True)
+    (tmp_path / "policies" / "config" / "prod.json").write_text(json.dumps(LOWERED_SSE))
+    monkeypatch.setattr(report_module, "report_for_stack",
+                        lambda stack, preview, config, root: evaluate([], stack=stack, mode="update"))
+    assert main(["--all"], root=tmp_path) == 1
+    assert "ERROR policy pack config policies/config/prod.json on stack prod: policy 's3-bucket-sse-kms'" in \
+        capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("stack", "config", "status", "output"), [
+    ("prod", LOWERED_SSE, 1, "error: {file}: policy 's3-bucket-sse-kms' is mandatory and cannot be set to 'disabled'"),
+    ("prod", {"s3-bucket-ssekms": {}}, 1, "error: {file}: unknown policy 's3-bucket-ssekms' in the policy pack config"),
+    ("dev", LOWERED_SSE, 0, "policy pack config {file}: fit for stack 'dev'"),
+    ("prod", None, 0, "policy pack config {file}: none, every policy at its own level on stack 'prod'"),
+    ("prod", [], 1, "error: {file}: policy pack config {file} must be a JSON object"),
+])
+def test_the_workflows_checker_refuses_what_the_report_refuses(tmp_path, stack, config, status, output):
+    """policies/check_config.py, which the preview job runs before `pulumi preview`, as a process."""
+    file = tmp_path / f"{stack}.json"
+    if config is not None:
+        file.write_text(json.dumps(config))
+    done = subprocess.run([sys.executable, str(ROOT / "policies" / "check_config.py"), "--stack", stack, str(file)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == status, done.stdout + done.stderr
+    assert (done.stdout + done.stderr).startswith(output.format(file=file))

