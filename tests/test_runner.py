@@ -12,7 +12,7 @@ import pytest
 
 from jobs.common import iceberg, local, sample
 from jobs.common.runner import PUBLISH_ATTEMPTS, OutputPaths, PublishConflict, QualityCheckFailed, RunOptions, run
-from jobs.common.table import CuratedTable, MainMoved, MissingTable
+from jobs.common.table import CuratedTable, MainMoved, MissingTable, concurrent_commit
 from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from jobs.orders.sample_data import SAMPLE_ROWS
@@ -154,13 +154,13 @@ def test_a_run_whose_main_moved_merges_again_and_loses_no_row(spark, database, t
     table holds both runs' rows."""
     run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
     concurrent = lines(tmp_path / "c.jsonl", {**ORDER, "order_id": "o-concurrent"})
-    publish, calls = CuratedTable.publish, []
+    publish, calls, others = CuratedTable.publish, [], []
 
     def other_run_publishes_first(self, branch):
         calls.append(branch)
         if len(calls) == 1:  # the other run lands between this run's merge and its publish
             monkeypatch.setattr(CuratedTable, "publish", publish)
-            run_orders(spark, database, concurrent, tmp_path, "other")
+            others.append(run_orders(spark, database, concurrent, tmp_path, "other"))
             monkeypatch.setattr(CuratedTable, "publish", other_run_publishes_first)
         return publish(self, branch)
 
@@ -169,8 +169,55 @@ def test_a_run_whose_main_moved_merges_again_and_loses_no_row(spark, database, t
     report = run_orders(spark, database, mine, tmp_path, "mine")
     assert calls == ["audit_mine", "audit_mine"], "the first publish was refused, the second merged anew"
     assert report.table["published"]
+    assert report.table["snapshot_before"] == others[0].table["snapshot_after"], "main as this run's rows found it"
     ids = sorted(r["order_id"] for r in spark.table(f"curated.{database}.orders").collect())
     assert ids == ["o-00000001", "o-concurrent", "o-mine"]
+
+
+def test_a_branch_refused_for_a_concurrent_commit_is_made_again(spark, database, tmp_path, monkeypatch):
+    create, calls = CuratedTable.create_branch, []
+
+    def refused_once(self, branch):
+        calls.append(branch)
+        if len(calls) == 1:
+            raise MainMoved("CommitFailedException: Table metadata refresh is required")
+        return create(self, branch)
+
+    monkeypatch.setattr(CuratedTable, "create_branch", refused_once)
+    report = run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    assert len(calls) == 2 and report.table["published"] and table_of(spark, database).rows() == 1
+
+
+def test_a_branch_that_cannot_be_dropped_does_not_undo_a_published_run(spark, database, tmp_path, monkeypatch):
+    """The drop comes after the publish: its failure leaves the run published, with its quality result."""
+    drop, published = CuratedTable.drop_branch, []
+    publish = CuratedTable.publish
+
+    def publish_and_note(self, branch):
+        published.append(branch)
+        return publish(self, branch)
+
+    def drop_fails_after_publish(self, branch):
+        if published:
+            raise RuntimeError("Glue throttled UpdateTable")
+        return drop(self, branch)
+
+    monkeypatch.setattr(CuratedTable, "publish", publish_and_note)
+    monkeypatch.setattr(CuratedTable, "drop_branch", drop_fails_after_publish)
+    report = run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    assert report.table["published"] and table_of(spark, database).rows() == 1
+    assert json.loads(Path(OutputPaths.of(str(tmp_path), "a").quality_result).read_text())["table"]["published"]
+    assert "audit_a" in branches(spark, database), "left to expire with the table's snapshots"
+
+
+@pytest.mark.tier("unit")
+@pytest.mark.parametrize(("message", "concurrent"), [
+    ("IllegalArgumentException: Cannot fast-forward: main is not an ancestor of audit_x", True),
+    ("org.apache.iceberg.exceptions.CommitFailedException: Table metadata refresh is required", True),
+    ("org.apache.iceberg.exceptions.NoSuchTableException: Table does not exist: db.orders", False),
+])
+def test_which_refusals_are_a_concurrent_commit(message, concurrent):
+    assert concurrent_commit(RuntimeError(message)) is concurrent
 
 
 def test_a_run_that_never_wins_the_race_publishes_nothing_and_fails(spark, database, tmp_path, monkeypatch):

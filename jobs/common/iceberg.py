@@ -34,6 +34,8 @@ class MissingRuntime(RuntimeError):
 
 
 def _catalog(**properties: str) -> dict[str, str]:
+    # No table cache: a run reads `main` afresh before each attempt, never a copy another run's publish made stale.
+    properties = {"cache-enabled": "false", **properties}
     return {f"spark.sql.catalog.{CATALOG}": "org.apache.iceberg.spark.SparkCatalog",
             **{f"spark.sql.catalog.{CATALOG}.{key}": value for key, value in properties.items()}}
 

@@ -10,6 +10,7 @@ dropped. An input with no line is a success that says so.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
 
@@ -25,6 +26,7 @@ SESSION_SETTINGS = {
     # Dates are derived from timestamps: the same instant must give the same day everywhere.
     "spark.sql.session.timeZone": "UTC",
 }
+LOG = logging.getLogger(__name__)
 # How many times a run merges again on a `main` another run moved, before it fails (and its input stays unread).
 PUBLISH_ATTEMPTS = 3
 
@@ -93,7 +95,7 @@ def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunO
     """The run's report; raises QualityCheckFailed (after writing its outputs) when the audit failed."""
     configure(spark)
     table = CuratedTable(spark, options.database, options.table)
-    table.ensure(job.curated_schema, job.partition_column, create=options.create_table)
+    table.ensure(job.curated_schema, job.partition_column, create=options.create_table, alter=not options.health_check)
     # Kept once: every output reads it, and without it Spark would parse each line again per output
     # (and per CASE branch of the rejection rules, which the optimizer inlines into the filters).
     validated = job.validate(lines).persist(StorageLevel.MEMORY_AND_DISK)
@@ -130,7 +132,10 @@ def merge_audit_publish(table: CuratedTable, job: JobDefinition, batch: DataFram
     try:
         for _ in range(PUBLISH_ATTEMPTS):
             before = table.snapshot()
-            base = table.create_branch(options.branch)
+            try:
+                base = table.create_branch(options.branch)
+            except MainMoved:
+                continue
             plan = merge.plan(batch, conflicts, table.read(base), key, job.updated_at)
             try:
                 if plan.counts.inserted or plan.counts.updated:
@@ -148,10 +153,22 @@ def merge_audit_publish(table: CuratedTable, job: JobDefinition, batch: DataFram
             if not audited.passed or options.health_check:
                 return audited
             try:
-                published = table.publish(options.branch)
+                replaced, published = table.publish(options.branch)
             except MainMoved:
                 continue
-            return replace(audited, table={**audited.table, "snapshot_after": published, "published": True})
+            # The snapshot the publish replaced is main as this run's rows found it, whatever landed meanwhile.
+            return replace(audited, table={**audited.table, "snapshot_before": replaced, "snapshot_after": published,
+                                           "published": True})
         raise PublishConflict(table.identifier, options.run_id)
     finally:
-        table.drop_branch(options.branch)
+        drop_leftover(table, options.branch)
+
+
+def drop_leftover(table: CuratedTable, branch: str) -> None:
+    """Drop the run's branch, best effort: whether or not the run published, a failed drop must not turn its
+    outcome into an error (the branch then expires with the table's snapshots: table.BRANCH_RETENTION_DAYS)."""
+    try:
+        table.drop_branch(branch)
+    except Exception as error:  # noqa: BLE001 (any failure: the outcome stands either way)
+        LOG.warning("branch %s of %s not dropped (%s); it expires with the table's snapshots", branch,
+                    table.identifier, str(error).splitlines()[0])

@@ -27,7 +27,17 @@ class MissingTable(LookupError):
 
 
 class MainMoved(RuntimeError):
-    """Another run published after this run's branch was made: its merge must be made again on the new `main`."""
+    """Another commit landed on the table meanwhile (a run's publish or branch, an optimizer's compaction): this run's
+    merge must be made again on the new `main`."""
+
+
+# How a commit refused for a concurrent one surfaces: fast_forward's own check, or the catalog's optimistic lock
+# (a reference update made on metadata another commit replaced).
+CONCURRENT_COMMIT = ("Cannot fast-forward", "CommitFailedException", "Table metadata refresh is required")
+
+
+def concurrent_commit(error: Exception) -> bool:
+    return any(sign in str(error) for sign in CONCURRENT_COMMIT)
 
 
 @dataclass(frozen=True)
@@ -44,9 +54,10 @@ class CuratedTable:
     def identifier(self) -> str:
         return f"{self.database}.{self.table}"
 
-    def ensure(self, schema: StructType, partition_column: str, create: bool) -> None:
+    def ensure(self, schema: StructType, partition_column: str, create: bool, alter: bool = True) -> None:
         """The table with its partitioning and properties; created only where `create` (local runs): in AWS the
-        stack declares it, and a missing table is an error, never a table made with a run's guesses."""
+        stack declares it, and a missing table is an error, never a table made with a run's guesses. Without
+        `alter` (a health check) the table is only looked up: a check never changes the production table."""
         if not iceberg.table_exists(self.spark, self.database, self.table):
             if not create:
                 raise MissingTable(f"{self.database}.{self.table}")
@@ -54,6 +65,8 @@ class CuratedTable:
             self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS `{iceberg.CATALOG}`.`{self.database}`")
             self.spark.sql(f"CREATE TABLE IF NOT EXISTS {self.name} ({columns}) USING iceberg "
                            f"PARTITIONED BY (`{partition_column}`)")
+        if not alter:
+            return
         # A table declared through the Glue API starts unpartitioned and without the properties a run relies on.
         properties = {row["key"]: row["value"] for row in self.spark.sql(f"SHOW TBLPROPERTIES {self.name}").collect()}
         missing = {k: v for k, v in iceberg.TABLE_PROPERTIES.items() if properties.get(k) != v}
@@ -83,9 +96,15 @@ class CuratedTable:
         return self.spark.sql(f"SELECT * FROM {self.name} VERSION AS OF {snapshot}")
 
     def create_branch(self, branch: str) -> int | None:
-        """A branch at `main` (on an empty table, at a new empty snapshot); returns its snapshot."""
+        """A branch at `main` (on an empty table, at a new empty snapshot); returns its snapshot. MainMoved when a
+        concurrent commit refused it."""
         self.drop_branch(branch)
-        self.spark.sql(f"ALTER TABLE {self.name} CREATE BRANCH `{branch}` RETAIN {BRANCH_RETENTION_DAYS} DAYS")
+        try:
+            self.spark.sql(f"ALTER TABLE {self.name} CREATE BRANCH `{branch}` RETAIN {BRANCH_RETENTION_DAYS} DAYS")
+        except Exception as error:  # py4j or pyspark's own class, depending on how the JVM's exception surfaces
+            if concurrent_commit(error):
+                raise MainMoved(str(error).splitlines()[0]) from error
+            raise
         return self.snapshot(branch)
 
     def drop_branch(self, branch: str) -> None:
@@ -116,13 +135,14 @@ class CuratedTable:
             F.count(F.lit(1)).alias("rows"), F.count_distinct(*[F.col(k) for k in key]).alias("keys")).first()
         return row["rows"], row["keys"]
 
-    def publish(self, branch: str) -> int | None:
-        """Fast-forward `main` to the branch (atomic); MainMoved when `main` is no longer the branch's ancestor."""
+    def publish(self, branch: str) -> tuple[int | None, int]:
+        """Fast-forward `main` to the branch (atomic): (main's snapshot before, after). MainMoved when `main` is no
+        longer the branch's ancestor or a concurrent commit refused it."""
         try:
-            self.spark.sql(f"CALL `{iceberg.CATALOG}`.system.fast_forward(table => '{self.identifier}', "
-                           f"branch => '{MAIN}', to => '{branch}')").collect()
+            (moved,) = self.spark.sql(f"CALL `{iceberg.CATALOG}`.system.fast_forward(table => '{self.identifier}', "
+                                      f"branch => '{MAIN}', to => '{branch}')").collect()
         except Exception as error:  # py4j or pyspark's own class, depending on how the JVM's exception surfaces
-            if "Cannot fast-forward" in str(error):
+            if concurrent_commit(error):
                 raise MainMoved(str(error).splitlines()[0]) from error
             raise
-        return self.snapshot(MAIN)
+        return moved["previous_ref"], moved["updated_ref"]
