@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pulumi
 
+from components import naming
 from components.aws_context import AwsContext
 from components.config import ConfigError, load_settings
 from components.curated_table import CuratedTable, CuratedTableArgs
@@ -30,7 +31,10 @@ except (ConfigError, InvalidReleaseInfo) as error:
     raise pulumi.RunError(str(error)) from None
 
 account = AwsContext.current()
-names, tags, boundary = settings.names, settings.tags, settings.permissions_boundary_arn
+names, tags = settings.names, settings.tags
+# Every role the stack creates carries the bootstrap's boundary for it: its deploy role may create no other.
+boundary = pulumi.Output.all(partition=account.partition, account_id=account.account_id).apply(
+    lambda a: naming.permissions_boundary_arn(a["partition"], a["account_id"], names))
 lake = DataLake("lake", DataLakeArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,

@@ -256,18 +256,21 @@ def _passed_to(services: tuple[str, ...]) -> dict[str, Any]:
     return {"StringEquals": {"iam:PassedToService": [f"{service}.amazonaws.com" for service in services]}}
 
 
-def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str | None) -> list[dict[str, Any]]:
-    """Create, update and destroy the scope's buckets, roles, keys and log groups, and nothing else. With a
-    permissions boundary, every role the deployer creates or changes must carry it (and cannot lose it)."""
+# The role changes IAM authorizes with the role's boundary (`iam:PermissionsBoundary`, the one requested or the one
+# the role has): a deployer makes them only on roles that carry the scope's boundary.
+BOUNDED_ROLE_CHANGES = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+                        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+
+
+def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str) -> list[dict[str, Any]]:
+    """Create, update and destroy the scope's buckets, roles, keys and log groups, and nothing else. Every role
+    the deployer creates or changes must carry the scope's permissions boundary, and cannot lose it."""
     scope = arns.scope
-    with_boundary = ({"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
-                     if permissions_boundary_arn else None)
-    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePolicy"]
-    if permissions_boundary_arn:
-        role_changes.append("iam:PutRolePermissionsBoundary")
+    with_boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
+    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
     new_tags = {"StringEquals": {"aws:RequestTag/project": scope.project},
                 "StringLike": {"aws:RequestTag/stack": scope.stack}}
-    statements = [
+    return [
         statement("ManageBuckets", [
             "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:ListBucketVersions",
             "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
@@ -303,11 +306,12 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
             "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
             "logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource",
             "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
+        # Denied whatever another policy allows, on any role: a role without the boundary, or with another one,
+        # cannot be made, given policies or re-bounded; no boundary can be removed.
+        statement("OnlyBoundedRoles", BOUNDED_ROLE_CHANGES, "*", effect="Deny",
+                  condition={"StringNotEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}),
+        statement("KeepPermissionsBoundary", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
     ]
-    if permissions_boundary_arn:
-        statements.append(statement("KeepPermissionsBoundary", ["iam:DeleteRolePermissionsBoundary"], [arns.roles],
-                                    effect="Deny"))
-    return statements
 
 
 def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
@@ -456,7 +460,7 @@ def preview_policies(account: Account, state: StateArns) -> dict[str, dict[str, 
     ), strict=True))
 
 
-def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str | None,
+def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str,
                       check_stack: StackArns | None = None) -> dict[str, dict[str, Any]]:
     """Deploy, release, check and destroy the stacks of one scope: their state and their resources only; and,
     given the fast PR check's stack, run its Glue jobs with pull requests' code."""

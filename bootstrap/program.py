@@ -32,6 +32,7 @@ from .workflow_roles import (
     PullRequestRolesArgs,
     WorkflowRole,
     WorkflowRoleArgs,
+    boundary_policy,
 )
 
 
@@ -66,14 +67,18 @@ def main() -> None:
                          variables.AWS_PR_STACKS_ROLE_ARN: pull_requests.pr_stacks_role_arn,
                          variables.PERMISSIONS_BOUNDARY_ARN: pull_requests.permissions_boundary_arn})
     for environment in settings.environments:
+        scope = StackScope(environment)
+        boundary = boundary_policy(f"deploy-{environment}-boundary", account, scope,
+                                   f"The most any role of the {environment} stack can do: its data, nothing of IAM",
+                                   settings.tags, pulumi.ResourceOptions())
         deploy = WorkflowRole(f"deploy-{environment}", WorkflowRoleArgs(
             purpose=f"deploy-{environment}",
             description=f"Delivery to the {environment} stack: deploys, releases and rolls back that stack only",
             provider_arn=oidc.provider_arn,
             subjects=(environment_subject(settings.github_repository, environment),),
-            policies=pulumi.Output.all(account=account, state=state).apply(
-                lambda v, environment=environment: deployer_policies(
-                    StackArns(v["account"], StackScope(environment)), v["state"], permissions_boundary_arn=None)),
+            policies=pulumi.Output.all(account=account, state=state, boundary=boundary.arn).apply(
+                lambda v, scope=scope: deployer_policies(
+                    StackArns(v["account"], scope), v["state"], permissions_boundary_arn=v["boundary"])),
             policy_names=DEPLOYER_POLICIES, max_session_hours=settings.deploy_session_hours, tags=settings.tags))
         exported[variables.deploy_role_variable(environment)] = deploy.arn
 

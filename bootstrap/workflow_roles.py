@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from automation.profile import CHECK_STACK
+from components import naming
 
 from .config import NAMESPACE
 from .documents import (
@@ -36,6 +37,21 @@ DRIFT_SESSION_HOURS = 1
 
 def role_name(purpose: str) -> str:
     return f"{NAMESPACE}-{purpose}"
+
+
+def boundary_policy(name: str, account: pulumi.Output[Account], scope: StackScope, description: str,
+                    tags: dict[str, str], opts: pulumi.ResourceOptions) -> aws.iam.Policy:
+    """The permissions boundary of every role the scope's stacks create, named where the pipeline program looks
+    for it (components/naming.py permissions_boundary_arn)."""
+    return aws.iam.Policy(
+        name,
+        name=naming.permissions_boundary_name(scope),
+        path=IAM_PATH,
+        description=description,
+        policy=pulumi.Output.json_dumps(account.apply(lambda a: permissions_boundary(StackArns(a, scope)))),
+        tags=tags,
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True)
@@ -108,16 +124,11 @@ class PullRequestRoles(pulumi.ComponentResource):
     def __init__(self, name: str, args: PullRequestRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline-bootstrap:identity:PullRequestRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        pr_stacks = args.account.apply(lambda account: StackArns(account, StackScope(f"{args.pr_stack_prefix}*")))
-        boundary = aws.iam.Policy(
-            f"{name}-boundary",
-            name=role_name("pr-stacks-boundary"),
-            path=IAM_PATH,
-            description="The most any role of a PR stack can do: PR stacks' data, nothing of IAM",
-            policy=pulumi.Output.json_dumps(pr_stacks.apply(permissions_boundary)),
-            tags=args.tags,
-            opts=child,
-        )
+        scope = StackScope(f"{args.pr_stack_prefix}*")
+        pr_stacks = args.account.apply(lambda account: StackArns(account, scope))
+        boundary = boundary_policy(f"{name}-boundary", args.account, scope,
+                                   "The most any role of a PR stack can do: PR stacks' data, nothing of IAM",
+                                   args.tags, child)
         pull_requests = (pull_request_subject(args.repository),)
         preview = WorkflowRole(f"{name}-preview", WorkflowRoleArgs(
             purpose="preview",

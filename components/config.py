@@ -38,8 +38,6 @@ JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # EventBridge Scheduler expressions; empty means no schedule.
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
-# A customer-managed IAM policy (the permissions boundary of every role a stack creates).
-IAM_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
 RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
@@ -155,8 +153,6 @@ class StackSettings:
     orchestration: OrchestrationSettings
     release: ReleaseSettings
     table_maintenance: TableMaintenanceSettings
-    # Managed policy set as the permissions boundary of every role the stack creates; "" = none.
-    permissions_boundary_arn: str
     # The long-lived check stack of the fast PR check (pr-base): its Glue jobs run pull requests' code on the
     # samples, so they may touch only the health-check folders and the PRs' uploaded code, and no catalog.
     health_check_only: bool
@@ -279,11 +275,6 @@ STACK_FIELDS: dict[str, Setting] = {
     "tableSnapshotRetentionDays": Setting(int_range(1, 3650), "table_maintenance.snapshot_retention_days", 5),
     "tableSnapshotsToKeep": Setting(int_range(1, 1000), "table_maintenance.snapshots_to_keep", 1),
     "tableOrphanFileRetentionDays": Setting(int_range(1, 3650), "table_maintenance.orphan_file_retention_days", 3),
-    # The bootstrap's boundary (bootstrap/): PR stacks must put it on every role they create.
-    "permissionsBoundaryArn": Setting(Field(str, lambda v: v == "" or bool(IAM_POLICY_ARN.match(v)),
-                                            "empty (no boundary) or an IAM policy ARN, "
-                                            "arn:aws:iam::<account>:policy/<path><name>"),
-                                      "permissions_boundary_arn", ""),
     "healthCheckOnly": Setting(BOOLEAN, "health_check_only", False),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.

@@ -11,8 +11,6 @@ import pulumi
 import pytest
 from parliament import analyze_policy_string
 
-from automation.profile import pull_request
-from automation.profile import stack_config as pr_stack_config
 from bootstrap.config import FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     DEPLOYER_POLICIES,
@@ -30,15 +28,15 @@ from bootstrap.documents import (
 )
 from bootstrap.variables import (
     ACCOUNT_VARIABLES,
-    PERMISSIONS_BOUNDARY_ARN,
     PULL_REQUEST_VARIABLES,
     REPOSITORY_VARIABLES,
     deploy_role_variable,
 )
+from components import naming
 from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
-from stack_files import ROOT, project_defaults, project_file, stack_config
+from stack_files import ROOT, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
 from tests.iam_access import allows, permitted
 
@@ -84,8 +82,14 @@ def trust(run: ProgramRun, role_name: str) -> dict:
     return json.loads(roles(run)[role_name]["assumeRolePolicy"])
 
 
-def boundary_document(run: ProgramRun) -> dict:
-    return json.loads(one(r for r in run.of_type(POLICY) if r.inputs["name"].endswith("-boundary")).inputs["policy"])
+def boundary_document(run: ProgramRun, stack: str) -> dict:
+    """The bootstrap's boundary of the pipeline stack's roles, found by the name the pipeline program uses."""
+    name = naming.permissions_boundary_name(naming.StackName("data-pipeline", stack))
+    return json.loads(one(r for r in run.of_type(POLICY) if r.inputs["name"] == name).inputs["policy"])
+
+
+def boundary_arn(stack: str) -> str:
+    return naming.permissions_boundary_arn("aws", ACCOUNT_ID, naming.StackName("data-pipeline", stack))
 
 
 def one(items):
@@ -359,30 +363,54 @@ def test_deploy_role_deploys_its_own_environment_only(environment, evaluations):
         assert not allows(policies, action, arn, context), ("pr-42", name, action, arn)
 
 
-def test_pr_stacks_role_creates_roles_only_with_the_bootstrap_boundary(evaluations):
-    run = evaluations.bootstrap("nonprod")
-    policies = role_policies(run, "data-pipeline-ci-pr-stacks")
-    boundary = run.exports["PERMISSIONS_BOUNDARY_ARN"]
-    assert boundary == BOUNDARY_ARN
-    role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/pr-7/data-pipeline-pr-7-glue-orders"
+# Each workflow role that deploys, the bootstrap stack that creates it, and a pipeline stack it deploys.
+DEPLOYERS = [("nonprod", "pr-stacks", "pr-42"), ("nonprod", "deploy-dev", "dev"), ("nonprod", "deploy-qa", "qa"),
+             ("nonprod", "deploy-staging", "staging"), ("prod", "deploy-prod", "prod")]
+
+
+@pytest.mark.parametrize(("account", "purpose", "stack"), DEPLOYERS)
+def test_deployer_creates_and_changes_roles_only_with_its_stacks_boundary(account, purpose, stack, evaluations):
+    run = evaluations.bootstrap(account)
+    policies = role_policies(run, f"data-pipeline-ci-{purpose}")
+    boundary = boundary_arn(stack)
+    # The boundary the pipeline program names exists in the account, created by the bootstrap.
+    assert boundary in {r.outputs["arn"] for r in run.of_type(POLICY)}
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/data-pipeline-{stack}-glue-orders"
     for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"):
         assert allows(policies, action, role, {"iam:PermissionsBoundary": boundary}), action
         assert not allows(policies, action, role), f"{action} without a boundary"
         assert not allows(policies, action, role, {"iam:PermissionsBoundary": f"{boundary}-other"}), action
-    assert not allows(policies, "iam:DeleteRolePermissionsBoundary", role)
+    foreign = {boundary_arn(other) for _, _, other in DEPLOYERS} - {boundary}
+    for other in foreign:
+        assert not allows(policies, "iam:PutRolePermissionsBoundary", role, {"iam:PermissionsBoundary": other})
+    assert not allows(policies, "iam:DeleteRolePermissionsBoundary", role, {"iam:PermissionsBoundary": boundary})
     assert not allows(policies, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline-ci/admin",
                       {"iam:PermissionsBoundary": boundary})
     assert not allows(policies, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
-    # The main program as a PR stack deploys it: every role carries exactly that boundary.
-    assert {r.inputs.get("permissionsBoundary") for r in evaluations.pr_stack().of_type(ROLE)} == {boundary}
+    # Even a broader grant added to the role later cannot make or change an unbounded role: the Deny wins.
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert not allows([admin, *policies], action, role), action
+        assert not allows([admin, *policies], action, role, {"iam:PermissionsBoundary": min(foreign)}), action
+    assert not allows([admin, *policies], "iam:DeleteRolePermissionsBoundary", role)
+    assert allows([admin, *policies], "iam:CreateRole", role, {"iam:PermissionsBoundary": boundary})
 
 
-def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more(evaluations):
-    run, pr = evaluations.bootstrap("nonprod"), evaluations.pr_stack()
-    boundary = boundary_document(run)
-    key = one(pr.of_type("aws:kms/key:Key"))
+@pytest.mark.parametrize(("account", "purpose", "stack"), DEPLOYERS)
+def test_every_role_of_every_stack_carries_its_boundary(account, purpose, stack, evaluations):
+    run = evaluations.pr_stack() if stack == "pr-42" else evaluations.stack(stack)
+    carried = {r.name: r.inputs.get("permissionsBoundary") for r in run.of_type(ROLE)}
+    assert len(carried) >= 5 and set(carried.values()) == {boundary_arn(stack)}
+
+
+@pytest.mark.parametrize(("account", "purpose", "stack"), DEPLOYERS)
+def test_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more(account, purpose, stack,
+                                                                                        evaluations):
+    run = evaluations.pr_stack() if stack == "pr-42" else evaluations.stack(stack)
+    boundary = boundary_document(evaluations.bootstrap(account), stack)
+    key = one(run.of_type("aws:kms/key:Key"))
     key_context = {f"aws:ResourceTag/{k}": v for k, v in key.inputs["tags"].items()}
-    for role_policy in pr.of_type("aws:iam/rolePolicy:RolePolicy"):
+    for role_policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
         for statement in json.loads(role_policy.inputs["policy"])["Statement"]:
             for action in statement["Action"]:
                 for resource in (statement["Resource"] if isinstance(statement["Resource"], list)
@@ -390,14 +418,16 @@ def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_a
                     context = key_context if ":kms:" in resource else {}
                     assert allows([boundary], action, resource, context), (role_policy.name, action, resource)
     assert not any(action.startswith("iam:") for s in boundary["Statement"] for action in s["Action"])
-    dev_bucket = evaluations.stack("dev").one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
-    assert not allows([boundary], "s3:GetObject", f"{dev_bucket}/orders/input.csv")
-    dev_key = one(evaluations.stack("dev").of_type("aws:kms/key:Key"))
-    assert not allows([boundary], "kms:Decrypt", dev_key.outputs["arn"],
-                      {f"aws:ResourceTag/{k}": v for k, v in dev_key.inputs["tags"].items()})
-    # A PR role whose own policy grants more (an admin could write anything) is still held by the boundary.
+    other = "prod" if stack != "prod" else "dev"
+    other_bucket = evaluations.stack(other).one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
+    assert not allows([boundary], "s3:GetObject", f"{other_bucket}/orders/input.csv")
+    other_key = one(evaluations.stack(other).of_type("aws:kms/key:Key"))
+    assert not allows([boundary], "kms:Decrypt", other_key.outputs["arn"],
+                      {f"aws:ResourceTag/{k}": v for k, v in other_key.inputs["tags"].items()})
+    # A role whose own policy grants more (an admin could write anything) is still held by the boundary.
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     assert not permitted([admin], "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_ID}:user/x", boundary=boundary)
+    assert not permitted([admin], "iam:PutRolePolicy", key.outputs["arn"], boundary=boundary)
 
 
 def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
@@ -512,7 +542,7 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
     state = StateArns(f"arn:aws-us-gov:s3:::data-pipeline-ci-state-abcdefghijkl-{'0' * 26}", key, key)
     documents = [*preview_policies(account, state).values(), permissions_boundary(StackArns(account,
                                                                                             StackScope("pr-*")))]
-    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", None)):
+    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl"))):
         documents += deployer_policies(StackArns(account, StackScope(scope)), state,
                                        permissions_boundary_arn=boundary).values()
     for document in documents:
@@ -614,22 +644,3 @@ def test_project_schema_declares_exactly_the_validated_keys():
         if "default" in declaration:
             assert field.check(declaration["default"]), key
     assert project_file(BOOTSTRAP)["name"] == PROJECT
-
-
-# --- the main program's permissions boundary ---------------------------------------------------------------------
-
-def test_every_role_of_the_pipeline_carries_the_boundary_when_set_and_none_otherwise(evaluations):
-    with_boundary = {r.name: r.inputs.get("permissionsBoundary") for r in evaluations.pr_stack().of_type(ROLE)}
-    assert len(with_boundary) >= 5 and set(with_boundary.values()) == {BOUNDARY_ARN}
-    for stack in ("dev", "prod"):
-        assert all("permissionsBoundary" not in r.inputs for r in evaluations.stack(stack).of_type(ROLE)), stack
-
-
-def test_pr_profile_takes_the_boundary_from_the_workflow_environment():
-    pr = pull_request(7, "0123abc", "octocat")
-    assert pr_stack_config(pr, environ={PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN})[
-        "data-pipeline:permissionsBoundaryArn"] == BOUNDARY_ARN
-    assert pr_stack_config(pr, environ={})["data-pipeline:permissionsBoundaryArn"] == ""
-    with pytest.raises(pulumi.RunError, match="permissionsBoundaryArn = 'not-an-arn': must be empty"):
-        run_program("pr-7", {**project_defaults(), **pr_stack_config(pr, environ={
-            PERMISSIONS_BOUNDARY_ARN: "not-an-arn"})})

@@ -159,7 +159,7 @@ def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
 
 @pytest.fixture(scope="module")
 def check_stack_run():
-    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config(environ={})})
+    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()})
 
 
 @pytest.mark.tier("program")
@@ -212,7 +212,7 @@ def test_only_the_pr_stacks_role_runs_the_check_stacks_glue_jobs_and_only_those(
     assert allows(pr_stacks, "glue:BatchStopJobRun", glue_job(CHECK_STACK))
     assert not allows(pr_stacks, "glue:StartJobRun", glue_job("pr-42"))
     assert not allows(pr_stacks, "glue:StartJobRun", glue_job("dev"))
-    deploy = deployer_policies(StackArns(account, StackScope("dev")), state, permissions_boundary_arn=None).values()
+    deploy = deployer_policies(StackArns(account, StackScope("dev")), state, permissions_boundary_arn="b").values()
     assert not allows(deploy, "glue:StartJobRun", glue_job("dev"))
 
 
