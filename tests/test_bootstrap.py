@@ -11,6 +11,7 @@ import pulumi
 import pytest
 from parliament import analyze_policy_string
 
+from automation.profile import CHECK_STACK, check_stack_config
 from bootstrap.config import FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     DEPLOYER_POLICIES,
@@ -19,12 +20,10 @@ from bootstrap.documents import (
     StackArns,
     StackScope,
     StateArns,
-    branch_subject,
     deployer_policies,
-    environment_subject,
     permissions_boundary,
+    pr_stacks_policies,
     preview_policies,
-    pull_request_subject,
 )
 from bootstrap.variables import (
     ACCOUNT_VARIABLES,
@@ -36,9 +35,9 @@ from components import naming
 from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
-from stack_files import ROOT, project_file, stack_config
+from stack_files import ROOT, project_defaults, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
-from tests.iam_access import allows, permitted
+from tests.iam_access import allows, assumable_with_web_identity, permitted
 
 pytestmark = pytest.mark.tier("program")
 
@@ -133,16 +132,24 @@ def test_backend_variables_name_the_state_bucket_and_the_secrets_key(stack, eval
 # --- who may assume each role -----------------------------------------------------------------------------------
 
 def expected_subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
-    """Role name -> the subjects it trusts: its environment's jobs; the drift checks of the account's environments;
-    pull requests, and the default branch's scheduled reaper of leaked PR stacks."""
-    repository = settings.github_repository
-    subjects = {f"data-pipeline-ci-deploy-{e}": [environment_subject(repository, e)] for e in settings.environments}
+    """Role name -> the subjects it trusts, written out: each environment's release and rollback workflows on the
+    default branch in that environment; the drift checks of the account's environments; pull requests' workflow;
+    the default branch's reaper of leaked PR stacks; the default branch's delivery workflow for the check stack."""
+    repo, main = settings.github_repository, settings.default_branch
+
+    def sub(context: str, workflow: str, ref: str = f"refs/heads/{main}") -> str:
+        return f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow}@{ref}"
+
+    subjects = {f"data-pipeline-ci-deploy-{e}": [sub(f"environment:{e}", "release-stack.yml"),
+                                                 sub(f"environment:{e}", "rollback.yml")]
+                for e in settings.environments}
     if settings.environments:
-        subjects["data-pipeline-ci-drift"] = [f"repo:{repository}:environment:drift-{e}" for e in settings.environments]
+        subjects["data-pipeline-ci-drift"] = [sub(f"environment:drift-{e}", "drift.yml") for e in settings.environments]
     if settings.pull_requests:
-        subjects["data-pipeline-ci-preview"] = [pull_request_subject(repository)]
-        subjects["data-pipeline-ci-pr-stacks"] = [pull_request_subject(repository),
-                                                  branch_subject(repository, settings.default_branch)]
+        pull_requests = sub("pull_request", "pull-request.yml", "refs/pull/*/merge")
+        subjects["data-pipeline-ci-preview"] = [pull_requests]
+        subjects["data-pipeline-ci-pr-stacks"] = [pull_requests, sub(f"ref:refs/heads/{main}", "pr-stack-reaper.yml")]
+        subjects["data-pipeline-ci-check-stack"] = [sub(f"ref:refs/heads/{main}", "delivery.yml")]
     return subjects
 
 
@@ -158,17 +165,63 @@ def test_every_role_trusts_only_its_own_subject_of_this_repository(stack, evalua
         statement = one(trust(run, name)["Statement"])
         assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRoleWithWebIdentity"
         assert statement["Principal"] == {"Federated": provider.outputs["arn"]}
-        assert statement["Condition"] == {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-                                                           f"{GITHUB_OIDC_HOST}:sub": trusted}}
+        assert statement["Condition"] == {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"},
+                                          "StringLike": {f"{GITHUB_OIDC_HOST}:sub": trusted}}
         assert all(subject.startswith(f"repo:{settings.github_repository}:") for subject in trusted)
 
 
-def test_each_deploy_role_trusts_only_its_environment(evaluations):
+def token(sub: str) -> dict[str, str]:
+    return {f"{GITHUB_OIDC_HOST}:sub": sub, f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"}
+
+
+def github_sub(context: str, workflow: str, ref: str = "refs/heads/main",
+               repo: str = "example-org/data-pipeline") -> str:
+    return f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow}@{ref}"
+
+
+@pytest.mark.parametrize(("account", "environment"), [("nonprod", "dev"), ("nonprod", "qa"), ("nonprod", "staging"),
+                                                      ("prod", "prod")])
+def test_deploy_role_is_assumed_only_by_its_release_and_rollback_workflows_on_the_default_branch(
+        account, environment, evaluations):
+    run = evaluations.bootstrap(account)
+    provider = one(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")).outputs["arn"]
+    policy = trust(run, f"data-pipeline-ci-deploy-{environment}")
+    here = f"environment:{environment}"
+    for workflow in ("release-stack.yml", "rollback.yml"):
+        assert assumable_with_web_identity(policy, provider, token(github_sub(here, workflow)))
+        # The same file from another branch, or a pull request's copy of it.
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(here, workflow, "refs/heads/x")))
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(
+            here, workflow, "refs/pull/7/merge")))
+        # The right file in another environment, or from another repository; a token for another audience.
+        assert not assumable_with_web_identity(policy, provider, token(github_sub("environment:other", workflow)))
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(
+            here, workflow, repo="example-org/fork")))
+        assert not assumable_with_web_identity(policy, provider, {**token(github_sub(here, workflow)),
+                                                                  f"{GITHUB_OIDC_HOST}:aud": "other"})
+    # Another workflow file naming the environment, or the old subject without the workflow.
+    for workflow in ("pull-request.yml", "delivery.yml", "evil.yml", "release-stack.yml.evil"):
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(here, workflow))), workflow
+    assert not assumable_with_web_identity(policy, provider, token(f"repo:example-org/data-pipeline:{here}"))
+
+
+def test_check_stack_and_pr_roles_are_assumed_only_from_their_workflows(evaluations):
     run = evaluations.bootstrap("nonprod")
-    for environment in ("dev", "qa", "staging"):
-        sub = one(trust(run, f"data-pipeline-ci-deploy-{environment}")["Statement"])["Condition"]["StringEquals"]
-        assert sub[f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:example-org/data-pipeline:environment:{environment}"]
-    assert "data-pipeline-ci-deploy-prod" not in roles(run)
+    provider = one(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")).outputs["arn"]
+    main = "ref:refs/heads/main"
+    check_stack, pr_stacks = trust(run, "data-pipeline-ci-check-stack"), trust(run, "data-pipeline-ci-pr-stacks")
+    assert assumable_with_web_identity(check_stack, provider, token(github_sub(main, "delivery.yml")))
+    for sub in (github_sub("pull_request", "pull-request.yml", "refs/pull/7/merge"),
+                github_sub("pull_request", "delivery.yml", "refs/pull/7/merge"),
+                github_sub("ref:refs/heads/x", "delivery.yml", "refs/heads/x"),
+                github_sub(main, "pr-stack-reaper.yml")):
+        assert not assumable_with_web_identity(check_stack, provider, token(sub)), sub
+    assert assumable_with_web_identity(pr_stacks, provider, token(github_sub("pull_request", "pull-request.yml",
+                                                                             "refs/pull/7/merge")))
+    assert assumable_with_web_identity(pr_stacks, provider, token(github_sub(main, "pr-stack-reaper.yml")))
+    assert not assumable_with_web_identity(pr_stacks, provider, token(github_sub(main, "delivery.yml")))
+    assert not assumable_with_web_identity(pr_stacks, provider, token(github_sub(
+        "ref:refs/heads/x", "pr-stack-reaper.yml", "refs/heads/x")))
 
 
 @pytest.mark.slow
@@ -430,6 +483,36 @@ def test_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_
     assert not permitted([admin], "iam:PutRolePolicy", key.outputs["arn"], boundary=boundary)
 
 
+@pytest.fixture(scope="module")
+def check_stack_run():
+    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()})
+
+
+def test_only_the_default_branch_role_changes_the_check_stack_and_pr_code_only_runs_on_it(evaluations,
+                                                                                         check_stack_run):
+    run = evaluations.bootstrap("nonprod")
+    pr_stacks = role_policies(run, "data-pipeline-ci-pr-stacks")
+    check_stack = role_policies(run, "data-pipeline-ci-check-stack")
+    for name, action, arn, context in lifecycle_requests(check_stack_run):
+        assert allows(check_stack, action, arn, context), (name, action, arn)
+        assert not allows(pr_stacks, action, arn, context), (name, action, arn)
+    for name, action, arn, context in lifecycle_requests(evaluations.pr_stack()):
+        assert not allows(check_stack, action, arn, context), (name, action, arn)
+    state = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    for stack, writer, other in ((CHECK_STACK, check_stack, pr_stacks), ("pr-42", pr_stacks, check_stack)):
+        for key in (f".pulumi/stacks/data-pipeline/{stack}.json",
+                    f".pulumi/locks/organization/data-pipeline/{stack}/x"):
+            for action in ("s3:PutObject", "s3:DeleteObject"):
+                assert allows(writer, action, f"{state}/{key}") and not allows(other, action, f"{state}/{key}")
+    job = check_stack_run.one("aws:glue/job:Job", "orders-job").outputs["arn"]
+    assert not allows(pr_stacks, "glue:UpdateJob", job) and allows(check_stack, "glue:UpdateJob", job)
+    assert allows(pr_stacks, "glue:StartJobRun", job) and allows(pr_stacks, "glue:GetJobRun", job)
+    # The fast check's own writes: the PR's code and the job's sample, in the check stack's buckets.
+    buckets = {r.name.removeprefix("lake-"): r.outputs["arn"] for r in check_stack_run.of_type("aws:s3/bucket:Bucket")}
+    assert allows(pr_stacks, "s3:PutObject", f"{buckets['artifacts']}/{naming.pr_check_code_prefix(7, 'orders')}x")
+    assert allows(pr_stacks, "s3:PutObject", f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv")
+
+
 def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
     policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-pr-stacks")
     dev_key = one(evaluations.stack("dev").of_type("aws:kms/key:Key"))
@@ -545,6 +628,9 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
     for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl"))):
         documents += deployer_policies(StackArns(account, StackScope(scope)), state,
                                        permissions_boundary_arn=boundary).values()
+    documents += pr_stacks_policies(StackArns(account, StackScope("pr-*")), state,
+                                    permissions_boundary_arn=BOUNDARY_ARN,
+                                    check_stack=StackArns(account, StackScope("abcdefghijkl"))).values()
     for document in documents:
         assert len("".join(json.dumps(document).split())) <= 6144
     assert len(DEPLOYER_POLICIES) <= 10
@@ -569,9 +655,10 @@ def test_policy_pack_trusts_only_the_configured_repository(evaluations):
         GITHUB_OIDC_HOST: ["repo:example-org/other-repo:*"]}}}
     messages = [f.message for f in report_for_run(run, elsewhere).findings]
     assert sorted(messages) == [
-        f"trust policy lets subject 'repo:example-org/data-pipeline:environment:{environment}' of "
-        f"{GITHUB_OIDC_HOST} assume the role; trusted subjects: repo:example-org/other-repo:*"
-        for environment in ("drift-prod", "prod")]
+        f"trust policy lets subject {subject!r} of {GITHUB_OIDC_HOST} assume the role; trusted subjects: "
+        "repo:example-org/other-repo:*" for subject in sorted(
+            [github_sub("environment:drift-prod", "drift.yml"), github_sub("environment:prod", "release-stack.yml"),
+             github_sub("environment:prod", "rollback.yml")])]
     repositories = {settings_of(stack).github_repository for stack in STACKS}
     patterns = POLICY_CONFIG["iam-trusted-service-principals"]["trustedOidcSubjects"][GITHUB_OIDC_HOST]
     assert patterns == [f"repo:{repository}:*" for repository in sorted(repositories)]

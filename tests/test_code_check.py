@@ -23,7 +23,7 @@ from automation.profile import CHECK_STACK, check_stack_config, is_pull_request_
 from automation.progress import Progress
 from automation.reaper import reap
 from automation.report import Report
-from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies
+from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies, pr_stacks_policies
 from components import naming
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, run_program
@@ -206,8 +206,8 @@ def test_only_the_pr_stacks_role_runs_the_check_stacks_glue_jobs_and_only_those(
     def glue_job(stack: str) -> str:
         return f"arn:aws:glue:{REGION}:{ACCOUNT_ID}:job/data-pipeline-{stack}-orders"
 
-    pr_stacks = deployer_policies(StackArns(account, StackScope("pr-*")), state, permissions_boundary_arn="b",
-                                  check_stack=StackArns(account, StackScope(CHECK_STACK))).values()
+    pr_stacks = pr_stacks_policies(StackArns(account, StackScope("pr-*")), state, permissions_boundary_arn="b",
+                                   check_stack=StackArns(account, StackScope(CHECK_STACK))).values()
     assert allows(pr_stacks, "glue:StartJobRun", glue_job(CHECK_STACK))
     assert allows(pr_stacks, "glue:BatchStopJobRun", glue_job(CHECK_STACK))
     assert not allows(pr_stacks, "glue:StartJobRun", glue_job("pr-42"))

@@ -246,7 +246,7 @@ def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_the_
     assert ["[", "-f", "policies/config/$STACK.json", "]"] in [c.argv for c in shell_commands(step["run"])]
 
 
-def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_boundary():
+def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role():
     job = load("pull-request.yml")["jobs"]["pr-stack"]
     assert role_assumed(job) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
     (args,) = automation_calls(job, "run")
@@ -258,8 +258,7 @@ def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_
     assert env == {"PR_NUMBER": "${{ github.event.pull_request.number }}",
                    "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
                    "BASE_SHA": "${{ github.event.pull_request.base.sha }}",
-                   "PR_AUTHOR": "${{ github.event.pull_request.user.login }}",
-                   "PERMISSIONS_BOUNDARY_ARN": "${{ vars.PERMISSIONS_BOUNDARY_ARN }}"}
+                   "PR_AUTHOR": "${{ github.event.pull_request.user.login }}"}
 
 
 def test_the_comment_is_built_from_what_the_previews_and_the_pr_stack_upload():
