@@ -38,7 +38,8 @@ boundary = pulumi.Output.all(partition=account.partition, account_id=account.acc
 lake = DataLake("lake", DataLakeArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
-    protect_data=settings.protect_data, lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
+    protect_data=settings.protect_data, data_retention_days=settings.data_retention_days,
+    lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
     log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only,
     jobs=tuple(job.name for job in settings.glue_jobs)))
 buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
@@ -80,7 +81,8 @@ glue_jobs = {
         artifacts_bucket_arn=bucket_arns["artifacts"], raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
         curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket=buckets["temp"],
         temp_bucket_arn=bucket_arns["temp"], database_name=lake.database_name,
-        table_name=tables[job.name].table_name, health_check_only=settings.health_check_only, jobs_dir=JOBS_DIR,
+        table_name=tables[job.name].table_name, health_check_only=settings.health_check_only,
+        protect=settings.protect_data, jobs_dir=JOBS_DIR,
         build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }

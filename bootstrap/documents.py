@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Any
 
 from components import naming
+from components.config import PRODUCTION_STACKS
 from components.iam.documents import document, statement
 from components.iam.function_policies import XRAY_WRITE_ACTIONS
 from components.iam.kms_key_policy import KEY_USE_ACTIONS, key_administration
@@ -324,7 +325,8 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
     return [
         statement("ManageBuckets", [
             "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:ListBucketVersions",
-            "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketObjectLockConfiguration", "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy",
+            "s3:PutBucketPublicAccessBlock",
             "s3:PutBucketTagging", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
             "s3:PutLifecycleConfiguration"], [arns.buckets]),
         statement("ManageObjects", [
@@ -469,6 +471,31 @@ def leave_stack_statements(arns: StackArns, *, bucket_arn: str, permissions_boun
             statement("LeaveStackResources", sorted(actions), sorted(resources), effect="Deny")], conditioned
 
 
+def production_data_statements(arns: StackArns, *, bucket_arn: str) -> list[dict[str, Any]]:
+    """Denied to a production stack's deployer whatever else it holds, so that a compromised deploy cannot destroy
+    the data: deleting its buckets, object versions or Object Lock retention, its keys, its catalog database and
+    tables, and its state's checkpoint, history and backups (or any state version). The break-glass path is
+    another principal: an administrator of the account, outside the workflows (README, Security)."""
+    catalog = arns.account.arn("glue", "catalog")
+    project, stack = arns.scope.project, arns.scope.stack
+    return [
+        statement("KeepProductionBuckets", ["s3:DeleteBucket"], [arns.buckets], effect="Deny"),
+        statement("KeepProductionObjectVersions", ["s3:BypassGovernanceRetention", "s3:DeleteObjectVersion"],
+                  [arns.objects], effect="Deny"),
+        statement("KeepProductionKeys", ["kms:DisableKey", "kms:ScheduleKeyDeletion"], [arns.keys], effect="Deny",
+                  condition=arns.scope.tag_condition),
+        statement("KeepProductionCatalog", ["glue:BatchDeleteTable", "glue:BatchDeleteTableVersion",
+                                            "glue:DeleteDatabase", "glue:DeleteTable", "glue:DeleteTableVersion"],
+                  [arn for arn in arns.glue_catalog if arn != catalog], effect="Deny"),
+        # Pulumi replaces a checkpoint in place (it never deletes it on an update); locks and journal come and go.
+        statement("KeepProductionState", ["s3:DeleteObject"], [
+            f"{bucket_arn}/{STATE_ROOT}/{path}" for path in (
+                f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*")],
+                  effect="Deny"),
+        statement("KeepStateVersions", ["s3:DeleteObjectVersion"], [f"{bucket_arn}/*"], effect="Deny"),
+    ]
+
+
 def state_read_statements(*, bucket_arn: str, key_arn: str) -> list[dict[str, Any]]:
     """Read every stack's state (what `pulumi preview` needs of the backend: it takes no lock)."""
     return [
@@ -563,7 +590,9 @@ def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary
     return dict(zip(DEPLOYER_POLICIES, (
         document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
                  *state_write_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, scope=arns.scope),
-                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True)),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True),
+                 *(production_data_statements(arns, bucket_arn=state.bucket_arn)
+                   if arns.scope.stack in PRODUCTION_STACKS else ())),
         document(*stack_read_statements(arns)),
         document(*stack_foundation_statements(arns, permissions_boundary_arn=permissions_boundary_arn)),
         document(*stack_workload_statements(arns), *release_statements(arns)),

@@ -144,6 +144,8 @@ class StackSettings:
     kms_deletion_window_days: int
     bucket_versioning: bool
     protect_data: bool
+    # Days every object version in the data zones is kept under S3 Object Lock (governance mode); 0 = no lock.
+    data_retention_days: int
     # Record every read, write and delete of an object in the lake's buckets (a CloudTrail trail of S3 data events).
     object_access_audit: bool
     lifecycle: LifecycleSettings
@@ -229,6 +231,9 @@ STACK_FIELDS: dict[str, Setting] = {
     "kmsDeletionWindowDays": Setting(int_range(7, 30), "kms_deletion_window_days", 30),
     "bucketVersioning": Setting(BOOLEAN, "bucket_versioning", True),
     "protectData": Setting(BOOLEAN, "protect_data", False),
+    "dataRetentionDays": Setting(Field(int, lambda v: 0 <= v <= 36500,
+                                       "0 (no Object Lock) or a number of days from 1 to 36500"),
+                                 "data_retention_days", 0),
     "objectAccessAudit": Setting(BOOLEAN, "object_access_audit", True),
     "rawInfrequentAccessDays": Setting(_days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
                                        "lifecycle.raw_infrequent_access_days", 0),
@@ -470,6 +475,12 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     if stack in PRODUCTION_STACKS and values.get("protectData") is False:
         problems.append(f"{PROJECT}:protectData = false: must be true on stack '{stack}' (production data is "
                         f"protected from deletion)")
+    if stack in PRODUCTION_STACKS and values.get("dataRetentionDays") == 0:
+        problems.append(f"{PROJECT}:dataRetentionDays = 0: must be at least 1 on stack '{stack}' (every version of "
+                        f"production data is kept under Object Lock that long)")
+    if values.get("dataRetentionDays") and values.get("bucketVersioning") is False:
+        problems.append(f"{PROJECT}:dataRetentionDays = {values['dataRetentionDays']}: needs "
+                        f"{PROJECT}:bucketVersioning = true (Object Lock keeps object versions)")
     if stack in PRODUCTION_STACKS and values.get("objectAccessAudit") is False:
         problems.append(f"{PROJECT}:objectAccessAudit = false: must be true on stack '{stack}' (every access to "
                         f"production data is recorded)")

@@ -416,6 +416,46 @@ def test_deploy_role_deploys_its_own_environment_only(environment, evaluations):
         assert not allows(policies, action, arn, context), ("pr-42", name, action, arn)
 
 
+# What destroys data that cannot be rebuilt: denied to the prod deploy role, whatever else it may do.
+DESTRUCTIVE = {"s3:DeleteBucket", "kms:ScheduleKeyDeletion", "glue:DeleteDatabase", "glue:DeleteTable"}
+
+
+def test_prod_deploy_role_deploys_prod_but_cannot_destroy_its_data_or_state(evaluations):
+    run, prod = evaluations.bootstrap("prod"), evaluations.stack("prod")
+    policies = role_policies(run, "data-pipeline-ci-deploy-prod")
+    # Even a broader grant attached to the role later: the Deny statements win.
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    requests = lifecycle_requests(prod)
+    assert {action for _, action, _, _ in requests} >= DESTRUCTIVE
+    for name, action, arn, context in requests:
+        if action in DESTRUCTIVE:
+            assert not allows([admin, *policies], action, arn, context), (name, action, arn)
+        else:
+            assert allows(policies, action, arn, context), (name, action, arn)
+    raw = prod.one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
+    assert allows(policies, "s3:PutObject", f"{raw}/orders/x.csv")
+    for action in ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
+        assert not allows([admin, *policies], action, f"{raw}/orders/x.csv"), action
+    key = one(prod.of_type("aws:kms/key:Key"))
+    assert not allows([admin, *policies], "kms:DisableKey", key.outputs["arn"],
+                      {f"aws:ResourceTag/{k}": v for k, v in key.inputs["tags"].items()})
+    state = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    checkpoint = f"{state}/.pulumi/stacks/data-pipeline/prod.json"
+    assert allows(policies, "s3:PutObject", checkpoint)
+    for key_path in (checkpoint, f"{state}/.pulumi/history/data-pipeline/prod/prod-1.history.json"):
+        assert not allows([admin, *policies], "s3:DeleteObject", key_path)
+        assert not allows([admin, *policies], "s3:DeleteObjectVersion", key_path)
+    # An update's lock comes and goes.
+    assert allows(policies, "s3:DeleteObject", f"{state}/.pulumi/locks/organization/data-pipeline/prod/x.json")
+
+
+def test_non_production_deploy_roles_may_destroy_their_stacks(evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-deploy-dev")
+    requests = [r for r in lifecycle_requests(evaluations.stack("dev")) if r[1] in DESTRUCTIVE]
+    assert {action for _, action, _, _ in requests} == DESTRUCTIVE
+    assert all(allows(policies, action, arn, context) for _, action, arn, context in requests)
+
+
 # Each workflow role that deploys, the bootstrap stack that creates it, and a pipeline stack it deploys.
 DEPLOYERS = [("nonprod", "pr-stacks", "pr-42"), ("nonprod", "deploy-dev", "dev"), ("nonprod", "deploy-qa", "qa"),
              ("nonprod", "deploy-staging", "staging"), ("prod", "deploy-prod", "prod")]
@@ -625,7 +665,8 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
     state = StateArns(f"arn:aws-us-gov:s3:::data-pipeline-ci-state-abcdefghijkl-{'0' * 26}", key, key)
     documents = [*preview_policies(account, state).values(), permissions_boundary(StackArns(account,
                                                                                             StackScope("pr-*")))]
-    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl"))):
+    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl")),
+                            ("prod", boundary_arn("prod"))):
         documents += deployer_policies(StackArns(account, StackScope(scope)), state,
                                        permissions_boundary_arn=boundary).values()
     documents += pr_stacks_policies(StackArns(account, StackScope("pr-*")), state,
