@@ -2,7 +2,8 @@
 
 Backend and secrets come from the environment as the Pulumi CLI reads them: PULUMI_BACKEND_URL (s3://…,
 file://…, or Pulumi Cloud when unset with PULUMI_ACCESS_TOKEN), PULUMI_CONFIG_PASSPHRASE for the passphrase
-provider, or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/pulumi) for a KMS one.
+provider, or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/pulumi) for a KMS one, which each stack created here
+uses with its own name as encryption context (bootstrap/documents.py stack_secrets_provider).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from bootstrap.documents import stack_secrets_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_PACK = ROOT / "policies"
@@ -72,7 +75,8 @@ class AutomationStack:
 
         self._auto = auto
         self.name = name
-        options = auto.LocalWorkspaceOptions(secrets_provider=os.environ.get("PULUMI_SECRETS_PROVIDER"),
+        provider = os.environ.get("PULUMI_SECRETS_PROVIDER")
+        options = auto.LocalWorkspaceOptions(secrets_provider=provider and stack_secrets_provider(provider, name),
                                              env_vars=env or None)
         self._stack = auto.create_or_select_stack(stack_name=name, work_dir=str(ROOT), opts=options)
         if config:

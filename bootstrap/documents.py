@@ -496,11 +496,13 @@ def production_data_statements(arns: StackArns, *, bucket_arn: str) -> list[dict
     ]
 
 
-def state_read_statements(*, bucket_arn: str, key_arn: str) -> list[dict[str, Any]]:
-    """Read every stack's state (what `pulumi preview` needs of the backend: it takes no lock)."""
+def state_read_statements(*, bucket_arn: str, key_arn: str, stacks: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Read the state of these stacks (names or patterns) only, and the backend's own metadata: what `pulumi
+    preview` needs of the backend (it takes no lock). Listing shows every stack's name, never its content."""
+    paths = [f"{STATE_ROOT}/meta.yaml", *(path for stack in stacks for path in _state_paths(StackScope(stack)))]
     return [
         statement("ListState", ["s3:ListBucket"], [bucket_arn]),
-        statement("ReadState", ["s3:GetObject"], [f"{bucket_arn}/{STATE_ROOT}/*"]),
+        statement("ReadState", ["s3:GetObject"], [f"{bucket_arn}/{path}" for path in paths]),
         statement("DecryptState", ["kms:Decrypt"], [key_arn]),
     ]
 
@@ -514,10 +516,30 @@ def state_write_statements(*, bucket_arn: str, key_arn: str, scope: StackScope) 
     ]
 
 
-def secrets_statements(*, key_arn: str, encrypt: bool) -> list[dict[str, Any]]:
-    """Decrypt stack secrets (and, to create stacks, encrypt their data keys) with the secrets key."""
-    actions = SECRETS_ACTIONS if encrypt else ["kms:Decrypt", "kms:DescribeKey"]
-    return [statement("UseSecretsKey", actions, [key_arn])]
+# The encryption context the secrets provider of every pipeline stack sends with each use of the secrets key:
+# {"stack": <stack name>} (stack_secrets_provider).
+SECRETS_CONTEXT_KEY = "stack"
+
+
+def stack_secrets_provider(provider_url: str, stack: str) -> str:
+    """The stack's own secrets provider: the account's `awskms://` key with the stack's name as encryption context
+    (gocloud.dev's `context_<key>=<value>` URL parameter, which Pulumi's awskms provider passes to every Encrypt
+    and Decrypt), so a role decrypts only the secrets of the stacks its policy names. One context key only: Pulumi
+    3.208 sends the first value for every key when there are several (pulumi/pulumi#21068). Other providers
+    (a passphrase) are returned as they are."""
+    if not provider_url.startswith("awskms://"):
+        return provider_url
+    separator = "&" if "?" in provider_url else "?"
+    return f"{provider_url}{separator}context_{SECRETS_CONTEXT_KEY}={stack}"
+
+
+def secrets_statements(*, key_arn: str, encrypt: bool, stacks: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Decrypt the secrets of these stacks (names or patterns), and to create them, encrypt their data keys: only
+    with their encryption context (stack_secrets_provider)."""
+    actions = ["kms:Decrypt", "kms:Encrypt"] if encrypt else ["kms:Decrypt"]
+    return [statement("DescribeSecretsKey", ["kms:DescribeKey"], [key_arn]),
+            statement("UseSecretsKey", actions, [key_arn], condition={
+                "StringLike": {f"kms:EncryptionContext:{SECRETS_CONTEXT_KEY}": list(stacks)}})]
 
 
 def permissions_boundary(arns: StackArns) -> dict[str, Any]:
@@ -565,11 +587,12 @@ DEPLOYER_POLICIES = ("state", "read", "foundation", "workload")
 PR_STACKS_POLICIES = (*DEPLOYER_POLICIES, "check-stack", "check-stack-keys")
 
 
-def preview_policies(account: Account, state: StateArns) -> dict[str, dict[str, Any]]:
-    """Read every pipeline stack's state and resources, decrypt its secrets; change nothing."""
+def preview_policies(account: Account, state: StateArns, stacks: tuple[str, ...] = ("*",)) -> dict[str, dict[str, Any]]:
+    """Read these pipeline stacks' state (every stack's by default) and decrypt their secrets, read every stack's
+    resources' configuration; change nothing."""
     return dict(zip(PREVIEW_POLICIES, (
-        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
-                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False)),
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, stacks=stacks),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False, stacks=stacks)),
         document(*stack_read_statements(StackArns(account, StackScope("*")))),
     ), strict=True))
 
@@ -580,17 +603,24 @@ def pr_stacks_policies(arns: StackArns, state: StateArns, *, permissions_boundar
     jobs with pull requests' code, never change its state or its resources (a default-branch role deploys it)."""
     named, tagged = leave_stack_statements(check_stack, bucket_arn=state.bucket_arn,
                                            permissions_boundary_arn=permissions_boundary_arn)
-    return {**deployer_policies(arns, state, permissions_boundary_arn=permissions_boundary_arn),
+    # The reaper of leaked PR stacks lists the project's stacks with their last update: `pulumi stack ls` reads
+    # every checkpoint. Their secrets stay out of reach (their encryption context is not `pr-*`).
+    return {**deployer_policies(arns, state, permissions_boundary_arn=permissions_boundary_arn,
+                                reads_state_of=("*",)),
             "check-stack": document(*code_check_statements(check_stack), *named),
             "check-stack-keys": document(*tagged)}
 
 
-def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str) -> dict[str, dict[str, Any]]:
-    """Deploy, release, check and destroy the stacks of one scope: their state and their resources only."""
+def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str,
+                      reads_state_of: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
+    """Deploy, release, check and destroy the stacks of one scope: their state, secrets and resources only (and
+    read the state of `reads_state_of` if given)."""
+    own = (arns.scope.stack,)
     return dict(zip(DEPLOYER_POLICIES, (
-        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn,
+                                        stacks=reads_state_of or own),
                  *state_write_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, scope=arns.scope),
-                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True, stacks=own),
                  *(production_data_statements(arns, bucket_arn=state.bucket_arn)
                    if arns.scope.stack in PRODUCTION_STACKS else ())),
         document(*stack_read_statements(arns)),

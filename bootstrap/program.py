@@ -92,7 +92,7 @@ def main() -> None:
             provider_arn=oidc.provider_arn,
             subjects=tuple(role_subjects("drift", repository, tuple(map(drift_environment, settings.environments)))),
             policies=pulumi.Output.all(account=account, state=state).apply(
-                lambda v: preview_policies(v["account"], v["state"])),
+                lambda v: preview_policies(v["account"], v["state"], settings.environments)),
             policy_names=PREVIEW_POLICIES, max_session_hours=DRIFT_SESSION_HOURS, tags=settings.tags))
         exported[variables.AWS_DRIFT_ROLE_ARN] = drift.arn
 

@@ -273,3 +273,27 @@ def test_full_loop_on_the_real_engine(tmp_path, monkeypatch):
     report = json.loads((tmp_path / "report.json").read_text())
     assert code == 0, report
     assert report["phases"]["destroy"]["status"] == "ok" and report["phases"]["remove"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(("provider", "expected"), [
+    ("awskms://alias/data-pipeline-ci/secrets?region=eu-west-1",
+     "awskms://alias/data-pipeline-ci/secrets?region=eu-west-1&context_stack=pr-7"),
+    (None, None)])
+def test_each_stack_the_automation_creates_encrypts_its_secrets_with_its_own_context(provider, expected,
+                                                                                   monkeypatch):
+    from pulumi import automation as auto
+
+    from automation.stacks import AutomationStack
+
+    created = {}
+
+    def create_or_select_stack(*, stack_name, work_dir, opts):
+        created.update(stack=stack_name, secrets_provider=opts.secrets_provider)
+
+    monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
+    if provider:
+        monkeypatch.setenv("PULUMI_SECRETS_PROVIDER", provider)
+    else:
+        monkeypatch.delenv("PULUMI_SECRETS_PROVIDER", raising=False)
+    AutomationStack("pr-7")
+    assert created == {"stack": "pr-7", "secrets_provider": expected}

@@ -16,6 +16,7 @@ from bootstrap.config import FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     DEPLOYER_POLICIES,
     GITHUB_OIDC_HOST,
+    SECRETS_CONTEXT_KEY,
     Account,
     StackArns,
     StackScope,
@@ -24,6 +25,7 @@ from bootstrap.documents import (
     permissions_boundary,
     pr_stacks_policies,
     preview_policies,
+    stack_secrets_provider,
 )
 from bootstrap.variables import (
     ACCOUNT_VARIABLES,
@@ -302,18 +304,30 @@ def test_only_workflow_roles_and_listed_users_use_the_secrets_key(users):
     assert not may_decrypt(f"arn:aws:iam::{ACCOUNT_ID}:role/some-lambda-role")
 
 
-def test_roles_read_all_state_but_write_only_their_own_stacks(evaluations):
-    run = evaluations.bootstrap("nonprod")
+def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluations):
+    run, prod_run = evaluations.bootstrap("nonprod"), evaluations.bootstrap("prod")
     bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
-    preview, pr_stacks, dev = (role_policies(run, f"data-pipeline-ci-{purpose}")
-                               for purpose in ("preview", "pr-stacks", "deploy-dev"))
+    preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
+        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
 
     def state(path):
         return f"{bucket}/.pulumi/{path}"
 
-    for policies in (preview, pr_stacks, dev):
-        assert allows(policies, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    for policies in (preview, pr_stacks, check_stack, dev, drift):
         assert allows(policies, "s3:GetObject", state("meta.yaml"))
+    # Previews of every stack, and the reaper's listing of every stack, read every checkpoint.
+    for policies in (preview, pr_stacks):
+        assert allows(policies, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    reads = {"deploy-dev": (dev, {"dev"}), "check-stack": (check_stack, {CHECK_STACK}),
+             "drift": (drift, {"dev", "qa", "staging"})}
+    for name, (policies, own) in reads.items():
+        for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
+            for path in (f"stacks/data-pipeline/{stack}.json", f"history/data-pipeline/{stack}/{stack}-1.history.json"):
+                assert allows(policies, "s3:GetObject", state(path)) == (stack in own), (name, path)
+    prod_bucket = one(prod_run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    prod_deploy = role_policies(prod_run, "data-pipeline-ci-deploy-prod")
+    assert allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
+    assert not allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/dev.json")
     assert not any(allows(preview, action, state(path)) for action in ("s3:PutObject", "s3:DeleteObject")
                    for path in ("stacks/data-pipeline/pr-7.json", "locks/organization/data-pipeline/dev/x.json"))
     for path in ("stacks/data-pipeline/pr-7.json", "stacks/data-pipeline/pr-7.pulumi-tags",
@@ -325,6 +339,32 @@ def test_roles_read_all_state_but_write_only_their_own_stacks(evaluations):
                     "stacks/data-pipeline-bootstrap/nonprod.json"):
         assert not allows(pr_stacks, "s3:PutObject", state(foreign)) and not allows(dev, "s3:PutObject",
                                                                                     state(foreign)), foreign
+
+
+def test_roles_use_the_secrets_key_only_with_their_own_stacks_encryption_context(evaluations):
+    run = evaluations.bootstrap("nonprod")
+    key = one(k for k in run.of_type("aws:kms/key:Key") if "secrets" in k.inputs["description"]).outputs["arn"]
+    preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
+        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
+    # What Pulumi's awskms provider sends: the stack's context, from the provider URL the stack was created with.
+    provider = stack_secrets_provider(run.exports["PULUMI_SECRETS_PROVIDER"], "pr-7")
+    assert provider.endswith("?region=eu-west-1&context_stack=pr-7")
+    assert stack_secrets_provider("passphrase", "dev") == "passphrase"
+
+    def context(stack: str) -> dict[str, str]:
+        return {f"kms:EncryptionContext:{SECRETS_CONTEXT_KEY}": stack}
+
+    own = {"pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}), "check-stack": (check_stack, {CHECK_STACK}),
+           "deploy-dev": (dev, {"dev"}), "drift": (drift, {"dev", "qa", "staging"}),
+           "preview": (preview, {"dev", "qa", "staging", "prod", "pr-7", CHECK_STACK})}
+    for name, (policies, stacks) in own.items():
+        for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
+            assert allows(policies, "kms:Decrypt", key, context(stack)) == (stack in stacks), (name, stack)
+        # No context, no secrets: a stack created without one is nobody's.
+        assert not allows(policies, "kms:Decrypt", key), name
+        assert allows(policies, "kms:DescribeKey", key), name
+    assert allows(dev, "kms:Encrypt", key, context("dev")) and not allows(dev, "kms:Encrypt", key, context("qa"))
+    assert not allows(preview, "kms:Encrypt", key, context("dev"))
 
 
 # --- what each role may do with the pipeline's stacks -----------------------------------------------------------
