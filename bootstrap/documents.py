@@ -603,22 +603,17 @@ def pr_stacks_policies(arns: StackArns, state: StateArns, *, permissions_boundar
     jobs with pull requests' code, never change its state or its resources (a default-branch role deploys it)."""
     named, tagged = leave_stack_statements(check_stack, bucket_arn=state.bucket_arn,
                                            permissions_boundary_arn=permissions_boundary_arn)
-    # The reaper of leaked PR stacks lists the project's stacks with their last update: `pulumi stack ls` reads
-    # every checkpoint. Their secrets stay out of reach (their encryption context is not `pr-*`).
-    return {**deployer_policies(arns, state, permissions_boundary_arn=permissions_boundary_arn,
-                                reads_state_of=("*",)),
+    return {**deployer_policies(arns, state, permissions_boundary_arn=permissions_boundary_arn),
             "check-stack": document(*code_check_statements(check_stack), *named),
             "check-stack-keys": document(*tagged)}
 
 
-def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str,
-                      reads_state_of: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
-    """Deploy, release, check and destroy the stacks of one scope: their state, secrets and resources only (and
-    read the state of `reads_state_of` if given)."""
+def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str
+                      ) -> dict[str, dict[str, Any]]:
+    """Deploy, release, check and destroy the stacks of one scope: their state, secrets and resources only."""
     own = (arns.scope.stack,)
     return dict(zip(DEPLOYER_POLICIES, (
-        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn,
-                                        stacks=reads_state_of or own),
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, stacks=own),
                  *state_write_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, scope=arns.scope),
                  *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True, stacks=own),
                  *(production_data_statements(arns, bucket_arn=state.bucket_arn)

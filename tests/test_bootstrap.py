@@ -315,10 +315,11 @@ def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluation
 
     for policies in (preview, pr_stacks, check_stack, dev, drift):
         assert allows(policies, "s3:GetObject", state("meta.yaml"))
-    # Previews of every stack, and the reaper's listing of every stack, read every checkpoint.
-    for policies in (preview, pr_stacks):
-        assert allows(policies, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    # Previews of every stack read every checkpoint; everyone may list the stacks' names.
+    assert allows(preview, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    assert all(allows(policies, "s3:ListBucket", bucket) for policies in (preview, pr_stacks, check_stack, dev, drift))
     reads = {"deploy-dev": (dev, {"dev"}), "check-stack": (check_stack, {CHECK_STACK}),
+             "pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}),
              "drift": (drift, {"dev", "qa", "staging"})}
     for name, (policies, own) in reads.items():
         for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
