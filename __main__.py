@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pulumi
 
+from components import naming
 from components.aws_context import AwsContext
 from components.config import ConfigError, load_settings
 from components.curated_table import CuratedTable, CuratedTableArgs
@@ -30,11 +31,15 @@ except (ConfigError, InvalidReleaseInfo) as error:
     raise pulumi.RunError(str(error)) from None
 
 account = AwsContext.current()
-names, tags, boundary = settings.names, settings.tags, settings.permissions_boundary_arn
+names, tags = settings.names, settings.tags
+# Every role the stack creates carries the bootstrap's boundary for it: its deploy role may create no other.
+boundary = pulumi.Output.all(partition=account.partition, account_id=account.account_id).apply(
+    lambda a: naming.permissions_boundary_arn(a["partition"], a["account_id"], names))
 lake = DataLake("lake", DataLakeArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
-    protect_data=settings.protect_data, lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
+    protect_data=settings.protect_data, data_retention_days=settings.data_retention_days,
+    lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
     log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only,
     jobs=tuple(job.name for job in settings.glue_jobs)))
 buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
@@ -76,7 +81,8 @@ glue_jobs = {
         artifacts_bucket_arn=bucket_arns["artifacts"], raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
         curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket=buckets["temp"],
         temp_bucket_arn=bucket_arns["temp"], database_name=lake.database_name,
-        table_name=tables[job.name].table_name, health_check_only=settings.health_check_only, jobs_dir=JOBS_DIR,
+        table_name=tables[job.name].table_name, health_check_only=settings.health_check_only,
+        protect=settings.protect_data, jobs_dir=JOBS_DIR,
         build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }

@@ -2,7 +2,8 @@
 with nothing deployed, and checked exactly as the PR stack's health check checks it.
 
 Each job's script and library are built from the PR's tree (the same content-addressed artifacts a deploy
-uploads) and put under `pr-checks/<pr>/glue/<job>/` in the check stack's artifacts bucket, which expires them.
+uploads) and put under `pr-checks/<pr>/glue/<job>/` in the check stack's artifacts bucket, which expires them;
+a run starts only after S3 reports the built bytes' SHA-256 for each object it is given.
 The job's Glue job runs them directly, with Glue's per-run `--scriptLocation` and `--extra-py-files`, on the
 job's sample in a folder of its own (`_health/<job>/pr<pr>-<id>/`), with job bookmarks disabled: the check
 stack's state machines are not used, since each of their versions pins its own code. The check stack's Glue roles
@@ -44,8 +45,10 @@ class CodeCheck(HealthCheck):
         return super().execute(run_id or f"pr{self.pr}-{uuid.uuid4().hex[:8]}")
 
     def upload_code(self, job: str) -> dict[str, str]:
-        """The PR's script and library of `job` in the artifacts bucket (skipped when that content is there
-        already); their s3:// URIs by kind."""
+        """The PR's script and library of `job`, under the PR's own folder of the artifacts bucket
+        (`pr-checks/<pr>/`); their s3:// URIs by kind. Each object is run only once S3 reports the SHA-256 of the
+        bytes built here: an object already at the content key is reused only with that checksum, and one with
+        any other content (or none S3 can vouch for) fails the check, since the key alone proves nothing."""
         folder = naming.pr_check_code_prefix(self.pr, job)
         with tempfile.TemporaryDirectory(prefix="pr-check-") as build:
             built = {"script": artifacts.job_script(self.jobs_dir, job, JOB_ENTRYPOINT, Path(build)),
@@ -53,19 +56,32 @@ class CodeCheck(HealthCheck):
             locations = {}
             for kind, artifact in built.items():
                 key = artifact.key(f"{folder}{kind}")
-                if not self._exists(key):
-                    self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=artifact.path.read_bytes())
+                if self._checksum(key) is None:
+                    # S3 refuses the upload unless the bytes it received have this checksum, and keeps it.
+                    self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=artifact.path.read_bytes(),
+                                       ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.sha256_base64)
+                self._verify_code(key, artifact.sha256_base64, f"{job} {kind}")
                 locations[kind] = f"s3://{self.artifacts_bucket}/{key}"
         return locations
 
-    def _exists(self, key: str) -> bool:
+    def _checksum(self, key: str) -> str | None:
+        """The SHA-256 (base64) S3 stored for the object: None when there is no object, "" when S3 has none."""
         try:
-            self.s3.head_object(Bucket=self.artifacts_bucket, Key=key)
+            head = self.s3.head_object(Bucket=self.artifacts_bucket, Key=key, ChecksumMode="ENABLED")
         except self.s3.exceptions.ClientError as error:
             if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        return head.get("ChecksumSHA256", "")
+
+    def _verify_code(self, key: str, built: str, what: str) -> None:
+        stored = self._checksum(key)
+        if stored != built:
+            found = {None: "no object", "": "an object without a recorded SHA-256"}.get(stored, f"SHA-256 {stored}")
+            raise HealthCheckFailed(
+                f"s3://{self.artifacts_bucket}/{key} does not hold this pull request's build of {what} ({found}; "
+                f"built SHA-256 {built}): it is not run; remove the object to check again",
+                "the check stack's artifacts bucket")
 
     def _execute(self, result: JobResult, run_id: str) -> None:
         code = self.upload_code(result.job)

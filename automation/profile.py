@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
 from components.config import GLUE_JOBS_KEY, PROJECT
+from components.naming import PR_STACK_PREFIX
 from jobs.common.catalog import job_names
 from stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
 CHECK_PROFILE = Path(__file__).resolve().parent / "pr-base-profile.yaml"
-STACK_PREFIX = "pr-"
+STACK_PREFIX = PR_STACK_PREFIX
 # The fast PR check's long-lived stack: a `pr-` name, so the PR-stacks role deploys and runs it, but not a
 # number, so it is no pull request's and the reaper leaves it.
 CHECK_STACK = f"{STACK_PREFIX}base"
@@ -54,27 +52,23 @@ def pull_request(number: str | int, commit: str = "", creator: str = "", *, depl
     return PullRequest(number=int(number), commit=commit, creator=creator)
 
 
-def stack_config(pr: PullRequest, profile: Path = PROFILE, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
     """Namespaced config as strings, as `pulumi config set` stores them (objects as JSON). The stack deploys every
     job in jobs/ with the profile's sizing, so a PR's new job is run on its PR, unless the profile names its
-    jobs (`data-pipeline:glueJobs`) to narrow them on purpose. The permissions boundary comes from the
-    environment (`PERMISSIONS_BOUNDARY_ARN`, set by the PR workflow from the repository variable): the PR-stacks
-    role may create roles only with it."""
-    return _profile_config([profile], environ, {f"{PROJECT}:owner": pr.creator,
-                                                f"{PROJECT}:costCenter": f"pr-{pr.number}"})
+    jobs (`data-pipeline:glueJobs`) to narrow them on purpose."""
+    return _profile_config([profile], {f"{PROJECT}:owner": pr.creator, f"{PROJECT}:costCenter": f"pr-{pr.number}"})
 
 
-def check_stack_config(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+def check_stack_config() -> dict[str, str]:
     """The config of the fast PR check's stack (CHECK_STACK): the PR profile and the check profile on top."""
-    return _profile_config([PROFILE, CHECK_PROFILE], environ, {})
+    return _profile_config([PROFILE, CHECK_PROFILE], {})
 
 
-def _profile_config(profiles: list[Path], environ: Mapping[str, str], values: dict[str, str]) -> dict[str, str]:
+def _profile_config(profiles: list[Path], values: dict[str, str]) -> dict[str, str]:
     config = {f"{PROJECT}:{GLUE_JOBS_KEY}": {job: {} for job in job_names()}}
     for profile in profiles:
         config.update(config_section(profile))
-    return as_engine_config({**config, **values,
-                             f"{PROJECT}:permissionsBoundaryArn": environ.get(PERMISSIONS_BOUNDARY_ARN, "")})
+    return as_engine_config({**config, **values})
 
 
 def is_pull_request_stack(name: str) -> bool:

@@ -2,19 +2,26 @@
 
 Backend and secrets come from the environment as the Pulumi CLI reads them: PULUMI_BACKEND_URL (s3://…,
 file://…, or Pulumi Cloud when unset with PULUMI_ACCESS_TOKEN), PULUMI_CONFIG_PASSPHRASE for the passphrase
-provider, or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/pulumi) for a KMS one.
+provider, or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/pulumi) for a KMS one, which each stack created here
+uses with its own name as encryption context (bootstrap/documents.py stack_secrets_provider).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qs, urlparse
+
+from bootstrap.documents import STATE_ROOT, stack_secrets_provider
+from components.config import PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_PACK = ROOT / "policies"
@@ -40,6 +47,30 @@ class PrStack(Protocol):
 class StackSummary(Protocol):
     name: str
     last_update: datetime | None
+
+
+@dataclass(frozen=True)
+class ListedStack:
+    name: str
+    last_update: datetime | None
+
+
+# A stack's checkpoint in a DIY backend: `<stack>.json`, possibly compressed (its backups end in `.bak`).
+CHECKPOINT = re.compile(r"(?P<stack>[^/]+)\.json(?:\.gz|\.zst)?")
+
+
+def s3_stacks(s3, bucket: str, project: str = PROJECT) -> list[ListedStack]:
+    """The project's stacks in a DIY S3 backend, by the names and times of their checkpoint objects: listing
+    reads no checkpoint, so a role that may read only its own stacks' state (the PR-stacks role) can list all."""
+    prefix = f"{STATE_ROOT}/stacks/{project}/"
+    latest: dict[str, datetime] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            match = CHECKPOINT.fullmatch(item["Key"].removeprefix(prefix))
+            if match:
+                stack = match["stack"]
+                latest[stack] = max(latest.get(stack, item["LastModified"]), item["LastModified"])
+    return [ListedStack(stack, modified) for stack, modified in sorted(latest.items())]
 
 
 class Backend(Protocol):
@@ -72,7 +103,8 @@ class AutomationStack:
 
         self._auto = auto
         self.name = name
-        options = auto.LocalWorkspaceOptions(secrets_provider=os.environ.get("PULUMI_SECRETS_PROVIDER"),
+        provider = os.environ.get("PULUMI_SECRETS_PROVIDER")
+        options = auto.LocalWorkspaceOptions(secrets_provider=provider and stack_secrets_provider(provider, name),
                                              env_vars=env or None)
         self._stack = auto.create_or_select_stack(stack_name=name, work_dir=str(ROOT), opts=options)
         if config:
@@ -138,6 +170,12 @@ class AutomationBackend:
         self._workspace = auto.LocalWorkspace(work_dir=str(ROOT))
 
     def list_stacks(self) -> list[StackSummary]:
+        backend = urlparse(os.environ.get("PULUMI_BACKEND_URL", ""))
+        if backend.scheme == "s3":
+            import boto3
+
+            region = parse_qs(backend.query).get("region", [None])[0]
+            return s3_stacks(boto3.client("s3", region_name=region), backend.netloc)
         return self._workspace.list_stacks(include_all=True)
 
     def tags(self, stack: str) -> dict[str, str]:

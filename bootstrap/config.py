@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automation.profile import STACK_PREFIX as PR_STACK_PREFIX
+from components import naming
 from components.config import (
     BOOLEAN,
     NON_EMPTY,
@@ -24,7 +25,7 @@ PROJECT = "data-pipeline-bootstrap"
 PIPELINE_PROJECT = "data-pipeline"
 # Names, IAM path and key aliases of what the bootstrap creates, apart from every pipeline stack's names
 # (`data-pipeline-<stack>-…`, `/data-pipeline/<stack>/`): so no environment may be called "ci".
-NAMESPACE = f"{PIPELINE_PROJECT}-ci"
+NAMESPACE = naming.ci_namespace(PIPELINE_PROJECT)
 RESERVED_ENVIRONMENT = "ci"
 # GitHub: owner (user or organization, 1-39 characters) / repository name.
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")

@@ -4,9 +4,11 @@ and secrets keys, and what each workflow role may do with the state and with the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from components import naming
+from components.config import PRODUCTION_STACKS
 from components.iam.documents import document, statement
 from components.iam.function_policies import XRAY_WRITE_ACTIONS
 from components.iam.kms_key_policy import KEY_USE_ACTIONS, key_administration
@@ -27,36 +29,86 @@ STATE_ROOT = ".pulumi"
 PIPELINE_SERVICES = ("glue", "lambda", "scheduler", "states")
 
 
-def pull_request_subject(repository: str) -> str:
-    """The token subject of any `pull_request` workflow run of the repository (GitHub gives forks none)."""
-    return f"repo:{repository}:pull_request"
-
-
-def environment_subject(repository: str, environment: str) -> str:
-    """The token subject of a job that runs in the repository's GitHub environment (after its protection rules)."""
-    return f"repo:{repository}:environment:{environment}"
-
-
 def drift_environment(environment: str) -> str:
     """The GitHub environment of the nightly drift check of `environment`: unprotected by reviews (it changes
     nothing), restricted to the default branch, and holding the variables of the account the stack lives in."""
     return f"drift-{environment}"
 
 
-def branch_subject(repository: str, branch: str) -> str:
-    """The token subject of a run of the branch's reviewed code outside any environment (schedules, dispatch)."""
-    return f"repo:{repository}:ref:refs/heads/{branch}"
+# The workflow files (.github/workflows/) whose jobs assume the roles: named here only.
+RELEASE_WORKFLOW = "release-stack.yml"
+ROLLBACK_WORKFLOW = "rollback.yml"
+DELIVERY_WORKFLOW = "delivery.yml"
+DRIFT_WORKFLOW = "drift.yml"
+PULL_REQUEST_WORKFLOW = "pull-request.yml"
+REAPER_WORKFLOW = "pr-stack-reaper.yml"
+
+
+class RunsIn(Enum):
+    """Where a trusted workflow's job runs: the `context` part of its token subject."""
+
+    # The role's GitHub environment(s), from the default branch (the environments allow no other).
+    ENVIRONMENT = "environment"
+    # The default branch, outside any environment (merges, schedules, dispatch).
+    DEFAULT_BRANCH = "branch"
+    # A pull request of the repository (GitHub gives forks no token), from its merge ref.
+    PULL_REQUEST = "pull_request"
+
+
+@dataclass(frozen=True)
+class TrustedWorkflow:
+    file: str
+    runs_in: RunsIn
+
+
+# Each kind of workflow role -> the only workflow files whose jobs may assume it, and where they run.
+ROLE_WORKFLOWS: dict[str, tuple[TrustedWorkflow, ...]] = {
+    "deploy": (TrustedWorkflow(RELEASE_WORKFLOW, RunsIn.ENVIRONMENT),
+               TrustedWorkflow(ROLLBACK_WORKFLOW, RunsIn.ENVIRONMENT)),
+    "drift": (TrustedWorkflow(DRIFT_WORKFLOW, RunsIn.ENVIRONMENT),),
+    "check-stack": (TrustedWorkflow(DELIVERY_WORKFLOW, RunsIn.DEFAULT_BRANCH),),
+    "preview": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST),),
+    "pr-stacks": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST),
+                  TrustedWorkflow(REAPER_WORKFLOW, RunsIn.DEFAULT_BRANCH)),
+}
+
+
+@dataclass(frozen=True)
+class Repository:
+    # OWNER/REPO, as GitHub spells it.
+    name: str
+    default_branch: str
+
+
+def role_subjects(kind: str, repository: Repository, environments: tuple[str, ...] = ()) -> list[str]:
+    """The token subjects of the jobs that may assume a role of this kind (ROLE_WORKFLOWS), as GitHub writes them
+    under the repository's claim template `repo`, `context`, `job_workflow_ref`:
+    `repo:O/R:<context>:job_workflow_ref:O/R/.github/workflows/<file>@<ref>`, the context being
+    `environment:<env>` (one per environment), `ref:refs/heads/<default branch>` or `pull_request`; the ref is the
+    default branch's, or a pull request's merge ref (`refs/pull/<n>/merge`, any n)."""
+    repo, branch = repository.name, f"refs/heads/{repository.default_branch}"
+    subjects = []
+    for workflow in ROLE_WORKFLOWS[kind]:
+        contexts, ref = {
+            RunsIn.ENVIRONMENT: ([f"environment:{environment}" for environment in environments], branch),
+            RunsIn.DEFAULT_BRANCH: ([f"ref:{branch}"], branch),
+            RunsIn.PULL_REQUEST: (["pull_request"], "refs/pull/*/merge"),
+        }[workflow.runs_in]
+        subjects += [f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow.file}@{ref}"
+                     for context in contexts]
+    return subjects
 
 
 def github_trust_policy(provider_arn: str, subjects: list[str]) -> dict[str, Any]:
-    """Only tokens GitHub issued to these subjects of this repository, for STS, may assume the role."""
+    """Only tokens GitHub issued to these subjects of this repository, for STS, may assume the role (StringLike:
+    a pull request's number is a wildcard; the other subjects hold none)."""
     return document({
         "Sid": "GitHubActions",
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
         "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                                       f"{GITHUB_OIDC_HOST}:sub": subjects}},
+        "Condition": {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE},
+                      "StringLike": {f"{GITHUB_OIDC_HOST}:sub": subjects}},
     })
 
 
@@ -256,21 +308,25 @@ def _passed_to(services: tuple[str, ...]) -> dict[str, Any]:
     return {"StringEquals": {"iam:PassedToService": [f"{service}.amazonaws.com" for service in services]}}
 
 
-def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str | None) -> list[dict[str, Any]]:
-    """Create, update and destroy the scope's buckets, roles, keys and log groups, and nothing else. With a
-    permissions boundary, every role the deployer creates or changes must carry it (and cannot lose it)."""
+# The role changes IAM authorizes with the role's boundary (`iam:PermissionsBoundary`, the one requested or the one
+# the role has): a deployer makes them only on roles that carry the scope's boundary.
+BOUNDED_ROLE_CHANGES = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
+                        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+
+
+def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str) -> list[dict[str, Any]]:
+    """Create, update and destroy the scope's buckets, roles, keys and log groups, and nothing else. Every role
+    the deployer creates or changes must carry the scope's permissions boundary, and cannot lose it."""
     scope = arns.scope
-    with_boundary = ({"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
-                     if permissions_boundary_arn else None)
-    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePolicy"]
-    if permissions_boundary_arn:
-        role_changes.append("iam:PutRolePermissionsBoundary")
+    with_boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
+    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
     new_tags = {"StringEquals": {"aws:RequestTag/project": scope.project},
                 "StringLike": {"aws:RequestTag/stack": scope.stack}}
-    statements = [
+    return [
         statement("ManageBuckets", [
             "s3:CreateBucket", "s3:DeleteBucket", "s3:DeleteBucketPolicy", "s3:ListBucketVersions",
-            "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketObjectLockConfiguration", "s3:PutBucketOwnershipControls", "s3:PutBucketPolicy",
+            "s3:PutBucketPublicAccessBlock",
             "s3:PutBucketTagging", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
             "s3:PutLifecycleConfiguration"], [arns.buckets]),
         statement("ManageObjects", [
@@ -303,11 +359,12 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
             "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
             "logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource",
             "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
+        # Denied whatever another policy allows, on any role: a role without the boundary, or with another one,
+        # cannot be made, given policies or re-bounded; no boundary can be removed.
+        statement("OnlyBoundedRoles", BOUNDED_ROLE_CHANGES, "*", effect="Deny",
+                  condition={"StringNotEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}),
+        statement("KeepPermissionsBoundary", ["iam:DeleteRolePermissionsBoundary"], "*", effect="Deny"),
     ]
-    if permissions_boundary_arn:
-        statements.append(statement("KeepPermissionsBoundary", ["iam:DeleteRolePermissionsBoundary"], [arns.roles],
-                                    effect="Deny"))
-    return statements
 
 
 def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
@@ -376,32 +433,113 @@ def code_check_statements(check_stack: StackArns) -> list[dict[str, Any]]:
                       [check_stack.glue_jobs])]
 
 
-def state_read_statements(*, bucket_arn: str, key_arn: str) -> list[dict[str, Any]]:
-    """Read every stack's state (what `pulumi preview` needs of the backend: it takes no lock)."""
+def _state_paths(scope: StackScope) -> list[str]:
+    """The scope's state in the backend: checkpoint (`.json`, `.json.gz`, backups `.bak`) and tags
+    (`.pulumi-tags`), history, backups, update journal and lock."""
+    project, stack = scope.project, scope.stack
+    return [f"{STATE_ROOT}/{path}" for path in (
+        f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*",
+        f"journal/{project}/{stack}/*", f"locks/organization/{project}/{stack}/*")]
+
+
+def leave_stack_statements(arns: StackArns, *, bucket_arn: str, permissions_boundary_arn: str
+                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Denied to a role whose scope's pattern also names this stack (`pr-*` names the check stack `pr-base`): its
+    state and every change to its resources' configuration (the deployer's Allow statements for it, turned into
+    Deny with the same conditions): those on its own ARNs, then those by tag (its keys). Left alone: its objects
+    and keys' use, which the fast check needs for its samples and code, and the account's Glue catalog, which
+    other stacks' databases live in."""
+    foundation = stack_foundation_statements(arns, permissions_boundary_arn=permissions_boundary_arn)
+    kept = {*KEY_USE_ACTIONS, *next(s for s in foundation if s["Sid"] == "ManageObjects")["Action"]}
+    catalog = arns.account.arn("glue", "catalog")
+    conditioned, actions, resources = [], set(), set()
+    for allowed in (*foundation, *stack_workload_statements(arns)):
+        allowed_actions = {action for action in allowed["Action"] if action not in kept}
+        allowed_resources = {r for r in ([allowed["Resource"]] if isinstance(allowed["Resource"], str)
+                                         else allowed["Resource"]) if r != catalog}
+        if allowed["Effect"] != "Allow" or not allowed_actions or not allowed_resources:
+            continue
+        if "Condition" in allowed:
+            conditioned.append(statement(f"Leave{allowed['Sid']}", sorted(allowed_actions),
+                                         sorted(allowed_resources), effect="Deny", condition=allowed["Condition"]))
+        elif allowed_resources != {"*"}:
+            # All on the stack's own ARNs: any of these actions on any of them is denied (fits one policy).
+            actions |= allowed_actions
+            resources |= allowed_resources
+    return [statement("LeaveStackState", ["s3:DeleteObject", "s3:PutObject"],
+                      [f"{bucket_arn}/{path}" for path in _state_paths(arns.scope)], effect="Deny"),
+            statement("LeaveStackResources", sorted(actions), sorted(resources), effect="Deny")], conditioned
+
+
+def production_data_statements(arns: StackArns, *, bucket_arn: str) -> list[dict[str, Any]]:
+    """Denied to a production stack's deployer whatever else it holds, so that a compromised deploy cannot destroy
+    the data: deleting its buckets, object versions or Object Lock retention, its keys, its catalog database and
+    tables, and its state's checkpoint, history and backups (or any state version). The break-glass path is
+    another principal: an administrator of the account, outside the workflows (README, Security)."""
+    catalog = arns.account.arn("glue", "catalog")
+    project, stack = arns.scope.project, arns.scope.stack
+    return [
+        statement("KeepProductionBuckets", ["s3:DeleteBucket"], [arns.buckets], effect="Deny"),
+        statement("KeepProductionObjectVersions", ["s3:BypassGovernanceRetention", "s3:DeleteObjectVersion"],
+                  [arns.objects], effect="Deny"),
+        statement("KeepProductionKeys", ["kms:DisableKey", "kms:ScheduleKeyDeletion"], [arns.keys], effect="Deny",
+                  condition=arns.scope.tag_condition),
+        statement("KeepProductionCatalog", ["glue:BatchDeleteTable", "glue:BatchDeleteTableVersion",
+                                            "glue:DeleteDatabase", "glue:DeleteTable", "glue:DeleteTableVersion"],
+                  [arn for arn in arns.glue_catalog if arn != catalog], effect="Deny"),
+        # Pulumi replaces a checkpoint in place (it never deletes it on an update); locks and journal come and go.
+        statement("KeepProductionState", ["s3:DeleteObject"], [
+            f"{bucket_arn}/{STATE_ROOT}/{path}" for path in (
+                f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*")],
+                  effect="Deny"),
+        statement("KeepStateVersions", ["s3:DeleteObjectVersion"], [f"{bucket_arn}/*"], effect="Deny"),
+    ]
+
+
+def state_read_statements(*, bucket_arn: str, key_arn: str, stacks: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Read the state of these stacks (names or patterns) only, and the backend's own metadata: what `pulumi
+    preview` needs of the backend (it takes no lock). Listing shows every stack's name, never its content."""
+    paths = [f"{STATE_ROOT}/meta.yaml", *(path for stack in stacks for path in _state_paths(StackScope(stack)))]
     return [
         statement("ListState", ["s3:ListBucket"], [bucket_arn]),
-        statement("ReadState", ["s3:GetObject"], [f"{bucket_arn}/{STATE_ROOT}/*"]),
+        statement("ReadState", ["s3:GetObject"], [f"{bucket_arn}/{path}" for path in paths]),
         statement("DecryptState", ["kms:Decrypt"], [key_arn]),
     ]
 
 
 def state_write_statements(*, bucket_arn: str, key_arn: str, scope: StackScope) -> list[dict[str, Any]]:
-    """Write (and lock) the state of the scope's stacks only: checkpoint (`.json`, `.json.gz`, backups `.bak`) and
-    tags (`.pulumi-tags`), history, backups, update journal and lock."""
-    project, stack = scope.project, scope.stack
-    paths = [f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*",
-             f"journal/{project}/{stack}/*", f"locks/organization/{project}/{stack}/*"]
+    """Write (and lock) the state of the scope's stacks only (_state_paths)."""
     return [
         statement("WriteOwnState", ["s3:DeleteObject", "s3:PutObject"],
-                  [f"{bucket_arn}/{STATE_ROOT}/{path}" for path in paths]),
+                  [f"{bucket_arn}/{path}" for path in _state_paths(scope)]),
         statement("EncryptState", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]),
     ]
 
 
-def secrets_statements(*, key_arn: str, encrypt: bool) -> list[dict[str, Any]]:
-    """Decrypt stack secrets (and, to create stacks, encrypt their data keys) with the secrets key."""
-    actions = SECRETS_ACTIONS if encrypt else ["kms:Decrypt", "kms:DescribeKey"]
-    return [statement("UseSecretsKey", actions, [key_arn])]
+# The encryption context the secrets provider of every pipeline stack sends with each use of the secrets key:
+# {"stack": <stack name>} (stack_secrets_provider).
+SECRETS_CONTEXT_KEY = "stack"
+
+
+def stack_secrets_provider(provider_url: str, stack: str) -> str:
+    """The stack's own secrets provider: the account's `awskms://` key with the stack's name as encryption context
+    (gocloud.dev's `context_<key>=<value>` URL parameter, which Pulumi's awskms provider passes to every Encrypt
+    and Decrypt), so a role decrypts only the secrets of the stacks its policy names. One context key only: Pulumi
+    3.208 sends the first value for every key when there are several (pulumi/pulumi#21068). Other providers
+    (a passphrase) are returned as they are."""
+    if not provider_url.startswith("awskms://"):
+        return provider_url
+    separator = "&" if "?" in provider_url else "?"
+    return f"{provider_url}{separator}context_{SECRETS_CONTEXT_KEY}={stack}"
+
+
+def secrets_statements(*, key_arn: str, encrypt: bool, stacks: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Decrypt the secrets of these stacks (names or patterns), and to create them, encrypt their data keys: only
+    with their encryption context (stack_secrets_provider)."""
+    actions = ["kms:Decrypt", "kms:Encrypt"] if encrypt else ["kms:Decrypt"]
+    return [statement("DescribeSecretsKey", ["kms:DescribeKey"], [key_arn]),
+            statement("UseSecretsKey", actions, [key_arn], condition={
+                "StringLike": {f"kms:EncryptionContext:{SECRETS_CONTEXT_KEY}": list(stacks)}})]
 
 
 def permissions_boundary(arns: StackArns) -> dict[str, Any]:
@@ -445,27 +583,42 @@ class StateArns:
 # The managed policies of each kind of role, by name suffix (one managed policy holds at most 6,144 characters).
 PREVIEW_POLICIES = ("state", "read")
 DEPLOYER_POLICIES = ("state", "read", "foundation", "workload")
+# The PR-stacks role's besides: what it may and may not do on the fast check's stack, and its keys.
+PR_STACKS_POLICIES = (*DEPLOYER_POLICIES, "check-stack", "check-stack-keys")
 
 
-def preview_policies(account: Account, state: StateArns) -> dict[str, dict[str, Any]]:
-    """Read every pipeline stack's state and resources, decrypt its secrets; change nothing."""
+def preview_policies(account: Account, state: StateArns, stacks: tuple[str, ...] = ("*",)) -> dict[str, dict[str, Any]]:
+    """Read these pipeline stacks' state (every stack's by default) and decrypt their secrets, read every stack's
+    resources' configuration; change nothing."""
     return dict(zip(PREVIEW_POLICIES, (
-        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
-                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False)),
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, stacks=stacks),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False, stacks=stacks)),
         document(*stack_read_statements(StackArns(account, StackScope("*")))),
     ), strict=True))
 
 
-def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str | None,
-                      check_stack: StackArns | None = None) -> dict[str, dict[str, Any]]:
-    """Deploy, release, check and destroy the stacks of one scope: their state and their resources only; and,
-    given the fast PR check's stack, run its Glue jobs with pull requests' code."""
+def pr_stacks_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str,
+                       check_stack: StackArns) -> dict[str, dict[str, Any]]:
+    """A deployer's of the PR stacks, and on the fast PR check's stack (which `pr-*` names too) only: run its Glue
+    jobs with pull requests' code, never change its state or its resources (a default-branch role deploys it)."""
+    named, tagged = leave_stack_statements(check_stack, bucket_arn=state.bucket_arn,
+                                           permissions_boundary_arn=permissions_boundary_arn)
+    return {**deployer_policies(arns, state, permissions_boundary_arn=permissions_boundary_arn),
+            "check-stack": document(*code_check_statements(check_stack), *named),
+            "check-stack-keys": document(*tagged)}
+
+
+def deployer_policies(arns: StackArns, state: StateArns, *, permissions_boundary_arn: str
+                      ) -> dict[str, dict[str, Any]]:
+    """Deploy, release, check and destroy the stacks of one scope: their state, secrets and resources only."""
+    own = (arns.scope.stack,)
     return dict(zip(DEPLOYER_POLICIES, (
-        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn),
+        document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, stacks=own),
                  *state_write_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, scope=arns.scope),
-                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True)),
+                 *secrets_statements(key_arn=state.secrets_key_arn, encrypt=True, stacks=own),
+                 *(production_data_statements(arns, bucket_arn=state.bucket_arn)
+                   if arns.scope.stack in PRODUCTION_STACKS else ())),
         document(*stack_read_statements(arns)),
         document(*stack_foundation_statements(arns, permissions_boundary_arn=permissions_boundary_arn)),
-        document(*stack_workload_statements(arns), *release_statements(arns),
-                 *(code_check_statements(check_stack) if check_stack else ())),
+        document(*stack_workload_statements(arns), *release_statements(arns)),
     ), strict=True))

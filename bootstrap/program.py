@@ -16,13 +16,14 @@ from .documents import (
     DEPLOYER_POLICIES,
     PREVIEW_POLICIES,
     Account,
+    Repository,
     StackArns,
     StackScope,
     StateArns,
     deployer_policies,
     drift_environment,
-    environment_subject,
     preview_policies,
+    role_subjects,
 )
 from .github_oidc import GithubOidc, GithubOidcArgs
 from .github_settings import EnvironmentArgs, RepositorySettings, RepositorySettingsArgs
@@ -34,6 +35,7 @@ from .workflow_roles import (
     PullRequestRolesArgs,
     WorkflowRole,
     WorkflowRoleArgs,
+    boundary_policy,
 )
 
 
@@ -52,6 +54,7 @@ def main() -> None:
     backend = StateBackend("backend", StateBackendArgs(
         bucket_prefix=f"{NAMESPACE}-state-{settings.stack}-", alias_prefix=f"alias/{NAMESPACE}", account=account,
         role_path=IAM_PATH, secrets_key_users=settings.secrets_key_users, tags=settings.tags))
+    repository = Repository(settings.github_repository, settings.default_branch)
     state = pulumi.Output.all(bucket_arn=backend.bucket_arn, state_key_arn=backend.state_key_arn,
                               secrets_key_arn=backend.secrets_key_arn).apply(lambda values: StateArns(**values))
 
@@ -62,21 +65,24 @@ def main() -> None:
     }
     if settings.pull_requests:
         pull_requests = PullRequestRoles("pull-requests", PullRequestRolesArgs(
-            repository=settings.github_repository, default_branch=settings.default_branch,
-            provider_arn=oidc.provider_arn, account=account, state=state,
+            repository=repository, provider_arn=oidc.provider_arn, account=account, state=state,
             pr_stack_prefix=PR_STACK_PREFIX, tags=settings.tags))
         exported.update({variables.AWS_PREVIEW_ROLE_ARN: pull_requests.preview_role_arn,
                          variables.AWS_PR_STACKS_ROLE_ARN: pull_requests.pr_stacks_role_arn,
-                         variables.PERMISSIONS_BOUNDARY_ARN: pull_requests.permissions_boundary_arn})
+                         variables.AWS_CHECK_STACK_ROLE_ARN: pull_requests.check_stack_role_arn})
     for environment in settings.environments:
+        scope = StackScope(environment)
+        boundary = boundary_policy(f"deploy-{environment}-boundary", account, scope,
+                                   f"The most any role of the {environment} stack can do: its data, nothing of IAM",
+                                   settings.tags, pulumi.ResourceOptions())
         deploy = WorkflowRole(f"deploy-{environment}", WorkflowRoleArgs(
             purpose=f"deploy-{environment}",
             description=f"Delivery to the {environment} stack: deploys, releases and rolls back that stack only",
             provider_arn=oidc.provider_arn,
-            subjects=(environment_subject(settings.github_repository, environment),),
-            policies=pulumi.Output.all(account=account, state=state).apply(
-                lambda v, environment=environment: deployer_policies(
-                    StackArns(v["account"], StackScope(environment)), v["state"], permissions_boundary_arn=None)),
+            subjects=tuple(role_subjects("deploy", repository, (environment,))),
+            policies=pulumi.Output.all(account=account, state=state, boundary=boundary.arn).apply(
+                lambda v, scope=scope: deployer_policies(
+                    StackArns(v["account"], scope), v["state"], permissions_boundary_arn=v["boundary"])),
             policy_names=DEPLOYER_POLICIES, max_session_hours=settings.deploy_session_hours, tags=settings.tags))
         exported[variables.deploy_role_variable(environment)] = deploy.arn
 
@@ -87,10 +93,9 @@ def main() -> None:
             purpose="drift",
             description="Nightly drift checks: reads the account's pipeline stacks' state and resources",
             provider_arn=oidc.provider_arn,
-            subjects=tuple(environment_subject(settings.github_repository, drift_environment(environment))
-                           for environment in settings.environments),
+            subjects=tuple(role_subjects("drift", repository, tuple(map(drift_environment, settings.environments)))),
             policies=pulumi.Output.all(account=account, state=state).apply(
-                lambda v: preview_policies(v["account"], v["state"])),
+                lambda v: preview_policies(v["account"], v["state"], settings.environments)),
             policy_names=PREVIEW_POLICIES, max_session_hours=DRIFT_SESSION_HOURS, tags=settings.tags))
         exported[variables.AWS_DRIFT_ROLE_ARN] = drift.arn
 

@@ -12,13 +12,13 @@ AWS_PREVIEW_ROLE_ARN = "AWS_PREVIEW_ROLE_ARN"
 AWS_PR_STACKS_ROLE_ARN = "AWS_PR_STACKS_ROLE_ARN"
 # Read by the drift workflow in the environment `drift-<stack>` (the variables of the stack's account).
 AWS_DRIFT_ROLE_ARN = "AWS_DRIFT_ROLE_ARN"
-# The PR-stack workflow passes it to `python -m automation run` (automation/profile.py reads it).
-PERMISSIONS_BOUNDARY_ARN = "PERMISSIONS_BOUNDARY_ARN"
+# Read by the delivery workflow's job that deploys the fast PR check's stack from the default branch.
+AWS_CHECK_STACK_ROLE_ARN = "AWS_CHECK_STACK_ROLE_ARN"
 
 # Every account's bootstrap stack outputs these (the drift role where the account hosts an environment).
 ACCOUNT_VARIABLES = (AWS_REGION, PULUMI_BACKEND_URL, PULUMI_SECRETS_PROVIDER, AWS_DRIFT_ROLE_ARN)
 # Only the stack of the account that hosts pull requests (previews and PR stacks) outputs these.
-PULL_REQUEST_VARIABLES = (AWS_PREVIEW_ROLE_ARN, AWS_PR_STACKS_ROLE_ARN, PERMISSIONS_BOUNDARY_ARN)
+PULL_REQUEST_VARIABLES = (AWS_PREVIEW_ROLE_ARN, AWS_PR_STACKS_ROLE_ARN, AWS_CHECK_STACK_ROLE_ARN)
 
 
 def deploy_role_variable(environment: str) -> str:

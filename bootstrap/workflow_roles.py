@@ -10,21 +10,24 @@ import pulumi
 import pulumi_aws as aws
 
 from automation.profile import CHECK_STACK
+from components import naming
 
 from .config import NAMESPACE
 from .documents import (
     DEPLOYER_POLICIES,
+    PR_STACKS_POLICIES,
     PREVIEW_POLICIES,
     Account,
+    Repository,
     StackArns,
     StackScope,
     StateArns,
-    branch_subject,
     deployer_policies,
     github_trust_policy,
     permissions_boundary,
+    pr_stacks_policies,
     preview_policies,
-    pull_request_subject,
+    role_subjects,
 )
 
 IAM_PATH = f"/{NAMESPACE}/"
@@ -36,6 +39,21 @@ DRIFT_SESSION_HOURS = 1
 
 def role_name(purpose: str) -> str:
     return f"{NAMESPACE}-{purpose}"
+
+
+def boundary_policy(name: str, account: pulumi.Output[Account], scope: StackScope, description: str,
+                    tags: dict[str, str], opts: pulumi.ResourceOptions) -> aws.iam.Policy:
+    """The permissions boundary of every role the scope's stacks create, named where the pipeline program looks
+    for it (components/naming.py permissions_boundary_arn)."""
+    return aws.iam.Policy(
+        name,
+        name=naming.permissions_boundary_name(scope),
+        path=IAM_PATH,
+        description=description,
+        policy=pulumi.Output.json_dumps(account.apply(lambda a: permissions_boundary(StackArns(a, scope)))),
+        tags=tags,
+        opts=opts,
+    )
 
 
 @dataclass(frozen=True)
@@ -87,9 +105,8 @@ class WorkflowRole(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class PullRequestRolesArgs:
-    repository: str
-    # Its reviewed code's scheduled runs (the reaper of leaked PR stacks) use the PR-stacks role too.
-    default_branch: str
+    # Its default branch's reviewed code runs the reaper of leaked PR stacks and deploys the check stack.
+    repository: Repository
     provider_arn: pulumi.Input[str]
     account: pulumi.Output[Account]
     state: pulumi.Output[StateArns]
@@ -99,30 +116,25 @@ class PullRequestRolesArgs:
 
 class PullRequestRoles(pulumi.ComponentResource):
     """What pull requests run with: previews read every stack; PR stacks deploy only `pr-*` stacks, and every
-    role they create carries the permissions boundary defined here."""
+    role they create carries the permissions boundary defined here. The fast check's stack, which pull requests'
+    code runs on, is deployed by the default branch only, with a role of its own."""
 
     preview_role_arn: pulumi.Output[str]
     pr_stacks_role_arn: pulumi.Output[str]
-    permissions_boundary_arn: pulumi.Output[str]
+    check_stack_role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: PullRequestRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline-bootstrap:identity:PullRequestRoles", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        pr_stacks = args.account.apply(lambda account: StackArns(account, StackScope(f"{args.pr_stack_prefix}*")))
-        boundary = aws.iam.Policy(
-            f"{name}-boundary",
-            name=role_name("pr-stacks-boundary"),
-            path=IAM_PATH,
-            description="The most any role of a PR stack can do: PR stacks' data, nothing of IAM",
-            policy=pulumi.Output.json_dumps(pr_stacks.apply(permissions_boundary)),
-            tags=args.tags,
-            opts=child,
-        )
-        pull_requests = (pull_request_subject(args.repository),)
+        scope = StackScope(f"{args.pr_stack_prefix}*")
+        pr_stacks = args.account.apply(lambda account: StackArns(account, scope))
+        boundary = boundary_policy(f"{name}-boundary", args.account, scope,
+                                   "The most any role of a PR stack can do: PR stacks' data, nothing of IAM",
+                                   args.tags, child)
         preview = WorkflowRole(f"{name}-preview", WorkflowRoleArgs(
             purpose="preview",
             description="Pull request previews: reads every pipeline stack's state and resources",
-            provider_arn=args.provider_arn, subjects=pull_requests,
+            provider_arn=args.provider_arn, subjects=tuple(role_subjects("preview", args.repository)),
             policies=pulumi.Output.all(account=args.account, state=args.state).apply(
                 lambda v: preview_policies(v["account"], v["state"])),
             policy_names=PREVIEW_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
@@ -131,15 +143,25 @@ class PullRequestRoles(pulumi.ComponentResource):
             purpose="pr-stacks",
             description="Pull request stacks: deploys, checks and destroys pr-* stacks only",
             provider_arn=args.provider_arn,
-            subjects=(*pull_requests, branch_subject(args.repository, args.default_branch)),
+            subjects=tuple(role_subjects("pr-stacks", args.repository)),
             policies=pulumi.Output.all(arns=pr_stacks, state=args.state, boundary=boundary.arn).apply(
-                lambda v: deployer_policies(v["arns"], v["state"], permissions_boundary_arn=v["boundary"],
-                                            check_stack=StackArns(v["arns"].account, StackScope(CHECK_STACK)))),
+                lambda v: pr_stacks_policies(v["arns"], v["state"], permissions_boundary_arn=v["boundary"],
+                                             check_stack=StackArns(v["arns"].account, StackScope(CHECK_STACK)))),
+            policy_names=PR_STACKS_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
+        ), opts=child)
+        check_stack = WorkflowRole(f"{name}-check-stack", WorkflowRoleArgs(
+            purpose="check-stack",
+            description=f"The fast PR check's stack ({CHECK_STACK}): deploys it from the default branch only",
+            provider_arn=args.provider_arn,
+            subjects=tuple(role_subjects("check-stack", args.repository)),
+            policies=pulumi.Output.all(account=args.account, state=args.state, boundary=boundary.arn).apply(
+                lambda v: deployer_policies(StackArns(v["account"], StackScope(CHECK_STACK)), v["state"],
+                                            permissions_boundary_arn=v["boundary"])),
             policy_names=DEPLOYER_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
         ), opts=child)
 
         self.preview_role_arn = preview.arn
         self.pr_stacks_role_arn = stacks.arn
-        self.permissions_boundary_arn = boundary.arn
+        self.check_stack_role_arn = check_stack.arn
         self.register_outputs({"preview_role_arn": self.preview_role_arn, "pr_stacks_role_arn": self.pr_stacks_role_arn,
-                               "permissions_boundary_arn": self.permissions_boundary_arn})
+                               "check_stack_role_arn": self.check_stack_role_arn})

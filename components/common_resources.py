@@ -21,8 +21,8 @@ class RoleArgs:
     names: naming.StackNames
     tags: dict[str, str]
     account_id: pulumi.Input[str]
-    # "" = no boundary.
-    permissions_boundary_arn: str
+    # The bootstrap's policy capping the role (components/naming.py permissions_boundary_arn).
+    permissions_boundary_arn: pulumi.Input[str]
 
     def role_args(self) -> dict[str, Any]:
         """These values, for the Args of a child component that creates roles too."""
@@ -32,7 +32,7 @@ class RoleArgs:
 def service_role(logical_name: str, owner: RoleArgs, *, purpose: str, service: str, description: str,
                  opts: pulumi.ResourceOptions) -> aws.iam.Role:
     """A role under the stack's IAM path that only `service` may assume, on behalf of the owner's account, capped by
-    its permissions boundary when there is one."""
+    its permissions boundary."""
     return aws.iam.Role(
         logical_name,
         name=naming.role_name(owner.names, purpose),
@@ -40,7 +40,7 @@ def service_role(logical_name: str, owner: RoleArgs, *, purpose: str, service: s
         description=description,
         assume_role_policy=pulumi.Output.json_dumps(
             pulumi.Output.from_input(owner.account_id).apply(lambda account: service_trust_policy(service, account))),
-        permissions_boundary=owner.permissions_boundary_arn or None,
+        permissions_boundary=owner.permissions_boundary_arn,
         tags=owner.tags,
         opts=opts,
     )

@@ -38,8 +38,6 @@ JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # EventBridge Scheduler expressions; empty means no schedule.
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
-# A customer-managed IAM policy (the permissions boundary of every role a stack creates).
-IAM_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/[\w+=,.@/-]{1,512}$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
 RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
@@ -146,6 +144,8 @@ class StackSettings:
     kms_deletion_window_days: int
     bucket_versioning: bool
     protect_data: bool
+    # Days every object version in the data zones is kept under S3 Object Lock (governance mode); 0 = no lock.
+    data_retention_days: int
     # Record every read, write and delete of an object in the lake's buckets (a CloudTrail trail of S3 data events).
     object_access_audit: bool
     lifecycle: LifecycleSettings
@@ -155,8 +155,6 @@ class StackSettings:
     orchestration: OrchestrationSettings
     release: ReleaseSettings
     table_maintenance: TableMaintenanceSettings
-    # Managed policy set as the permissions boundary of every role the stack creates; "" = none.
-    permissions_boundary_arn: str
     # The long-lived check stack of the fast PR check (pr-base): its Glue jobs run pull requests' code on the
     # samples, so they may touch only the health-check folders and the PRs' uploaded code, and no catalog.
     health_check_only: bool
@@ -233,6 +231,9 @@ STACK_FIELDS: dict[str, Setting] = {
     "kmsDeletionWindowDays": Setting(int_range(7, 30), "kms_deletion_window_days", 30),
     "bucketVersioning": Setting(BOOLEAN, "bucket_versioning", True),
     "protectData": Setting(BOOLEAN, "protect_data", False),
+    "dataRetentionDays": Setting(Field(int, lambda v: 0 <= v <= 36500,
+                                       "0 (no Object Lock) or a number of days from 1 to 36500"),
+                                 "data_retention_days", 0),
     "objectAccessAudit": Setting(BOOLEAN, "object_access_audit", True),
     "rawInfrequentAccessDays": Setting(_days_or_never(MIN_INFREQUENT_ACCESS_DAYS),
                                        "lifecycle.raw_infrequent_access_days", 0),
@@ -279,11 +280,6 @@ STACK_FIELDS: dict[str, Setting] = {
     "tableSnapshotRetentionDays": Setting(int_range(1, 3650), "table_maintenance.snapshot_retention_days", 5),
     "tableSnapshotsToKeep": Setting(int_range(1, 1000), "table_maintenance.snapshots_to_keep", 1),
     "tableOrphanFileRetentionDays": Setting(int_range(1, 3650), "table_maintenance.orphan_file_retention_days", 3),
-    # The bootstrap's boundary (bootstrap/): PR stacks must put it on every role they create.
-    "permissionsBoundaryArn": Setting(Field(str, lambda v: v == "" or bool(IAM_POLICY_ARN.match(v)),
-                                            "empty (no boundary) or an IAM policy ARN, "
-                                            "arn:aws:iam::<account>:policy/<path><name>"),
-                                      "permissions_boundary_arn", ""),
     "healthCheckOnly": Setting(BOOLEAN, "health_check_only", False),
 }
 # The map key holding the jobs, and the per-job overrides it accepts -> the stack default they replace.
@@ -479,6 +475,12 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     if stack in PRODUCTION_STACKS and values.get("protectData") is False:
         problems.append(f"{PROJECT}:protectData = false: must be true on stack '{stack}' (production data is "
                         f"protected from deletion)")
+    if stack in PRODUCTION_STACKS and values.get("dataRetentionDays") == 0:
+        problems.append(f"{PROJECT}:dataRetentionDays = 0: must be at least 1 on stack '{stack}' (every version of "
+                        f"production data is kept under Object Lock that long)")
+    if values.get("dataRetentionDays") and values.get("bucketVersioning") is False:
+        problems.append(f"{PROJECT}:dataRetentionDays = {values['dataRetentionDays']}: needs "
+                        f"{PROJECT}:bucketVersioning = true (Object Lock keeps object versions)")
     if stack in PRODUCTION_STACKS and values.get("objectAccessAudit") is False:
         problems.append(f"{PROJECT}:objectAccessAudit = false: must be true on stack '{stack}' (every access to "
                         f"production data is recorded)")

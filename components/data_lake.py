@@ -14,8 +14,10 @@ from .iam.kms_key_policy import kms_key_policy
 from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
-# Zones holding data that cannot be rebuilt from code; only these (and the key) are protected in prod.
+# Zones holding data that cannot be rebuilt from code: locked (Object Lock) where the stack asks for it.
 DATA_ZONES = ("raw", "curated")
+# Protected in prod besides the key and the catalog: the data, and every retained release's code (artifacts).
+PROTECTED_ZONES = (*DATA_ZONES, "artifacts")
 ZONES = (*DATA_ZONES, "artifacts", "temp")
 
 
@@ -28,8 +30,11 @@ class DataLakeArgs:
     account_id: pulumi.Input[str]
     kms_deletion_window_days: int
     bucket_versioning: bool
-    # Protects the key and the data zones' buckets from `pulumi destroy` (and their objects from being emptied).
+    # Protects the key, the catalog database and the protected zones' buckets from `pulumi destroy` (and their
+    # objects from being emptied).
     protect_data: bool
+    # Object Lock (governance) days of the data zones' object versions; 0 = none.
+    data_retention_days: int
     lifecycle: LifecycleSettings
     # Record every access to the buckets' objects (ObjectAccessAudit), its log kept `log_retention_days`.
     object_access_audit: bool
@@ -100,7 +105,8 @@ class DataLake(pulumi.ComponentResource):
                     expiration_days=zone_days[zone][1],
                     # An Iceberg table's files stay as long as a snapshot needs them (its upkeep expires them).
                     expiring_prefixes=curated_expiring if zone == "curated" else (),
-                    protect=args.protect_data and zone in DATA_ZONES,
+                    protect=args.protect_data and zone in PROTECTED_ZONES,
+                    lock_days=args.data_retention_days if zone in DATA_ZONES else 0,
                     tags={**args.tags, "zone": zone},
                     # Code no retained pipeline version runs is tagged by the release controller.
                     expire_tagged=artifacts.RETIRED_TAG if zone == "artifacts" else None,
@@ -127,7 +133,7 @@ class DataLake(pulumi.ComponentResource):
             name=naming.glue_database_name(names),
             description=f"Curated tables of stack {naming.name_prefix(names)}",
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
 
         self.key_arn = key.arn

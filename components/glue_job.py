@@ -40,6 +40,8 @@ class GlueJobArgs(RoleArgs):
     table_name: pulumi.Input[str]
     # The fast PR check's stack: the job reads and writes only its health-check folders (and its table's branches).
     health_check_only: bool
+    # Refuses `pulumi destroy` of the job (prod): its definition is what scheduled runs and rollbacks start.
+    protect: bool
     jobs_dir: Path
     build_dir: Path
 
@@ -155,7 +157,7 @@ class GlueJob(pulumi.ComponentResource):
             },
             tags=args.tags,
             # The role must hold its permissions before the first run can start.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *log_groups]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *log_groups], protect=args.protect),
         )
 
         self.job_name = glue_job.name

@@ -65,6 +65,27 @@ def schedule_role_purpose(schedule: str) -> str:
     return f"schedule-{schedule}"
 
 
+# Stacks of pull requests (`pr-42`) and the fast check's stack (`pr-base`).
+PR_STACK_PREFIX = "pr-"
+
+
+def ci_namespace(project: str) -> str:
+    """Names and IAM path of what the bootstrap (bootstrap/) creates for the project's stacks: apart from every
+    stack's own names, so no stack may be called `ci`."""
+    return f"{project}-ci"
+
+
+def permissions_boundary_name(names: StackNames) -> str:
+    """The bootstrap's policy capping every role the stack creates: the PR stacks' one, or the environment's."""
+    owner = "pr-stacks" if names.stack.startswith(PR_STACK_PREFIX) else f"deploy-{names.stack}"
+    return f"{ci_namespace(names.project)}-{owner}-boundary"
+
+
+def permissions_boundary_arn(partition: str, account_id: str, names: StackNames) -> str:
+    namespace = ci_namespace(names.project)
+    return f"arn:{partition}:iam::{account_id}:policy/{namespace}/{permissions_boundary_name(names)}"
+
+
 def role_arn_pattern(partition: str, account_id: str, names: StackNames) -> str:
     return f"arn:{partition}:iam::{account_id}:role{iam_path(names)}*"
 

@@ -28,6 +28,9 @@ class SecureBucketArgs:
     expiring_prefixes: tuple[str, ...] = ()
     # Protected buckets refuse `pulumi destroy` and keep their objects; others are emptied and deleted.
     protect: bool = False
+    # Days each object version is locked (S3 Object Lock, governance mode: only s3:BypassGovernanceRetention
+    # deletes it earlier); 0 = no lock. Needs versioning.
+    lock_days: int = 0
     # (key, value): objects carrying this tag expire after `tagged_expiration_days`.
     expire_tagged: tuple[str, str] | None = None
     tagged_expiration_days: int = 1
@@ -81,12 +84,20 @@ class SecureBucket(pulumi.ComponentResource):
             }],
             opts=child,
         )
-        aws.s3.BucketVersioning(
+        versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
             versioning_configuration={"status": "Enabled" if args.versioning else "Suspended"},
             opts=child,
         )
+        if args.lock_days:
+            # Enables Object Lock on a new or existing versioned bucket; it can never be turned off again.
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=bucket.id,
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.lock_days}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning], protect=args.protect),
+            )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,

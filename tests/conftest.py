@@ -107,7 +107,7 @@ def unit_tests_evaluate_no_program(request, monkeypatch):
 
 BOOTSTRAP = ROOT / "bootstrap"
 
-# The PR stack as the PR workflow deploys it, with the permissions boundary it passes on.
+# The PR stack as the PR workflow deploys it, and the bootstrap's boundary of its roles.
 PR_STACK = "pr-42"
 PR_BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/data-pipeline-ci/data-pipeline-ci-pr-stacks-boundary"
 
@@ -117,10 +117,9 @@ def pr_stack_config_as_deployed() -> dict:
     # Imported here: a copy of the repository with only the program and the tests (test_scaffold) has no automation.
     from automation.profile import pull_request
     from automation.profile import stack_config as pr_stack_config
-    from bootstrap.variables import PERMISSIONS_BOUNDARY_ARN
 
     pr = pull_request(42, "0123abc", "octocat")
-    return {**project_defaults(), **pr_stack_config(pr, environ={PERMISSIONS_BOUNDARY_ARN: PR_BOUNDARY_ARN})}
+    return {**project_defaults(), **pr_stack_config(pr)}
 
 
 class Evaluations:

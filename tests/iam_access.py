@@ -78,3 +78,19 @@ def permitted(documents: Iterable[dict], action: str, resource: str, context: Co
     """What a role with these policies and (optionally) this permissions boundary may do: both must allow it."""
     return allows(documents, action, resource, context) and (
         boundary is None or allows([boundary], action, resource, context))
+
+
+def assumable_with_web_identity(trust: dict, provider_arn: str, claims: Context) -> bool:
+    """Whether a token of the federated provider with these claims (`<host>:sub`, `<host>:aud`) may assume a role
+    with this trust policy (an explicit Deny wins)."""
+    allowed = False
+    for statement in _list(trust["Statement"]):
+        principal = statement.get("Principal", {})
+        if provider_arn not in _list(principal.get("Federated", [])):
+            continue
+        rest = {key: value for key, value in statement.items() if key != "Principal"}
+        if _applies({**rest, "Resource": "*"}, "sts:AssumeRoleWithWebIdentity", "*", claims):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed

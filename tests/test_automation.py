@@ -273,3 +273,66 @@ def test_full_loop_on_the_real_engine(tmp_path, monkeypatch):
     report = json.loads((tmp_path / "report.json").read_text())
     assert code == 0, report
     assert report["phases"]["destroy"]["status"] == "ok" and report["phases"]["remove"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(("provider", "expected"), [
+    ("awskms://alias/data-pipeline-ci/secrets?region=eu-west-1",
+     "awskms://alias/data-pipeline-ci/secrets?region=eu-west-1&context_stack=pr-7"),
+    (None, None)])
+def test_each_stack_the_automation_creates_encrypts_its_secrets_with_its_own_context(provider, expected,
+                                                                                   monkeypatch):
+    from pulumi import automation as auto
+
+    from automation.stacks import AutomationStack
+
+    created = {}
+
+    def create_or_select_stack(*, stack_name, work_dir, opts):
+        created.update(stack=stack_name, secrets_provider=opts.secrets_provider)
+
+    monkeypatch.setattr(auto, "create_or_select_stack", create_or_select_stack)
+    if provider:
+        monkeypatch.setenv("PULUMI_SECRETS_PROVIDER", provider)
+    else:
+        monkeypatch.delenv("PULUMI_SECRETS_PROVIDER", raising=False)
+    AutomationStack("pr-7")
+    assert created == {"stack": "pr-7", "secrets_provider": expected}
+
+
+@pytest.mark.tier("aws")
+def test_the_reaper_lists_an_s3_backends_stacks_without_reading_any_checkpoint(aws):
+    """What the PR-stacks role runs the reaper with: it may list every stack's name but read only pr-* state."""
+    from automation.stacks import ListedStack, s3_stacks
+
+    s3 = aws("s3")
+    bucket = "state-reaper-listing"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+    keys = [".pulumi/meta.yaml", ".pulumi/stacks/data-pipeline/pr-7.json", ".pulumi/stacks/data-pipeline/pr-7.json.bak",
+            ".pulumi/stacks/data-pipeline/pr-7.pulumi-tags", ".pulumi/stacks/data-pipeline/dev.json.gz",
+            ".pulumi/stacks/data-pipeline/pr-base.json", ".pulumi/stacks/data-pipeline-bootstrap/nonprod.json",
+            ".pulumi/history/data-pipeline/pr-8/pr-8-1.history.json"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    reads = []
+    s3.get_object = lambda **kwargs: reads.append(kwargs)
+    listed = s3_stacks(s3, bucket)
+    assert [stack.name for stack in listed] == ["dev", "pr-7", "pr-base"]
+    assert all(isinstance(stack, ListedStack) and stack.last_update is not None for stack in listed)
+    assert reads == []
+    decisions = reap(ListedBackend(listed), ttl=timedelta(hours=24), now=max(s.last_update for s in listed)
+                     + timedelta(days=2), dry_run=True)
+    assert [(d.stack, d.action) for d in decisions] == [("pr-7", "would destroy")]
+
+
+class ListedBackend:
+    def __init__(self, stacks):
+        self.stacks = stacks
+
+    def list_stacks(self):
+        return self.stacks
+
+    def tags(self, _stack):
+        return {}
+
+    def stack(self, name):
+        raise AssertionError(f"a dry run opens no stack ({name})")

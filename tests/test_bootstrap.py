@@ -11,36 +11,35 @@ import pulumi
 import pytest
 from parliament import analyze_policy_string
 
-from automation.profile import pull_request
-from automation.profile import stack_config as pr_stack_config
+from automation.profile import CHECK_STACK, check_stack_config
 from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     DEPLOYER_POLICIES,
     GITHUB_OIDC_HOST,
+    SECRETS_CONTEXT_KEY,
     Account,
     StackArns,
     StackScope,
     StateArns,
-    branch_subject,
     deployer_policies,
-    environment_subject,
     permissions_boundary,
+    pr_stacks_policies,
     preview_policies,
-    pull_request_subject,
+    stack_secrets_provider,
 )
 from bootstrap.variables import (
     ACCOUNT_VARIABLES,
-    PERMISSIONS_BOUNDARY_ARN,
     PULL_REQUEST_VARIABLES,
     REPOSITORY_VARIABLES,
     deploy_role_variable,
 )
+from components import naming
 from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
 from stack_files import ROOT, project_defaults, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
-from tests.iam_access import allows, permitted
+from tests.iam_access import allows, assumable_with_web_identity, permitted
 
 pytestmark = pytest.mark.tier("program")
 
@@ -84,8 +83,14 @@ def trust(run: ProgramRun, role_name: str) -> dict:
     return json.loads(roles(run)[role_name]["assumeRolePolicy"])
 
 
-def boundary_document(run: ProgramRun) -> dict:
-    return json.loads(one(r for r in run.of_type(POLICY) if r.inputs["name"].endswith("-boundary")).inputs["policy"])
+def boundary_document(run: ProgramRun, stack: str) -> dict:
+    """The bootstrap's boundary of the pipeline stack's roles, found by the name the pipeline program uses."""
+    name = naming.permissions_boundary_name(naming.StackName("data-pipeline", stack))
+    return json.loads(one(r for r in run.of_type(POLICY) if r.inputs["name"] == name).inputs["policy"])
+
+
+def boundary_arn(stack: str) -> str:
+    return naming.permissions_boundary_arn("aws", ACCOUNT_ID, naming.StackName("data-pipeline", stack))
 
 
 def one(items):
@@ -129,16 +134,24 @@ def test_backend_variables_name_the_state_bucket_and_the_secrets_key(stack, eval
 # --- who may assume each role -----------------------------------------------------------------------------------
 
 def expected_subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
-    """Role name -> the subjects it trusts: its environment's jobs; the drift checks of the account's environments;
-    pull requests, and the default branch's scheduled reaper of leaked PR stacks."""
-    repository = settings.github_repository
-    subjects = {f"data-pipeline-ci-deploy-{e}": [environment_subject(repository, e)] for e in settings.environments}
+    """Role name -> the subjects it trusts, written out: each environment's release and rollback workflows on the
+    default branch in that environment; the drift checks of the account's environments; pull requests' workflow;
+    the default branch's reaper of leaked PR stacks; the default branch's delivery workflow for the check stack."""
+    repo, main = settings.github_repository, settings.default_branch
+
+    def sub(context: str, workflow: str, ref: str = f"refs/heads/{main}") -> str:
+        return f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow}@{ref}"
+
+    subjects = {f"data-pipeline-ci-deploy-{e}": [sub(f"environment:{e}", "release-stack.yml"),
+                                                 sub(f"environment:{e}", "rollback.yml")]
+                for e in settings.environments}
     if settings.environments:
-        subjects["data-pipeline-ci-drift"] = [f"repo:{repository}:environment:drift-{e}" for e in settings.environments]
+        subjects["data-pipeline-ci-drift"] = [sub(f"environment:drift-{e}", "drift.yml") for e in settings.environments]
     if settings.pull_requests:
-        subjects["data-pipeline-ci-preview"] = [pull_request_subject(repository)]
-        subjects["data-pipeline-ci-pr-stacks"] = [pull_request_subject(repository),
-                                                  branch_subject(repository, settings.default_branch)]
+        pull_requests = sub("pull_request", "pull-request.yml", "refs/pull/*/merge")
+        subjects["data-pipeline-ci-preview"] = [pull_requests]
+        subjects["data-pipeline-ci-pr-stacks"] = [pull_requests, sub(f"ref:refs/heads/{main}", "pr-stack-reaper.yml")]
+        subjects["data-pipeline-ci-check-stack"] = [sub(f"ref:refs/heads/{main}", "delivery.yml")]
     return subjects
 
 
@@ -154,17 +167,63 @@ def test_every_role_trusts_only_its_own_subject_of_this_repository(stack, evalua
         statement = one(trust(run, name)["Statement"])
         assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRoleWithWebIdentity"
         assert statement["Principal"] == {"Federated": provider.outputs["arn"]}
-        assert statement["Condition"] == {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-                                                           f"{GITHUB_OIDC_HOST}:sub": trusted}}
+        assert statement["Condition"] == {"StringEquals": {f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"},
+                                          "StringLike": {f"{GITHUB_OIDC_HOST}:sub": trusted}}
         assert all(subject.startswith(f"repo:{settings.github_repository}:") for subject in trusted)
 
 
-def test_each_deploy_role_trusts_only_its_environment(evaluations):
+def token(sub: str) -> dict[str, str]:
+    return {f"{GITHUB_OIDC_HOST}:sub": sub, f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com"}
+
+
+def github_sub(context: str, workflow: str, ref: str = "refs/heads/main",
+               repo: str = "example-org/data-pipeline") -> str:
+    return f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow}@{ref}"
+
+
+@pytest.mark.parametrize(("account", "environment"), [("nonprod", "dev"), ("nonprod", "qa"), ("nonprod", "staging"),
+                                                      ("prod", "prod")])
+def test_deploy_role_is_assumed_only_by_its_release_and_rollback_workflows_on_the_default_branch(
+        account, environment, evaluations):
+    run = evaluations.bootstrap(account)
+    provider = one(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")).outputs["arn"]
+    policy = trust(run, f"data-pipeline-ci-deploy-{environment}")
+    here = f"environment:{environment}"
+    for workflow in ("release-stack.yml", "rollback.yml"):
+        assert assumable_with_web_identity(policy, provider, token(github_sub(here, workflow)))
+        # The same file from another branch, or a pull request's copy of it.
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(here, workflow, "refs/heads/x")))
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(
+            here, workflow, "refs/pull/7/merge")))
+        # The right file in another environment, or from another repository; a token for another audience.
+        assert not assumable_with_web_identity(policy, provider, token(github_sub("environment:other", workflow)))
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(
+            here, workflow, repo="example-org/fork")))
+        assert not assumable_with_web_identity(policy, provider, {**token(github_sub(here, workflow)),
+                                                                  f"{GITHUB_OIDC_HOST}:aud": "other"})
+    # Another workflow file naming the environment, or the old subject without the workflow.
+    for workflow in ("pull-request.yml", "delivery.yml", "evil.yml", "release-stack.yml.evil"):
+        assert not assumable_with_web_identity(policy, provider, token(github_sub(here, workflow))), workflow
+    assert not assumable_with_web_identity(policy, provider, token(f"repo:example-org/data-pipeline:{here}"))
+
+
+def test_check_stack_and_pr_roles_are_assumed_only_from_their_workflows(evaluations):
     run = evaluations.bootstrap("nonprod")
-    for environment in ("dev", "qa", "staging"):
-        sub = one(trust(run, f"data-pipeline-ci-deploy-{environment}")["Statement"])["Condition"]["StringEquals"]
-        assert sub[f"{GITHUB_OIDC_HOST}:sub"] == [f"repo:example-org/data-pipeline:environment:{environment}"]
-    assert "data-pipeline-ci-deploy-prod" not in roles(run)
+    provider = one(run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")).outputs["arn"]
+    main = "ref:refs/heads/main"
+    check_stack, pr_stacks = trust(run, "data-pipeline-ci-check-stack"), trust(run, "data-pipeline-ci-pr-stacks")
+    assert assumable_with_web_identity(check_stack, provider, token(github_sub(main, "delivery.yml")))
+    for sub in (github_sub("pull_request", "pull-request.yml", "refs/pull/7/merge"),
+                github_sub("pull_request", "delivery.yml", "refs/pull/7/merge"),
+                github_sub("ref:refs/heads/x", "delivery.yml", "refs/heads/x"),
+                github_sub(main, "pr-stack-reaper.yml")):
+        assert not assumable_with_web_identity(check_stack, provider, token(sub)), sub
+    assert assumable_with_web_identity(pr_stacks, provider, token(github_sub("pull_request", "pull-request.yml",
+                                                                             "refs/pull/7/merge")))
+    assert assumable_with_web_identity(pr_stacks, provider, token(github_sub(main, "pr-stack-reaper.yml")))
+    assert not assumable_with_web_identity(pr_stacks, provider, token(github_sub(main, "delivery.yml")))
+    assert not assumable_with_web_identity(pr_stacks, provider, token(github_sub(
+        "ref:refs/heads/x", "pr-stack-reaper.yml", "refs/heads/x")))
 
 
 @pytest.mark.slow
@@ -245,18 +304,31 @@ def test_only_workflow_roles_and_listed_users_use_the_secrets_key(users):
     assert not may_decrypt(f"arn:aws:iam::{ACCOUNT_ID}:role/some-lambda-role")
 
 
-def test_roles_read_all_state_but_write_only_their_own_stacks(evaluations):
-    run = evaluations.bootstrap("nonprod")
+def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluations):
+    run, prod_run = evaluations.bootstrap("nonprod"), evaluations.bootstrap("prod")
     bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
-    preview, pr_stacks, dev = (role_policies(run, f"data-pipeline-ci-{purpose}")
-                               for purpose in ("preview", "pr-stacks", "deploy-dev"))
+    preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
+        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
 
     def state(path):
         return f"{bucket}/.pulumi/{path}"
 
-    for policies in (preview, pr_stacks, dev):
-        assert allows(policies, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    for policies in (preview, pr_stacks, check_stack, dev, drift):
         assert allows(policies, "s3:GetObject", state("meta.yaml"))
+    # Previews of every stack read every checkpoint; everyone may list the stacks' names.
+    assert allows(preview, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    assert all(allows(policies, "s3:ListBucket", bucket) for policies in (preview, pr_stacks, check_stack, dev, drift))
+    reads = {"deploy-dev": (dev, {"dev"}), "check-stack": (check_stack, {CHECK_STACK}),
+             "pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}),
+             "drift": (drift, {"dev", "qa", "staging"})}
+    for name, (policies, own) in reads.items():
+        for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
+            for path in (f"stacks/data-pipeline/{stack}.json", f"history/data-pipeline/{stack}/{stack}-1.history.json"):
+                assert allows(policies, "s3:GetObject", state(path)) == (stack in own), (name, path)
+    prod_bucket = one(prod_run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    prod_deploy = role_policies(prod_run, "data-pipeline-ci-deploy-prod")
+    assert allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
+    assert not allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/dev.json")
     assert not any(allows(preview, action, state(path)) for action in ("s3:PutObject", "s3:DeleteObject")
                    for path in ("stacks/data-pipeline/pr-7.json", "locks/organization/data-pipeline/dev/x.json"))
     for path in ("stacks/data-pipeline/pr-7.json", "stacks/data-pipeline/pr-7.pulumi-tags",
@@ -268,6 +340,32 @@ def test_roles_read_all_state_but_write_only_their_own_stacks(evaluations):
                     "stacks/data-pipeline-bootstrap/nonprod.json"):
         assert not allows(pr_stacks, "s3:PutObject", state(foreign)) and not allows(dev, "s3:PutObject",
                                                                                     state(foreign)), foreign
+
+
+def test_roles_use_the_secrets_key_only_with_their_own_stacks_encryption_context(evaluations):
+    run = evaluations.bootstrap("nonprod")
+    key = one(k for k in run.of_type("aws:kms/key:Key") if "secrets" in k.inputs["description"]).outputs["arn"]
+    preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
+        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
+    # What Pulumi's awskms provider sends: the stack's context, from the provider URL the stack was created with.
+    provider = stack_secrets_provider(run.exports["PULUMI_SECRETS_PROVIDER"], "pr-7")
+    assert provider.endswith("?region=eu-west-1&context_stack=pr-7")
+    assert stack_secrets_provider("passphrase", "dev") == "passphrase"
+
+    def context(stack: str) -> dict[str, str]:
+        return {f"kms:EncryptionContext:{SECRETS_CONTEXT_KEY}": stack}
+
+    own = {"pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}), "check-stack": (check_stack, {CHECK_STACK}),
+           "deploy-dev": (dev, {"dev"}), "drift": (drift, {"dev", "qa", "staging"}),
+           "preview": (preview, {"dev", "qa", "staging", "prod", "pr-7", CHECK_STACK})}
+    for name, (policies, stacks) in own.items():
+        for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
+            assert allows(policies, "kms:Decrypt", key, context(stack)) == (stack in stacks), (name, stack)
+        # No context, no secrets: a stack created without one is nobody's.
+        assert not allows(policies, "kms:Decrypt", key), name
+        assert allows(policies, "kms:DescribeKey", key), name
+    assert allows(dev, "kms:Encrypt", key, context("dev")) and not allows(dev, "kms:Encrypt", key, context("qa"))
+    assert not allows(preview, "kms:Encrypt", key, context("dev"))
 
 
 # --- what each role may do with the pipeline's stacks -----------------------------------------------------------
@@ -359,30 +457,94 @@ def test_deploy_role_deploys_its_own_environment_only(environment, evaluations):
         assert not allows(policies, action, arn, context), ("pr-42", name, action, arn)
 
 
-def test_pr_stacks_role_creates_roles_only_with_the_bootstrap_boundary(evaluations):
-    run = evaluations.bootstrap("nonprod")
-    policies = role_policies(run, "data-pipeline-ci-pr-stacks")
-    boundary = run.exports["PERMISSIONS_BOUNDARY_ARN"]
-    assert boundary == BOUNDARY_ARN
-    role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/pr-7/data-pipeline-pr-7-glue-orders"
+# What destroys data that cannot be rebuilt: denied to the prod deploy role, whatever else it may do.
+DESTRUCTIVE = {"s3:DeleteBucket", "kms:ScheduleKeyDeletion", "glue:DeleteDatabase", "glue:DeleteTable"}
+
+
+def test_prod_deploy_role_deploys_prod_but_cannot_destroy_its_data_or_state(evaluations):
+    run, prod = evaluations.bootstrap("prod"), evaluations.stack("prod")
+    policies = role_policies(run, "data-pipeline-ci-deploy-prod")
+    # Even a broader grant attached to the role later: the Deny statements win.
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    requests = lifecycle_requests(prod)
+    assert {action for _, action, _, _ in requests} >= DESTRUCTIVE
+    for name, action, arn, context in requests:
+        if action in DESTRUCTIVE:
+            assert not allows([admin, *policies], action, arn, context), (name, action, arn)
+        else:
+            assert allows(policies, action, arn, context), (name, action, arn)
+    raw = prod.one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
+    assert allows(policies, "s3:PutObject", f"{raw}/orders/x.csv")
+    for action in ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
+        assert not allows([admin, *policies], action, f"{raw}/orders/x.csv"), action
+    key = one(prod.of_type("aws:kms/key:Key"))
+    assert not allows([admin, *policies], "kms:DisableKey", key.outputs["arn"],
+                      {f"aws:ResourceTag/{k}": v for k, v in key.inputs["tags"].items()})
+    state = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    checkpoint = f"{state}/.pulumi/stacks/data-pipeline/prod.json"
+    assert allows(policies, "s3:PutObject", checkpoint)
+    for key_path in (checkpoint, f"{state}/.pulumi/history/data-pipeline/prod/prod-1.history.json"):
+        assert not allows([admin, *policies], "s3:DeleteObject", key_path)
+        assert not allows([admin, *policies], "s3:DeleteObjectVersion", key_path)
+    # An update's lock comes and goes.
+    assert allows(policies, "s3:DeleteObject", f"{state}/.pulumi/locks/organization/data-pipeline/prod/x.json")
+
+
+def test_non_production_deploy_roles_may_destroy_their_stacks(evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-deploy-dev")
+    requests = [r for r in lifecycle_requests(evaluations.stack("dev")) if r[1] in DESTRUCTIVE]
+    assert {action for _, action, _, _ in requests} == DESTRUCTIVE
+    assert all(allows(policies, action, arn, context) for _, action, arn, context in requests)
+
+
+# Each workflow role that deploys, the bootstrap stack that creates it, and a pipeline stack it deploys.
+DEPLOYERS = [("nonprod", "pr-stacks", "pr-42"), ("nonprod", "deploy-dev", "dev"), ("nonprod", "deploy-qa", "qa"),
+             ("nonprod", "deploy-staging", "staging"), ("prod", "deploy-prod", "prod")]
+
+
+@pytest.mark.parametrize(("account", "purpose", "stack"), DEPLOYERS)
+def test_deployer_creates_and_changes_roles_only_with_its_stacks_boundary(account, purpose, stack, evaluations):
+    run = evaluations.bootstrap(account)
+    policies = role_policies(run, f"data-pipeline-ci-{purpose}")
+    boundary = boundary_arn(stack)
+    # The boundary the pipeline program names exists in the account, created by the bootstrap.
+    assert boundary in {r.outputs["arn"] for r in run.of_type(POLICY)}
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/data-pipeline-{stack}-glue-orders"
     for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"):
         assert allows(policies, action, role, {"iam:PermissionsBoundary": boundary}), action
         assert not allows(policies, action, role), f"{action} without a boundary"
         assert not allows(policies, action, role, {"iam:PermissionsBoundary": f"{boundary}-other"}), action
-    assert not allows(policies, "iam:DeleteRolePermissionsBoundary", role)
+    foreign = {boundary_arn(other) for _, _, other in DEPLOYERS} - {boundary}
+    for other in foreign:
+        assert not allows(policies, "iam:PutRolePermissionsBoundary", role, {"iam:PermissionsBoundary": other})
+    assert not allows(policies, "iam:DeleteRolePermissionsBoundary", role, {"iam:PermissionsBoundary": boundary})
     assert not allows(policies, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline-ci/admin",
                       {"iam:PermissionsBoundary": boundary})
     assert not allows(policies, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
-    # The main program as a PR stack deploys it: every role carries exactly that boundary.
-    assert {r.inputs.get("permissionsBoundary") for r in evaluations.pr_stack().of_type(ROLE)} == {boundary}
+    # Even a broader grant added to the role later cannot make or change an unbounded role: the Deny wins.
+    admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert not allows([admin, *policies], action, role), action
+        assert not allows([admin, *policies], action, role, {"iam:PermissionsBoundary": min(foreign)}), action
+    assert not allows([admin, *policies], "iam:DeleteRolePermissionsBoundary", role)
+    assert allows([admin, *policies], "iam:CreateRole", role, {"iam:PermissionsBoundary": boundary})
 
 
-def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more(evaluations):
-    run, pr = evaluations.bootstrap("nonprod"), evaluations.pr_stack()
-    boundary = boundary_document(run)
-    key = one(pr.of_type("aws:kms/key:Key"))
+@pytest.mark.parametrize(("account", "purpose", "stack"), DEPLOYERS)
+def test_every_role_of_every_stack_carries_its_boundary(account, purpose, stack, evaluations):
+    run = evaluations.pr_stack() if stack == "pr-42" else evaluations.stack(stack)
+    carried = {r.name: r.inputs.get("permissionsBoundary") for r in run.of_type(ROLE)}
+    assert len(carried) >= 5 and set(carried.values()) == {boundary_arn(stack)}
+
+
+@pytest.mark.parametrize(("account", "purpose", "stack"), DEPLOYERS)
+def test_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_no_more(account, purpose, stack,
+                                                                                        evaluations):
+    run = evaluations.pr_stack() if stack == "pr-42" else evaluations.stack(stack)
+    boundary = boundary_document(evaluations.bootstrap(account), stack)
+    key = one(run.of_type("aws:kms/key:Key"))
     key_context = {f"aws:ResourceTag/{k}": v for k, v in key.inputs["tags"].items()}
-    for role_policy in pr.of_type("aws:iam/rolePolicy:RolePolicy"):
+    for role_policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
         for statement in json.loads(role_policy.inputs["policy"])["Statement"]:
             for action in statement["Action"]:
                 for resource in (statement["Resource"] if isinstance(statement["Resource"], list)
@@ -390,14 +552,46 @@ def test_pr_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_a
                     context = key_context if ":kms:" in resource else {}
                     assert allows([boundary], action, resource, context), (role_policy.name, action, resource)
     assert not any(action.startswith("iam:") for s in boundary["Statement"] for action in s["Action"])
-    dev_bucket = evaluations.stack("dev").one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
-    assert not allows([boundary], "s3:GetObject", f"{dev_bucket}/orders/input.csv")
-    dev_key = one(evaluations.stack("dev").of_type("aws:kms/key:Key"))
-    assert not allows([boundary], "kms:Decrypt", dev_key.outputs["arn"],
-                      {f"aws:ResourceTag/{k}": v for k, v in dev_key.inputs["tags"].items()})
-    # A PR role whose own policy grants more (an admin could write anything) is still held by the boundary.
+    other = "prod" if stack != "prod" else "dev"
+    other_bucket = evaluations.stack(other).one("aws:s3/bucket:Bucket", "lake-raw").outputs["arn"]
+    assert not allows([boundary], "s3:GetObject", f"{other_bucket}/orders/input.csv")
+    other_key = one(evaluations.stack(other).of_type("aws:kms/key:Key"))
+    assert not allows([boundary], "kms:Decrypt", other_key.outputs["arn"],
+                      {f"aws:ResourceTag/{k}": v for k, v in other_key.inputs["tags"].items()})
+    # A role whose own policy grants more (an admin could write anything) is still held by the boundary.
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     assert not permitted([admin], "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_ID}:user/x", boundary=boundary)
+    assert not permitted([admin], "iam:PutRolePolicy", key.outputs["arn"], boundary=boundary)
+
+
+@pytest.fixture(scope="module")
+def check_stack_run():
+    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()})
+
+
+def test_only_the_default_branch_role_changes_the_check_stack_and_pr_code_only_runs_on_it(evaluations,
+                                                                                         check_stack_run):
+    run = evaluations.bootstrap("nonprod")
+    pr_stacks = role_policies(run, "data-pipeline-ci-pr-stacks")
+    check_stack = role_policies(run, "data-pipeline-ci-check-stack")
+    for name, action, arn, context in lifecycle_requests(check_stack_run):
+        assert allows(check_stack, action, arn, context), (name, action, arn)
+        assert not allows(pr_stacks, action, arn, context), (name, action, arn)
+    for name, action, arn, context in lifecycle_requests(evaluations.pr_stack()):
+        assert not allows(check_stack, action, arn, context), (name, action, arn)
+    state = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
+    for stack, writer, other in ((CHECK_STACK, check_stack, pr_stacks), ("pr-42", pr_stacks, check_stack)):
+        for key in (f".pulumi/stacks/data-pipeline/{stack}.json",
+                    f".pulumi/locks/organization/data-pipeline/{stack}/x"):
+            for action in ("s3:PutObject", "s3:DeleteObject"):
+                assert allows(writer, action, f"{state}/{key}") and not allows(other, action, f"{state}/{key}")
+    job = check_stack_run.one("aws:glue/job:Job", "orders-job").outputs["arn"]
+    assert not allows(pr_stacks, "glue:UpdateJob", job) and allows(check_stack, "glue:UpdateJob", job)
+    assert allows(pr_stacks, "glue:StartJobRun", job) and allows(pr_stacks, "glue:GetJobRun", job)
+    # The fast check's own writes: the PR's code and the job's sample, in the check stack's buckets.
+    buckets = {r.name.removeprefix("lake-"): r.outputs["arn"] for r in check_stack_run.of_type("aws:s3/bucket:Bucket")}
+    assert allows(pr_stacks, "s3:PutObject", f"{buckets['artifacts']}/{naming.pr_check_code_prefix(7, 'orders')}x")
+    assert allows(pr_stacks, "s3:PutObject", f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv")
 
 
 def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
@@ -512,9 +706,13 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
     state = StateArns(f"arn:aws-us-gov:s3:::data-pipeline-ci-state-abcdefghijkl-{'0' * 26}", key, key)
     documents = [*preview_policies(account, state).values(), permissions_boundary(StackArns(account,
                                                                                             StackScope("pr-*")))]
-    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", None)):
+    for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl")),
+                            ("prod", boundary_arn("prod"))):
         documents += deployer_policies(StackArns(account, StackScope(scope)), state,
                                        permissions_boundary_arn=boundary).values()
+    documents += pr_stacks_policies(StackArns(account, StackScope("pr-*")), state,
+                                    permissions_boundary_arn=BOUNDARY_ARN,
+                                    check_stack=StackArns(account, StackScope("abcdefghijkl"))).values()
     for document in documents:
         assert len("".join(json.dumps(document).split())) <= 6144
     assert len(DEPLOYER_POLICIES) <= 10
@@ -539,9 +737,10 @@ def test_policy_pack_trusts_only_the_configured_repository(evaluations):
         GITHUB_OIDC_HOST: ["repo:example-org/other-repo:*"]}}}
     messages = [f.message for f in report_for_run(run, elsewhere).findings]
     assert sorted(messages) == [
-        f"trust policy lets subject 'repo:example-org/data-pipeline:environment:{environment}' of "
-        f"{GITHUB_OIDC_HOST} assume the role; trusted subjects: repo:example-org/other-repo:*"
-        for environment in ("drift-prod", "prod")]
+        f"trust policy lets subject {subject!r} of {GITHUB_OIDC_HOST} assume the role; trusted subjects: "
+        "repo:example-org/other-repo:*" for subject in sorted(
+            [github_sub("environment:drift-prod", "drift.yml"), github_sub("environment:prod", "release-stack.yml"),
+             github_sub("environment:prod", "rollback.yml")])]
     repositories = {settings_of(stack).github_repository for stack in STACKS}
     patterns = POLICY_CONFIG["iam-trusted-service-principals"]["trustedOidcSubjects"][GITHUB_OIDC_HOST]
     assert patterns == [f"repo:{repository}:*" for repository in sorted(repositories)]
@@ -615,22 +814,3 @@ def test_project_schema_declares_exactly_the_validated_keys():
         if "default" in declaration:
             assert field.check(declaration["default"]), key
     assert project_file(BOOTSTRAP)["name"] == PROJECT
-
-
-# --- the main program's permissions boundary ---------------------------------------------------------------------
-
-def test_every_role_of_the_pipeline_carries_the_boundary_when_set_and_none_otherwise(evaluations):
-    with_boundary = {r.name: r.inputs.get("permissionsBoundary") for r in evaluations.pr_stack().of_type(ROLE)}
-    assert len(with_boundary) >= 5 and set(with_boundary.values()) == {BOUNDARY_ARN}
-    for stack in ("dev", "prod"):
-        assert all("permissionsBoundary" not in r.inputs for r in evaluations.stack(stack).of_type(ROLE)), stack
-
-
-def test_pr_profile_takes_the_boundary_from_the_workflow_environment():
-    pr = pull_request(7, "0123abc", "octocat")
-    assert pr_stack_config(pr, environ={PERMISSIONS_BOUNDARY_ARN: BOUNDARY_ARN})[
-        "data-pipeline:permissionsBoundaryArn"] == BOUNDARY_ARN
-    assert pr_stack_config(pr, environ={})["data-pipeline:permissionsBoundaryArn"] == ""
-    with pytest.raises(pulumi.RunError, match="permissionsBoundaryArn = 'not-an-arn': must be empty"):
-        run_program("pr-7", {**project_defaults(), **pr_stack_config(pr, environ={
-            PERMISSIONS_BOUNDARY_ARN: "not-an-arn"})})

@@ -4,6 +4,8 @@ code, so what a run would write is put in S3 by the test when the run starts, fr
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import subprocess
 import threading
@@ -23,7 +25,7 @@ from automation.profile import CHECK_STACK, check_stack_config, is_pull_request_
 from automation.progress import Progress
 from automation.reaper import reap
 from automation.report import Report
-from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies
+from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies, pr_stacks_policies
 from components import naming
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, run_program
@@ -159,7 +161,7 @@ def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
 
 @pytest.fixture(scope="module")
 def check_stack_run():
-    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config(environ={})})
+    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()})
 
 
 @pytest.mark.tier("program")
@@ -206,13 +208,13 @@ def test_only_the_pr_stacks_role_runs_the_check_stacks_glue_jobs_and_only_those(
     def glue_job(stack: str) -> str:
         return f"arn:aws:glue:{REGION}:{ACCOUNT_ID}:job/data-pipeline-{stack}-orders"
 
-    pr_stacks = deployer_policies(StackArns(account, StackScope("pr-*")), state, permissions_boundary_arn="b",
-                                  check_stack=StackArns(account, StackScope(CHECK_STACK))).values()
+    pr_stacks = pr_stacks_policies(StackArns(account, StackScope("pr-*")), state, permissions_boundary_arn="b",
+                                   check_stack=StackArns(account, StackScope(CHECK_STACK))).values()
     assert allows(pr_stacks, "glue:StartJobRun", glue_job(CHECK_STACK))
     assert allows(pr_stacks, "glue:BatchStopJobRun", glue_job(CHECK_STACK))
     assert not allows(pr_stacks, "glue:StartJobRun", glue_job("pr-42"))
     assert not allows(pr_stacks, "glue:StartJobRun", glue_job("dev"))
-    deploy = deployer_policies(StackArns(account, StackScope("dev")), state, permissions_boundary_arn=None).values()
+    deploy = deployer_policies(StackArns(account, StackScope("dev")), state, permissions_boundary_arn="b").values()
     assert not allows(deploy, "glue:StartJobRun", glue_job("dev"))
 
 
@@ -320,6 +322,48 @@ def test_unchanged_code_is_not_uploaded_again(check_stack):
     put_object = second.s3.put_object
     second.s3.put_object = lambda **kwargs: (uploads.append(kwargs["Key"]), put_object(**kwargs))[1]
     assert second.upload_code("orders") == locations and uploads == []
+
+
+@pytest.mark.tier("aws")
+def test_code_runs_only_under_the_prs_folder_with_the_checksum_of_its_build(check_stack):
+    check = code_check(check_stack["outputs"], jobs=["orders"])
+    locations = check.upload_code("orders")
+    artifacts, s3 = check_stack["buckets"]["artifacts"], check_stack["s3"]
+    for kind, uri in locations.items():
+        key = uri.removeprefix(f"s3://{artifacts}/")
+        assert key.startswith(naming.pr_check_code_prefix(7, "orders")), key
+        head = s3.head_object(Bucket=artifacts, Key=key, ChecksumMode="ENABLED")
+        body = s3.get_object(Bucket=artifacts, Key=key)["Body"].read()
+        assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode(), kind
+    assert s3.list_objects_v2(Bucket=artifacts, Prefix="pr-checks/")["KeyCount"] == len(locations)
+    assert all(o["Key"].startswith("pr-checks/7/") for o in s3.list_objects_v2(Bucket=artifacts)["Contents"])
+
+
+@pytest.mark.tier("aws")
+@pytest.mark.parametrize("planted", ["other content", "same content without a checksum"])
+def test_an_object_at_the_content_key_with_other_content_fails_the_check_and_is_never_run(check_stack, planted):
+    artifacts, s3 = check_stack["buckets"]["artifacts"], check_stack["s3"]
+    honest = code_check(check_stack["outputs"], jobs=["orders"])
+    script = honest.upload_code("orders")["script"].removeprefix(f"s3://{artifacts}/")
+    built = s3.get_object(Bucket=artifacts, Key=script)["Body"].read()
+    # Another pull request (same role, same bucket) replaces the object at the key this PR's build names.
+    if planted == "other content":
+        evil = b"import os; os.system('exfiltrate')\n"
+        s3.put_object(Bucket=artifacts, Key=script, Body=evil, ChecksumAlgorithm="SHA256",
+                      ChecksumSHA256=base64.b64encode(hashlib.sha256(evil).digest()).decode())
+    else:
+        s3.put_object(Bucket=artifacts, Key=script, Body=built)
+    check = code_check(check_stack["outputs"], jobs=["orders"])
+    started = []
+    simulate_glue(check, s3, started=started)
+    uploads = []
+    put_object = check.s3.put_object
+    check.s3.put_object = lambda **kwargs: (uploads.append(kwargs["Key"]), put_object(**kwargs))[1]
+    with pytest.raises(HealthCheckFailed, match=f"{script} does not hold this pull request's build of orders "
+                                                "script .*it is not run"):
+        check.run()
+    assert started == [], "no Glue run starts with code S3 cannot vouch for"
+    assert script not in uploads, "the object is not silently overwritten either"
 
 
 @pytest.mark.tier("aws")

@@ -182,6 +182,16 @@ def test_prod_must_protect_its_data():
         parse_settings("prod", raw_config("prod", protectData=False), JOBS_DIR)
 
 
+def test_prod_must_lock_its_data_versions_and_a_lock_needs_versioning():
+    with pytest.raises(ConfigError, match="dataRetentionDays = 0: must be at least 1 on stack 'prod'"):
+        parse_settings("prod", raw_config("prod", dataRetentionDays=0), JOBS_DIR)
+    with pytest.raises(ConfigError, match="dataRetentionDays = 5: needs data-pipeline:bucketVersioning = true"):
+        parse_settings("dev", raw_config("dev", dataRetentionDays=5), JOBS_DIR)
+    with pytest.raises(ConfigError, match="dataRetentionDays = -1: must be 0 \\(no Object Lock\\)"):
+        parse_settings("qa", raw_config("qa", dataRetentionDays=-1), JOBS_DIR)
+    assert parse_settings("qa", raw_config("qa", dataRetentionDays=7), JOBS_DIR).data_retention_days == 7
+
+
 def test_all_problems_are_reported_at_once():
     with pytest.raises(ConfigError) as error:
         parse_settings("dev", raw_config("dev", logRetentionDays=10, glueNumberOfWorkers=0,

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from bootstrap.config import MAX_REVIEWERS, PROJECT, parse_github_settings
-from bootstrap.documents import drift_environment
+from bootstrap.documents import ROLE_WORKFLOWS, RunsIn, drift_environment
 from bootstrap.github_settings import GITHUB_ACTIONS_APP_ID, required_checks
 from bootstrap.variables import REPOSITORY_VARIABLES, deploy_role_variable
 from components.config import ConfigError
@@ -34,17 +34,17 @@ SUBJECT_TEMPLATE = ("github:index/actionsRepositoryOidcSubjectClaimCustomization
                     "ActionsRepositoryOidcSubjectClaimCustomizationTemplate")
 RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 
-# The shared contract of issue 19: which workflow files (and environment) may assume each role, keyed by the
-# variable a job reads the role from. bootstrap/documents.py's trust table (the roles' own conditions, worker C's)
-# is its source once merged: import the file names from there and delete this copy.
-DEPLOY_WORKFLOWS = ("release-stack.yml", "rollback.yml")
-ROLE_WORKFLOWS = {
-    **{deploy_role_variable(stack): (DEPLOY_WORKFLOWS, stack) for stack in SHIPPED_STACKS},
-    "AWS_PREVIEW_ROLE_ARN": (("pull-request.yml",), None),
-    "AWS_PR_STACKS_ROLE_ARN": (("pull-request.yml",), None),
-    **{f"AWS_DRIFT_ROLE_ARN@{drift_environment(stack)}": (("drift.yml",), drift_environment(stack))
+# The role each variable names, and the environment a job using it runs in (None: none). Which workflow files may
+# assume each kind of role is bootstrap/documents.py's ROLE_WORKFLOWS, the roles' own trust conditions.
+ROLE_KINDS = {
+    **{deploy_role_variable(stack): ("deploy", stack) for stack in SHIPPED_STACKS},
+    "AWS_PREVIEW_ROLE_ARN": ("preview", None),
+    "AWS_PR_STACKS_ROLE_ARN": ("pr-stacks", None),
+    "AWS_CHECK_STACK_ROLE_ARN": ("check-stack", None),
+    **{f"AWS_DRIFT_ROLE_ARN@{drift_environment(stack)}": ("drift", drift_environment(stack))
        for stack in SHIPPED_STACKS},
 }
+DEPLOY_WORKFLOWS = tuple(workflow.file for workflow in ROLE_WORKFLOWS["deploy"])
 
 
 def resources(stack: str, evaluations, type_: str) -> list:
@@ -243,26 +243,20 @@ def role_assumptions() -> list[tuple[str, str, str | None, str]]:
                 role = role_assumed(bound).replace("${{ inputs.role-to-assume }}", inputs.get("role-to-assume", ""))
                 variable = re.fullmatch(r"\$\{\{ vars\.(\w+) \}\}", role)[1]
                 environment = bound.get("environment")
-                key = f"{variable}@{environment}" if f"{variable}@{environment}" in ROLE_WORKFLOWS else variable
+                key = f"{variable}@{environment}" if f"{variable}@{environment}" in ROLE_KINDS else variable
                 found.append((label, name, environment, key))
     return found
 
 
-NOT_YET = {
-    "delivery.yml/check-stack": "pr-base's updates get their own role trusting delivery.yml (worker C's table)",
-    "pr-stack-reaper.yml/reap": "the reaper's role is not in the contract's table yet (worker C's table)",
-}
-
-
 @pytest.mark.tier("unit")
-@pytest.mark.parametrize("assumption", [
-    pytest.param(a, id=a[0], marks=[pytest.mark.xfail(reason=NOT_YET[a[0]], strict=True)] if a[0] in NOT_YET else [])
-    for a in role_assumptions()])
+@pytest.mark.parametrize("assumption", role_assumptions(), ids=lambda a: a[0])
 def test_every_job_assuming_a_role_runs_from_the_file_and_environment_the_role_trusts(assumption):
     label, workflow, environment, role = assumption
-    files, trusted_environment = ROLE_WORKFLOWS[role]
-    assert workflow in files, f"{label}: {role} may be assumed only from {files}"
-    assert environment == trusted_environment, f"{label}: {role} needs environment {trusted_environment}"
+    kind, role_environment = ROLE_KINDS[role]
+    trusted = {w.file: w.runs_in for w in ROLE_WORKFLOWS[kind]}
+    assert workflow in trusted, f"{label}: {role} may be assumed only from {sorted(trusted)}"
+    expected = role_environment if trusted[workflow] is RunsIn.ENVIRONMENT else None
+    assert environment == expected, f"{label}: {role} needs environment {expected}"
 
 
 @pytest.mark.tier("unit")

@@ -220,17 +220,39 @@ def test_kms_key_rotates_and_its_policy_is_scoped_to_the_stack(shipped):
         f"arn:aws:logs:{run_region(stack)}:{ACCOUNT_ID}:log-group:/data-pipeline/{stack}/*")
 
 
-def test_only_prod_data_is_protected_from_deletion(shipped):
+def test_only_prod_data_code_and_catalog_are_protected_from_deletion(shipped):
     stack, config, run = shipped
     protect = config[P + "protectData"]
     buckets = {b.name.removeprefix("lake-"): b for b in run.of_type(BUCKET)}
     for zone, bucket in buckets.items():
-        data_zone = zone in ("raw", "curated", "object-access-logs")  # data, and the audit log of its access
-        assert bucket.protect == (protect and data_zone), zone
-        assert bucket.inputs["forceDestroy"] == (not (protect and data_zone)), zone
+        # Data, every retained release's code, and the audit log of the data's access.
+        kept = zone in ("raw", "curated", "artifacts", "object-access-logs")
+        assert bucket.protect == (protect and kept), zone
+        assert bucket.inputs["forceDestroy"] == (not (protect and kept)), zone
     (key,) = run.of_type(KMS_KEY)
     assert key.protect == protect
+    (database,) = run.of_type("aws:glue/catalogDatabase:CatalogDatabase")
+    tables, jobs = run.of_type("aws:glue/catalogTable:CatalogTable"), run.of_type("aws:glue/job:Job")
+    assert tables and jobs
+    assert {database.protect, *(r.protect for r in (*tables, *jobs))} == {protect}
     assert protect == (stack == "prod")
+
+
+def test_prod_data_versions_are_kept_under_object_lock_in_governance_mode(shipped):
+    stack, config, run = shipped
+    days = config.get(P + "dataRetentionDays", 0)
+    locks = {r.name.removeprefix("lake-").removesuffix("-object-lock"): r
+             for r in run.of_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")}
+    assert (days >= 1) == (stack == "prod")
+    assert set(locks) == ({"raw", "curated"} if days else set())
+    buckets = {b.name.removeprefix("lake-"): b for b in run.of_type(BUCKET)}
+    versioning = {v.name.removeprefix("lake-").removesuffix("-versioning"): v
+                  for v in run.of_type("aws:s3/bucketVersioning:BucketVersioning")}
+    for zone, lock in locks.items():
+        assert lock.inputs["bucket"] == buckets[zone].outputs["bucket"]
+        assert lock.inputs["rule"] == {"defaultRetention": {"mode": "GOVERNANCE", "days": days}}
+        assert versioning[zone].inputs["versioningConfiguration"]["status"] == "Enabled"
+        assert lock.protect
 
 
 def test_every_taggable_resource_carries_the_stack_tags(shipped):

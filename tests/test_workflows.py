@@ -316,7 +316,7 @@ def test_the_check_step_fails_the_preview_job_when_a_pr_lowers_prod(tmp_path, st
                                       f"and cannot be set to '{lowered}' on production stack 'prod'"), done.stderr
 
 
-def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_boundary():
+def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role():
     job = load("pull-request.yml")["jobs"]["pr-stack"]
     assert role_assumed(job) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
     (args,) = automation_calls(job, "run")
@@ -328,8 +328,7 @@ def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role_and_
     assert env == {"PR_NUMBER": "${{ github.event.pull_request.number }}",
                    "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
                    "BASE_SHA": "${{ github.event.pull_request.base.sha }}",
-                   "PR_AUTHOR": "${{ github.event.pull_request.user.login }}",
-                   "PERMISSIONS_BOUNDARY_ARN": "${{ vars.PERMISSIONS_BOUNDARY_ARN }}"}
+                   "PR_AUTHOR": "${{ github.event.pull_request.user.login }}"}
 
 
 def test_the_comment_is_built_from_what_the_previews_and_the_pr_stack_upload():
