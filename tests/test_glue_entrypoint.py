@@ -87,9 +87,20 @@ def glue_argv(source: Path, target: Path, health_check: str, database: str, job:
 
 @pytest.fixture
 def glue(spark, monkeypatch):
+    from pyspark.context import SparkContext
+
     stand_in = GlueStandIn(spark)
     for name, module in stand_in.modules().items():
         monkeypatch.setitem(sys.modules, name, module)
+    get_or_create = SparkContext.getOrCreate
+
+    def recording(conf=None):
+        """What Glue's fresh context would start with (the test session's context is running already)."""
+        stand_in.spark_settings = dict(conf.getAll()) if conf else {}
+        stand_in.started_before_init = not stand_in.initialised_with
+        return get_or_create(conf)
+
+    monkeypatch.setattr(SparkContext, "getOrCreate", staticmethod(recording))
     return stand_in
 
 
@@ -101,8 +112,15 @@ def declared(spark, database: str, job: str = "orders") -> CuratedTable:
     return table
 
 
-def test_glue_run_sets_the_glue_catalog_up_before_the_context_starts():
-    settings = iceberg.glue_settings(warehouse="s3://curated/orders/", kms_key_arn=KEY_ARN)
+def test_glue_run_starts_the_context_with_the_glue_catalog(glue, database, tmp_path, monkeypatch):
+    """The Iceberg extensions are read when the context starts: the entrypoint passes the Glue catalog's settings
+    to the context it starts, before the job initialises."""
+    declared(glue.spark, database)
+    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "true", database))
+    glue_entrypoint.main(JOB)
+    assert glue.started_before_init
+    settings, expected = glue.spark_settings, iceberg.glue_settings(warehouse=str(tmp_path), kms_key_arn=KEY_ARN)
+    assert {key: settings.get(key) for key in expected} == expected
     assert settings["spark.sql.extensions"] == "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
     assert settings["spark.sql.catalog.curated.catalog-impl"] == "org.apache.iceberg.aws.glue.GlueCatalog"
     assert settings["spark.sql.catalog.curated.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"

@@ -3,8 +3,9 @@ equal timestamps, reruns, empty batches, batches that fail the audit) go through
 Iceberg; after each, the table must equal a plain-Python reference model.
 
 The model: the table holds, per order id, the newest row of every *accepted* batch; a tie of different rows is
-won by the greater row as JSON. Rows of one key here differ only in `status` and `updated_at`, so at a tie the
-greater JSON is the greater status (every other column, and every column before `status`, is equal). A batch is
+won by the greater row as JSON. Rows of one key here differ only in `order_ts` (on two days: rows move partition),
+`status` and `updated_at`; every column before `order_ts` is equal, so at a tie the greater JSON is the later
+`order_ts`, then the greater `status` (the timestamps' JSON text sorts as they do). A batch is
 accepted when it has at least one valid line and at most 10 % bad lines (orders' quality rules); an empty batch
 changes nothing and succeeds; a rejected batch changes nothing and fails.
 """
@@ -28,17 +29,26 @@ pytestmark = pytest.mark.tier("spark")
 KEYS = [f"o-{i}" for i in range(1, 5)]
 # Few timestamps, so the same key often meets the same updated_at: ties, and late rows older than the table's.
 TIMES = ["2026-11-01T10:00:00Z", "2026-11-02T10:00:00Z", "2026-11-03T10:00:00Z"]
+# When the order was placed: its partition (order_date) changes with it.
+PLACED = ["2026-10-30T09:00:00Z", "2026-10-31T09:00:00Z"]
 BAD_LINE = '{"order_id": "o-broken", "quantity": '
 MAX_BAD_SHARE = JOB.quality.max_quarantine_ratio
 _tables = itertools.count()
 
 
-def order(key: str, status: str, updated_at: str) -> dict:
-    return {"order_id": key, "customer_id": "c-1", "order_ts": "2026-11-01T09:00:00Z", "status": status,
+def order(key: str, placed: str, status: str, updated_at: str) -> dict:
+    return {"order_id": key, "customer_id": "c-1", "order_ts": placed, "status": status,
             "currency": "EUR", "quantity": 1, "unit_price": "5.00", "updated_at": updated_at}
 
 
-rows = st.builds(order, st.sampled_from(KEYS), st.sampled_from(STATUSES), st.sampled_from(TIMES))
+rows = st.builds(order, st.sampled_from(KEYS), st.sampled_from(PLACED), st.sampled_from(STATUSES),
+                 st.sampled_from(TIMES))
+# Per key: (updated_at, order_ts, status), the order the rule compares rows in.
+Version = tuple[str, str, str]
+
+
+def version(row: dict) -> Version:
+    return row["updated_at"], row["order_ts"], row["status"]
 # A batch: valid rows (duplicates and ties included), and how many bad lines ride along.
 batches = st.tuples(st.lists(rows, max_size=6), st.integers(min_value=0, max_value=2))
 
@@ -47,28 +57,32 @@ def accepted(valid: list[dict], bad: int) -> bool:
     return bool(valid) and bad <= MAX_BAD_SHARE * (len(valid) + bad)
 
 
-def apply(model: dict[str, tuple[str, str]], valid: list[dict]) -> None:
-    """The reference: per key, the newest (updated_at, status); at equal updated_at, the greater status."""
+def apply(model: dict[str, Version], valid: list[dict]) -> None:
+    """The reference: per key, the newest row; at equal updated_at, the later order_ts, then the greater status."""
     for row in valid:
-        candidate = (row["updated_at"], row["status"])
-        model[row["order_id"]] = max(model.get(row["order_id"], candidate), candidate)
+        model[row["order_id"]] = max(model.get(row["order_id"], version(row)), version(row))
 
 
-def conflicts(model: dict[str, tuple[str, str]], valid: list[dict]) -> int:
+def conflicts(model: dict[str, Version], valid: list[dict]) -> int:
     """Keys with a tie of different rows: within the batch at its newest updated_at, or between the batch's winner
     and the table's row of the same updated_at."""
     count = 0
     for key in {row["order_id"] for row in valid}:
         newest = max(row["updated_at"] for row in valid if row["order_id"] == key)
-        statuses = {row["status"] for row in valid if row["order_id"] == key and row["updated_at"] == newest}
+        tied = {version(row) for row in valid if row["order_id"] == key and row["updated_at"] == newest}
         current = model.get(key)
-        count += len(statuses) > 1 or (current is not None and current[0] == newest and current[1] != max(statuses))
+        count += len(tied) > 1 or (current is not None and current[0] == newest and current != max(tied))
     return count
 
 
-def table_state(table: CuratedTable) -> dict[str, tuple[str, str]]:
-    rows_ = table.spark.table(table.name).collect()
-    return {r["order_id"]: (r["updated_at"].strftime("%Y-%m-%dT%H:%M:%SZ"), r["status"]) for r in rows_}
+def table_state(table: CuratedTable) -> dict[str, Version]:
+    """Each key's row, checked to lie in its order_ts's partition (a moved row leaves no copy: keys are unique)."""
+    frame = table.spark.table(table.name)
+    assert frame.where("order_date != to_date(order_ts)").count() == 0, "each row in its order_ts's partition"
+    rows_ = frame.collect()
+    assert len({r["order_id"] for r in rows_}) == len(rows_), "one row per key"
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    return {r["order_id"]: (r["updated_at"].strftime(stamp), r["order_ts"].strftime(stamp), r["status"]) for r in rows_}
 
 
 @settings(max_examples=5, deadline=None, database=None,
@@ -77,7 +91,7 @@ def table_state(table: CuratedTable) -> dict[str, tuple[str, str]]:
 def test_the_table_is_the_latest_row_per_key_of_every_accepted_batch(spark, tmp_path, steps):
     table = CuratedTable(spark, "model", f"orders_{next(_tables)}")
     table.ensure(JOB.curated_schema, JOB.partition_column, create=True)
-    model: dict[str, tuple[str, str]] = {}
+    model: dict[str, Version] = {}
     history: list[tuple[list[dict], int]] = []
     for number, step in enumerate(steps):
         valid, bad = history[-1] if step == "rerun" and history else ([], 0) if step == "rerun" else step

@@ -51,8 +51,10 @@ def glue_job_policy(p: GlueJobPolicyInputs) -> dict[str, Any]:
                   condition=prefix_condition(curated_prefixes)),
         statement("ReadRawInput", ["s3:GetObject"], [f"{p.raw_bucket_arn}/{prefix}*" for prefix in data_prefixes]),
         # Spark commits through temporary objects under the output path, so it must delete what it wrote; Iceberg
-        # writes data and metadata files under the table's prefix and reads them back.
-        statement("WriteCuratedAndTemp", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+        # writes data and metadata files under the table's prefix, reads them back, and aborts the multipart
+        # upload of a file whose write failed.
+        statement("WriteCuratedAndTemp", ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
+                                          "s3:PutObject"],
                   [*(f"{p.curated_bucket_arn}/{prefix}*" for prefix in curated_prefixes),
                    *(f"{p.temp_bucket_arn}/{prefix}*" for prefix in data_prefixes)]),
         statement("UseStackKey", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],

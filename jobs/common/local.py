@@ -52,15 +52,12 @@ def local_session(app_name: str = "data-pipeline-local", cores: int = 2,
 
 
 def source_problem(source: Path) -> str | None:
-    """Why a source cannot be run (missing, no files, only empty files), checked before Spark starts."""
+    """Why a source cannot be run (missing, or a folder with no file), checked before Spark starts. Empty files are
+    an input with no new line: the run succeeds and says so."""
     if not source.exists():
         return f"source {source} does not exist"
-    files = [source] if source.is_file() else [
-        p for p in source.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
-    if not files:
+    if source.is_dir() and not any(p.is_file() and not p.name.startswith((".", "_")) for p in source.rglob("*")):
         return f"source {source} holds no files"
-    if not any(p.stat().st_size for p in files):
-        return f"source {source} is empty ({len(files)} file(s) of 0 bytes): there is nothing to run"
     return None
 
 
