@@ -546,7 +546,8 @@ def permissions_boundary(arns: StackArns) -> dict[str, Any]:
     """The most a role of the scope's stacks can ever do, whatever its own policy says: the data-plane actions
     of the pipeline's roles, on the scope's resources only, and no IAM at all."""
     return document(
-        statement("StackData", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [arns.objects]),
+        statement("StackData", ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                  [arns.objects]),
         statement("ListStackBuckets", ["s3:ListBucket"], [arns.buckets]),
         statement("UseStackKeys", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
                   [arns.keys], condition=arns.scope.tag_condition),

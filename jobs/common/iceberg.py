@@ -48,6 +48,9 @@ def glue_settings(warehouse: str, kms_key_arn: str) -> dict[str, str]:
         "warehouse": warehouse,
         "s3.sse.type": "kms",
         "s3.sse.key": kms_key_arn,
+        # A Content-MD5 on every upload: S3 refuses uploads without one into buckets with an Object Lock default
+        # retention (prod's data buckets).
+        "s3.checksum-enabled": "true",
     })}
 
 
