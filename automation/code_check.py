@@ -57,12 +57,21 @@ class CodeCheck(HealthCheck):
             for kind, artifact in built.items():
                 key = artifact.key(f"{folder}{kind}")
                 if self._checksum(key) is None:
-                    # S3 refuses the upload unless the bytes it received have this checksum, and keeps it.
-                    self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=artifact.path.read_bytes(),
-                                       ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.sha256_base64)
+                    self._put_once(key, artifact)
                 self._verify_code(key, artifact.sha256_base64, f"{job} {kind}")
                 locations[kind] = f"s3://{self.artifacts_bucket}/{key}"
         return locations
+
+    def _put_once(self, key: str, artifact: artifacts.Artifact) -> None:
+        """Upload only where no object is (the role may write this folder no other way): S3 refuses the upload
+        unless the bytes it received have the checksum, and keeps it. Another check that uploaded the same key
+        first (412) is fine: the object is verified either way."""
+        try:
+            self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=artifact.path.read_bytes(),
+                               ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.sha256_base64, IfNoneMatch="*")
+        except self.s3.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] not in ("PreconditionFailed", "412"):
+                raise
 
     def _checksum(self, key: str) -> str | None:
         """The SHA-256 (base64) S3 stored for the object: None when there is no object, "" when S3 has none."""

@@ -428,9 +428,16 @@ def release_statements(arns: StackArns) -> list[dict[str, Any]]:
 
 def code_check_statements(check_stack: StackArns) -> list[dict[str, Any]]:
     """What the fast PR check (`python -m automation run|check-code`) does on the check stack besides a health
-    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on."""
+    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on. Pull requests'
+    code objects are written once (an upload must carry If-None-Match: *) and never deleted by this role (the
+    bucket's lifecycle expires them): once the check has verified an object's checksum, no other pull request can
+    swap it before the run reads it."""
+    pr_code = f"{check_stack.artifact_objects.removesuffix('/*')}/{naming.PR_CHECKS_FOLDER}/*"
     return [statement("RunCheckStackGlueJobs", ["glue:BatchStopJobRun", "glue:StartJobRun"],
-                      [check_stack.glue_jobs])]
+                      [check_stack.glue_jobs]),
+            statement("WritePullRequestCodeOnce", ["s3:PutObject"], [pr_code], effect="Deny",
+                      condition={"StringNotEquals": {"s3:if-none-match": "*"}}),
+            statement("KeepPullRequestCode", ["s3:DeleteObject"], [pr_code], effect="Deny")]
 
 
 def _state_paths(scope: StackScope) -> list[str]:

@@ -590,8 +590,13 @@ def test_only_the_default_branch_role_changes_the_check_stack_and_pr_code_only_r
     assert allows(pr_stacks, "glue:StartJobRun", job) and allows(pr_stacks, "glue:GetJobRun", job)
     # The fast check's own writes: the PR's code and the job's sample, in the check stack's buckets.
     buckets = {r.name.removeprefix("lake-"): r.outputs["arn"] for r in check_stack_run.of_type("aws:s3/bucket:Bucket")}
-    assert allows(pr_stacks, "s3:PutObject", f"{buckets['artifacts']}/{naming.pr_check_code_prefix(7, 'orders')}x")
+    code = f"{buckets['artifacts']}/{naming.pr_check_code_prefix(7, 'orders')}x"
+    write_once = {"s3:if-none-match": "*"}
+    assert allows(pr_stacks, "s3:PutObject", code, write_once)
     assert allows(pr_stacks, "s3:PutObject", f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv")
+    # Code another pull request's check verified cannot be replaced or removed before its run reads it.
+    assert not allows(pr_stacks, "s3:PutObject", code) and not allows(pr_stacks, "s3:DeleteObject", code)
+    assert not allows(pr_stacks, "s3:PutObject", code, {"s3:if-none-match": "\"etag\""})
 
 
 def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):

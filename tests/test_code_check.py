@@ -340,6 +340,21 @@ def test_code_runs_only_under_the_prs_folder_with_the_checksum_of_its_build(chec
 
 
 @pytest.mark.tier("aws")
+def test_code_is_uploaded_only_where_no_object_is_and_a_check_that_uploaded_it_first_is_fine(check_stack):
+    """The upload carries If-None-Match: * (the role may write PR code no other way): S3 refuses to replace an
+    object, so a check that raced this one to the same content key leaves its upload, which is then verified."""
+    first, second = (code_check(check_stack["outputs"], jobs=["orders"]) for _ in range(2))
+    locations = first.upload_code("orders")
+    sent = []
+    put_object = second.s3.put_object
+    second.s3.put_object = lambda **kwargs: (sent.append(kwargs), put_object(**kwargs))[1]
+    # The second check looked before the first uploaded: it finds no object, then its upload is refused (412).
+    second._checksum = lambda key, real=second._checksum: None if not sent else real(key)
+    assert second.upload_code("orders") == locations
+    assert len(sent) == 1 and sent[0]["IfNoneMatch"] == "*"
+
+
+@pytest.mark.tier("aws")
 @pytest.mark.parametrize("planted", ["other content", "same content without a checksum"])
 def test_an_object_at_the_content_key_with_other_content_fails_the_check_and_is_never_run(check_stack, planted):
     artifacts, s3 = check_stack["buckets"]["artifacts"], check_stack["s3"]
