@@ -99,12 +99,7 @@ class CuratedTable:
         """A branch at `main` (on an empty table, at a new empty snapshot); returns its snapshot. MainMoved when a
         concurrent commit refused it."""
         self.drop_branch(branch)
-        try:
-            self.spark.sql(f"ALTER TABLE {self.name} CREATE BRANCH `{branch}` RETAIN {BRANCH_RETENTION_DAYS} DAYS")
-        except Exception as error:  # py4j or pyspark's own class, depending on how the JVM's exception surfaces
-            if concurrent_commit(error):
-                raise MainMoved(str(error).splitlines()[0]) from error
-            raise
+        self._commit(f"ALTER TABLE {self.name} CREATE BRANCH `{branch}` RETAIN {BRANCH_RETENTION_DAYS} DAYS")
         return self.snapshot(branch)
 
     def drop_branch(self, branch: str) -> None:
@@ -138,11 +133,15 @@ class CuratedTable:
     def publish(self, branch: str) -> tuple[int | None, int]:
         """Fast-forward `main` to the branch (atomic): (main's snapshot before, after). MainMoved when `main` is no
         longer the branch's ancestor or a concurrent commit refused it."""
+        (moved,) = self._commit(f"CALL `{iceberg.CATALOG}`.system.fast_forward(table => '{self.identifier}', "
+                                f"branch => '{MAIN}', to => '{branch}')")
+        return moved["previous_ref"], moved["updated_ref"]
+
+    def _commit(self, sql: str) -> list:
+        """Run one metadata commit; MainMoved when a concurrent commit refused it."""
         try:
-            (moved,) = self.spark.sql(f"CALL `{iceberg.CATALOG}`.system.fast_forward(table => '{self.identifier}', "
-                                      f"branch => '{MAIN}', to => '{branch}')").collect()
+            return self.spark.sql(sql).collect()
         except Exception as error:  # py4j or pyspark's own class, depending on how the JVM's exception surfaces
             if concurrent_commit(error):
                 raise MainMoved(str(error).splitlines()[0]) from error
             raise
-        return moved["previous_ref"], moved["updated_ref"]
