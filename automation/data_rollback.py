@@ -23,6 +23,7 @@ from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
 from components.naming import job_prefix
+from jobs.common.outputs import OutputPaths, quality_results_folder
 
 # The snapshot ids a "not an ancestor" error lists, newest first.
 ANCESTORS_SHOWN = 10
@@ -47,11 +48,11 @@ def table_identifier(outputs: Mapping[str, Any], job: str) -> str:
 
 def quality_results_prefix(job: str) -> str:
     """Where scheduled runs of `job` (target: the job's own prefix) write their quality results."""
-    return f"{job_prefix(job)}_dq/"
+    return quality_results_folder(job_prefix(job))
 
 
 def quality_result_key(job: str, glue_run_id: str) -> str:
-    return f"{quality_results_prefix(job)}run_id={glue_run_id}/result.json"
+    return OutputPaths.of(job_prefix(job), glue_run_id).quality_result
 
 
 def publishing_runs(s3: Any, curated_bucket: str, job: str, snapshots: Sequence[Snapshot]) -> dict[int, str]:

@@ -22,6 +22,7 @@ import boto3
 
 from components.naming import health_check_prefix
 from jobs.common.catalog import sample_module
+from jobs.common.outputs import OutputPaths
 
 # A job's check runs the version the stack's last deploy published (`pipeline_versions`), never the unqualified
 # state machine; a release verifies the same way, naming the version, before it takes traffic.
@@ -269,9 +270,8 @@ class HealthCheck:
 
     def _verify(self, result: JobResult) -> None:
         """The run's quality result (the job's audit of its branch), not the table: a health run publishes nothing."""
-        prefix = result.target_path.removeprefix(f"s3://{self.curated_bucket}/")
-        key = f"{prefix}_dq/run_id={result.glue_run_id}/result.json"
-        where = f"s3://{self.curated_bucket}/{key}"
+        where = OutputPaths.of(result.target_path, result.glue_run_id).quality_result
+        key = where.removeprefix(f"s3://{self.curated_bucket}/")
         try:
             quality = json.loads(self.s3.get_object(Bucket=self.curated_bucket, Key=key)["Body"].read())
         except self.s3.exceptions.NoSuchKey:

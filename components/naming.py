@@ -133,7 +133,7 @@ def table_prefix(job: str) -> str:
     return f"{job_prefix(job)}table/"
 
 
-# What a run leaves beside the table in its target folder (jobs/common/runner.py, OutputPaths): its rejected
+# What a run leaves beside the table in its target folder (jobs/common/outputs.py, OutputPaths): its rejected
 # rows and its quality result.
 RUN_OUTPUT_FOLDERS = ("quarantine", "_dq")
 

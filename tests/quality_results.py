@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from automation.health_check import Expected
+from jobs.common.outputs import OutputPaths
 
 SNAPSHOT_BEFORE = 4242
 
@@ -26,7 +27,6 @@ def health_run_result(job: str, glue_run_id: str, *, passed: bool = True, counts
 
 def put_health_run_result(s3, target_path: str, job: str, glue_run_id: str, **options) -> str:
     """Writes the result where the job would (under the run's --target_path); returns its key."""
-    bucket, _, prefix = target_path.removeprefix("s3://").partition("/")
-    key = f"{prefix}_dq/run_id={glue_run_id}/result.json"
+    bucket, _, key = OutputPaths.of(target_path, glue_run_id).quality_result.removeprefix("s3://").partition("/")
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(health_run_result(job, glue_run_id, **options)))
     return key

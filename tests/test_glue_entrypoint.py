@@ -18,7 +18,8 @@ import pytest
 
 from jobs.common import glue_entrypoint, iceberg, sample
 from jobs.common.catalog import JOBS_DIR, load_job
-from jobs.common.runner import OutputPaths, QualityCheckFailed
+from jobs.common.outputs import OutputPaths
+from jobs.common.runner import QualityCheckFailed
 from jobs.common.table import CuratedTable
 from jobs.orders import sample_data
 from jobs.orders.job import JOB

@@ -15,7 +15,7 @@ from functions.quality_gate import handler as quality_gate
 from functions.shared import clients
 from functions.shared.events import ConfigurationError, MalformedEvent
 from functions.validate_input import handler as validate_input
-from jobs.common.runner import OutputPaths
+from jobs.common.outputs import OutputPaths
 from tests.aws_server import REGION
 
 pytestmark = pytest.mark.tier("aws")

@@ -11,7 +11,8 @@ import pytest
 from jobs.common.catalog import load_job, sample_module
 from jobs.common.definition import REJECTION_REASON, transform
 from jobs.common.local import run_local
-from jobs.common.runner import OutputPaths, RunOptions
+from jobs.common.outputs import OutputPaths
+from jobs.common.runner import RunOptions
 from jobs.common.table import CuratedTable
 from tests.conftest import REPOSITORY_JOBS
 

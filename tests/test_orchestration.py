@@ -277,7 +277,7 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
     from fnmatch import fnmatchcase
 
     from components.naming import HEALTH_CHECK_FOLDER
-    from jobs.common.runner import OutputPaths
+    from jobs.common.outputs import OutputPaths
 
     stack, _, run = shipped
     curated = run.exports["buckets"]["curated"]
@@ -402,7 +402,7 @@ def test_curated_expiry_reaches_what_runs_leave_and_never_a_tables_files(shipped
     folders; snapshot retention removes the tables' files."""
     from fnmatch import fnmatchcase
 
-    from jobs.common.runner import OutputPaths
+    from jobs.common.outputs import OutputPaths
 
     stack, config, run = shipped
     curated = run.exports["buckets"]["curated"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from jobs.common import iceberg, local, sample
-from jobs.common.runner import PUBLISH_ATTEMPTS, OutputPaths, PublishConflict, QualityCheckFailed, RunOptions, run
+from jobs.common.outputs import OutputPaths
+from jobs.common.runner import PUBLISH_ATTEMPTS, PublishConflict, QualityCheckFailed, RunOptions, run
 from jobs.common.table import CuratedTable, MainMoved, MissingTable, concurrent_commit
 from jobs.orders import sample_data
 from jobs.orders.job import JOB

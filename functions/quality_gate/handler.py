@@ -40,7 +40,7 @@ class Settings(FunctionSettings):
 
 
 def result_location(target_path: str, job_run_id: str) -> tuple[str, str]:
-    """Where the job's runner writes its result (jobs/common/runner.py, OutputPaths.quality_result)."""
+    """Where the job's runner writes its result (jobs/common/outputs.py, OutputPaths.quality_result)."""
     bucket, prefix = split_s3_uri(target_path, "target_path")
     return bucket, f"{prefix.rstrip('/')}/_dq/run_id={job_run_id}/result.json"
 

@@ -21,8 +21,9 @@ from . import iceberg
 from .catalog import UnknownJob, load_job
 from .definition import JobDefinition
 from .json_lines import MALFORMED_JSON
+from .outputs import OutputPaths
 from .quality import QualityReport
-from .runner import OutputPaths, PublishConflict, QualityCheckFailed, RunOptions, run
+from .runner import PublishConflict, QualityCheckFailed, RunOptions, run
 from .table import CuratedTable, MissingTable
 
 DEFAULT_WAREHOUSE = Path("out") / "warehouse"

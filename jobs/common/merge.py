@@ -54,7 +54,7 @@ class MergeCounts:
 
 @dataclass(frozen=True)
 class MergePlan:
-    # The batch's rows that change the table (columns: the table's, plus ACTION).
+    # The batch's rows that change the table (the table's columns).
     changes: DataFrame
     counts: MergeCounts
     # The classified batch the changes and counts come from, kept until released.
@@ -80,7 +80,7 @@ def plan(batch: DataFrame, batch_conflicts: DataFrame, table: DataFrame, key: Se
     actions = {row[ACTION]: row["count"] for row in classified.groupBy(ACTION).count().collect()}
     table_conflicts = classified.filter("_tie").select(*key)
     conflicts = table_conflicts.union(batch_conflicts.select(*key)).distinct().count()
-    changes = classified.filter(F.col(ACTION) != UNCHANGED).select(*columns, ACTION)
+    changes = classified.filter(F.col(ACTION) != UNCHANGED).select(*columns)
     return MergePlan(changes=changes, counts=MergeCounts(
         inserted=actions.get(INSERT, 0), updated=actions.get(UPDATE, 0), unchanged=actions.get(UNCHANGED, 0),
         conflicts=conflicts), classified=classified)

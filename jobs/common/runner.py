@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from . import merge
 from .definition import JobDefinition, split
+from .outputs import OutputPaths
 from .quality import QualityReport, check_table_rows, check_table_unique_key, evaluate
 from .table import CuratedTable, MainMoved
 
@@ -60,18 +61,6 @@ class RunOptions:
     @property
     def branch(self) -> str:
         return f"{'check' if self.health_check else 'audit'}_{re.sub(r'[^0-9A-Za-z_]', '_', self.run_id)}"
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    quarantine: str
-    quality_result: str
-
-    @classmethod
-    def of(cls, target: str, run_id: str) -> OutputPaths:
-        base = target.rstrip("/")
-        return cls(quarantine=f"{base}/quarantine/run_id={run_id}",
-                   quality_result=f"{base}/_dq/run_id={run_id}/result.json")
 
 
 def configure(spark: SparkSession) -> None:
@@ -139,11 +128,10 @@ def merge_audit_publish(table: CuratedTable, job: JobDefinition, batch: DataFram
             plan = merge.plan(batch, conflicts, table.read(base), key, job.updated_at)
             try:
                 if plan.counts.inserted or plan.counts.updated:
-                    table.merge_into(options.branch, plan.changes.drop(merge.ACTION), key,
-                                     view=f"changes_{options.branch}")
+                    table.merge_into(options.branch, plan.changes, key, view=f"changes_{options.branch}")
             finally:
                 plan.release()
-            rows_before, _ = table.count(base, key)
+            rows_before = table.rows(base)
             rows_after, keys_after = table.count(options.branch, key)
             audited = replace(
                 report, conflicts=plan.counts.conflicts, merge=plan.counts.to_dict(),
