@@ -46,6 +46,17 @@ def service_role(logical_name: str, owner: RoleArgs, *, purpose: str, service: s
     )
 
 
+def service_role_with_policy(logical_name: str, owner: RoleArgs, *, purpose: str, service: str, description: str,
+                             policy: pulumi.Input[dict[str, Any]], opts: pulumi.ResourceOptions
+                             ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """A service role (`<logical_name>-role`, as service_role makes it) and its inline policy document
+    (`<logical_name>-policy`)."""
+    role = service_role(f"{logical_name}-role", owner, purpose=purpose, service=service, description=description,
+                        opts=opts)
+    return role, aws.iam.RolePolicy(f"{logical_name}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy),
+                                    opts=opts)
+
+
 def encrypted_log_group(logical_name: str, *, name: str, retention_days: int, key_arn: pulumi.Input[str],
                         tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogGroup:
     """A log group kept `retention_days`, encrypted with the stack's key."""

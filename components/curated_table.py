@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import RoleArgs, service_role
+from .common_resources import RoleArgs, service_role_with_policy
 from .config import TableMaintenanceSettings
 from .iam.table_maintenance_policy import TableMaintenancePolicyInputs, table_maintenance_policy
 
@@ -74,19 +74,15 @@ class CuratedTable(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, ignore_changes=ICEBERG_OWNED_FIELDS),
         )
 
-        role = service_role(f"{name}-maintenance-role", args,
-                            purpose=naming.table_maintenance_role_purpose(args.job), service="glue.amazonaws.com",
-                            description=f"Lets Glue's table optimizers maintain the {args.job} table", opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-maintenance-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+        role, policy = service_role_with_policy(
+            f"{name}-maintenance", args, purpose=naming.table_maintenance_role_purpose(args.job),
+            service="glue.amazonaws.com", description=f"Lets Glue's table optimizers maintain the {args.job} table",
+            policy=pulumi.Output.all(
                 partition=args.partition, region=args.region, account_id=args.account_id,
                 database=table.database_name, table=table.name, curated_bucket_arn=args.curated_bucket_arn,
                 key_arn=args.key_arn,
-            ).apply(lambda v: table_maintenance_policy(TableMaintenancePolicyInputs(job=args.job, **v)))),
-            opts=child,
-        )
+            ).apply(lambda v: table_maintenance_policy(TableMaintenancePolicyInputs(job=args.job, **v))),
+            opts=child)
         kept = args.maintenance
         configurations = {
             "compaction": {"compaction_configuration": {"iceberg_configuration": {"strategy": "binpack"}}},

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .common_resources import RoleArgs, encrypted_log_group, service_role
+from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .config import JOB_ENTRYPOINT, GlueJobSettings
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 
@@ -99,9 +99,6 @@ class GlueJob(pulumi.ComponentResource):
             for stream in ("output", "error")
         ]
 
-        role = service_role(f"{name}-role", args, purpose=naming.glue_job_role_purpose(job.name),
-                            service="glue.amazonaws.com",
-                            description=f"Runs Glue job {naming.glue_job_name(names, job.name)}", opts=child)
         policy_inputs = pulumi.Output.all(
             partition=args.partition, region=args.region, account_id=args.account_id, key_arn=args.key_arn,
             artifacts_bucket_arn=args.artifacts_bucket_arn, raw_bucket_arn=args.raw_bucket_arn,
@@ -109,12 +106,10 @@ class GlueJob(pulumi.ComponentResource):
             database=args.database_name, table=args.table_name, log_group_arns=[group.arn for group in log_groups],
         ).apply(lambda arns: GlueJobPolicyInputs(job=job.name, health_check_only=args.health_check_only, **arns))
         data_prefix = naming.job_data_prefix(job.name, args.health_check_only)
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(policy_inputs.apply(glue_job_policy)),
-            opts=child,
-        )
+        role, role_policy = service_role_with_policy(
+            name, args, purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
+            description=f"Runs Glue job {naming.glue_job_name(names, job.name)}",
+            policy=policy_inputs.apply(glue_job_policy), opts=child)
 
         glue_job = aws.glue.Job(
             f"{name}-job",

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .common_resources import RoleArgs, encrypted_log_group, service_role
+from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
 
@@ -72,20 +72,15 @@ class LambdaFunction(pulumi.ComponentResource):
             opts=child,
         ) if args.asynchronous else None
 
-        role = service_role(f"{name}-role", args, purpose=naming.function_role_purpose(args.function),
-                            service="lambda.amazonaws.com", description=f"Runs Lambda function {function_name}",
-                            opts=child)
         base = pulumi.Output.all(
             log_group_arn=log_group.arn, key_arn=args.key_arn,
             dead_letter_queue_arn=dead_letters.arn if dead_letters else None,
         ).apply(lambda arns: function_base_statements(**arns))
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(base=base, own=args.statements).apply(
-                lambda statements: document(*statements["base"], *statements["own"]))),
-            opts=child,
-        )
+        role, role_policy = service_role_with_policy(
+            name, args, purpose=naming.function_role_purpose(args.function), service="lambda.amazonaws.com",
+            description=f"Runs Lambda function {function_name}",
+            policy=pulumi.Output.all(base=base, own=args.statements).apply(
+                lambda statements: document(*statements["base"], *statements["own"])), opts=child)
 
         function = aws.lambda_.Function(
             f"{name}-function",

@@ -15,7 +15,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .asl import PipelineTargets, pipeline_definition
-from .common_resources import RoleArgs, encrypted_log_group, service_role
+from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .iam.state_machine_policy import state_machine_policy
 from .schedule import Schedule, ScheduleArgs
 
@@ -68,20 +68,16 @@ class Pipeline(pulumi.ComponentResource):
         log_group = encrypted_log_group(f"{name}-logs", name=naming.state_machine_log_group(names, job),
                                         retention_days=args.log_retention_days, key_arn=args.key_arn,
                                         tags=args.tags, opts=child)
-        role = service_role(f"{name}-role", args, purpose=naming.state_machine_role_purpose(job),
-                            service="states.amazonaws.com", description=f"Runs the {job} pipeline state machine",
-                            opts=child)
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+        role, role_policy = service_role_with_policy(
+            name, args, purpose=naming.state_machine_role_purpose(job), service="states.amazonaws.com",
+            description=f"Runs the {job} pipeline state machine",
+            policy=pulumi.Output.all(
                 glue_job_arn=args.glue_job_arn, validate=args.validate_function_arn,
                 quality_gate=args.quality_gate_function_arn, topic_arn=args.topic_arn, key_arn=args.key_arn,
             ).apply(lambda v: state_machine_policy(glue_job_arn=v["glue_job_arn"],
                                                    function_arns=[v["validate"], v["quality_gate"]],
-                                                   topic_arn=v["topic_arn"], key_arn=v["key_arn"]))),
-            opts=child,
-        )
+                                                   topic_arn=v["topic_arn"], key_arn=v["key_arn"])),
+            opts=child)
         definition = pulumi.Output.all(
             glue_job_name=args.glue_job_name, script=args.glue_script_location, library=args.glue_library_location,
             validate=args.validate_function_version_arn, quality_gate=args.quality_gate_function_version_arn,

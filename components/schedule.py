@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import RoleArgs, service_role
+from .common_resources import RoleArgs, service_role_with_policy
 from .iam.state_machine_policy import scheduler_policy
 
 
@@ -30,17 +30,12 @@ class Schedule(pulumi.ComponentResource):
     def __init__(self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = service_role(f"{name}-role", args, purpose=naming.schedule_role_purpose(args.purpose),
-                            service="scheduler.amazonaws.com",
-                            description=f"Lets EventBridge Scheduler start {args.purpose}", opts=child)
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(
+        role, policy = service_role_with_policy(
+            name, args, purpose=naming.schedule_role_purpose(args.purpose), service="scheduler.amazonaws.com",
+            description=f"Lets EventBridge Scheduler start {args.purpose}",
+            policy=pulumi.Output.all(
                 target_arn=args.target_arn, key_arn=args.key_arn, target_key_arn=args.target_key_arn,
-            ).apply(lambda v: scheduler_policy(action=args.action, **v))),
-            opts=child,
-        )
+            ).apply(lambda v: scheduler_policy(action=args.action, **v)), opts=child)
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
             name=naming.schedule_name(args.names, args.purpose),
