@@ -428,16 +428,22 @@ def release_statements(arns: StackArns) -> list[dict[str, Any]]:
 
 def code_check_statements(check_stack: StackArns) -> list[dict[str, Any]]:
     """What the fast PR check (`python -m automation run|check-code`) does on the check stack besides a health
-    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on. Pull requests'
-    code objects are written once (an upload must carry If-None-Match: *) and never deleted by this role (the
-    bucket's lifecycle expires them): once the check has verified an object's checksum, no other pull request can
-    swap it before the run reads it."""
-    pr_code = f"{check_stack.artifact_objects.removesuffix('/*')}/{naming.PR_CHECKS_FOLDER}/*"
+    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on. On the check
+    stack's objects the role only adds new ones: a write must carry If-None-Match: * (S3 refuses it where an
+    object is), none is deleted or re-tagged (the buckets' lifecycles expire them), and the zones the checks'
+    Glue runs write (curated, temp) are not written at all. So once a check has put its sample or verified its
+    code, no other pull request can swap or remove either before the run reads it, nor plant its outputs."""
+    objects = check_stack.objects
+    partition = check_stack.account.partition
+    run_outputs = [f"arn:{partition}:s3:::{naming.bucket_prefix(check_stack.scope, zone)}*/*"
+                   for zone in ("curated", "temp")]
     return [statement("RunCheckStackGlueJobs", ["glue:BatchStopJobRun", "glue:StartJobRun"],
                       [check_stack.glue_jobs]),
-            statement("WritePullRequestCodeOnce", ["s3:PutObject"], [pr_code], effect="Deny",
+            statement("WriteOnlyNewCheckObjects", ["s3:PutObject"], [objects], effect="Deny",
                       condition={"StringNotEquals": {"s3:if-none-match": "*"}}),
-            statement("KeepPullRequestCode", ["s3:DeleteObject"], [pr_code], effect="Deny")]
+            statement("KeepCheckObjects", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"],
+                      [objects], effect="Deny"),
+            statement("LeaveCheckRunOutputs", ["s3:PutObject"], run_outputs, effect="Deny")]
 
 
 def _state_paths(scope: StackScope) -> list[str]:

@@ -593,10 +593,22 @@ def test_only_the_default_branch_role_changes_the_check_stack_and_pr_code_only_r
     code = f"{buckets['artifacts']}/{naming.pr_check_code_prefix(7, 'orders')}x"
     write_once = {"s3:if-none-match": "*"}
     assert allows(pr_stacks, "s3:PutObject", code, write_once)
-    assert allows(pr_stacks, "s3:PutObject", f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv")
-    # Code another pull request's check verified cannot be replaced or removed before its run reads it.
-    assert not allows(pr_stacks, "s3:PutObject", code) and not allows(pr_stacks, "s3:DeleteObject", code)
-    assert not allows(pr_stacks, "s3:PutObject", code, {"s3:if-none-match": "\"etag\""})
+    sample = f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv"
+    assert allows(pr_stacks, "s3:PutObject", sample, write_once)
+    # Code or a sample another pull request's check wrote cannot be replaced, re-tagged or removed before its run
+    # reads it, and no check's outputs can be planted in the zones its Glue run writes.
+    for written in (code, sample):
+        assert not allows(pr_stacks, "s3:PutObject", written)
+        assert not allows(pr_stacks, "s3:PutObject", written, {"s3:if-none-match": "\"etag\""})
+        for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"):
+            assert not allows(pr_stacks, action, written), action
+    for zone in ("curated", "temp"):
+        output = f"{buckets[zone]}/{naming.health_check_prefix('orders')}pr7-1/_dq/result.json"
+        assert not allows(pr_stacks, "s3:PutObject", output, write_once), zone
+    # Its own PR stacks' objects it still manages as before.
+    own = one(r for r in evaluations.pr_stack().of_type("aws:s3/bucket:Bucket") if r.name == "lake-raw")
+    assert allows(pr_stacks, "s3:PutObject", f"{own.outputs['arn']}/x") and allows(
+        pr_stacks, "s3:DeleteObject", f"{own.outputs['arn']}/x")
 
 
 def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
