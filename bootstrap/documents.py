@@ -29,6 +29,13 @@ STATE_ROOT = ".pulumi"
 PIPELINE_SERVICES = ("glue", "lambda", "scheduler", "states")
 
 
+def preview_environment(environment: str) -> str:
+    """The GitHub environment a pull request's preview of `environment` runs in: open to pull requests' branches,
+    holding the variables of the stack's account and its own preview role, and behind the stack's reviewers where
+    the stack is protected, so that a pull request's code reads a protected stack's state only once approved."""
+    return f"preview-{environment}"
+
+
 def drift_environment(environment: str) -> str:
     """The GitHub environment of the nightly drift check of `environment`: unprotected by reviews (it changes
     nothing), restricted to the default branch, and holding the variables of the account the stack lives in."""
@@ -53,6 +60,8 @@ class RunsIn(Enum):
     DEFAULT_BRANCH = "branch"
     # A pull request of the repository (GitHub gives forks no token), from its merge ref.
     PULL_REQUEST = "pull_request"
+    # A pull request's job in the role's review environment(s) (preview_environment), from its merge ref.
+    PULL_REQUEST_ENVIRONMENT = "pull_request_environment"
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,7 @@ ROLE_WORKFLOWS: dict[str, tuple[TrustedWorkflow, ...]] = {
                TrustedWorkflow(ROLLBACK_WORKFLOW, RunsIn.ENVIRONMENT)),
     "drift": (TrustedWorkflow(DRIFT_WORKFLOW, RunsIn.ENVIRONMENT),),
     "check-stack": (TrustedWorkflow(DELIVERY_WORKFLOW, RunsIn.DEFAULT_BRANCH),),
-    "preview": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST),),
+    "preview": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST_ENVIRONMENT),),
     "pr-stacks": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST),
                   TrustedWorkflow(REAPER_WORKFLOW, RunsIn.DEFAULT_BRANCH)),
 }
@@ -85,7 +94,8 @@ def role_subjects(kind: str, repository: Repository, environments: tuple[str, ..
     under the repository's claim template `repo`, `context`, `job_workflow_ref`:
     `repo:O/R:<context>:job_workflow_ref:O/R/.github/workflows/<file>@<ref>`, the context being
     `environment:<env>` (one per environment), `ref:refs/heads/<default branch>` or `pull_request`; the ref is the
-    default branch's, or a pull request's merge ref (`refs/pull/<n>/merge`, any n)."""
+    default branch's, or a pull request's merge ref (`refs/pull/<n>/merge`, any n) for a pull request's job, in an
+    environment or not."""
     repo, branch = repository.name, f"refs/heads/{repository.default_branch}"
     subjects = []
     for workflow in ROLE_WORKFLOWS[kind]:
@@ -93,6 +103,8 @@ def role_subjects(kind: str, repository: Repository, environments: tuple[str, ..
             RunsIn.ENVIRONMENT: ([f"environment:{environment}" for environment in environments], branch),
             RunsIn.DEFAULT_BRANCH: ([f"ref:{branch}"], branch),
             RunsIn.PULL_REQUEST: (["pull_request"], "refs/pull/*/merge"),
+            RunsIn.PULL_REQUEST_ENVIRONMENT: ([f"environment:{environment}" for environment in environments],
+                                              "refs/pull/*/merge"),
         }[workflow.runs_in]
         subjects += [f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow.file}@{ref}"
                      for context in contexts]
@@ -601,13 +613,14 @@ DEPLOYER_POLICIES = ("state", "read", "foundation", "workload")
 PR_STACKS_POLICIES = (*DEPLOYER_POLICIES, "check-stack", "check-stack-keys")
 
 
-def preview_policies(account: Account, state: StateArns, stacks: tuple[str, ...] = ("*",)) -> dict[str, dict[str, Any]]:
-    """Read these pipeline stacks' state (every stack's by default) and decrypt their secrets, read every stack's
-    resources' configuration; change nothing."""
+def preview_policies(account: Account, state: StateArns, stacks: tuple[str, ...],
+                     resources: StackScope = StackScope("*")) -> dict[str, dict[str, Any]]:
+    """Read these pipeline stacks' state and decrypt their secrets (their encryption context only), read the
+    configuration of the resources of `resources` (every stack's by default); change nothing."""
     return dict(zip(PREVIEW_POLICIES, (
         document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, stacks=stacks),
                  *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False, stacks=stacks)),
-        document(*stack_read_statements(StackArns(account, StackScope("*")))),
+        document(*stack_read_statements(StackArns(account, resources))),
     ), strict=True))
 
 

@@ -32,6 +32,7 @@ from bootstrap.variables import (
     PULL_REQUEST_VARIABLES,
     REPOSITORY_VARIABLES,
     deploy_role_variable,
+    preview_role_variable,
 )
 from components import naming
 from components.config import ConfigError
@@ -105,6 +106,7 @@ def one(items):
 def test_outputs_are_exactly_the_variables_the_account_serves(stack, evaluations):
     settings, run = settings_of(stack), evaluations.bootstrap(stack)
     expected = {*ACCOUNT_VARIABLES, *(deploy_role_variable(e) for e in settings.environments),
+                *(preview_role_variable(e) for e in settings.environments),
                 *(PULL_REQUEST_VARIABLES if settings.pull_requests else ())}
     assert set(run.exports) == expected
     assert set(run.exports) <= set(REPOSITORY_VARIABLES)
@@ -145,11 +147,12 @@ def expected_subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
     subjects = {f"data-pipeline-ci-deploy-{e}": [sub(f"environment:{e}", "release-stack.yml"),
                                                  sub(f"environment:{e}", "rollback.yml")]
                 for e in settings.environments}
+    subjects.update({f"data-pipeline-ci-preview-{e}": [sub(f"environment:preview-{e}", "pull-request.yml",
+                                                           "refs/pull/*/merge")] for e in settings.environments})
     if settings.environments:
         subjects["data-pipeline-ci-drift"] = [sub(f"environment:drift-{e}", "drift.yml") for e in settings.environments]
     if settings.pull_requests:
         pull_requests = sub("pull_request", "pull-request.yml", "refs/pull/*/merge")
-        subjects["data-pipeline-ci-preview"] = [pull_requests]
         subjects["data-pipeline-ci-pr-stacks"] = [pull_requests, sub(f"ref:refs/heads/{main}", "pr-stack-reaper.yml")]
         subjects["data-pipeline-ci-check-stack"] = [sub(f"ref:refs/heads/{main}", "delivery.yml")]
     return subjects
@@ -308,18 +311,17 @@ def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluation
     run, prod_run = evaluations.bootstrap("nonprod"), evaluations.bootstrap("prod")
     bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
     preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
-        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
+        "preview-dev", "pr-stacks", "check-stack", "deploy-dev", "drift"))
 
     def state(path):
         return f"{bucket}/.pulumi/{path}"
 
     for policies in (preview, pr_stacks, check_stack, dev, drift):
         assert allows(policies, "s3:GetObject", state("meta.yaml"))
-    # Previews of every stack read every checkpoint; everyone may list the stacks' names.
-    assert allows(preview, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    # Everyone may list the stacks' names; a pull request's preview of a stack reads that stack's state only.
     assert all(allows(policies, "s3:ListBucket", bucket) for policies in (preview, pr_stacks, check_stack, dev, drift))
-    reads = {"deploy-dev": (dev, {"dev"}), "check-stack": (check_stack, {CHECK_STACK}),
-             "pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}),
+    reads = {"deploy-dev": (dev, {"dev"}), "preview-dev": (preview, {"dev"}),
+             "check-stack": (check_stack, {CHECK_STACK}), "pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}),
              "drift": (drift, {"dev", "qa", "staging"})}
     for name, (policies, own) in reads.items():
         for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
@@ -329,6 +331,9 @@ def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluation
     prod_deploy = role_policies(prod_run, "data-pipeline-ci-deploy-prod")
     assert allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
     assert not allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/dev.json")
+    prod_preview = role_policies(prod_run, "data-pipeline-ci-preview-prod")
+    assert allows(prod_preview, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
+    assert not allows(prod_preview, "s3:PutObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
     assert not any(allows(preview, action, state(path)) for action in ("s3:PutObject", "s3:DeleteObject")
                    for path in ("stacks/data-pipeline/pr-7.json", "locks/organization/data-pipeline/dev/x.json"))
     for path in ("stacks/data-pipeline/pr-7.json", "stacks/data-pipeline/pr-7.pulumi-tags",
@@ -346,7 +351,7 @@ def test_roles_use_the_secrets_key_only_with_their_own_stacks_encryption_context
     run = evaluations.bootstrap("nonprod")
     key = one(k for k in run.of_type("aws:kms/key:Key") if "secrets" in k.inputs["description"]).outputs["arn"]
     preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
-        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
+        "preview-staging", "pr-stacks", "check-stack", "deploy-dev", "drift"))
     # What Pulumi's awskms provider sends: the stack's context, from the provider URL the stack was created with.
     provider = stack_secrets_provider(run.exports["PULUMI_SECRETS_PROVIDER"], "pr-7")
     assert provider.endswith("?region=eu-west-1&context_stack=pr-7")
@@ -357,7 +362,7 @@ def test_roles_use_the_secrets_key_only_with_their_own_stacks_encryption_context
 
     own = {"pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}), "check-stack": (check_stack, {CHECK_STACK}),
            "deploy-dev": (dev, {"dev"}), "drift": (drift, {"dev", "qa", "staging"}),
-           "preview": (preview, {"dev", "qa", "staging", "prod", "pr-7", CHECK_STACK})}
+           "preview-staging": (preview, {"staging"})}
     for name, (policies, stacks) in own.items():
         for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
             assert allows(policies, "kms:Decrypt", key, context(stack)) == (stack in stacks), (name, stack)
@@ -627,13 +632,13 @@ def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
         **{f"aws:ResourceTag/{k}": v for k, v in pr_key.inputs["tags"].items()}, "aws:RequestTag/owner": "new"})
 
 
-def test_preview_role_reads_configuration_of_every_stack_but_no_data_and_changes_nothing(evaluations):
-    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-preview")
+def test_preview_role_reads_configuration_of_its_own_stack_but_no_data_and_changes_nothing(evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-preview-dev")
     dev = evaluations.stack("dev")
     raw, artifacts = (dev.one("aws:s3/bucket:Bucket", f"lake-{zone}").outputs["arn"] for zone in ("raw", "artifacts"))
-    for stack in ("dev", "prod"):
+    for stack in ("dev", "qa", "prod"):
         role = evaluations.stack(stack).of_type(ROLE)[0].outputs["arn"]
-        assert allows(policies, "iam:GetRole", role)
+        assert allows(policies, "iam:GetRole", role) == (stack == "dev"), stack
     assert allows(policies, "s3:GetEncryptionConfiguration", raw)
     assert allows(policies, "s3:GetObject", f"{artifacts}/glue/orders/script/glue_main.py")
     assert not allows(policies, "s3:GetObject", f"{raw}/orders/input.csv")
@@ -721,7 +726,9 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
     account = Account("aws-us-gov", "ap-southeast-3", ACCOUNT_ID)
     key = f"arn:aws-us-gov:kms:ap-southeast-3:{ACCOUNT_ID}:key/12345678-1234-1234-1234-123456789012"
     state = StateArns(f"arn:aws-us-gov:s3:::data-pipeline-ci-state-abcdefghijkl-{'0' * 26}", key, key)
-    documents = [*preview_policies(account, state).values(), permissions_boundary(StackArns(account,
+    documents = [*preview_policies(account, state, ("abcdefghijkl",), StackScope("abcdefghijkl")).values(),
+                 *preview_policies(account, state, ("abcdefghijkl", "abcdefghijkm", "abcdefghijkn")).values(),
+                 permissions_boundary(StackArns(account,
                                                                                             StackScope("pr-*")))]
     for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl")),
                             ("prod", boundary_arn("prod"))):
@@ -757,7 +764,8 @@ def test_policy_pack_trusts_only_the_configured_repository(evaluations):
         f"trust policy lets subject {subject!r} of {GITHUB_OIDC_HOST} assume the role; trusted subjects: "
         "repo:example-org/other-repo:*" for subject in sorted(
             [github_sub("environment:drift-prod", "drift.yml"), github_sub("environment:prod", "release-stack.yml"),
-             github_sub("environment:prod", "rollback.yml")])]
+             github_sub("environment:prod", "rollback.yml"),
+             github_sub("environment:preview-prod", "pull-request.yml", "refs/pull/*/merge")])]
     repositories = {settings_of(stack).github_repository for stack in STACKS}
     patterns = POLICY_CONFIG["iam-trusted-service-principals"]["trustedOidcSubjects"][GITHUB_OIDC_HOST]
     assert patterns == [f"repo:{repository}:*" for repository in sorted(repositories)]
@@ -770,7 +778,12 @@ def test_example_stacks_parse_to_one_account_each(evaluations):
     assert nonprod.pull_requests and nonprod.environments == ("dev", "qa", "staging")
     assert not prod.pull_requests and prod.environments == ("prod",)
     assert nonprod.github_repository == prod.github_repository == "example-org/data-pipeline"
-    assert not roles(evaluations.bootstrap("prod")).keys() & {"data-pipeline-ci-preview", "data-pipeline-ci-pr-stacks"}
+    # No pull request deploys in the prod account; its one role a pull request's job may assume reads prod's state to
+    # preview it, from the environment prod's reviewers approve.
+    prod_roles = roles(evaluations.bootstrap("prod"))
+    assert not prod_roles.keys() & {"data-pipeline-ci-pr-stacks", "data-pipeline-ci-check-stack"}
+    assert [name for name, role in prod_roles.items() if "refs/pull/" in role["assumeRolePolicy"]] == [
+        "data-pipeline-ci-preview-prod"]
 
 
 BAD_VALUES = [

@@ -227,7 +227,11 @@ def test_hardening_every_action_pinned_least_permissions_no_expressions_in_shell
 
 
 def test_workflows_read_exactly_the_variables_the_bootstrap_outputs():
-    read = {name for path in WORKFLOWS.glob("*.yml") for name in re.findall(r"vars\.(\w+)", path.read_text())}
+    texts = [path.read_text() for path in WORKFLOWS.glob("*.yml")]
+    read = {name for text in texts for name in re.findall(r"vars\.(\w+)", text)}
+    # `vars[format('<NAME>_{0}', <x>.stack)]` reads <NAME>_<STACK> for each stack.
+    read |= {f"{name}_{stack.upper()}" for text in texts
+             for name in re.findall(r"vars\[format\('(\w+)_\{0\}'", text) for stack in SHIPPED_STACKS}
     assert read == set(REPOSITORY_VARIABLES)
 
 
@@ -266,10 +270,15 @@ def test_pull_requests_test_then_preview_every_stack_and_run_the_pr_stack_then_c
     assert jobs["comment"]["if"] == f"always() && {FORKS_EXCLUDED}"
 
 
-def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_the_preview_role():
+def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_its_preview_role():
     preview = load("pull-request.yml")["jobs"]["preview"]
     assert preview["strategy"] == {"fail-fast": False, "matrix": {"stack": list(SHIPPED_STACKS)}}
-    assert role_assumed(preview) == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    # In the stack's preview environment, whose variables (the stack's account's backend and key, its role) apply
+    # to the job: the workflow-wide ones would be the pull requests' account's.
+    assert preview["environment"] == "preview-${{ matrix.stack }}"
+    assert role_assumed(preview) == "${{ vars[format('AWS_PREVIEW_ROLE_ARN_{0}', matrix.stack)] }}"
+    assert preview["env"] == {name: f"${{{{ vars.{name} }}}}" for name in ("PULUMI_BACKEND_URL",
+                                                                         "PULUMI_SECRETS_PROVIDER")}
     step = step_running(preview, ["pulumi", "preview"])
     assert step["env"]["STACK"] == "${{ matrix.stack }}"
     (args,) = [c.argv[2:] for c in shell_commands(step["run"]) if c.argv[:2] == ["pulumi", "preview"]]
