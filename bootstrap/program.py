@@ -64,6 +64,7 @@ def main() -> None:
         variables.AWS_REGION: aws_context.region,
         variables.PULUMI_BACKEND_URL: backend.backend_url,
         variables.PULUMI_SECRETS_PROVIDER: backend.secrets_provider,
+        variables.AWS_DEPLOY_SESSION_SECONDS: str(settings.deploy_session_hours * 3600),
     }
     if settings.pull_requests:
         pull_requests = PullRequestRoles("pull-requests", PullRequestRolesArgs(
@@ -125,7 +126,8 @@ def github_args(settings: BootstrapSettings, github_settings: GithubSettings,
     since delivery.yml names them outside any environment; and, from the account that hosts pull requests, what
     their jobs (no environment) read."""
     account = {name: exported[name] for name in (variables.AWS_REGION, variables.PULUMI_BACKEND_URL,
-                                                 variables.PULUMI_SECRETS_PROVIDER)}
+                                                 variables.PULUMI_SECRETS_PROVIDER,
+                                                 variables.AWS_DEPLOY_SESSION_SECONDS)}
     environments = {}
     for environment in settings.environments:
         # A protected stack's reviewers approve its releases and rollbacks, and its previews of pull requests.

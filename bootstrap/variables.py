@@ -8,6 +8,9 @@ from stack_files import SHIPPED_STACKS
 AWS_REGION = "AWS_REGION"
 PULUMI_BACKEND_URL = "PULUMI_BACKEND_URL"
 PULUMI_SECRETS_PROVIDER = "PULUMI_SECRETS_PROVIDER"
+# How long a deploy job's credentials last (the workflows' role-duration-seconds): the deploy roles' maximum session,
+# so that credentials outlive the longest release or rollback the job may run.
+AWS_DEPLOY_SESSION_SECONDS = "AWS_DEPLOY_SESSION_SECONDS"
 AWS_PR_STACKS_ROLE_ARN = "AWS_PR_STACKS_ROLE_ARN"
 # Read by the drift workflow in the environment `drift-<stack>` (the variables of the stack's account).
 AWS_DRIFT_ROLE_ARN = "AWS_DRIFT_ROLE_ARN"
@@ -15,7 +18,8 @@ AWS_DRIFT_ROLE_ARN = "AWS_DRIFT_ROLE_ARN"
 AWS_CHECK_STACK_ROLE_ARN = "AWS_CHECK_STACK_ROLE_ARN"
 
 # Every account's bootstrap stack outputs these (the drift role where the account hosts an environment).
-ACCOUNT_VARIABLES = (AWS_REGION, PULUMI_BACKEND_URL, PULUMI_SECRETS_PROVIDER, AWS_DRIFT_ROLE_ARN)
+ACCOUNT_VARIABLES = (AWS_REGION, PULUMI_BACKEND_URL, PULUMI_SECRETS_PROVIDER, AWS_DEPLOY_SESSION_SECONDS,
+                     AWS_DRIFT_ROLE_ARN)
 # Only the stack of the account that hosts pull requests (previews and PR stacks) outputs these.
 PULL_REQUEST_VARIABLES = (AWS_PR_STACKS_ROLE_ARN, AWS_CHECK_STACK_ROLE_ARN)
 

@@ -210,7 +210,8 @@ def test_each_environment_gets_its_own_accounts_backend_and_roles(evaluations):
     for stack in STACKS:
         exports = evaluations.bootstrap(stack).exports
         for environment in environments_of(stack):
-            expected = {k: exports[k] for k in ("AWS_REGION", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER")}
+            expected = {k: exports[k] for k in ("AWS_REGION", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER",
+                                                "AWS_DEPLOY_SESSION_SECONDS")}
             if environment.startswith("drift-"):
                 expected["AWS_DRIFT_ROLE_ARN"] = exports["AWS_DRIFT_ROLE_ARN"]
             if environment.startswith("preview-"):
