@@ -25,6 +25,8 @@ from automation.cli import build_parser
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
 from stack_files import ROOT, SHIPPED_STACKS
+from tests.test_bootstrap import STACKS as BOOTSTRAP_STACKS
+from tests.test_bootstrap import settings_of
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -295,6 +297,17 @@ def test_deploy_credentials_last_the_deploy_roles_whole_session():
         (job,) = load(name)["jobs"].values()
         (credentials,) = [s for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-creden")]
         assert credentials["with"]["role-duration-seconds"] == "${{ vars.AWS_DEPLOY_SESSION_SECONDS }}", name
+
+
+def test_every_deploy_roles_session_outlasts_the_deploy_jobs_that_use_it():
+    """The job is stopped at its timeout; its credentials must not expire before that (a release cut off by
+    expired credentials leaves its stack locked mid-update)."""
+    longest = max(job["timeout-minutes"] for name in ("release-stack.yml", "rollback.yml")
+                  for job in load(name)["jobs"].values())
+    for stack in BOOTSTRAP_STACKS:
+        settings = settings_of(stack)
+        if settings.environments:
+            assert settings.deploy_session_hours * 60 >= longest, (stack, settings.deploy_session_hours, longest)
 
 
 def test_a_rollback_is_never_queued_behind_a_release_of_its_stack():
