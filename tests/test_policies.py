@@ -414,7 +414,7 @@ GALLERY = [
                    "restrictPublicBuckets": True}), bucket()),
     # Privilege escalation: each role's inline, role and attached policies read together.
     ("role-rewrites-its-own-policy", "iam-no-privilege-escalation",
-     "may change roles or policies with iam:putrolepolicy (role policy 'etl-policy'",
+     "may change roles or policies with iam:PutRolePolicy (role policy 'etl-policy'",
      [ETL_ROLE, role_policy_for("etl", allow(["iam:PutRolePolicy"], ETL_ARN))],
      [ETL_ROLE, role_policy_for("etl", allow(["iam:PutRolePolicy"], ETL_ARN, Condition=WITH_BOUNDARY))]),
     ("attach-role-policy-through-policy-attachment", "iam-no-privilege-escalation", "escalation path(s) "

@@ -10,6 +10,7 @@ from pulumi_policy import PolicyResource, Severity
 
 from . import iam_documents
 from .framework import UNKNOWN, Rule, get, known, linked, resource_policy, stack_policy
+from .pulumi_internals import UnknownValueError
 from .resource_access import stack_accounts
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -211,20 +212,24 @@ def _key_arns(props: Any, path: str = "") -> Iterable[tuple[str, str]]:
         for name in props:
             yield from _key_arns(get(props, (name,)), f"{path}.{name}" if path else str(name))
     elif isinstance(props, Sequence) and not isinstance(props, str):
-        for index, item in enumerate(props):
+        for index in range(len(props)):
+            try:
+                item = props[index]
+            except UnknownValueError:
+                continue  # a preview: the key it names is checked at update time
             yield from _key_arns(item, f"{path}[{index}]")
     elif isinstance(props, str) and KMS_ARN.match(props) and KEY_PROPERTY.search(path.rsplit(".", 1)[-1]):
         yield path, props
 
 
 def check_keys_of_own_account(resources: list[PolicyResource], _config) -> Iterable[tuple[PolicyResource, str]]:
-    uses = [(resource, path, arn) for resource in resources if resource.resource_type != "aws:kms/key:Key"
-            for path, arn in _key_arns(resource.props)]
-    own = stack_accounts(resources) if uses else set()
+    own = stack_accounts(resources)
     # A preview of new roles and keys waits for the update, when their ARNs are known; a stack without roles or
     # keys has no account of its own to compare with.
     if own is UNKNOWN or not own:
         return
+    uses = [(resource, path, arn) for resource in resources if resource.resource_type != "aws:kms/key:Key"
+            for path, arn in _key_arns(resource.props)]
     for resource, path, arn in uses:
         account = KMS_ARN.match(arn)["account"]
         if account not in own:

@@ -151,9 +151,12 @@ def _permissions(role: PolicyResource, resources: list[PolicyResource]) -> Permi
 
 
 def _shown(action: str, grants: list[tuple[str, Statement]]) -> str:
+    """The action as the statement grants it (`iam:PutRolePolicy`, or `iam:Put*` …), where, and on what."""
     where, statement = grants[0]
+    granted = next((a for a in statement.actions if iam_documents.matches(a, action)),
+                   f"NotAction {statement.not_actions}")
     resources = statement.resources or [f"NotResource {statement.not_resources}"]
-    return f"{action} ({where}: {statement.label}, on {resources})"
+    return f"{granted} ({where}: {statement.label}, on {resources})"
 
 
 def escalations(role: PolicyResource, resources: list[PolicyResource]) -> Iterable[str]:
