@@ -50,7 +50,8 @@ alerts = Notifications("alerts", NotificationsArgs(
 if lake.object_access_log_group is not None:
     ObjectAccessAlarms("object-access-alarms", ObjectAccessAlarmsArgs(
         names=names, tags=tags, partition=account.partition, account_id=account.account_id,
-        log_group_name=lake.object_access_log_group, curated_bucket=buckets["curated"], topic_arn=alerts.topic_arn))
+        log_group_name=lake.object_access_log_group, curated_bucket=buckets["curated"], topic_arn=alerts.topic_arn,
+        thresholds=settings.alarms))
 functions = PipelineFunctions("functions", PipelineFunctionsArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     permissions_boundary_arn=boundary, log_retention_days=settings.log_retention_days, key_arn=lake.key_arn,

@@ -13,6 +13,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
+from .config import AlarmSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
 from .iam.documents import document, statement
 from .secure_bucket import SecureBucket, SecureBucketArgs
@@ -21,14 +22,26 @@ AUDIT_ZONE = "audit"
 LOG_DELIVERY_PURPOSE = "object-access-logs"
 # Delete calls of S3 data events (DeleteObjects is the batch call; a version's delete is DeleteObject too).
 DELETE_EVENTS = ("DeleteObject", "DeleteObjects")
-# Access denials within one 5-minute period that make a burst: a few are a misconfigured client, this many are
-# someone probing the lake.
-DENIALS_PERIOD_SECONDS = 300
+# Access denials within one alarm period (the stack's alarmPeriodSeconds) that make a burst: a few are a
+# misconfigured client, this many are someone probing the lake.
 DENIALS_BURST = 10
+
+
+# What ObjectAccessAlarms watches in the trail's log group: a metric filter and an alarm each.
+CURATED_DELETES, ACCESS_DENIED = "curated-deletes", "access-denied"
+WATCHED = (CURATED_DELETES, ACCESS_DENIED)
 
 
 def log_group_name(names: naming.StackNames) -> str:
     return f"{naming.log_group_root(names)}/cloudtrail/object-access"
+
+
+def metric_filter_name(names: naming.StackNames, watched: str) -> str:
+    return f"{naming.name_prefix(names)}-{watched}"
+
+
+def alarm_name(names: naming.StackNames, watched: str) -> str:
+    return f"{naming.name_prefix(names)}-object-access-{watched}"
 
 
 def log_delivery_policy(log_group_arn: str) -> dict:
@@ -142,6 +155,8 @@ class ObjectAccessAlarmsArgs:
     log_group_name: pulumi.Input[str]
     curated_bucket: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
+    # The stack's alarm period and evaluation periods, as every alarm of the stack has them.
+    thresholds: AlarmSettings
 
 
 class ObjectAccessAlarms(pulumi.ComponentResource):
@@ -153,23 +168,23 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObjectAccessAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:monitoring:ObjectAccessAlarms", name, None, opts)
         names, child = args.names, pulumi.ResourceOptions(parent=self)
-        prefix, namespace = naming.name_prefix(names), naming.metric_namespace(names)
+        namespace = naming.metric_namespace(names)
         stack_roles = pulumi.Output.all(partition=args.partition, account_id=args.account_id).apply(
             lambda a: naming.role_arn_pattern(a["partition"], a["account_id"], names))
         deletes = pulumi.Output.all(curated_bucket=args.curated_bucket, stack_roles=stack_roles).apply(
             lambda v: curated_deletes_pattern(**v))
         watched = (
-            ("curated-deletes", "UnexpectedCuratedDeletes", deletes, 1,
+            (CURATED_DELETES, "UnexpectedCuratedDeletes", deletes, 1,
              "Objects of the curated data were deleted by someone other than the stack's roles"),
-            ("access-denied", "ObjectAccessDenied", ACCESS_DENIED_PATTERN, DENIALS_BURST,
-             f"{DENIALS_BURST}+ requests to the lake's objects were denied within {DENIALS_PERIOD_SECONDS // 60} "
-             "minutes"),
+            (ACCESS_DENIED, "ObjectAccessDenied", ACCESS_DENIED_PATTERN, DENIALS_BURST,
+             f"{DENIALS_BURST}+ requests to the lake's objects were denied within "
+             f"{args.thresholds.period_seconds} seconds"),
         )
         self.alarm_names = []
         for logical, metric, pattern, threshold, description in watched:
             aws.cloudwatch.LogMetricFilter(
                 f"{name}-{logical}",
-                name=f"{prefix}-{logical}",
+                name=metric_filter_name(names, logical),
                 log_group_name=args.log_group_name,
                 pattern=pattern,
                 metric_transformation={"name": metric, "namespace": namespace, "value": "1", "default_value": "0"},
@@ -177,13 +192,13 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
             )
             alarm = aws.cloudwatch.MetricAlarm(
                 f"{name}-{logical}-alarm",
-                name=f"{prefix}-object-access-{logical}",
+                name=alarm_name(names, logical),
                 alarm_description=description,
                 namespace=namespace,
                 metric_name=metric,
                 statistic="Sum",
-                period=DENIALS_PERIOD_SECONDS,
-                evaluation_periods=1,
+                period=args.thresholds.period_seconds,
+                evaluation_periods=args.thresholds.evaluation_periods,
                 threshold=threshold,
                 comparison_operator="GreaterThanOrEqualToThreshold",
                 treat_missing_data="notBreaching",

@@ -165,5 +165,7 @@ def test_unexpected_curated_deletes_and_bursts_of_denials_alarm_to_the_alert_top
         assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == (transformation["namespace"],
                                                                              transformation["name"])
         assert alarm.inputs["statistic"] == "Sum" and alarm.inputs["threshold"] == threshold
+        assert alarm.inputs["period"] == config[P + "alarmPeriodSeconds"]
+        assert alarm.inputs["evaluationPeriods"] == config[P + "alarmEvaluationPeriods"]
         assert alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]] == alarm.inputs["okActions"]
