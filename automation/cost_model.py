@@ -96,6 +96,8 @@ class Estimate:
     free: dict[str, int] = field(default_factory=dict)
     not_priced: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Job -> pipeline runs a month (schedule firings and extraRunsPerMonth).
+    runs: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -410,5 +412,6 @@ def estimate(run: ProgramRun, assumptions: Assumptions, prices: PriceBook) -> Es
     _xray(lines, run, use)
     free, not_priced = _classify(run)
     return Estimate(stack=run.stack, region=prices.region, prices_taken=prices.taken, lines=lines.lines,
-                    assumptions=assumptions, free=free, not_priced=not_priced, notes=use.notes)
+                    assumptions=assumptions, free=free, not_priced=not_priced, notes=use.notes,
+                    runs=dict(sorted(use.glue_runs.items())))
 
