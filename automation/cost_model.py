@@ -54,7 +54,6 @@ FREE_TYPES = {
     "aws:cloudwatch/eventTarget:EventTarget": "part of its rule",
     "aws:sqs/queue:Queue": "dead-letter queues: requests only when deliveries fail",
 }
-PROJECT_PACKAGES = ("pulumi", "data-pipeline")
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
 
@@ -387,7 +386,8 @@ def _classify(run: ProgramRun) -> tuple[dict[str, int], dict[str, int]]:
                     "aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:cloudtrail/trail:Trail",
                     LOG_GROUP, "aws:cloudwatch/metricAlarm:MetricAlarm",
                     "aws:cloudwatch/dashboard:Dashboard", "aws:sns/topic:Topic"}
-    counts = Counter(r.type for r in run.resources if r.type.split(":", 1)[0] not in PROJECT_PACKAGES)
+    # Custom resources only: components are groupings, with nothing to pay for.
+    counts = Counter(r.type for r in run.resources if r.options.get("custom"))
     free = {t: n for t, n in counts.items() if t in FREE_TYPES}
     not_priced = {t: n for t, n in counts.items() if t not in FREE_TYPES and t not in priced_types}
     return free, not_priced

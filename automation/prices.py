@@ -101,9 +101,10 @@ class Refresh:
             yield f"{key}: not in the offer file in its unit: kept the snapshot's price"
 
 
-def refresh(path: Path, fetch: Callable[[str], dict[str, Any]] = fetch_offer,
-            price_list: str = PRICE_LIST) -> Refresh:
-    """Rewrite the snapshot at `path` from the offer files of its region; nothing is written when a fetch fails."""
+def refresh(path: Path, fetch: Callable[[str], dict[str, Any]] | None = None, price_list: str = "") -> Refresh:
+    """Rewrite the snapshot at `path` from the offer files of its region (`price_list`: the URL pattern, default
+    AWS's); nothing is written when a fetch fails."""
+    fetch, price_list = fetch or fetch_offer, price_list or PRICE_LIST
     data = json.loads(path.read_text())
     region, entries = data["region"], data["prices"]
     offers = {offer: fetch(price_list.format(offer=offer, region=region))
