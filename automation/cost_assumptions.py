@@ -36,6 +36,7 @@ class Assumptions:
     stack: dict[str, float]
     job_overrides: dict[str, dict[str, float]] = field(default_factory=dict)
     large_increase: dict[str, float] = field(default_factory=dict)
+    path: Path = ASSUMPTIONS_PATH
 
     def job(self, name: str) -> dict[str, float]:
         return {**self.stack, **self.job_overrides.get(name, {})}
@@ -103,4 +104,4 @@ def load(stack: str, path: Path = ASSUMPTIONS_PATH) -> Assumptions:
     if problems:
         raise AssumptionsError(path, problems)
     return Assumptions(stack_name=stack, stack={**defaults, **overrides}, job_overrides=jobs,
-                       large_increase={"percent": 10.0, "usd": 20.0, **threshold})
+                       large_increase={"percent": 10.0, "usd": 20.0, **threshold}, path=path)

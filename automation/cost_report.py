@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from stack_files import ROOT
+
 from .cost_model import Estimate
 
 # A line whose monthly cost moves by less than half a cent has not moved.
@@ -12,6 +14,7 @@ MOVED_USD = 0.005
 
 def to_dict(estimate: Estimate) -> dict[str, Any]:
     a = estimate.assumptions
+    shown = a.path.relative_to(ROOT) if a.path.is_relative_to(ROOT) else a.path
     return {
         "stack": estimate.stack, "region": estimate.region, "prices_taken": estimate.prices_taken,
         "total_usd": estimate.total,
@@ -19,7 +22,8 @@ def to_dict(estimate: Estimate) -> dict[str, Any]:
                    "unit_usd": line.unit_usd, "quantity": line.quantity, "usd": line.usd, "basis": line.basis,
                    "parts": [{"subject": p.subject, "quantity": p.quantity, "usd": p.usd} for p in line.parts]}
                   for line in estimate.lines],
-        "assumptions": {"stack": a.stack, "jobs": a.job_overrides}, "large_increase": a.large_increase,
+        "assumptions": {"file": str(shown), "stack": a.stack, "jobs": a.job_overrides},
+        "large_increase": a.large_increase,
         "runs_a_month": estimate.runs, "free": estimate.free, "not_priced": estimate.not_priced,
         "notes": estimate.notes,
     }
@@ -44,7 +48,7 @@ def format_table(report: dict[str, Any]) -> str:
     lines.append("Pipeline runs a month (schedule and extraRunsPerMonth): "
                  + ", ".join(f"{job} {runs:.1f}" for job, runs in report["runs_a_month"].items()))
     assumed = report["assumptions"]
-    lines.append("Assumptions (automation/cost-assumptions.yaml): "
+    lines.append(f"Assumptions ({assumed['file']}): "
                  + ", ".join(f"{key}={value:g}" for key, value in assumed["stack"].items()))
     lines += [f"  job {job}: " + ", ".join(f"{key}={value:g}" for key, value in values.items())
               for job, values in sorted(assumed["jobs"].items())]

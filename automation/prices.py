@@ -99,6 +99,8 @@ class Refresh:
             yield f"{key}: {old:g} -> {new:g} USD" if old != new else f"{key}: {new:g} USD (unchanged)"
         for key in self.kept:
             yield f"{key}: not in the offer file in its unit: kept the snapshot's price"
+        for offer, published in sorted(self.published.items()):
+            yield f"offer file {offer}: published {published}"
 
 
 def refresh(path: Path, fetch: Callable[[str], dict[str, Any]] | None = None, price_list: str = "") -> Refresh:
