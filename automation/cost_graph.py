@@ -94,9 +94,6 @@ class Usage:
     def runs_of_job(self, job: str) -> float:
         return self.glue_runs.get(job, 0.0)
 
-    def function_by_arn(self, arn: str) -> Resource | None:
-        return next((f for f in self.run.of_type(FUNCTION) if f.outputs.get("arn") == unqualified(arn)), None)
-
 
 def job_key(resource: Resource) -> str:
     """A Glue job's key (its folder under jobs/): the name of the component that made it, else its own name."""
