@@ -34,7 +34,7 @@ from typing import Any
 
 from jobs.common.catalog import job_names
 
-from . import github_cli, paths, release_cli
+from . import cost_cli, github_cli, paths, release_cli
 from .code_check import CodeCheck
 from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED, Lifecycle
@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     reaper.add_argument("--execute", action="store_true", help="destroy for real (default: dry run, report only)")
     release_cli.add_commands(commands)
     github_cli.add_commands(commands)
+    cost_cli.add_commands(commands)
     return parser
 
 
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return release_cli.run(args)
     if args.command in github_cli.COMMANDS:
         return github_cli.run(args)
+    if args.command in cost_cli.COMMANDS:
+        return cost_cli.run(args)
     deploying = args.command in ("deploy", "run", "check-code")
     number = str(getattr(args, "pr", ""))
     report = Report(stack=f"pr-{number}", pr=int(number) if number.isdigit() else 0,

@@ -1,8 +1,10 @@
 """One pull request comment for everything a PR's checks found, edited in place on every push.
 
-Each stack's `pulumi preview --event-log preview-<stack>.jsonl` (the engine's machine-readable events, the same
-stream the Automation API reads) gives the resource changes and every policy violation; the remediation comes
-from the policy pack itself. The PR stack's report (Markdown from `python -m automation run`) follows.
+Each stack's monthly cost estimate before and after the change comes first (`python -m automation cost --all --base
+<base> --output cost-diff.json`, in the same folder as the event logs). Each stack's `pulumi preview --event-log
+preview-<stack>.jsonl` (the engine's machine-readable events, the same stream the Automation API reads) gives the
+resource changes and every policy violation; the remediation comes from the policy pack itself. The PR stack's
+report (Markdown from `python -m automation run`) follows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pulumi.automation import EngineEvent, OpType
 from .github import GitHub
 
 MARKER = "<!-- data-pipeline:pr-report -->"
+# What `python -m automation cost --base ... --output` writes into the folder of the event logs.
+COST_DIFF = "cost-diff.json"
 SHOWN_OPS = ("create", "update", "replace", "delete")
 # The engine reports a replacement as several steps; count it once, as `replace`.
 OP_KIND = {OpType.CREATE: "create", OpType.UPDATE: "update", OpType.DELETE: "delete", OpType.REPLACE: "replace",
@@ -86,8 +90,41 @@ def summarize(stack: str, events: Iterable[EngineEvent], fixes: dict[str, str]) 
     return preview
 
 
-def build_comment(previews: list[StackPreview], missing: Iterable[str] = (), pr_stack_report: str = "") -> str:
-    lines = [MARKER, "## data-pipeline checks", "", "### Preview of every stack (with the policy pack)", "",
+def _dollars(value: float, sign: bool = False) -> str:
+    text = f"${abs(value):,.2f}"
+    return (("+" if value >= 0 else "-") + text) if sign else text
+
+
+def cost_section(changes: list[dict] | None) -> list[str]:
+    """Per stack: the monthly estimate at the base and with the change, the lines that moved; a large increase
+    (the threshold in automation/cost-assumptions.yaml) called out above the table."""
+    lines = ["### Monthly cost estimate (list prices, no free tier)", ""]
+    if changes is None:
+        return lines + ["_No cost estimate: the cost step did not run or did not finish; see its log._"]
+    for change in changes:
+        if change["large_increase"]:
+            percent = "" if change["change_percent"] is None else f" ({change['change_percent']:+.1f}%)"
+            lines.append(f"> ⚠️ **{change['stack']}: {_dollars(change['change_usd'], sign=True)} a month{percent}**, "
+                         f"above the threshold ({change['threshold']['percent']:g}% and "
+                         f"{_dollars(change['threshold']['usd'])})")
+    lines += ([""] if lines[-1] else []) + ["| stack | base | this change | difference | lines that moved |",
+                                            "| --- | ---: | ---: | ---: | --- |"]
+    for change in changes:
+        moved = "; ".join(f"{m['title']} {_dollars(m['before_usd'])} → {_dollars(m['after_usd'])}"
+                          for m in change["moved"]) or "—"
+        base = "new stack" if change["new_stack"] else _dollars(change["before_usd"])
+        lines.append(f"| {change['stack']} | {base} | {_dollars(change['after_usd'])} | "
+                     f"{_dollars(change['change_usd'], sign=True)} | {_cell(moved)} |")
+    unpriced = sorted({t for change in changes for t in change["not_priced"]})
+    if unpriced:
+        lines += ["", "Not priced (no price in the model yet): " + ", ".join(f"`{t}`" for t in unpriced)]
+    return lines
+
+
+def build_comment(previews: list[StackPreview], missing: Iterable[str] = (), pr_stack_report: str = "",
+                  costs: list[dict] | None = None) -> str:
+    lines = [MARKER, "## data-pipeline checks", "", *cost_section(costs), "",
+             "### Preview of every stack (with the policy pack)", "",
              "| stack | create | update | replace | delete | policy violations | |",
              "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for p in previews:
@@ -136,4 +173,5 @@ def comment_from_files(folder: Path, stacks: Iterable[str], pr_stack_report: Pat
         else:
             missing.append(stack)
     report = pr_stack_report.read_text() if pr_stack_report and pr_stack_report.is_file() else ""
-    return build_comment(previews, missing, report)
+    costs = folder / COST_DIFF
+    return build_comment(previews, missing, report, json.loads(costs.read_text()) if costs.is_file() else None)

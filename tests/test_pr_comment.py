@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from automation.cost_report import diff
 from automation.drift_issue import LABEL, sync_issue, title
-from automation.pr_comment import MARKER, comment_from_files, read_events, remediations, summarize, upsert
+from automation.pr_comment import COST_DIFF, MARKER, comment_from_files, read_events, remediations, summarize, upsert
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -79,6 +80,34 @@ def test_one_comment_holds_every_stack_and_the_pr_stack_report(tmp_path):
 def test_without_a_pr_stack_report_the_comment_says_so(tmp_path):
     body = comment_from_files(tmp_path, ["dev"], tmp_path / "missing.md")
     assert "_No report: the PR-stack job did not run or did not finish" in body
+    assert "_No cost estimate: the cost step did not run or did not finish" in body
+
+
+def estimate(stack: str, glue: float, logs: float = 2.0) -> dict:
+    """An estimate as `python -m automation cost --json` writes it, reduced to what a diff reads."""
+    return {"stack": stack, "total_usd": glue + logs, "large_increase": {"percent": 10.0, "usd": 20.0},
+            "not_priced": {"aws:ec2/vpc:Vpc": 1} if stack == "staging" else {},
+            "lines": [{"key": "glue-standard", "title": "Glue ETL jobs (STANDARD)", "usd": glue},
+                      {"key": "logs-ingest", "title": "CloudWatch Logs ingestion", "usd": logs}]}
+
+
+def test_the_cost_of_every_stack_before_and_after_comes_above_the_previews_and_a_large_increase_is_called_out(
+        tmp_path):
+    write_logs(tmp_path, {"dev": preview_log("dev", violation=False)})
+    changes = [diff(estimate("dev", 8.0), estimate("dev", 8.0), "abc1234"),
+               diff(None, estimate("staging", 40.0), "abc1234"),
+               diff(estimate("prod", 98.0), estimate("prod", 128.0), "abc1234")]
+    (tmp_path / COST_DIFF).write_text(json.dumps(changes))
+    body = comment_from_files(tmp_path, ["dev"], None)
+    assert body.index("### Monthly cost estimate") < body.index("### Preview of every stack")
+    assert "| dev | $10.00 | $10.00 | +$0.00 | — |" in body
+    assert ("| staging | new stack | $42.00 | +$42.00 | Glue ETL jobs (STANDARD) $0.00 → $40.00; "
+            "CloudWatch Logs ingestion $0.00 → $2.00 |") in body
+    # Only the lines that moved are named (prod's logs did not); only increases above the threshold are called out.
+    assert "| prod | $100.00 | $130.00 | +$30.00 | Glue ETL jobs (STANDARD) $98.00 → $128.00 |" in body
+    assert "> ⚠️ **prod: +$30.00 a month (+30.0%)**, above the threshold (10% and $20.00)" in body
+    assert "> ⚠️ **staging: +$42.00 a month**" in body and "**dev:" not in body
+    assert "Not priced (no price in the model yet): `aws:ec2/vpc:Vpc`" in body
 
 
 class FakeGitHub:

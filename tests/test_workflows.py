@@ -407,6 +407,28 @@ def test_the_comment_is_built_from_what_the_previews_and_the_pr_stack_upload():
             "actions/upload-artifact@"))
 
 
+def test_the_comment_job_estimates_every_stacks_cost_at_the_base_and_with_the_change_before_commenting():
+    from automation.pr_comment import COST_DIFF
+
+    job = load("pull-request.yml")["jobs"]["comment"]
+    (checkout,) = [s["with"] for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["fetch-depth"] == 0, "the base commit must be there for git archive"
+    (args,) = automation_calls(job, "cost")
+    parsed = accepted_by_the_cli("cost", args)
+    assert parsed.all and option(args, "--base") == "$BASE_SHA"
+    cost = step_running(job, ["-m", "automation", "cost"])
+    assert cost["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
+    # The comment reads the diff from the folder of the event logs, and is posted even when the estimate failed.
+    (comment_args,) = automation_calls(job, "comment")
+    assert parsed.output == accepted_by_the_cli("comment", comment_args).events / COST_DIFF
+    assert cost["continue-on-error"] is True
+    order = [s.get("run", "") for s in steps(job)]
+    assert order.index(cost["run"]) < order.index(step_running(job, ["-m", "automation", "comment"])["run"])
+    # Offline: no credentials in the job, so the estimate cannot reach AWS.
+    assert not any(s.get("uses", "").startswith("aws-actions/") for s in steps(job))
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
 # --- delivery and releases --------------------------------------------------------------------------------------
 
 def test_delivery_tests_once_then_releases_dev_qa_staging_prod_in_order():
