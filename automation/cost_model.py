@@ -53,6 +53,8 @@ FREE_TYPES = {
     "aws:cloudwatch/eventRule:EventRule": "events of AWS services on the default bus are free",
     "aws:cloudwatch/eventTarget:EventTarget": "part of its rule",
     "aws:sqs/queue:Queue": "dead-letter queues: requests only when deliveries fail",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "metric filters are free (an alarm on their metric is priced "
+                                                      "with the custom metrics)",
 }
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
@@ -269,6 +271,13 @@ def _log_writers(run: ProgramRun, use: Usage) -> dict[str, tuple[float, str]]:
         kb = pipeline.runs * values["stateMachineLogKbPerRun"] if pipeline.log_level == "ALL" else 0.0
         if group:
             writers[group] = (kb * 1000 / GB, f"state machine at log level {pipeline.log_level}")
+    events = _audited_events(run, use)
+    for trail in run.of_type("aws:cloudtrail/trail:Trail"):
+        group = groups.get((trail.inputs.get("cloudWatchLogsGroupArn") or "").removesuffix(":*"))
+        name = trail.inputs.get("name", trail.name)
+        if group:
+            gb = events.get(name, 0.0) * use.assumptions.stack["cloudTrailBytesPerEvent"] / GB
+            writers[group] = (gb, f"trail {name}")
     for job, resource in use.glue_jobs.items():
         prefix = (resource.inputs.get("defaultArguments") or {}).get("--custom-logGroup-prefix")
         own = [name for name in groups.values() if prefix and name.startswith(prefix + "/")]
@@ -290,7 +299,7 @@ def _logs(lines: _Lines, run: ProgramRun, use: Usage) -> None:
     if ingest:
         lines.add("logs-ingest", "CloudWatch Logs ingestion", "GB", "logs_ingest_gb", ingest,
                   "Glue: glueLogMbPerRun; Lambda: lambdaLogKbPerInvocation; states (level ALL): "
-                  "stateMachineLogKbPerRun; per run or invocation")
+                  "stateMachineLogKbPerRun; per run or invocation; trails: data events x cloudTrailBytesPerEvent")
         lines.add("logs-storage", "CloudWatch Logs storage", "GB-months", "logs_storage_gb_month", stored,
                   "GB ingested a month x retention days / days a month (uncompressed: an upper bound)")
 

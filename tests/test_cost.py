@@ -17,7 +17,7 @@ from automation.cost_model import estimate
 from automation.cost_report import diff, format_table, to_dict
 from automation.schedule_runs import DAYS_PER_MONTH, ScheduleError, runs_per_month
 from harness.program import copy_program, run_program
-from stack_files import ROOT, stack_config
+from stack_files import ROOT, SHIPPED_STACKS, stack_config
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -86,6 +86,17 @@ def test_every_resource_type_is_priced_free_or_listed_as_not_priced(tiny):
     table = format_table(tiny)
     assert "Not priced: aws:ec2/vpc:Vpc x1" in table
     assert "job sales: glueMinutesPerRun=0.5" in table and "storageHorizonDays=100" in table
+
+
+@pytest.mark.tier("program")
+@pytest.mark.parametrize("stack", SHIPPED_STACKS)
+def test_every_shipped_stacks_resources_are_priced_or_free_and_every_bucket_and_log_group_has_a_volume(stack, book):
+    """A new kind of resource, or a log group nothing in the model writes (the object-access trail's, say), would
+    otherwise cost nothing silently."""
+    run = run_program(stack, stack_config(stack))
+    result = estimate(run, cost_assumptions.load(stack), book)
+    assert to_dict(result)["not_priced"] == {}, stack
+    assert not [note for note in result.notes if note.endswith(": 0 GB")], result.notes
 
 
 def prod_estimate(folder: Path, book) -> dict:
