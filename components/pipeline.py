@@ -148,14 +148,13 @@ class Pipeline(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
-        # Read with the ARN the machine has or will have: a first deploy reads before the machine exists.
-        in_aws = state_machine_alias(pulumi.Output.all(partition=args.partition, region=args.region,
-                                                       account=args.account_id).apply(
-            lambda a: naming.state_machine_arn(a["partition"], a["region"], a["account"], names, job)), LIVE_ALIAS)
-        target = decide(in_aws, state_machine.state_machine_version_arn, args.hold_alias,
-                        lambda decided: f"{job}: {decided.describe(args.deployment.describe())}")
+        # The ARN the machine has or will have, known before it exists (a first deploy reads the alias before).
+        machine_arn = pulumi.Output.all(partition=args.partition, region=args.region, account=args.account_id).apply(
+            lambda a: naming.state_machine_arn(a["partition"], a["region"], a["account"], names, job))
+        target = decide(state_machine_alias(machine_arn, LIVE_ALIAS), state_machine.state_machine_version_arn,
+                        args.hold_alias, lambda decided: f"{job}: {decided.describe(args.deployment.describe())}")
         target_arn = declared_version(target, state_machine.state_machine_version_arn,
-                                      lambda version: pulumi.Output.concat(state_machine.arn, f":{version}"))
+                                      lambda version: pulumi.Output.concat(machine_arn, f":{version}"))
         alarms = release_alarms(name, ReleaseAlarmArgs(
             names=names, job=job, tags=args.tags, topic_arn=args.topic_arn, version_arn=target_arn,
             scheduled=bool(args.schedule), longest_run_seconds=glue_timeout_seconds), opts=child)

@@ -126,10 +126,9 @@ def decide(alias: pulumi.Output[AliasInAws | None], published: pulumi.Input[str]
 
 def declared_version(target: pulumi.Output[Target], published: pulumi.Input[str],
                      qualified: Callable[[int], pulumi.Input[str]]) -> pulumi.Output[str]:
-    """What the alias is declared on: `published` (a version ARN or number) when the target is the version this
-    update publishes and still unknown, else `qualified(target version)`."""
-    return pulumi.Output.all(target=target, published=published).apply(
-        lambda v: v["published"] if v["target"].version is None else qualified(v["target"].version))
+    """What the alias is declared on: `published` (a version ARN or number: unknown in a preview) when the target
+    is the version this update publishes, else `qualified(target version)`, known in a preview too."""
+    return target.apply(lambda t: published if t.version is None else qualified(t.version))
 
 
 def alias_description(target: pulumi.Output[Target], released: str) -> pulumi.Output[str]:
