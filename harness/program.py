@@ -107,6 +107,8 @@ class AwsState:
     aliases: Mapping[str, AliasInAws] = field(default_factory=dict)
     default: AliasInAws | None = None
     publishes: bool = True
+    # The error every alias data source answers instead (denied, throttled, ...), if any.
+    lookup_error: str | None = None
 
     def alias(self, name: str) -> AliasInAws | None:
         return self.aliases.get(name, self.default)
@@ -212,6 +214,8 @@ class AwsMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
                     "reverseDnsPrefix": "com.amazonaws"}
+        if args.token in ("aws:sfn/getAlias:getAlias", "aws:lambda/getAlias:getAlias") and self.aws.lookup_error:
+            return {}, [("name", self.aws.lookup_error)]
         if args.token == "aws:sfn/getAlias:getAlias":
             machine_arn = args.args["statemachineArn"]
             alias = self.aws.alias(machine_arn.split(":")[6])

@@ -151,6 +151,15 @@ def test_a_preview_tells_what_it_knows_and_leaves_the_unpublished_version_unknow
     assert aliases_by_job(held)["orders"]["deploymentPreference"]["stateMachineVersionArn"].endswith(":3")
 
 
+@pytest.mark.slow
+def test_an_alias_aws_will_not_show_stops_the_update_instead_of_passing_for_a_first_deploy(caplog):
+    """A first deploy's target would move an alias a hold or a pin must keep: only a missing alias is one."""
+    denied = ("getting Lambda alias: operation error Lambda: GetAlias, AccessDeniedException: not authorized to "
+              "perform: lambda:GetAlias")
+    with pytest.raises(pulumi.RunError, match=r"reading alias live of .* from AWS failed: .*AccessDeniedException"):
+        run_with(AwsState(default=AliasInAws.live(3), lookup_error=denied), caplog, holdAliases=True)
+
+
 def test_a_version_pins_its_functions_and_its_glue_code(shipped):
     _, config, run = shipped
     functions = {f.inputs["name"]: f.outputs["qualifiedArn"] for f in run.of_type("aws:lambda/function:Function")}
