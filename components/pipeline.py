@@ -26,6 +26,8 @@ from .release_target import Target, alias_description, decide, declared_version,
 from .schedule import Schedule, ScheduleArgs
 
 LIVE_ALIAS = "live"
+# The type the `live` alias had before it was declared with aws-native (components/pipeline.py's history).
+PULUMI_AWS_ALIAS = "aws:sfn/alias:Alias"
 ALIAS_DESCRIPTION = "Released pipeline version: moved by pulumi up (managed deployment), pinned by a rollback"
 # Release strategy -> the managed deployment's type. verify-then-switch has checked the new version before the
 # update that moves the alias, so that update moves it at once (AWS still watches the alarms and rolls back).
@@ -170,7 +172,11 @@ class Pipeline(pulumi.ComponentResource):
                 "interval": deployment.interval_minutes,
                 "alarms": [alarm.name for alarm in alarms],
             },
-            opts=child,
+            # Stacks deployed before the managed deployment have the same `live` alias as pulumi-aws's sfn.Alias:
+            # the engine takes it for this resource and, its provider having changed, replaces it, removing the old
+            # one before creating this one (AWS refuses a second alias of the same name). One-time; harmless after.
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(type_=PULUMI_AWS_ALIAS)],
+                                        delete_before_replace=True),
         )
 
         if args.schedule:

@@ -75,6 +75,13 @@ def test_every_pipeline_alias_is_a_managed_deployment_watched_by_alarms_the_stac
     assert set(run.exports["alarm_names"]) == set(alarms)
 
 
+def test_a_stack_deployed_with_pulumi_aws_alias_has_it_replaced_without_two_aliases_named_live(shipped):
+    _, _, run = shipped
+    for alias in run.of_type(ALIAS):
+        assert [spec["spec"]["type"] for spec in alias.options["aliases"]] == ["aws:sfn/alias:Alias"]
+        assert alias.options["deleteBeforeReplace"] is True
+
+
 @pytest.mark.slow
 def test_a_canary_stack_declares_the_canary_with_its_percent_and_bake():
     # Runs every minute: a fifth of them reach the new version, so a 7-minute bake sees one (the config rule).
