@@ -25,8 +25,9 @@ from .release_pins import Pin, parse_pin
 # What each reason looks like in the `releases` export.
 HOLD, PIN, RELEASE, FIRST = "hold", "pin", "release", "first deploy"
 # How pulumi-aws's data sources say there is no such alias (or not yet the function or state machine it belongs to):
-# the Terraform provider's own message for a missing Step Functions alias, and AWS's error codes.
-ABSENT = ("no Step Functions State Machine Aliases matched", "StateMachineDoesNotExist", "ResourceNotFoundException")
+# the Terraform provider's own messages (for a missing Step Functions alias, its generic not-found) and AWS's codes.
+ABSENT = ("no Step Functions State Machine Aliases matched", "couldn't find resource", "StateMachineDoesNotExist",
+          "ResourceNotFoundException")
 
 
 @dataclass(frozen=True)

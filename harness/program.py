@@ -75,7 +75,7 @@ class ProgramRun:
 
 
 @dataclass(frozen=True)
-class AliasInAws:
+class AwsAlias:
     """A `live` alias as it is in AWS before the update (what the program's alias data sources answer)."""
 
     routing: Mapping[int, int]  # version -> weight in percent (a Lambda alias: its one version)
@@ -85,11 +85,11 @@ class AliasInAws:
     latest: int | None = None
 
     @classmethod
-    def live(cls, version: int, description: str = "") -> AliasInAws:
+    def live(cls, version: int, description: str = "") -> AwsAlias:
         return cls(routing={version: 100}, description=description)
 
     @classmethod
-    def pinned(cls, pin: Pin) -> AliasInAws:
+    def pinned(cls, pin: Pin) -> AwsAlias:
         """As `python -m automation rollback` leaves it: all on the pinned version, the pin in the description."""
         return cls(routing={pin.version: 100}, description=pin.describe(), latest=pin.over)
 
@@ -104,13 +104,13 @@ class AwsState:
     for the others; None: no alias, a first deploy), and whether the update publishes a new version of each (the
     newest + 1) or changes nothing (the newest stays current)."""
 
-    aliases: Mapping[str, AliasInAws] = field(default_factory=dict)
-    default: AliasInAws | None = None
+    aliases: Mapping[str, AwsAlias] = field(default_factory=dict)
+    default: AwsAlias | None = None
     publishes: bool = True
     # The error every alias data source answers instead (denied, throttled, ...), if any.
     lookup_error: str | None = None
 
-    def alias(self, name: str) -> AliasInAws | None:
+    def alias(self, name: str) -> AwsAlias | None:
         return self.aliases.get(name, self.default)
 
     def published(self, name: str) -> int:

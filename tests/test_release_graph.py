@@ -18,7 +18,7 @@ from components.artifacts import RETIRED_EXPIRATION_DAYS, RETIRED_TAG
 from components.pipeline import LIVE_ALIAS
 from components.release_info import COMMIT_VARIABLE, commit_of
 from components.release_pins import Pin, parse_pin
-from harness.program import AliasInAws, AwsState, ProgramRun, run_program
+from harness.program import AwsAlias, AwsState, ProgramRun, run_program
 from stack_files import stack_config
 
 pytestmark = pytest.mark.tier("program")
@@ -112,7 +112,7 @@ def declared(run: ProgramRun) -> dict[str, tuple[int, str]]:
 
 @pytest.mark.slow
 def test_a_hold_keeps_every_alias_on_the_version_live_in_aws(caplog):
-    run = run_with(AwsState(default=AliasInAws.live(3)), caplog, holdAliases=True)
+    run = run_with(AwsState(default=AwsAlias.live(3)), caplog, holdAliases=True)
     assert {version for version, _ in declared(run).values()} == {3}
     assert run.exports["releases"] == {job: {"live": 3, "target": 3, "reason": "hold"} for job in ("customers",
                                                                                                     "orders")}
@@ -126,7 +126,7 @@ def test_a_hold_keeps_every_alias_on_the_version_live_in_aws(caplog):
 
 @pytest.mark.slow
 def test_without_a_hold_every_alias_moves_to_the_version_this_update_published(caplog):
-    run = run_with(AwsState(default=AliasInAws.live(3)), caplog)
+    run = run_with(AwsState(default=AwsAlias.live(3)), caplog)
     assert {version for version, _ in declared(run).values()} == {4}
     assert run.exports["releases"]["orders"] == {"live": 3, "target": 4, "reason": "release"}
     assert "orders: live v3 -> v4 (all at once)" in caplog.messages
@@ -136,12 +136,12 @@ def test_without_a_hold_every_alias_moves_to_the_version_this_update_published(c
 def test_a_rollback_pin_holds_until_a_newer_version_is_published(caplog):
     pin = Pin(version=3, over=5, note="rolled back by octocat")
     # The next `pulumi up` publishes nothing newer than v5 (nothing changed): the rollback stays, pin and all.
-    kept = run_with(AwsState(default=AliasInAws.pinned(pin), publishes=False), caplog)
+    kept = run_with(AwsState(default=AwsAlias.pinned(pin), publishes=False), caplog)
     assert set(declared(kept).values()) == {(3, pin.describe())}
     assert kept.exports["releases"]["orders"] == {"live": 3, "target": 3, "reason": "pin"}
     assert any(message.startswith("orders: pinned v3 by rollback") for message in caplog.messages)
     # A release publishes v6: it replaces the pin, on every alias.
-    replaced = run_with(AwsState(default=AliasInAws.pinned(pin)), caplog)
+    replaced = run_with(AwsState(default=AwsAlias.pinned(pin)), caplog)
     assert {version for version, _ in declared(replaced).values()} == {6}
     assert not any(parse_pin(description) for _, description in declared(replaced).values())
     assert replaced.exports["releases"]["orders"] == {"live": 3, "target": 6, "reason": "release"}
@@ -149,11 +149,11 @@ def test_a_rollback_pin_holds_until_a_newer_version_is_published(caplog):
 
 @pytest.mark.slow
 def test_a_preview_tells_what_it_knows_and_leaves_the_unpublished_version_unknown(caplog):
-    moving = run_with(AwsState(default=AliasInAws.live(3)), caplog, preview=True)
+    moving = run_with(AwsState(default=AwsAlias.live(3)), caplog, preview=True)
     assert moving.exports["releases"]["orders"] == {"live": 3, "target": None, "reason": "release"}
     assert "orders: live v3 -> the version this update publishes (all at once)" in caplog.messages
     assert isinstance(aliases_by_job(moving)["orders"]["deploymentPreference"]["stateMachineVersionArn"], Unknown)
-    held = run_with(AwsState(default=AliasInAws.live(3)), caplog, preview=True, holdAliases=True)
+    held = run_with(AwsState(default=AwsAlias.live(3)), caplog, preview=True, holdAliases=True)
     assert held.exports["releases"]["orders"] == {"live": 3, "target": 3, "reason": "hold"}
     assert aliases_by_job(held)["orders"]["deploymentPreference"]["stateMachineVersionArn"].endswith(":3")
 
@@ -164,7 +164,7 @@ def test_an_alias_aws_will_not_show_stops_the_update_instead_of_passing_for_a_fi
     denied = ("getting Lambda alias: operation error Lambda: GetAlias, AccessDeniedException: not authorized to "
               "perform: lambda:GetAlias")
     with pytest.raises(pulumi.RunError, match=r"reading alias live of .* from AWS failed: .*AccessDeniedException"):
-        run_with(AwsState(default=AliasInAws.live(3), lookup_error=denied), caplog, holdAliases=True)
+        run_with(AwsState(default=AwsAlias.live(3), lookup_error=denied), caplog, holdAliases=True)
 
 
 def test_a_version_pins_its_functions_and_its_glue_code(shipped):
