@@ -54,7 +54,8 @@ class Target:
         if self.reason == HOLD:
             return f"held at v{self.version}"
         if self.reason == PIN:
-            return f"pinned v{self.version} by rollback ({self.pin.describe()})"
+            note = f"; {self.pin.note}" if self.pin.note else ""
+            return f"pinned v{self.version} by rollback (over v{self.pin.over}{note})"
         target = f"v{self.version}" if self.version is not None else "the version this update publishes"
         if self.version is not None and self.version == self.live:
             return f"live v{self.live}, nothing new to release"
