@@ -14,6 +14,7 @@ from components.glue_job import GlueJob, GlueJobArgs
 from components.iceberg_schema import UnsupportedColumn, iceberg_schema
 from components.monitoring import MonitoredPipeline, Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
+from components.object_access_audit import ObjectAccessAlarms, ObjectAccessAlarmsArgs
 from components.pipeline import Deployment, Pipeline, PipelineArgs
 from components.pipeline_functions import PipelineFunctions, PipelineFunctionsArgs
 from components.release_info import InvalidReleaseInfo, release_commit
@@ -40,13 +41,18 @@ lake = DataLake("lake", DataLakeArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
     protect_data=settings.protect_data, data_retention_days=settings.data_retention_days,
-    lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit,
+    lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit, permissions_boundary_arn=boundary,
     log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only,
     jobs=tuple(job.name for job in settings.glue_jobs)))
 buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
 alerts = Notifications("alerts", NotificationsArgs(
     names=names, tags=tags, account_id=account.account_id, key_arn=lake.key_arn,
     alert_emails=settings.orchestration.alert_emails))
+if lake.object_access_log_group is not None:
+    ObjectAccessAlarms("object-access-alarms", ObjectAccessAlarmsArgs(
+        names=names, tags=tags, partition=account.partition, account_id=account.account_id,
+        log_group_name=lake.object_access_log_group, curated_bucket=buckets["curated"], topic_arn=alerts.topic_arn,
+        thresholds=settings.alarms))
 functions = PipelineFunctions("functions", PipelineFunctionsArgs(
     names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
     permissions_boundary_arn=boundary, log_retention_days=settings.log_retention_days, key_arn=lake.key_arn,

@@ -24,7 +24,7 @@ from components.config import JOB_ENTRYPOINT
 from functions.shared.glue_runs import BOOKMARK_OPTION_ARGUMENT, HEALTH_CHECK_BOOKMARKS
 from jobs.common.catalog import JOBS_DIR
 
-from .health_check import HealthCheck, HealthCheckFailed, HealthResult, JobResult
+from .health_check import HealthCheck, HealthCheckFailed, HealthResult, JobResult, refused_as_existing
 
 # Glue job run states (GetJobRun) after which a run does nothing more.
 GLUE_TERMINAL = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED")
@@ -70,7 +70,7 @@ class CodeCheck(HealthCheck):
             self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=artifact.path.read_bytes(),
                                ChecksumAlgorithm="SHA256", ChecksumSHA256=artifact.sha256_base64, IfNoneMatch="*")
         except self.s3.exceptions.ClientError as error:
-            if error.response["Error"]["Code"] not in ("PreconditionFailed", "412"):
+            if not refused_as_existing(error):
                 raise
 
     def _checksum(self, key: str) -> str | None:

@@ -31,6 +31,11 @@ TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 EXPORTS = "the stack's exports (__main__.py)"
 
 
+
+def refused_as_existing(error: Exception) -> bool:
+    """Whether S3 refused a write sent with If-None-Match: * because an object is already at the key."""
+    return getattr(error, "response", {}).get("Error", {}).get("Code") in ("PreconditionFailed", "412")
+
 class HealthCheckFailed(Exception):
     """The pipeline ran but did not do what it must; `reason` says what, `where` where to look."""
 
@@ -195,12 +200,21 @@ class HealthCheck:
                 "; ".join(f"{r.job}: {r.where}" for r in failed if r.where), result)
 
     def _put_sample(self, result: JobResult, run_id: str) -> None:
-        """The job's sample in its own folder of this run, under the job's health-check folder."""
+        """The job's sample in its own folder of this run, under the job's health-check folder, written only where
+        no object is (If-None-Match: *, which the check stack's PR role must send): an object already there was
+        not put by this run, so the run does not start on it."""
         sample = self.samples[result.job]
         folder = f"{health_check_prefix(result.job)}{run_id}/"
         result.source_path = f"s3://{self.raw_bucket}/{folder}"
         result.target_path = f"s3://{self.curated_bucket}/{folder}"
-        self.s3.put_object(Bucket=self.raw_bucket, Key=f"{folder}{sample.path.name}", Body=sample.path.read_bytes())
+        key = f"{folder}{sample.path.name}"
+        try:
+            self.s3.put_object(Bucket=self.raw_bucket, Key=key, Body=sample.path.read_bytes(), IfNoneMatch="*")
+        except self.s3.exceptions.ClientError as error:
+            if not refused_as_existing(error):
+                raise
+            raise HealthCheckFailed(f"s3://{self.raw_bucket}/{key} already holds an object this check did not "
+                                    "write: the run is not started on it", "the stack's raw bucket") from None
 
     def _execute(self, result: JobResult, run_id: str) -> None:
         self._put_sample(result, run_id)

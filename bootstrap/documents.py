@@ -26,7 +26,14 @@ STS_AUDIENCE = "sts.amazonaws.com"
 # (checkpoints and tags), history, backups, journal, locks/organization/<project>/<stack>.
 STATE_ROOT = ".pulumi"
 # Services the pipeline's roles are passed to when the program creates the resources that use them.
-PIPELINE_SERVICES = ("glue", "lambda", "scheduler", "states")
+PIPELINE_SERVICES = ("cloudtrail", "glue", "lambda", "scheduler", "states")
+
+
+def preview_environment(environment: str) -> str:
+    """The GitHub environment a pull request's preview of `environment` runs in: open to pull requests' branches,
+    holding the variables of the stack's account and its own preview role, and behind the stack's reviewers where
+    the stack is protected, so that a pull request's code reads a protected stack's state only once approved."""
+    return f"preview-{environment}"
 
 
 def drift_environment(environment: str) -> str:
@@ -53,6 +60,8 @@ class RunsIn(Enum):
     DEFAULT_BRANCH = "branch"
     # A pull request of the repository (GitHub gives forks no token), from its merge ref.
     PULL_REQUEST = "pull_request"
+    # A pull request's job in the role's review environment(s) (preview_environment), from its merge ref.
+    PULL_REQUEST_ENVIRONMENT = "pull_request_environment"
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,7 @@ ROLE_WORKFLOWS: dict[str, tuple[TrustedWorkflow, ...]] = {
                TrustedWorkflow(ROLLBACK_WORKFLOW, RunsIn.ENVIRONMENT)),
     "drift": (TrustedWorkflow(DRIFT_WORKFLOW, RunsIn.ENVIRONMENT),),
     "check-stack": (TrustedWorkflow(DELIVERY_WORKFLOW, RunsIn.DEFAULT_BRANCH),),
-    "preview": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST),),
+    "preview": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST_ENVIRONMENT),),
     "pr-stacks": (TrustedWorkflow(PULL_REQUEST_WORKFLOW, RunsIn.PULL_REQUEST),
                   TrustedWorkflow(REAPER_WORKFLOW, RunsIn.DEFAULT_BRANCH)),
 }
@@ -85,7 +94,8 @@ def role_subjects(kind: str, repository: Repository, environments: tuple[str, ..
     under the repository's claim template `repo`, `context`, `job_workflow_ref`:
     `repo:O/R:<context>:job_workflow_ref:O/R/.github/workflows/<file>@<ref>`, the context being
     `environment:<env>` (one per environment), `ref:refs/heads/<default branch>` or `pull_request`; the ref is the
-    default branch's, or a pull request's merge ref (`refs/pull/<n>/merge`, any n)."""
+    default branch's, or a pull request's merge ref (`refs/pull/<n>/merge`, any n) for a pull request's job, in an
+    environment or not."""
     repo, branch = repository.name, f"refs/heads/{repository.default_branch}"
     subjects = []
     for workflow in ROLE_WORKFLOWS[kind]:
@@ -93,6 +103,8 @@ def role_subjects(kind: str, repository: Repository, environments: tuple[str, ..
             RunsIn.ENVIRONMENT: ([f"environment:{environment}" for environment in environments], branch),
             RunsIn.DEFAULT_BRANCH: ([f"ref:{branch}"], branch),
             RunsIn.PULL_REQUEST: (["pull_request"], "refs/pull/*/merge"),
+            RunsIn.PULL_REQUEST_ENVIRONMENT: ([f"environment:{environment}" for environment in environments],
+                                              "refs/pull/*/merge"),
         }[workflow.runs_in]
         subjects += [f"repo:{repo}:{context}:job_workflow_ref:{repo}/.github/workflows/{workflow.file}@{ref}"
                      for context in contexts]
@@ -251,6 +263,11 @@ class StackArns:
         return self._arn("scheduler", f"schedule/default/{self.named}")
 
     @property
+    def trails(self) -> str:
+        # The object-access trail (components/object_access_audit.py).
+        return self._arn("cloudtrail", f"trail/{self.named}")
+
+    @property
     def alarms(self) -> str:
         return self._arn("cloudwatch", f"alarm:{self.named}")
 
@@ -274,8 +291,9 @@ STATE_MACHINE_READ = ["states:DescribeStateMachine", "states:DescribeStateMachin
                       "states:ListStateMachineAliases", "states:ListStateMachineVersions",
                       "states:ListTagsForResource"]
 # Actions AWS grants on Resource "*" only; the policy pack allows exactly these there.
-UNSCOPED_READ = ["glue:GetSecurityConfiguration", "glue:GetSecurityConfigurations", "kms:ListAliases",
-                 "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes", "states:ListStateMachines"]
+UNSCOPED_READ = ["cloudtrail:DescribeTrails", "glue:GetSecurityConfiguration", "glue:GetSecurityConfigurations",
+                 "kms:ListAliases", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
+                 "states:ListStateMachines"]
 
 
 def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
@@ -298,6 +316,9 @@ def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
         statement("ReadEventRules", ["events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"],
                   [arns.event_rules]),
         statement("ReadSchedules", ["scheduler:GetSchedule"], [arns.schedules]),
+        statement("ReadTrails", ["cloudtrail:GetEventSelectors", "cloudtrail:GetInsightSelectors",
+                                 "cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:ListTags"],
+                  [arns.trails]),
         statement("ReadAlarms", ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"], [arns.alarms]),
         statement("ReadDashboards", ["cloudwatch:GetDashboard"], [arns.dashboards]),
         statement("ReadUnscoped", UNSCOPED_READ, "*"),
@@ -311,7 +332,7 @@ def _passed_to(services: tuple[str, ...]) -> dict[str, Any]:
 # The role changes IAM authorizes with the role's boundary (`iam:PermissionsBoundary`, the one requested or the one
 # the role has): a deployer makes them only on roles that carry the scope's boundary.
 BOUNDED_ROLE_CHANGES = ["iam:AttachRolePolicy", "iam:CreateRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy",
-                        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+                        "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"]
 
 
 def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: str) -> list[dict[str, Any]]:
@@ -319,7 +340,8 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
     the deployer creates or changes must carry the scope's permissions boundary, and cannot lose it."""
     scope = arns.scope
     with_boundary = {"StringEquals": {"iam:PermissionsBoundary": permissions_boundary_arn}}
-    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"]
+    role_changes = ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
+                    "iam:UpdateAssumeRolePolicy"]
     new_tags = {"StringEquals": {"aws:RequestTag/project": scope.project},
                 "StringLike": {"aws:RequestTag/stack": scope.stack}}
     return [
@@ -333,7 +355,7 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
             "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectVersion",
             "s3:PutObject", "s3:PutObjectTagging"], [arns.objects]),
         statement("ChangeRoles", role_changes, [arns.roles], condition=with_boundary),
-        statement("ManageRoles", ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+        statement("ManageRoles", ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole",
                                   "iam:UpdateRole", "iam:UpdateRoleDescription"], [arns.roles]),
         statement("PassRolesToPipelineServices", ["iam:PassRole"], [arns.roles],
                   condition=_passed_to(PIPELINE_SERVICES)),
@@ -356,9 +378,9 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
                   condition={"Null": {"aws:ResourceTag/stack": "false"},
                              "StringNotLike": {"aws:ResourceTag/stack": scope.stack}}),
         statement("ManageLogGroups", [
-            "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
-            "logs:DisassociateKmsKey", "logs:PutRetentionPolicy", "logs:TagLogGroup", "logs:TagResource",
-            "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
+            "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteMetricFilter",
+            "logs:DeleteRetentionPolicy", "logs:DisassociateKmsKey", "logs:PutMetricFilter", "logs:PutRetentionPolicy",
+            "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"], [arns.log_groups]),
         # Denied whatever another policy allows, on any role: a role without the boundary, or with another one,
         # cannot be made, given policies or re-bounded; no boundary can be removed.
         statement("OnlyBoundedRoles", BOUNDED_ROLE_CHANGES, "*", effect="Deny",
@@ -402,6 +424,9 @@ def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
                                        "events:UntagResource"], [arns.event_rules]),
         statement("ManageSchedules", ["scheduler:CreateSchedule", "scheduler:DeleteSchedule",
                                       "scheduler:UpdateSchedule"], [arns.schedules]),
+        statement("ManageTrails", ["cloudtrail:AddTags", "cloudtrail:CreateTrail", "cloudtrail:DeleteTrail",
+                                   "cloudtrail:PutEventSelectors", "cloudtrail:RemoveTags", "cloudtrail:StartLogging",
+                                   "cloudtrail:StopLogging", "cloudtrail:UpdateTrail"], [arns.trails]),
         statement("ManageAlarms", ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource",
                                    "cloudwatch:UntagResource"], [arns.alarms]),
         statement("ManageDashboards", ["cloudwatch:DeleteDashboards", "cloudwatch:PutDashboard"], [arns.dashboards]),
@@ -428,16 +453,22 @@ def release_statements(arns: StackArns) -> list[dict[str, Any]]:
 
 def code_check_statements(check_stack: StackArns) -> list[dict[str, Any]]:
     """What the fast PR check (`python -m automation run|check-code`) does on the check stack besides a health
-    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on. Pull requests'
-    code objects are written once (an upload must carry If-None-Match: *) and never deleted by this role (the
-    bucket's lifecycle expires them): once the check has verified an object's checksum, no other pull request can
-    swap it before the run reads it."""
-    pr_code = f"{check_stack.artifact_objects.removesuffix('/*')}/{naming.PR_CHECKS_FOLDER}/*"
+    check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on. On the check
+    stack's objects the role only adds new ones: a write must carry If-None-Match: * (S3 refuses it where an
+    object is), none is deleted or re-tagged (the buckets' lifecycles expire them), and the zones the checks'
+    Glue runs write (curated, temp) are not written at all. So once a check has put its sample or verified its
+    code, no other pull request can swap or remove either before the run reads it, nor plant its outputs."""
+    objects = check_stack.objects
+    partition = check_stack.account.partition
+    run_outputs = [f"arn:{partition}:s3:::{naming.bucket_prefix(check_stack.scope, zone)}*/*"
+                   for zone in ("curated", "temp")]
     return [statement("RunCheckStackGlueJobs", ["glue:BatchStopJobRun", "glue:StartJobRun"],
                       [check_stack.glue_jobs]),
-            statement("WritePullRequestCodeOnce", ["s3:PutObject"], [pr_code], effect="Deny",
+            statement("WriteOnlyNewCheckObjects", ["s3:PutObject"], [objects], effect="Deny",
                       condition={"StringNotEquals": {"s3:if-none-match": "*"}}),
-            statement("KeepPullRequestCode", ["s3:DeleteObject"], [pr_code], effect="Deny")]
+            statement("KeepCheckObjects", ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"],
+                      [objects], effect="Deny"),
+            statement("LeaveCheckRunOutputs", ["s3:PutObject"], run_outputs, effect="Deny")]
 
 
 def _state_paths(scope: StackScope) -> list[str]:
@@ -500,6 +531,9 @@ def production_data_statements(arns: StackArns, *, bucket_arn: str) -> list[dict
                 f"stacks/{project}/{stack}.*", f"history/{project}/{stack}/*", f"backups/{project}/{stack}/*")],
                   effect="Deny"),
         statement("KeepStateVersions", ["s3:DeleteObjectVersion"], [f"{bucket_arn}/*"], effect="Deny"),
+        # The record of who read or deleted the data stays on.
+        statement("KeepProductionAuditTrail", ["cloudtrail:DeleteTrail", "cloudtrail:StopLogging"], [arns.trails],
+                  effect="Deny"),
     ]
 
 
@@ -595,13 +629,14 @@ DEPLOYER_POLICIES = ("state", "read", "foundation", "workload")
 PR_STACKS_POLICIES = (*DEPLOYER_POLICIES, "check-stack", "check-stack-keys")
 
 
-def preview_policies(account: Account, state: StateArns, stacks: tuple[str, ...] = ("*",)) -> dict[str, dict[str, Any]]:
-    """Read these pipeline stacks' state (every stack's by default) and decrypt their secrets, read every stack's
-    resources' configuration; change nothing."""
+def preview_policies(account: Account, state: StateArns, stacks: tuple[str, ...],
+                     resources: StackScope = StackScope("*")) -> dict[str, dict[str, Any]]:
+    """Read these pipeline stacks' state and decrypt their secrets (their encryption context only), read the
+    configuration of the resources of `resources` (every stack's by default); change nothing."""
     return dict(zip(PREVIEW_POLICIES, (
         document(*state_read_statements(bucket_arn=state.bucket_arn, key_arn=state.state_key_arn, stacks=stacks),
                  *secrets_statements(key_arn=state.secrets_key_arn, encrypt=False, stacks=stacks)),
-        document(*stack_read_statements(StackArns(account, StackScope("*")))),
+        document(*stack_read_statements(StackArns(account, resources))),
     ), strict=True))
 
 

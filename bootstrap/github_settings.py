@@ -50,6 +50,9 @@ class EnvironmentArgs:
     variables: Mapping[str, pulumi.Input[str]]
     reviewer_teams: tuple[int, ...] = ()
     reviewer_users: tuple[int, ...] = ()
+    # Used by pull requests' jobs, whose branches are any: no branch policy (GitHub checks a pull request's head
+    # branch), so its reviewers are what holds a pull request's code back.
+    from_pull_requests: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,14 @@ class RepositorySettings(pulumi.ComponentResource):
             if reviewed else None,
             # Whoever pushed the release does not approve it, and admins skip neither the review nor the branch rule.
             prevent_self_review=reviewed, can_admins_bypass=False,
-            # Only the branches named by the policies below may deploy: the default branch.
-            deployment_branch_policy={"protected_branches": False, "custom_branch_policies": True}, opts=opts)
+            # Only the branches named by the policy below may deploy: the default branch.
+            deployment_branch_policy=None if settings.from_pull_requests else {
+                "protected_branches": False, "custom_branch_policies": True}, opts=opts)
         in_environment = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[created]))
-        github.RepositoryEnvironmentDeploymentPolicy(f"{name}-branch", repository=repository,
-                                                     environment=environment, branch_pattern=default_branch,
-                                                     opts=in_environment)
+        if not settings.from_pull_requests:
+            github.RepositoryEnvironmentDeploymentPolicy(f"{name}-branch", repository=repository,
+                                                         environment=environment, branch_pattern=default_branch,
+                                                         opts=in_environment)
         for variable, value in settings.variables.items():
             github.ActionsEnvironmentVariable(f"{name}-{variable.lower()}", repository=repository,
                                               environment=environment, variable_name=variable, value=value,

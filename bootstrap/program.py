@@ -22,6 +22,7 @@ from .documents import (
     StateArns,
     deployer_policies,
     drift_environment,
+    preview_environment,
     preview_policies,
     role_subjects,
 )
@@ -31,6 +32,7 @@ from .state_backend import StateBackend, StateBackendArgs
 from .workflow_roles import (
     DRIFT_SESSION_HOURS,
     IAM_PATH,
+    PULL_REQUEST_SESSION_HOURS,
     PullRequestRoles,
     PullRequestRolesArgs,
     WorkflowRole,
@@ -62,13 +64,13 @@ def main() -> None:
         variables.AWS_REGION: aws_context.region,
         variables.PULUMI_BACKEND_URL: backend.backend_url,
         variables.PULUMI_SECRETS_PROVIDER: backend.secrets_provider,
+        variables.AWS_DEPLOY_SESSION_SECONDS: str(settings.deploy_session_hours * 3600),
     }
     if settings.pull_requests:
         pull_requests = PullRequestRoles("pull-requests", PullRequestRolesArgs(
             repository=repository, provider_arn=oidc.provider_arn, account=account, state=state,
             pr_stack_prefix=PR_STACK_PREFIX, tags=settings.tags))
-        exported.update({variables.AWS_PREVIEW_ROLE_ARN: pull_requests.preview_role_arn,
-                         variables.AWS_PR_STACKS_ROLE_ARN: pull_requests.pr_stacks_role_arn,
+        exported.update({variables.AWS_PR_STACKS_ROLE_ARN: pull_requests.pr_stacks_role_arn,
                          variables.AWS_CHECK_STACK_ROLE_ARN: pull_requests.check_stack_role_arn})
     for environment in settings.environments:
         scope = StackScope(environment)
@@ -85,6 +87,18 @@ def main() -> None:
                     StackArns(v["account"], scope), v["state"], permissions_boundary_arn=v["boundary"])),
             policy_names=DEPLOYER_POLICIES, max_session_hours=settings.deploy_session_hours, tags=settings.tags))
         exported[variables.deploy_role_variable(environment)] = deploy.arn
+        # A pull request's preview of this stack runs its code with this stack's state and secrets only, from the
+        # stack's preview environment (approved first where the stack is protected).
+        preview = WorkflowRole(f"preview-{environment}", WorkflowRoleArgs(
+            purpose=f"preview-{environment}",
+            description=f"Pull request previews of the {environment} stack: reads that stack's state and resources",
+            provider_arn=oidc.provider_arn,
+            subjects=tuple(role_subjects("preview", repository, (preview_environment(environment),))),
+            policies=pulumi.Output.all(account=account, state=state).apply(
+                lambda v, environment=environment: preview_policies(v["account"], v["state"], (environment,),
+                                                                    StackScope(environment))),
+            policy_names=PREVIEW_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=settings.tags))
+        exported[variables.preview_role_variable(environment)] = preview.arn
 
     if settings.environments:
         # Nightly drift checks run in environments of their own (`drift-<env>`): no reviews, since they change
@@ -95,7 +109,7 @@ def main() -> None:
             provider_arn=oidc.provider_arn,
             subjects=tuple(role_subjects("drift", repository, tuple(map(drift_environment, settings.environments)))),
             policies=pulumi.Output.all(account=account, state=state).apply(
-                lambda v: preview_policies(v["account"], v["state"], settings.environments)),
+                lambda v: preview_policies(v["account"], v["state"], tuple(settings.environments))),
             policy_names=PREVIEW_POLICIES, max_session_hours=DRIFT_SESSION_HOURS, tags=settings.tags))
         exported[variables.AWS_DRIFT_ROLE_ARN] = drift.arn
 
@@ -108,18 +122,23 @@ def main() -> None:
 def github_args(settings: BootstrapSettings, github_settings: GithubSettings,
                 exported: dict[str, pulumi.Output[str]]) -> RepositorySettingsArgs:
     """Where each output goes in GitHub: the account's backend and region to the environments of its stacks (the
-    drift ones with the drift role); deploy roles to the repository, since delivery.yml names them outside any
-    environment; and, from the account that hosts pull requests, what their jobs (no environment) read."""
+    drift ones with the drift role, the preview ones with the stack's preview role); deploy roles to the repository,
+    since delivery.yml names them outside any environment; and, from the account that hosts pull requests, what
+    their jobs (no environment) read."""
     account = {name: exported[name] for name in (variables.AWS_REGION, variables.PULUMI_BACKEND_URL,
-                                                 variables.PULUMI_SECRETS_PROVIDER)}
+                                                 variables.PULUMI_SECRETS_PROVIDER,
+                                                 variables.AWS_DEPLOY_SESSION_SECONDS)}
     environments = {}
     for environment in settings.environments:
-        reviewed = environment in PROTECTED_STACKS
-        environments[environment] = EnvironmentArgs(
-            variables=account, reviewer_teams=github_settings.reviewer_teams if reviewed else (),
-            reviewer_users=github_settings.reviewer_users if reviewed else ())
+        # A protected stack's reviewers approve its releases and rollbacks, and its previews of pull requests.
+        reviewers = {"reviewer_teams": github_settings.reviewer_teams,
+                     "reviewer_users": github_settings.reviewer_users} if environment in PROTECTED_STACKS else {}
+        environments[environment] = EnvironmentArgs(variables=account, **reviewers)
         environments[drift_environment(environment)] = EnvironmentArgs(variables={
             **account, variables.AWS_DRIFT_ROLE_ARN: exported[variables.AWS_DRIFT_ROLE_ARN]})
+        preview_role = variables.preview_role_variable(environment)
+        environments[preview_environment(environment)] = EnvironmentArgs(
+            variables={**account, preview_role: exported[preview_role]}, from_pull_requests=True, **reviewers)
     repository = {variables.deploy_role_variable(e): exported[variables.deploy_role_variable(e)]
                   for e in settings.environments}
     if settings.pull_requests:

@@ -16,7 +16,6 @@ from .config import NAMESPACE
 from .documents import (
     DEPLOYER_POLICIES,
     PR_STACKS_POLICIES,
-    PREVIEW_POLICIES,
     Account,
     Repository,
     StackArns,
@@ -26,7 +25,6 @@ from .documents import (
     github_trust_policy,
     permissions_boundary,
     pr_stacks_policies,
-    preview_policies,
     role_subjects,
 )
 
@@ -115,11 +113,11 @@ class PullRequestRolesArgs:
 
 
 class PullRequestRoles(pulumi.ComponentResource):
-    """What pull requests run with: previews read every stack; PR stacks deploy only `pr-*` stacks, and every
-    role they create carries the permissions boundary defined here. The fast check's stack, which pull requests'
+    """What pull requests' own stacks run with (their previews of the shipped stacks have a role per stack, made
+    beside its deploy role): PR stacks deploy only `pr-*` stacks, and every role they create carries the
+    permissions boundary defined here. The fast check's stack, which pull requests'
     code runs on, is deployed by the default branch only, with a role of its own."""
 
-    preview_role_arn: pulumi.Output[str]
     pr_stacks_role_arn: pulumi.Output[str]
     check_stack_role_arn: pulumi.Output[str]
 
@@ -131,14 +129,6 @@ class PullRequestRoles(pulumi.ComponentResource):
         boundary = boundary_policy(f"{name}-boundary", args.account, scope,
                                    "The most any role of a PR stack can do: PR stacks' data, nothing of IAM",
                                    args.tags, child)
-        preview = WorkflowRole(f"{name}-preview", WorkflowRoleArgs(
-            purpose="preview",
-            description="Pull request previews: reads every pipeline stack's state and resources",
-            provider_arn=args.provider_arn, subjects=tuple(role_subjects("preview", args.repository)),
-            policies=pulumi.Output.all(account=args.account, state=args.state).apply(
-                lambda v: preview_policies(v["account"], v["state"])),
-            policy_names=PREVIEW_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
-        ), opts=child)
         stacks = WorkflowRole(f"{name}-pr-stacks", WorkflowRoleArgs(
             purpose="pr-stacks",
             description="Pull request stacks: deploys, checks and destroys pr-* stacks only",
@@ -160,8 +150,7 @@ class PullRequestRoles(pulumi.ComponentResource):
             policy_names=DEPLOYER_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
         ), opts=child)
 
-        self.preview_role_arn = preview.arn
         self.pr_stacks_role_arn = stacks.arn
         self.check_stack_role_arn = check_stack.arn
-        self.register_outputs({"preview_role_arn": self.preview_role_arn, "pr_stacks_role_arn": self.pr_stacks_role_arn,
+        self.register_outputs({"pr_stacks_role_arn": self.pr_stacks_role_arn,
                                "check_stack_role_arn": self.check_stack_role_arn})

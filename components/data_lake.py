@@ -38,6 +38,8 @@ class DataLakeArgs:
     lifecycle: LifecycleSettings
     # Record every access to the buckets' objects (ObjectAccessAudit), its log kept `log_retention_days`.
     object_access_audit: bool
+    # The boundary of the role that delivers the audit trail to CloudWatch Logs.
+    permissions_boundary_arn: pulumi.Input[str]
     log_retention_days: int
     # The fast PR check's stack: pull requests' code uploaded under pr-checks/ expires with the temp data.
     health_check_only: bool
@@ -51,6 +53,8 @@ class DataLake(pulumi.ComponentResource):
     bucket_names: dict[str, pulumi.Output[str]]
     bucket_arns: dict[str, pulumi.Output[str]]
     database_name: pulumi.Output[str]
+    # The object-access trail's CloudWatch Logs group (None without the audit), for ObjectAccessAlarms.
+    object_access_log_group: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DataLakeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:DataLake", name, None, opts)
@@ -119,15 +123,14 @@ class DataLake(pulumi.ComponentResource):
             )
             for zone in ZONES
         }
-        if args.object_access_audit:
-            ObjectAccessAudit(f"{name}-object-access", ObjectAccessAuditArgs(
-                names=names, tags=args.tags, partition=args.partition, region=args.region,
-                account_id=args.account_id, key_arn=key.arn,
-                bucket_arns=[bucket.arn for bucket in buckets.values()],
-                versioning=args.bucket_versioning,
-                noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
-                retention_days=args.log_retention_days, protect=args.protect_data,
-            ), opts=pulumi.ResourceOptions(parent=self))
+        audit = ObjectAccessAudit(f"{name}-object-access", ObjectAccessAuditArgs(
+            names=names, tags=args.tags, partition=args.partition, region=args.region,
+            account_id=args.account_id, permissions_boundary_arn=args.permissions_boundary_arn, key_arn=key.arn,
+            bucket_arns=[bucket.arn for bucket in buckets.values()],
+            versioning=args.bucket_versioning,
+            noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
+            retention_days=args.log_retention_days, protect=args.protect_data,
+        ), opts=pulumi.ResourceOptions(parent=self)) if args.object_access_audit else None
         database = aws.glue.CatalogDatabase(
             f"{name}-catalog",
             name=naming.glue_database_name(names),
@@ -140,6 +143,7 @@ class DataLake(pulumi.ComponentResource):
         self.bucket_names = {zone: bucket.bucket for zone, bucket in buckets.items()}
         self.bucket_arns = {zone: bucket.arn for zone, bucket in buckets.items()}
         self.database_name = database.name
+        self.object_access_log_group = audit.log_group_name if audit else None
         self.register_outputs({
             "key_arn": self.key_arn,
             "database_name": self.database_name,

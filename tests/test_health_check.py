@@ -256,3 +256,17 @@ def test_the_glue_runs_own_error_is_part_of_the_failure(deployed, monkeypatch):
     monkeypatch.setattr(check.glue, "get_job_run", failed_run)
     with pytest.raises(HealthCheckFailed, match=r"\(Glue run FAILED: AnalysisException: path does not exist\)"):
         check.run(run_id="run8")
+
+
+def test_a_sample_folder_another_writer_already_filled_is_not_run(deployed):
+    """The sample goes where no object is (If-None-Match: *): a check whose run folder already holds the sample's
+    key (another pull request's planted input) fails before anything starts, and leaves that object as it was."""
+    outputs = deployed["every_job"]()
+    sample = JobSample.of("orders")
+    planted = f"{health_check_prefix('orders')}run9/{sample.path.name}"
+    deployed["s3"].put_object(Bucket=deployed["raw"], Key=planted, Body=b"planted")
+    with pytest.raises(HealthCheckFailed, match="already holds an object this check did not write") as failed:
+        quick(outputs, jobs=["orders"]).run(run_id="run9")
+    assert failed.value.result.jobs["orders"].outcome == "failed"
+    assert not failed.value.result.jobs["orders"].execution_arn, "no execution started on the planted input"
+    assert deployed["s3"].get_object(Bucket=deployed["raw"], Key=planted)["Body"].read() == b"planted"

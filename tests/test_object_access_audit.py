@@ -97,3 +97,75 @@ def test_pr_stacks_and_dev_do_not_audit_and_the_project_default_does():
     assert pr[P + "objectAccessAudit"] == "false"  # as the Automation API sets it
     assert stack_config("dev")[P + "objectAccessAudit"] is False
     assert project_defaults(ROOT)[P + "objectAccessAudit"] is True
+
+
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def audit_log_group(run, stack):
+    return [g for g in run.of_type(LOG_GROUP) if g.inputs["name"] == f"/data-pipeline/{stack}/cloudtrail/object-access"]
+
+
+def test_trail_feeds_an_encrypted_log_group_kept_as_long_as_the_stacks_logs(shipped):
+    """CKV2_AWS_10: the trail is integrated with CloudWatch Logs, through a role only CloudTrail of this account
+    assumes, that may only write this group's streams, capped by the stack's boundary."""
+    stack, config, run = shipped
+    groups = audit_log_group(run, stack)
+    if not config[P + "objectAccessAudit"]:
+        assert groups == [] and run.of_type(METRIC_FILTER) == []
+        return
+    (group,), (trail,), (key,) = groups, run.of_type(TRAIL), run.of_type("aws:kms/key:Key")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert group.inputs["retentionInDays"] == config[P + "logRetentionDays"]
+    (role,) = [r for r in run.of_type("aws:iam/role:Role") if r.name == "lake-object-access-log-delivery-role"]
+    assert trail.inputs["cloudWatchLogsGroupArn"] == f"{group.outputs['arn']}:*"
+    assert trail.inputs["cloudWatchLogsRoleArn"] == role.outputs["arn"]
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == CLOUDTRAIL
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    # The boundary every role of the stack carries (the bootstrap lets its deployer create no other).
+    boundary = role.inputs["permissionsBoundary"]
+    assert boundary and {r.inputs["permissionsBoundary"] for r in run.of_type("aws:iam/role:Role")} == {boundary}
+    (policy,) = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy")
+                 if p.name == "lake-object-access-log-delivery-policy"]
+    (deliver,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert deliver["Effect"] == "Allow" and deliver["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert deliver["Resource"] == [f"{group.outputs['arn']}:log-stream:*"]
+    # CloudTrail checks that the role may write to the group when the trail is created.
+    assert policy.urn in trail.dependencies
+
+
+def test_unexpected_curated_deletes_and_bursts_of_denials_alarm_to_the_alert_topic(shipped):
+    stack, config, run = shipped
+    alarms = {a.inputs["name"]: a for a in run.of_type(ALARM) if "-object-access-" in a.inputs["name"]}
+    if not config[P + "objectAccessAudit"]:
+        assert alarms == {}
+        return
+    (group,) = audit_log_group(run, stack)
+    filters = {f.inputs["name"]: f for f in run.of_type(METRIC_FILTER)}
+    prefix = f"data-pipeline-{stack}"
+    assert set(filters) == {f"{prefix}-curated-deletes", f"{prefix}-access-denied"}
+    assert set(alarms) == {f"{prefix}-object-access-curated-deletes", f"{prefix}-object-access-access-denied"}
+    (topic,) = run.of_type("aws:sns/topic:Topic")
+    curated = run.one(BUCKET, "lake-curated").outputs["bucket"]
+    deletes = filters[f"{prefix}-curated-deletes"].inputs["pattern"]
+    assert f'$.requestParameters.bucketName = "{curated}"' in deletes
+    assert '$.eventName = "DeleteObject" || $.eventName = "DeleteObjects"' in deletes
+    # The pipeline's own roles delete there by design: every other identity raises the alarm.
+    roles = f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/*"
+    assert f'($.userIdentity.type != "AssumedRole" || $.userIdentity.sessionContext.sessionIssuer.arn != "{roles}")' \
+        in deletes
+    assert '$.errorCode = "AccessDenied"' in filters[f"{prefix}-access-denied"].inputs["pattern"]
+    for logical, threshold in (("curated-deletes", 1), ("access-denied", 10)):
+        metric_filter, alarm = filters[f"{prefix}-{logical}"], alarms[f"{prefix}-object-access-{logical}"]
+        assert metric_filter.inputs["logGroupName"] == group.outputs["name"]
+        transformation = metric_filter.inputs["metricTransformation"]
+        assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == (transformation["namespace"],
+                                                                             transformation["name"])
+        assert alarm.inputs["statistic"] == "Sum" and alarm.inputs["threshold"] == threshold
+        assert alarm.inputs["period"] == config[P + "alarmPeriodSeconds"]
+        assert alarm.inputs["evaluationPeriods"] == config[P + "alarmEvaluationPeriods"]
+        assert alarm.inputs["comparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm.inputs["alarmActions"] == [topic.outputs["arn"]] == alarm.inputs["okActions"]

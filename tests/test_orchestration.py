@@ -165,7 +165,8 @@ def test_every_alarm_notifies_the_topic_with_the_stacks_thresholds(shipped):
         duration = alarms[f"{short}-duration-near-timeout"]
         assert duration["extendedStatistic"] == "p99" and duration["dimensions"] == dimensions
         assert duration["threshold"] == timeout_ms * config[P + "alarmLambdaDurationPercent"] // 100
-    assert len(alarms) == 3 * len(jobs) + 3 * len(FUNCTIONS)
+    # And the object-access trail's two (tests/test_object_access_audit.py).
+    assert len(alarms) == 3 * len(jobs) + 3 * len(FUNCTIONS) + 2 * config[P + "objectAccessAudit"]
 
 
 def test_topic_is_encrypted_and_subscribed_from_settings(shipped):
@@ -221,8 +222,9 @@ def test_every_role_is_scoped_to_this_stack(shipped):
     optimizer_logs = {f"arn:aws:logs:eu-west-1:123456789012:log-group:{group}:*" for group in OPTIMIZER_LOG_GROUPS}
     roles = {r.outputs["name"]: r for r in run.of_type(ROLE)}
     assert all(r.inputs["path"] == f"/data-pipeline/{stack}/" for r in roles.values())
+    # CloudTrail delivers the object-access trail to CloudWatch Logs (tests/test_object_access_audit.py).
     expected_services = {"glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com",
-                         "scheduler.amazonaws.com"}
+                         "scheduler.amazonaws.com", "cloudtrail.amazonaws.com"}
     for role in roles.values():
         (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert trust["Principal"]["Service"] in expected_services

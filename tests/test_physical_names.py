@@ -68,8 +68,9 @@ def test_every_name_the_program_registers_is_measured_against_its_limit(evaluati
             continue
         assert type_ in LIMITS, f"{type_} is named ({sorted(names)[0]}): add its limit to components/physical_names.py"
         assert names <= measured[type_], f"{type_} names the check does not measure: {sorted(names - measured[type_])}"
-    # Every limit is in use (the trail only where the object-access audit is on).
-    assert set(LIMITS) - set(measured) == (set() if settings.object_access_audit else {"aws:cloudtrail/trail:Trail"})
+    # Every limit is in use (the trail and its metric filters only where the object-access audit is on).
+    audit_only = {"aws:cloudtrail/trail:Trail", "aws:cloudwatch/logMetricFilter:LogMetricFilter"}
+    assert set(LIMITS) - set(measured) == (set() if settings.object_access_audit else audit_only)
 
 
 @pytest.mark.slow

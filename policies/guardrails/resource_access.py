@@ -154,6 +154,32 @@ def check_public_access(resource_type: str, props: Mapping, _config) -> Iterable
                    "that pins the caller")
 
 
+# What pins an AWS service acting on a resource to the caller it acts for: the resource, account or organization
+# that made the request, or (for a key) the encryption context naming the resource it protects.
+SERVICE_PINS = {"aws:sourcearn", "aws:sourceaccount", "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths"}
+TRUST_POLICY_ROLE = "aws:iam/role:Role"
+
+
+def _service_documents(resource_type: str, props: Mapping) -> Iterable[tuple[str, Any]]:
+    if resource_type == TRUST_POLICY_ROLE:
+        yield iam_documents.located("trust policy", get(props, "assumeRolePolicy"))
+    else:
+        yield from policy_documents(resource_type, props)
+
+
+def check_service_principal_pinned(resource_type: str, props: Mapping, _config) -> Iterable[str]:
+    for where, statement in iam_documents.allow_statements(_service_documents(resource_type, props)):
+        if not isinstance(statement, iam_documents.Statement):
+            continue
+        services = [value for kind, value in iam_documents.principal_values(statement.principal)
+                    if kind == "Service"]
+        pins = _pins(statement)
+        if services and not (pins & SERVICE_PINS or any(p.startswith("kms:encryptioncontext:") for p in pins)):
+            yield (f"{where}: {statement.label} lets {', '.join(map(str, services))} {statement.actions} on behalf of "
+                   "anyone (confused deputy): no aws:SourceArn, aws:SourceAccount or kms:EncryptionContext condition "
+                   "pins the caller")
+
+
 def check_wildcard_actions(resource_type: str, props: Mapping, _config) -> Iterable[str]:
     for where, statement in _allow_statements(resource_type, props):
         if statement.not_actions:
@@ -244,6 +270,15 @@ POLICIES = [
         "kms:CallerAccount together with kms:ViaService. Lambda: set source_arn or principal_org_id on the "
         "permission; function URLs use authorization_type 'AWS_IAM'.", Severity.CRITICAL),
         [*RESOURCE_POLICY_TYPES, FUNCTION_URL], check_public_access),
+    resource_policy(_rule(
+        "resource-policy-service-principal-pinned",
+        "An AWS service principal in a resource, key or trust policy acts only for the stack's own resources or "
+        "account: a condition on aws:SourceArn, aws:SourceAccount (aws:SourceOrgID …) or, in a key policy, "
+        "kms:EncryptionContext:* pins the caller (no confused deputy).",
+        "Add Condition StringEquals aws:SourceArn '<the one resource the service acts for>' (or aws:SourceAccount "
+        "'<the stack's account>'); a key policy statement for CloudWatch Logs pins "
+        "kms:EncryptionContext:aws:logs:arn to the stack's log groups (components/iam/kms_key_policy.py).",
+        Severity.CRITICAL), [*RESOURCE_POLICY_TYPES, TRUST_POLICY_ROLE], check_service_principal_pinned),
     resource_policy(_rule(
         "resource-policy-no-wildcard-actions",
         "Allow statements of resource policies name each action: no '*', 'service:*', 'service:Prefix*' or "
