@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pulumi
+import pulumi_aws_native as aws_native
 
 from components import naming
 from components.aws_context import AwsContext
@@ -14,7 +15,7 @@ from components.iceberg_schema import UnsupportedColumn, iceberg_schema
 from components.monitoring import MonitoredPipeline, Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.object_access_audit import ObjectAccessAlarms, ObjectAccessAlarmsArgs
-from components.pipeline import Pipeline, PipelineArgs
+from components.pipeline import Deployment, Pipeline, PipelineArgs
 from components.pipeline_functions import PipelineFunctions, PipelineFunctionsArgs
 from components.release_info import InvalidReleaseInfo, release_commit
 from jobs.common.catalog import load_job
@@ -61,7 +62,7 @@ functions = PipelineFunctions("functions", PipelineFunctionsArgs(
     timeout_seconds=settings.functions.timeout_seconds, reserved_concurrency=settings.functions.reserved_concurrency,
     max_input_object_mb=settings.orchestration.max_input_object_mb,
     cleanup_ttl_days=settings.orchestration.cleanup_ttl_days, functions_dir=FUNCTIONS_DIR,
-    build_dir=BUILD_DIR / "functions"))
+    build_dir=BUILD_DIR / "functions", hold_aliases=settings.release.hold_aliases))
 
 
 def curated_table(job: str) -> CuratedTable:
@@ -92,6 +93,9 @@ glue_jobs = {
         build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }
+# The pipelines' `live` aliases are aws-native resources (Step Functions' managed deployment), in the stack's region.
+native = aws_native.Provider("aws-native", region=account.region)
+deployment = Deployment.of(settings.release)
 pipelines = {
     job.name: Pipeline(f"{job.name}-pipeline", PipelineArgs(
         job=job.name, glue_timeout_minutes=job.timeout_minutes, glue_max_retries=job.max_retries, names=names,
@@ -106,7 +110,9 @@ pipelines = {
         validate_function_version_arn=functions.version_arns["validate_input"],
         quality_gate_function_arn=functions.arns["quality_gate"],
         quality_gate_function_version_arn=functions.version_arns["quality_gate"],
-        topic_arn=alerts.topic_arn, release_commit=commit))
+        topic_arn=alerts.topic_arn, release_commit=commit, partition=account.partition, region=account.region,
+        deployment=deployment, hold_alias=settings.release.hold_aliases),
+        opts=pulumi.ResourceOptions(providers=[native]))
     for job in settings.glue_jobs
 }
 monitoring = Monitoring("monitoring", MonitoringArgs(
@@ -130,7 +136,13 @@ pulumi.export("state_machines", {name: pipeline.state_machine_arn for name, pipe
 # the release settings.
 pulumi.export("pipeline_versions", {name: pipeline.version_arn for name, pipeline in pipelines.items()})
 pulumi.export("pipeline_aliases", {name: pipeline.alias_arn for name, pipeline in pipelines.items()})
-pulumi.export("alarm_names", monitoring.alarm_names)
+# Per pipeline: the version live before this update, the one it moves the alias to (None in a preview where that
+# version is not published yet) and why (components/release_target.py); each is also logged.
+pulumi.export("releases", {name: pipeline.target.apply(lambda target: target.export())
+                           for name, pipeline in pipelines.items()})
+pulumi.export("alarm_names", pulumi.Output.all(
+    monitoring.alarm_names, *(name for pipeline in pipelines.values() for name in pipeline.alarm_names)).apply(
+    lambda names: [*names[0], *names[1:]]))
 pulumi.export("release", {"strategy": settings.release.strategy, "canary_percent": settings.release.canary_percent,
                           "canary_bake_minutes": settings.release.canary_bake_minutes,
                           "retained_releases": settings.release.retained_releases,

@@ -62,10 +62,10 @@ def estimate_stack(stack: str, root: Path, assumptions_path: Path, prices_path: 
     import yaml
 
     from harness.program import run_program
+    from schedules import ScheduleError
 
     from .cost_graph import GLUE_JOB, job_key
     from .cost_model import estimate
-    from .schedule_runs import ScheduleError
 
     if stack not in stack_names(root):
         raise CostError(f"--stack {stack!r}: no Pulumi.{stack}.yaml in {root}; stacks: {', '.join(stack_names(root))}")

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.program import ProgramRun, Resource
+from schedules import runs_per_month
 
 from .cost_assumptions import Assumptions
-from .schedule_runs import runs_per_month
 
 GLUE_JOB = "aws:glue/job:Job"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"

@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from harness.program import ProgramRun
+from schedules import DAYS_PER_MONTH
 
 from .cost_assumptions import Assumptions
 from .cost_graph import FUNCTION, GLUE_JOB, SCHEDULE, STATE_MACHINE, Usage, decoded, unqualified, usage
 from .prices import PriceBook
-from .schedule_runs import DAYS_PER_MONTH
 
 GB = 1e9
 # DPUs per worker of each Glue worker type (AWS Glue job docs: G.1X 1 DPU, ...); billed per second, 1 minute minimum.
@@ -395,8 +395,8 @@ def _classify(run: ProgramRun) -> tuple[dict[str, int], dict[str, int]]:
                     "aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:cloudtrail/trail:Trail",
                     LOG_GROUP, "aws:cloudwatch/metricAlarm:MetricAlarm",
                     "aws:cloudwatch/dashboard:Dashboard", "aws:sns/topic:Topic"}
-    # Custom resources only: components are groupings, with nothing to pay for.
-    counts = Counter(r.type for r in run.resources if r.options.get("custom"))
+    # Custom resources only: components, and the engine's provider resources (`pulumi:providers:*`), cost nothing.
+    counts = Counter(r.type for r in run.resources if r.options.get("custom") and not r.type.startswith("pulumi:"))
     free = {t: n for t, n in counts.items() if t in FREE_TYPES}
     not_priced = {t: n for t, n in counts.items() if t not in FREE_TYPES and t not in priced_types}
     return free, not_priced

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.common.catalog import ENTRYPOINT, entrypoint_job, job_names
+from schedules import longest_gap_minutes
 
 from . import naming
 
@@ -41,6 +43,8 @@ SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cr
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
 RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
+# A canary's bake is the managed deployment's interval (AWS allows up to 2100 minutes); a day at most here.
+MAX_CANARY_BAKE_MINUTES = 1440
 # The stack whose data must never be deleted by a `pulumi destroy`.
 PRODUCTION_STACKS = ("prod",)
 # S3 refuses a STANDARD_IA transition earlier than 30 days after creation.
@@ -121,6 +125,10 @@ class ReleaseSettings:
     canary_bake_minutes: int
     # Pipeline versions (and their Glue artifacts) kept for rollback; older ones no alias routes to are pruned.
     retained_releases: int
+    # Keep every existing `live` alias on the version it routes to now (components/release_target.py): set by
+    # `python -m automation release` in its workspace for the update that publishes before verification, never
+    # in a stack file.
+    hold_aliases: bool
 
 
 @dataclass(frozen=True)
@@ -274,9 +282,10 @@ STACK_FIELDS: dict[str, Setting] = {
     "releaseStrategy": Setting(_one_of(RELEASE_STRATEGIES), "release.strategy", "verify-then-switch"),
     # Step Functions aliases route in whole percent between two versions.
     "canaryPercent": Setting(int_range(1, 99), "release.canary_percent", 10),
-    "canaryBakeMinutes": Setting(int_range(1, 1440), "release.canary_bake_minutes", 30),
+    "canaryBakeMinutes": Setting(int_range(1, MAX_CANARY_BAKE_MINUTES), "release.canary_bake_minutes", 30),
     # AWS keeps at most 1,000 versions per state machine.
     "retainedReleases": Setting(int_range(2, 100), "release.retained_releases", 10),
+    "holdAliases": Setting(BOOLEAN, "release.hold_aliases", False),
     "tableSnapshotRetentionDays": Setting(int_range(1, 3650), "table_maintenance.snapshot_retention_days", 5),
     "tableSnapshotsToKeep": Setting(int_range(1, 1000), "table_maintenance.snapshots_to_keep", 1),
     "tableOrphanFileRetentionDays": Setting(int_range(1, 3650), "table_maintenance.orphan_file_retention_days", 3),
@@ -446,6 +455,34 @@ def _check_orphan_file_retention(values: Mapping[str, Any], jobs: list[GlueJobSe
                         f"upkeep could delete the files of a run still in progress")
 
 
+def _check_canary(values: Mapping[str, Any], problems: list[str]) -> None:
+    """A canary is judged by the scheduled runs that reach the new version during the bake: on average at least
+    one must (bake / longest gap between runs x canaryPercent >= 100 %), or the alarms have nothing to see."""
+    if values.get("releaseStrategy") != "canary" or None in (values.get("canaryPercent"),
+                                                              values.get("canaryBakeMinutes"),
+                                                              values.get("pipelineSchedule")):
+        return
+    schedule, percent, bake = values["pipelineSchedule"], values["canaryPercent"], values["canaryBakeMinutes"]
+    instead = "or releaseStrategy verify-then-switch (the new version is health-checked before any run reaches it)"
+    if not schedule:
+        problems.append(f"{PROJECT}:releaseStrategy = 'canary': needs a {PROJECT}:pipelineSchedule, whose runs the "
+                        f"canary is judged by (no run would reach the new version); {instead}")
+        return
+    try:
+        gap = longest_gap_minutes(schedule)
+    except ValueError as error:
+        problems.append(f"{PROJECT}:pipelineSchedule = {schedule!r}: {error}")
+        return
+    needed = math.ceil(100 / percent) * gap
+    if bake < needed:
+        problems.append(f"{PROJECT}:canaryBakeMinutes = {bake}: must be at least {needed} with canaryPercent "
+                        f"{percent} and pipelineSchedule {schedule!r} (runs up to {gap} minutes apart), so that a "
+                        f"scheduled run reaches the new version during the bake"
+                        + (f" (more than the {MAX_CANARY_BAKE_MINUTES} allowed)" if needed > MAX_CANARY_BAKE_MINUTES
+                           else "")
+                        + f"; {instead}")
+
+
 def _settings(stack: str, values: Mapping[str, Any], jobs: list[GlueJobSettings]) -> StackSettings:
     """StackSettings from the checked values, each key filling the field STACK_FIELDS names."""
     top: dict[str, Any] = {}
@@ -484,6 +521,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     if stack in PRODUCTION_STACKS and values.get("objectAccessAudit") is False:
         problems.append(f"{PROJECT}:objectAccessAudit = false: must be true on stack '{stack}' (every access to "
                         f"production data is recorded)")
+    _check_canary(values, problems)
     jobs = _parse_jobs(raw.get(GLUE_JOBS_KEY), values, jobs_dir, problems)
     _check_orphan_file_retention(values, jobs, problems)
     if problems:

@@ -1,4 +1,9 @@
-"""One Lambda function: deterministic package, own role and log group, encrypted settings, `live` alias."""
+"""One Lambda function: deterministic package, own role and log group, encrypted settings, `live` alias.
+
+The `live` alias (what events and schedules invoke) follows the pipelines' target version rule
+(components/release_target.py): it moves to a newly published version with a release, stays put under a hold or a
+rollback's pin, so changed code is not live before the release that verifies it.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ from . import artifacts, naming
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
+from .release_target import alias_description, decide, declared_version, function_alias
 
 RUNTIME = "python3.11"
 ALIAS = "live"
+ALIAS_DESCRIPTION = "Released function version: moved by pulumi up with the release, pinned by a rollback"
 # Powertools for AWS Lambda (logger, metrics, tracer, and the parser with its pydantic) from AWS's public layer; keep
 # its version in step with aws-lambda-powertools in requirements-dev.txt, which the handler tests run against.
 POWERTOOLS_LAYER = "arn:{partition}:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:27"
@@ -41,6 +48,8 @@ class LambdaFunctionArgs(RoleArgs):
     functions_dir: Path
     build_dir: Path
     environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Keep an existing `live` alias on the version it routes to now (the stack's holdAliases).
+    hold_alias: bool = False
     # Invoked asynchronously (events, schedules): failures are retried, then kept in a dead-letter queue.
     asynchronous: bool = False
 
@@ -110,11 +119,14 @@ class LambdaFunction(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
         )
+        target = decide(function_alias(function_name, ALIAS), function.version, args.hold_alias,
+                        lambda decided: f"function {args.function}: {decided.describe('all at once')}")
         alias = aws.lambda_.Alias(
             f"{name}-alias",
             name=ALIAS,
             function_name=function.name,
-            function_version=function.version,
+            function_version=declared_version(target, function.version, str),
+            description=alias_description(target, ALIAS_DESCRIPTION),
             opts=child,
         )
         if dead_letters:

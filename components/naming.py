@@ -208,6 +208,11 @@ def state_machine_name(names: StackNames, job: str) -> str:
     return f"{name_prefix(names)}-{hyphenated(job)}-pipeline"
 
 
+def state_machine_arn(partition: str, region: str, account_id: str, names: StackNames, job: str) -> str:
+    """The ARN the job's state machine has (or will have: known before its first deploy)."""
+    return f"arn:{partition}:states:{region}:{account_id}:stateMachine:{state_machine_name(names, job)}"
+
+
 def state_machine_log_group(names: StackNames, job: str) -> str:
     return f"{log_group_root(names)}/states/{job}"
 

@@ -1,8 +1,10 @@
 """One Glue job's pipeline: the Step Functions state machine, its log group and role, an optional schedule.
 
 Every deploy that changes the definition publishes a new, immutable version; the `live` alias is what
-schedules start. The alias is created on the first version, after which its routing belongs to the release
-controller (`python -m automation release | rollback`), so a later `pulumi up` never undoes a rollback.
+schedules start. The alias is declared with Step Functions' managed gradual deployment (the aws-native provider's
+StateMachineAlias with a deploymentPreference), so AWS shifts the traffic, watches the release alarms and rolls
+back on its own, with no client running. Which version it is declared on follows the target version rule
+(components/release_target.py): a hold or a rollback's pin keeps it, a newer release moves it.
 """
 
 from __future__ import annotations
@@ -12,17 +14,47 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_aws_native as aws_native
 
 from . import naming
 from .asl import PipelineTargets, pipeline_definition
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
+from .config import ReleaseSettings
 from .iam.state_machine_policy import state_machine_policy
+from .release_alarms import ReleaseAlarmArgs, release_alarms
+from .release_target import Target, alias_description, decide, declared_version, state_machine_alias
 from .schedule import Schedule, ScheduleArgs
 
 LIVE_ALIAS = "live"
-ALIAS_DESCRIPTION = "Released pipeline version; routing is set by python -m automation release and rollback"
+# The type the `live` alias had before it was declared with aws-native (components/pipeline.py's history).
+PULUMI_AWS_ALIAS = "aws:sfn/alias:Alias"
+ALIAS_DESCRIPTION = "Released pipeline version: moved by pulumi up (managed deployment), pinned by a rollback"
+# Release strategy -> the managed deployment's type. verify-then-switch has checked the new version before the
+# update that moves the alias, so that update moves it at once (AWS still watches the alarms and rolls back).
+DEPLOYMENT_TYPES = {"all-at-once": "ALL_AT_ONCE", "verify-then-switch": "ALL_AT_ONCE", "canary": "CANARY"}
 # Long enough for Glue's own retries of a run that hits its timeout.
 GLUE_STATE_MARGIN_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """How AWS moves the `live` alias to a new version."""
+
+    type: str  # ALL_AT_ONCE or CANARY
+    percentage: int | None = None  # CANARY: the share of runs the new version gets first
+    interval_minutes: int | None = None  # CANARY: how long, under the alarms, before the rest
+
+    @classmethod
+    def of(cls, release: ReleaseSettings) -> Deployment:
+        kind = DEPLOYMENT_TYPES[release.strategy]
+        if kind == "CANARY":
+            return cls(kind, release.canary_percent, release.canary_bake_minutes)
+        return cls(kind)
+
+    def describe(self) -> str:
+        if self.type == "CANARY":
+            return f"canary {self.percentage} % for {self.interval_minutes} min"
+        return "all at once"
 
 
 @dataclass(frozen=True)
@@ -49,6 +81,11 @@ class PipelineArgs(RoleArgs):
     quality_gate_function_version_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
     release_commit: str
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    deployment: Deployment
+    # Keep an existing alias on the version it routes to now (the stack's holdAliases).
+    hold_alias: bool
     # Execution input of scheduled runs (the job's defaults apply to what it leaves out).
     scheduled_input: str = "{}"
 
@@ -59,6 +96,10 @@ class Pipeline(pulumi.ComponentResource):
     # The version this deploy published, and the alias that schedules start.
     version_arn: pulumi.Output[str]
     alias_arn: pulumi.Output[str]
+    # What this update does to the alias (components/release_target.py).
+    target: pulumi.Output[Target]
+    # The alarms the managed deployment watches.
+    alarm_names: list[pulumi.Output[str]]
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Pipeline", name, None, opts)
@@ -78,6 +119,8 @@ class Pipeline(pulumi.ComponentResource):
                                                    function_arns=[v["validate"], v["quality_gate"]],
                                                    topic_arn=v["topic_arn"], key_arn=v["key_arn"])),
             opts=child)
+        glue_timeout_seconds = (args.glue_timeout_minutes * 60 * (args.glue_max_retries + 1)
+                                + GLUE_STATE_MARGIN_SECONDS)
         definition = pulumi.Output.all(
             glue_job_name=args.glue_job_name, script=args.glue_script_location, library=args.glue_library_location,
             validate=args.validate_function_version_arn, quality_gate=args.quality_gate_function_version_arn,
@@ -86,8 +129,7 @@ class Pipeline(pulumi.ComponentResource):
             job=job, glue_job_name=v["glue_job_name"], validate_function_version_arn=v["validate"],
             quality_gate_function_version_arn=v["quality_gate"], glue_script_location=v["script"],
             glue_library_location=v["library"], topic_arn=v["topic_arn"], stack=naming.name_prefix(names),
-            glue_timeout_seconds=args.glue_timeout_minutes * 60 * (args.glue_max_retries + 1)
-            + GLUE_STATE_MARGIN_SECONDS,
+            glue_timeout_seconds=glue_timeout_seconds,
             release_commit=args.release_commit,
         )), indent=2))
         state_machine = aws.sfn.StateMachine(
@@ -108,14 +150,33 @@ class Pipeline(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
-        alias = aws.sfn.Alias(
+        # The ARN the machine has or will have, known before it exists (a first deploy reads the alias before).
+        machine_arn = pulumi.Output.all(partition=args.partition, region=args.region, account=args.account_id).apply(
+            lambda a: naming.state_machine_arn(a["partition"], a["region"], a["account"], names, job))
+        target = decide(state_machine_alias(machine_arn, LIVE_ALIAS), state_machine.state_machine_version_arn,
+                        args.hold_alias, lambda decided: f"{job}: {decided.describe(args.deployment.describe())}")
+        target_arn = declared_version(target, state_machine.state_machine_version_arn,
+                                      lambda version: pulumi.Output.concat(machine_arn, f":{version}"))
+        alarms = release_alarms(name, ReleaseAlarmArgs(
+            names=names, job=job, tags=args.tags, topic_arn=args.topic_arn, version_arn=target_arn,
+            scheduled=bool(args.schedule), longest_run_seconds=glue_timeout_seconds), opts=child)
+        deployment = args.deployment
+        alias = aws_native.stepfunctions.StateMachineAlias(
             f"{name}-live",
             name=LIVE_ALIAS,
-            description=ALIAS_DESCRIPTION,
-            routing_configurations=[{"state_machine_version_arn": state_machine.state_machine_version_arn,
-                                     "weight": 100}],
-            # Routing and the release history in the description are the release controller's after creation.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["routingConfigurations", "description"]),
+            description=alias_description(target, ALIAS_DESCRIPTION),
+            deployment_preference={
+                "state_machine_version_arn": target_arn,
+                "type": deployment.type,
+                "percentage": deployment.percentage,
+                "interval": deployment.interval_minutes,
+                "alarms": [alarm.name for alarm in alarms],
+            },
+            # Stacks deployed before the managed deployment have the same `live` alias as pulumi-aws's sfn.Alias:
+            # the engine takes it for this resource and, its provider having changed, replaces it, removing the old
+            # one before creating this one (AWS refuses a second alias of the same name). One-time; harmless after.
+            opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(type_=PULUMI_AWS_ALIAS)],
+                                        delete_before_replace=True),
         )
 
         if args.schedule:
@@ -130,5 +191,7 @@ class Pipeline(pulumi.ComponentResource):
         self.state_machine_name = state_machine.name
         self.version_arn = state_machine.state_machine_version_arn
         self.alias_arn = alias.arn
+        self.target = target
+        self.alarm_names = [alarm.name for alarm in alarms]
         self.register_outputs({"state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
-                               "alias_arn": self.alias_arn})
+                               "alias_arn": self.alias_arn, "release": target.apply(Target.export)})

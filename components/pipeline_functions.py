@@ -46,6 +46,8 @@ class PipelineFunctionsArgs(RoleArgs):
     cleanup_ttl_days: int
     functions_dir: Path
     build_dir: Path
+    # Keep the existing `live` aliases where they are (the stack's holdAliases).
+    hold_aliases: bool = False
 
 
 class PipelineFunctions(pulumi.ComponentResource):
@@ -70,7 +72,7 @@ class PipelineFunctions(pulumi.ComponentResource):
                 key_arn=args.key_arn, statements=statements, memory_mb=args.memory_mb,
                 timeout_seconds=args.timeout_seconds, reserved_concurrency=args.reserved_concurrency,
                 environment=environment, asynchronous=FUNCTIONS[key], functions_dir=args.functions_dir,
-                build_dir=args.build_dir,
+                build_dir=args.build_dir, hold_alias=args.hold_aliases,
             ), opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=short)]))
 
         job_paths = pulumi.Output.all(raw=args.raw_bucket, curated=args.curated_bucket).apply(

@@ -14,13 +14,14 @@ import hashlib
 import runpy
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from components.release_pins import Pin
 from policies.guardrails import pulumi_internals
 from stack_files import ROOT, as_engine_config, stack_config
 
@@ -73,6 +74,59 @@ class ProgramRun:
         return matches[0]
 
 
+@dataclass(frozen=True)
+class AwsAlias:
+    """A `live` alias as it is in AWS before the update (what the program's alias data sources answer)."""
+
+    routing: Mapping[int, int]  # version -> weight in percent (a Lambda alias: its one version)
+    description: str = ""
+    # The newest version published so far (a rollback's pin: the version rolled back from); default: the highest
+    # version routed to.
+    latest: int | None = None
+
+    @classmethod
+    def live(cls, version: int, description: str = "") -> AwsAlias:
+        return cls(routing={version: 100}, description=description)
+
+    @classmethod
+    def pinned(cls, pin: Pin) -> AwsAlias:
+        """As `python -m automation rollback` leaves it: all on the pinned version, the pin in the description."""
+        return cls(routing={pin.version: 100}, description=pin.describe(), latest=pin.over)
+
+    @property
+    def newest(self) -> int:
+        return self.latest if self.latest is not None else max(self.routing)
+
+
+@dataclass(frozen=True)
+class AwsState:
+    """What AWS holds before the update, for tests: the `live` aliases by state machine or function name (`default`
+    for the others; None: no alias, a first deploy), and whether the update publishes a new version of each (the
+    newest + 1) or changes nothing (the newest stays current)."""
+
+    aliases: Mapping[str, AwsAlias] = field(default_factory=dict)
+    default: AwsAlias | None = None
+    publishes: bool = True
+    # The error every alias data source answers instead (denied, throttled, ...), if any.
+    lookup_error: str | None = None
+
+    def alias(self, name: str) -> AwsAlias | None:
+        return self.aliases.get(name, self.default)
+
+    def published(self, name: str) -> int:
+        """The version this update leaves current for the state machine or function `name`."""
+        alias = self.alias(name)
+        if alias is None:
+            return 1
+        return alias.newest + 1 if self.publishes else alias.newest
+
+
+FIRST_DEPLOY = AwsState()
+# What pulumi-aws's data sources answer for a missing alias (the Terraform provider's messages, AWS's error code).
+NO_STATE_MACHINE_ALIAS = "no Step Functions State Machine Aliases matched"
+NO_FUNCTION_ALIAS = "getting Lambda alias: ResourceNotFoundException: Alias not found: {name}"
+
+
 # ARNs AWS gives each resource type, from the resource's inputs (and its name, given or generated).
 ARN_FORMATS = {
     "aws:iam/role:Role": ("iam", "role{path}{name}"),
@@ -98,8 +152,9 @@ def _short_hash(text: str) -> str:
 class AwsMocks(pulumi.runtime.Mocks):
     """Computes the outputs AWS would: ARNs, generated bucket names, ids. Records inputs as sent."""
 
-    def __init__(self, region: str, preview: bool = False):
+    def __init__(self, region: str, preview: bool = False, aws: AwsState = FIRST_DEPLOY):
         self.region = region
+        self.aws = aws
         # In a preview AWS has computed nothing yet: outputs that are not inputs stay unknown.
         self.preview = preview
         # (type, logical name) -> inputs exactly as the program sent them (camelCase, as policies see them).
@@ -130,14 +185,15 @@ class AwsMocks(pulumi.runtime.Mocks):
             resource_id = inputs["key"]
         elif kind == "aws:lambda/function:Function":
             arn = self._arn("lambda", f"function:{name}")
-            outputs.update(arn=arn, version="1", qualifiedArn=f"{arn}:1")
+            version = self.aws.published(name)
+            outputs.update(arn=arn, version=str(version), qualifiedArn=f"{arn}:{version}")
         elif kind == "aws:sfn/stateMachine:StateMachine":
             arn = self._arn("states", f"stateMachine:{name}")
-            # A first deploy with publish=true publishes version 1.
-            outputs.update(arn=arn, stateMachineVersionArn=f"{arn}:1" if inputs.get("publish") else "")
-        elif kind == "aws:sfn/alias:Alias":
-            # arn:…:stateMachine:<machine>:<alias>, the machine taken from the version it routes to.
-            version_arn = inputs["routingConfigurations"][0]["stateMachineVersionArn"]
+            published = f"{arn}:{self.aws.published(name)}"
+            outputs.update(arn=arn, stateMachineVersionArn=published if inputs.get("publish") else "")
+        elif kind == "aws-native:stepfunctions:StateMachineAlias":
+            # arn:…:stateMachine:<machine>:<alias>, the machine taken from the version it ends on.
+            version_arn = inputs["deploymentPreference"]["stateMachineVersionArn"]
             outputs["arn"] = f"{version_arn.rsplit(':', 1)[0]}:{name}"
         elif kind in ARN_FORMATS:
             service, resource = ARN_FORMATS[kind]
@@ -158,6 +214,26 @@ class AwsMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION,
                     "reverseDnsPrefix": "com.amazonaws"}
+        if args.token in ("aws:sfn/getAlias:getAlias", "aws:lambda/getAlias:getAlias") and self.aws.lookup_error:
+            return {}, [("name", self.aws.lookup_error)]
+        if args.token == "aws:sfn/getAlias:getAlias":
+            machine_arn = args.args["statemachineArn"]
+            alias = self.aws.alias(machine_arn.split(":")[6])
+            if alias is None:
+                return {}, [("name", NO_STATE_MACHINE_ALIAS)]
+            return {"arn": f"{machine_arn}:{args.args['name']}", "name": args.args["name"],
+                    "description": alias.description, "statemachineArn": machine_arn,
+                    "routingConfigurations": [{"stateMachineVersionArn": f"{machine_arn}:{version}", "weight": weight}
+                                              for version, weight in alias.routing.items()]}
+        if args.token == "aws:lambda/getAlias:getAlias":
+            function, name = args.args["functionName"], args.args["name"]
+            alias = self.aws.alias(function)
+            if alias is None:
+                return {}, [("name", NO_FUNCTION_ALIAS.format(name=name))]
+            arn = self._arn("lambda", f"function:{function}")
+            return {"arn": f"{arn}:{name}", "name": name, "functionName": function, "description": alias.description,
+                    "functionVersion": str(max(alias.routing, key=alias.routing.get)),
+                    "invokeArn": f"{arn}:{name}/invocations"}
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
@@ -210,11 +286,12 @@ def own_jobs_package(program_root: Path) -> Iterator[None]:
 
 
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
-                program: Path = ROOT / "__main__.py", project: str = PROJECT) -> ProgramRun:
+                program: Path = ROOT / "__main__.py", project: str = PROJECT,
+                aws: AwsState = FIRST_DEPLOY) -> ProgramRun:
     """Evaluate `program` (of Pulumi project `project`) for `stack` and return what it registered; config defaults
-    to the stack file next to the program."""
+    to the stack file next to the program; `aws`: what AWS holds before the update (default: nothing yet)."""
     config = stack_config(stack, program.parent) if config is None else config
-    mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)), preview=preview)
+    mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)), preview=preview, aws=aws)
     monitor = pulumi_internals.recording_monitor(mocks)
     # A fresh root stack per run: set_mocks keeps an existing one, and with it the previous run's exports.
     pulumi.runtime.reset_options(project=project, stack=stack, preview=preview)
@@ -227,7 +304,9 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
         with own_jobs_package(program.parent):
             runpy.run_path(str(program), run_name="__main__")
         pulumi_internals.settle_outputs()
-        return pulumi.Output.from_input(pulumi_internals.stack_outputs()).apply(exports.update)
+        # In a preview too: what is not known yet stays pulumi.output.UNKNOWN, as the engine would show it.
+        return pulumi.Output.from_input(pulumi_internals.stack_outputs()).apply(exports.update,
+                                                                                run_with_unknowns=True)
 
     # An evaluation makes a few hundred thousand short-lived objects; the cyclic collector's full passes over all
     # the process holds (a test session keeps every run) cost about a third of its time. It runs afterwards instead.

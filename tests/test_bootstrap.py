@@ -677,7 +677,7 @@ def test_deploy_roles_can_release_and_health_check_their_stack(evaluations):
     policies = role_policies(evaluations.bootstrap("prod"), "data-pipeline-ci-deploy-prod")
     prod = evaluations.stack("prod")
     machines = prod.of_type("aws:sfn/stateMachine:StateMachine")
-    aliases = prod.of_type("aws:sfn/alias:Alias")
+    aliases = prod.of_type("aws-native:stepfunctions:StateMachineAlias")
     assert len(machines) == len(aliases) >= 2, "every job's pipeline is released"
     alarm = prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")[0].outputs["arn"]
     for machine, alias in zip((m.outputs["arn"] for m in machines), (a.outputs["arn"] for a in aliases), strict=True):

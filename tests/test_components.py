@@ -221,11 +221,12 @@ def test_pipeline_functions_are_the_four_handlers(prod):
 
 
 @pulumi.runtime.test
-def test_pipeline_publishes_versions_logs_to_its_own_group_and_routes_live_to_its_version(prod):
-    def check(publish, logging, log_group_arn, tracing, version_arn, routing):
+def test_pipeline_publishes_versions_logs_to_its_own_group_and_deploys_live_to_its_version(prod):
+    def check(publish, logging, log_group_arn, tracing, version_arn, preference):
         assert publish is True and tracing == {"enabled": True}
         assert logging["log_destination"] == f"{log_group_arn}:*"
-        assert routing == [{"state_machine_version_arn": version_arn, "weight": 100}]
+        # A first deploy (no alias in AWS yet): the alias is declared on the version this deploy published.
+        assert preference["state_machine_version_arn"] == version_arn
 
     pipelines = prod.of(PIPELINE)
     assert len(pipelines) == len(stack_config(STACK)["data-pipeline:glueJobs"])
@@ -237,7 +238,7 @@ def test_pipeline_publishes_versions_logs_to_its_own_group_and_routes_live_to_it
             tracing=machine.tracing_configuration,
             log_group_arn=prod.child(pipeline, "aws:cloudwatch/logGroup:LogGroup").arn,
             version_arn=machine.state_machine_version_arn,
-            routing=prod.child(pipeline, "aws:sfn/alias:Alias").routing_configurations))
+            preference=prod.child(pipeline, "aws-native:stepfunctions:StateMachineAlias").deployment_preference))
     return pulumi.Output.all(*outputs)
 
 

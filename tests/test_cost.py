@@ -15,8 +15,8 @@ import pytest
 from automation import cost_assumptions, cost_cli, prices
 from automation.cost_model import estimate
 from automation.cost_report import diff, format_table, to_dict
-from automation.schedule_runs import DAYS_PER_MONTH, ScheduleError, runs_per_month
 from harness.program import copy_program, run_program
+from schedules import DAYS_PER_MONTH, ScheduleError, runs_per_month
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
 
 pytestmark = pytest.mark.tier("unit")

@@ -22,7 +22,8 @@ JOBS_DIR = ROOT / "jobs"
 NAME_INPUTS = ("name", "bucketPrefix", "namePrefix", "dashboardName")
 # Named resources the check leaves out, with AWS's limit: their names are constants, or built from the stack and
 # job names with so much room that no name the config accepts reaches the limit (the last test proves it).
-UNCHECKED = {"aws:lambda/alias:Alias": 128, "aws:sfn/alias:Alias": 80, "aws:cloudwatch/metricAlarm:MetricAlarm": 255}
+UNCHECKED = {"aws:lambda/alias:Alias": 128, "aws-native:stepfunctions:StateMachineAlias": 80,
+             "aws:cloudwatch/metricAlarm:MetricAlarm": 255}
 
 
 def settings_of(stack: str, config: dict):

@@ -1,26 +1,33 @@
 """Releases in the program's graph, for every shipped stack under mocks: each pipeline is published with a `live`
-alias the release controller owns, schedules start the alias, a version pins its Lambda versions and Glue code,
-and the code older versions run outlives later deploys."""
+alias AWS deploys (Step Functions' managed deployment, watched by the stack's own alarms on the new version),
+aliases follow the target version rule (hold, a rollback's pin, a newer release) as AWS reports them at plan time,
+schedules start the alias, a version pins its Lambda versions and Glue code, and the code older versions run
+outlives later deploys."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pulumi
 import pytest
+from pulumi.output import Unknown
 
 from components.artifacts import RETIRED_EXPIRATION_DAYS, RETIRED_TAG
 from components.pipeline import LIVE_ALIAS
 from components.release_info import COMMIT_VARIABLE, commit_of
-from harness.program import run_program
+from components.release_pins import Pin, parse_pin
+from harness.program import AwsAlias, AwsState, ProgramRun, run_program
 from stack_files import stack_config
 
 pytestmark = pytest.mark.tier("program")
 
 P = "data-pipeline:"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
-ALIAS = "aws:sfn/alias:Alias"
+ALIAS = "aws-native:stepfunctions:StateMachineAlias"
+FUNCTION_ALIAS = "aws:lambda/alias:Alias"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 QUALIFIED_FUNCTION = re.compile(r"^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[a-z0-9-]+:\d+$")
 
 
@@ -28,21 +35,139 @@ def jobs(config: dict) -> list[str]:
     return sorted(config[P + "glueJobs"])
 
 
-def test_every_pipeline_is_published_with_a_live_alias_the_controller_owns(shipped):
+def aliases_by_job(run: ProgramRun) -> dict[str, dict]:
+    return {a.name.removesuffix("-pipeline-live"): a.inputs for a in run.of_type(ALIAS)}
+
+
+def test_every_pipeline_alias_is_a_managed_deployment_watched_by_alarms_the_stack_creates(shipped):
     stack, config, run = shipped
     machines = {m.name.removesuffix("-pipeline-state-machine"): m for m in run.of_type(STATE_MACHINE)}
-    aliases = {a.name.removesuffix("-pipeline-live"): a for a in run.of_type(ALIAS)}
+    aliases = aliases_by_job(run)
     assert sorted(machines) == sorted(aliases) == jobs(config)
+    alarms = {a.inputs["name"]: a.inputs for a in run.of_type(ALARM)}
+    canary = config[P + "releaseStrategy"] == "canary"
+    released: set[str] = set()
     for job, machine in machines.items():
         assert machine.inputs["publish"] is True
         alias = aliases[job]
-        assert alias.inputs["name"] == LIVE_ALIAS
-        # Created on the first version, then routed by `release` and `rollback` only: `up` must not undo them.
-        assert alias.inputs["routingConfigurations"] == [
-            {"stateMachineVersionArn": machine.outputs["stateMachineVersionArn"], "weight": 100}]
-        assert set(alias.ignore_changes) == {"routingConfigurations", "description"}
-        assert run.exports["pipeline_aliases"][job] == alias.outputs["arn"] == f"{machine.outputs['arn']}:live"
-        assert run.exports["pipeline_versions"][job] == machine.outputs["stateMachineVersionArn"]
+        assert alias["name"] == LIVE_ALIAS and "routingConfiguration" not in alias
+        preference = alias["deploymentPreference"]
+        # No alias in AWS yet (the mocks' default): the first deploy declares the version it published.
+        version = machine.outputs["stateMachineVersionArn"]
+        assert preference["stateMachineVersionArn"] == version
+        if canary:
+            assert (preference["type"], preference["percentage"], preference["interval"]) == (
+                "CANARY", config[P + "canaryPercent"], config[P + "canaryBakeMinutes"])
+        else:
+            assert preference["type"] == "ALL_AT_ONCE"
+            assert "percentage" not in preference and "interval" not in preference
+        # AWS counts a name no alarm has as OK: every name must be an alarm this stack creates, on this version.
+        assert preference["alarms"] and set(preference["alarms"]) <= set(alarms), preference["alarms"]
+        watched = [alarms[name] for name in preference["alarms"]]
+        assert all(query["metric"]["dimensions"] == {"StateMachineArn": version}
+                   for alarm in watched for query in alarm["metricQueries"] if "metric" in query)
+        failed = {query["metric"]["metricName"] for query in watched[0]["metricQueries"] if "metric" in query}
+        assert failed == {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+        # Successes can only go missing where runs are scheduled.
+        assert len(watched) == (2 if config[P + "pipelineSchedule"] else 1)
+        assert run.exports["pipeline_aliases"][job] == f"{machine.outputs['arn']}:live"
+        assert run.exports["pipeline_versions"][job] == version
+        assert run.exports["releases"][job] == {"live": None, "target": 1, "reason": "first deploy"}
+        released.update(preference["alarms"])
+    # The release controller reads the same alarms.
+    assert released <= set(run.exports["alarm_names"]) <= set(alarms)
+
+
+def test_a_stack_deployed_with_pulumi_aws_alias_has_it_replaced_without_two_aliases_named_live(shipped):
+    _, _, run = shipped
+    for alias in run.of_type(ALIAS):
+        assert [spec["spec"]["type"] for spec in alias.options["aliases"]] == ["aws:sfn/alias:Alias"]
+        assert alias.options["deleteBeforeReplace"] is True
+
+
+@pytest.mark.slow
+def test_a_canary_stack_declares_the_canary_with_its_percent_and_bake():
+    # Runs every minute: a fifth of them reach the new version, so a 7-minute bake sees one (the config rule).
+    config = {**stack_config("dev"), P + "releaseStrategy": "canary", P + "pipelineSchedule": "rate(1 minute)",
+              P + "canaryPercent": 20, P + "canaryBakeMinutes": 7}
+    run = run_program("dev", config)
+    for job, alias in aliases_by_job(run).items():
+        preference = alias["deploymentPreference"]
+        assert (preference["type"], preference["percentage"], preference["interval"]) == ("CANARY", 20, 7), job
+        assert len(preference["alarms"]) == 2
+
+
+def run_with(aws: AwsState, caplog, *, preview: bool = False, **settings) -> ProgramRun:
+    config = {**stack_config("dev"), **{P + key: value for key, value in settings.items()}}
+    with caplog.at_level(logging.INFO):
+        return run_program("dev", config, aws=aws, preview=preview)
+
+
+def declared(run: ProgramRun) -> dict[str, tuple[int, str]]:
+    """Every `live` alias (pipelines' and functions') -> the version it is declared on, and its description."""
+    pipelines = {f"pipeline {job}": (int(alias["deploymentPreference"]["stateMachineVersionArn"].rsplit(":", 1)[1]),
+                                     alias["description"]) for job, alias in aliases_by_job(run).items()}
+    functions = {f"function {a.inputs['functionName']}": (int(a.inputs["functionVersion"]), a.inputs["description"])
+                 for a in run.of_type(FUNCTION_ALIAS)}
+    assert len(pipelines) == 2 and len(functions) == 4
+    return {**pipelines, **functions}
+
+
+@pytest.mark.slow
+def test_a_hold_keeps_every_alias_on_the_version_live_in_aws(caplog):
+    run = run_with(AwsState(default=AwsAlias.live(3)), caplog, holdAliases=True)
+    assert {version for version, _ in declared(run).values()} == {3}
+    assert run.exports["releases"] == {job: {"live": 3, "target": 3, "reason": "hold"} for job in ("customers",
+                                                                                                    "orders")}
+    # The new version is published all the same: the release health-checks it before the update that moves.
+    assert run.exports["pipeline_versions"]["orders"].endswith(":4")
+    assert "orders: held at v3" in caplog.messages
+    alarm = next(a for a in run.of_type(ALARM) if a.inputs["name"].endswith("orders-new-version-failed"))
+    assert {q["metric"]["dimensions"]["StateMachineArn"] for q in alarm.inputs["metricQueries"] if "metric" in q} == {
+        run.exports["state_machines"]["orders"] + ":3"}
+
+
+@pytest.mark.slow
+def test_without_a_hold_every_alias_moves_to_the_version_this_update_published(caplog):
+    run = run_with(AwsState(default=AwsAlias.live(3)), caplog)
+    assert {version for version, _ in declared(run).values()} == {4}
+    assert run.exports["releases"]["orders"] == {"live": 3, "target": 4, "reason": "release"}
+    assert "orders: live v3 -> v4 (all at once)" in caplog.messages
+
+
+@pytest.mark.slow
+def test_a_rollback_pin_holds_until_a_newer_version_is_published(caplog):
+    pin = Pin(version=3, over=5, note="rolled back by octocat")
+    # The next `pulumi up` publishes nothing newer than v5 (nothing changed): the rollback stays, pin and all.
+    kept = run_with(AwsState(default=AwsAlias.pinned(pin), publishes=False), caplog)
+    assert set(declared(kept).values()) == {(3, pin.describe())}
+    assert kept.exports["releases"]["orders"] == {"live": 3, "target": 3, "reason": "pin"}
+    assert any(message.startswith("orders: pinned v3 by rollback") for message in caplog.messages)
+    # A release publishes v6: it replaces the pin, on every alias.
+    replaced = run_with(AwsState(default=AwsAlias.pinned(pin)), caplog)
+    assert {version for version, _ in declared(replaced).values()} == {6}
+    assert not any(parse_pin(description) for _, description in declared(replaced).values())
+    assert replaced.exports["releases"]["orders"] == {"live": 3, "target": 6, "reason": "release"}
+
+
+@pytest.mark.slow
+def test_a_preview_tells_what_it_knows_and_leaves_the_unpublished_version_unknown(caplog):
+    moving = run_with(AwsState(default=AwsAlias.live(3)), caplog, preview=True)
+    assert moving.exports["releases"]["orders"] == {"live": 3, "target": None, "reason": "release"}
+    assert "orders: live v3 -> the version this update publishes (all at once)" in caplog.messages
+    assert isinstance(aliases_by_job(moving)["orders"]["deploymentPreference"]["stateMachineVersionArn"], Unknown)
+    held = run_with(AwsState(default=AwsAlias.live(3)), caplog, preview=True, holdAliases=True)
+    assert held.exports["releases"]["orders"] == {"live": 3, "target": 3, "reason": "hold"}
+    assert aliases_by_job(held)["orders"]["deploymentPreference"]["stateMachineVersionArn"].endswith(":3")
+
+
+@pytest.mark.slow
+def test_an_alias_aws_will_not_show_stops_the_update_instead_of_passing_for_a_first_deploy(caplog):
+    """A first deploy's target would move an alias a hold or a pin must keep: only a missing alias is one."""
+    denied = ("getting Lambda alias: operation error Lambda: GetAlias, AccessDeniedException: not authorized to "
+              "perform: lambda:GetAlias")
+    with pytest.raises(pulumi.RunError, match=r"reading alias live of .* from AWS failed: .*AccessDeniedException"):
+        run_with(AwsState(default=AwsAlias.live(3), lookup_error=denied), caplog, holdAliases=True)
 
 
 def test_a_version_pins_its_functions_and_its_glue_code(shipped):

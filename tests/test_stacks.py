@@ -287,7 +287,7 @@ def test_exports_name_what_later_stages_need(shipped):
     stack, _, run = shipped
     assert set(run.exports) == {"kms_key_arn", "buckets", "glue_database", "glue_jobs", "glue_job_roles",
                                 "state_machines", "functions", "alert_topic_arn", "dashboard", "pipeline_versions",
-                                "pipeline_aliases", "alarm_names", "release", "tables"}
+                                "pipeline_aliases", "alarm_names", "release", "releases", "tables"}
     assert run.exports["tables"] == {job: f"data_pipeline_{stack}.{job}" for job in stack_jobs(stack)}
     assert run.exports["glue_jobs"] == {job: f"data-pipeline-{stack}-{job}" for job in stack_jobs(stack)}
     assert set(run.exports["state_machines"]) == set(run.exports["glue_job_roles"]) == set(stack_jobs(stack))
