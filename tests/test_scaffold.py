@@ -20,7 +20,7 @@ from tests.conftest import P
 pytestmark = pytest.mark.tier("program")
 
 JOB = "widgets"
-REPOSITORY_PARTS = ("harness", "policies", "stack_files.py", "tests", "pyproject.toml")
+REPOSITORY_PARTS = ("harness", "policies", "schedules.py", "stack_files.py", "tests", "pyproject.toml")
 
 
 def repository(folder: Path) -> Path:
