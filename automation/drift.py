@@ -3,7 +3,7 @@
 The engine's `refresh` in preview mode (`preview_refresh`, the Automation API's `pulumi refresh --preview-only`)
 reads every resource and reports what changed, without writing the state. Its events name each drifted
 resource and property; routing and history that the release controller wrote to a pipeline's `live` alias are
-expected and reported apart. Exit codes: 0 no drift, 1 drift, 2 could not check.
+expected and reported apart. Exit codes (automation/exit_codes.py): 0 no drift, 1 drift, 3 could not check.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any, Protocol
 
 from pulumi.automation import EngineEvent, OpType
 
-EXIT_CLEAN, EXIT_DRIFT, EXIT_UNCHECKED = 0, 1, 2
+from . import exit_codes
+
+EXIT_CLEAN, EXIT_DRIFT, EXIT_UNCHECKED = exit_codes.OK, exit_codes.NOT_DONE, exit_codes.FAILED
 # Properties another controller owns by design (the program ignores changes to them).
 EXPECTED = {"aws:sfn/alias:Alias": {"routingConfigurations", "description"}}
 DRIFT_OPS = {OpType.UPDATE, OpType.DELETE, OpType.REPLACE, OpType.CREATE_REPLACEMENT, OpType.DELETE_REPLACED}
