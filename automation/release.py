@@ -198,52 +198,68 @@ class ReleaseController:
             return report.fail("failed", exit_codes.FAILED, str(error))
         report.strategy = settings["strategy"]
         report.canary_percent, report.canary_bake_minutes = settings["canary_percent"], settings["canary_bake_minutes"]
+        self._roll_out(stack, outputs, settings, report)
+        try:
+            run_phase(phases["prune"], lambda: self._prune(outputs, settings, report), self.progress, self.clock)
+        except PhaseFailed as error:  # old versions stay a little longer; the release itself stands
+            report.warnings.append(f"{error}; old versions are pruned by the next release")
+        return report
+
+    def _roll_out(self, stack: ReleaseStack, outputs: Mapping[str, Any], settings: Mapping[str, Any],
+                  report: ReleaseReport) -> None:
+        """Verify, check that no alias changed since the publish, move, read back: the report says how it ended."""
         try:
             pending = self._plan(outputs, report)
-            if pending and settings["strategy"] != "all-at-once":
-                try:
-                    run_phase(phases["verify"], lambda: self._verify(outputs, pending), self.progress, self.clock)
-                except PhaseFailed as error:
-                    if isinstance(error.error, AwsSetupMissing):
-                        return report.fail("failed", exit_codes.NO_AWS_SETUP, f"{error}; the live aliases were not "
-                                                                              "moved")
-                    return report.fail("verification failed", exit_codes.NOT_DONE,
-                                       f"{error}; the live aliases were not moved")
-            if settings["strategy"] == "canary" and pending:
-                firing = self.client.firing_alarms(list(outputs.get("alarm_names") or []))
-                if firing:
-                    return report.fail("blocked", exit_codes.NOT_DONE, (
-                        f"alarms already in ALARM before the canary: {', '.join(firing)}; the managed deployment "
-                        "would roll back at once and tell nothing. Resolve them, or release with releaseStrategy "
-                        "verify-then-switch. The live aliases were not moved"))
-            changed = self._changed_since_publish(report)
+            stopped = self._before_move(outputs, settings, pending, report)
         except ReleaseError as error:
-            return report.fail("failed", exit_codes.FAILED, f"{error}; the live aliases were not moved")
+            report.fail("failed", exit_codes.FAILED, f"{error}; the live aliases were not moved")
+            return
         except Exception as error:
             problem = setup_problem(error)
             if problem is None:
                 raise
-            return report.fail("failed", exit_codes.NO_AWS_SETUP, f"{problem}; the live aliases were not moved")
-        if changed:
-            return report.fail("pre-empted", exit_codes.NOT_DONE, (
-                f"the live alias of {', '.join(changed)} changed since this release published its versions (a "
-                "rollback or an operator): the release stops without moving any alias; release again to replace "
-                "a rollback's pin with a newer version"))
+            report.fail("failed", exit_codes.NO_AWS_SETUP, f"{problem}; the live aliases were not moved")
+            return
+        if stopped:
+            return
         since = self.now()
         moved: PhaseFailed | None = None
         try:
-            self._engine(phases["move"], lambda: stack.deploy(self.progress.engine))
+            self._engine(report.phases["move"], lambda: stack.deploy(self.progress.engine))
         except PhaseFailed as error:
             moved = error
         self._read_back(report, pending, since, settings)
         self._conclude(report, pending, moved)
-        if report.exit_code in (exit_codes.OK, exit_codes.NOT_DONE):
+
+    def _before_move(self, outputs: Mapping[str, Any], settings: Mapping[str, Any], pending: list[PipelineRelease],
+                     report: ReleaseReport) -> bool:
+        """Whether the release stops before the move: verification failed, alarms already fire, or an alias changed
+        since the publish (read again right before the move)."""
+        if pending and settings["strategy"] != "all-at-once":
             try:
-                run_phase(phases["prune"], lambda: self._prune(outputs, settings, report), self.progress,
-                          self.clock)
-            except PhaseFailed as error:  # old versions stay a little longer; the release itself stands
-                report.warnings.append(f"{error}; old versions are pruned by the next release")
-        return report
+                run_phase(report.phases["verify"], lambda: self._verify(outputs, pending), self.progress, self.clock)
+            except PhaseFailed as error:
+                setup = isinstance(error.error, AwsSetupMissing)
+                report.fail("failed" if setup else "verification failed",
+                            exit_codes.NO_AWS_SETUP if setup else exit_codes.NOT_DONE,
+                            f"{error}; the live aliases were not moved")
+                return True
+        firing = self.client.firing_alarms(list(outputs.get("alarm_names") or [])) \
+            if settings["strategy"] == "canary" and pending else []
+        if firing:
+            report.fail("blocked", exit_codes.NOT_DONE, (
+                f"alarms already in ALARM before the canary: {', '.join(firing)}; the managed deployment would roll "
+                "back at once and tell nothing. Resolve them, or release with releaseStrategy verify-then-switch. "
+                "The live aliases were not moved"))
+            return True
+        changed = [p.job for p in report.pipelines.values() if self.client.alias(p.alias_arn) != p.held]
+        if changed:
+            report.fail("pre-empted", exit_codes.NOT_DONE, (
+                f"the live alias of {', '.join(changed)} changed since this release published its versions (a "
+                "rollback or an operator): the release stops without moving any alias; release again to replace "
+                "a rollback's pin with a newer version"))
+            return True
+        return False
 
     def _plan(self, outputs: Mapping[str, Any], report: ReleaseReport) -> list[PipelineRelease]:
         """Each pipeline's alias after the publish; those whose new version is to take the traffic."""
@@ -287,10 +303,6 @@ class ReleaseController:
         if failed:
             raise ReleaseError("; ".join(f"{p.job} ({_short(p.new_version)}): {p.error}" for p in failed))
 
-    def _changed_since_publish(self, report: ReleaseReport) -> list[str]:
-        """Pipelines whose alias is no longer as the publish left it (read again right before the move)."""
-        return [p.job for p in report.pipelines.values() if self.client.alias(p.alias_arn) != p.held]
-
     def _read_back(self, report: ReleaseReport, pending: list[PipelineRelease], since: datetime,
                    settings: Mapping[str, Any]) -> None:
         """Each alias's routing after the move, and the executions its new version ran since the move began."""
@@ -300,8 +312,11 @@ class ReleaseController:
                 pipeline.routing = _routing(alias)
                 if pipeline not in pending:
                     continue
+                pin = parse_pin(alias.description)
                 if alias.routes == (Route(pipeline.new_version, 100),):
                     pipeline.status = "live"
+                elif pin and pin.holds_against(version_number(pipeline.new_version)):
+                    pipeline.status = "pinned"  # a rollback landed during the move, and its pin held
                 elif pipeline.held and alias.routes == pipeline.held.routes:
                     pipeline.status = "rolled back"
                 else:
@@ -319,7 +334,12 @@ class ReleaseController:
 
     def _conclude(self, report: ReleaseReport, pending: list[PipelineRelease], moved: PhaseFailed | None) -> None:
         rolled_back = [p.job for p in pending if p.status == "rolled back"]
-        if rolled_back and (moved or len(rolled_back) == len(pending)):
+        pinned = [p.job for p in pending if p.status == "pinned"]
+        if pinned:
+            report.fail("pre-empted", exit_codes.NOT_DONE, (
+                f"a rollback pinned {', '.join(pinned)} while this release moved the aliases; the pin holds against "
+                "this release's versions, so they stay rolled back"))
+        elif rolled_back and (moved or len(rolled_back) == len(pending)):
             report.fail("rolled back", exit_codes.NOT_DONE, (
                 (f"{moved}; " if moved else "") + f"the managed deployment put {', '.join(rolled_back)} back on "
                 "the version live before (an alarm fired, or the update failed)"))
