@@ -9,7 +9,7 @@ automation/release_cli.py).
     python -m automation check-stack            # create or update the fast path's stack pr-base
     python -m automation deploy --pr 42         # the phases one by one
     python -m automation check --pr 42
-    python -m automation destroy --pr 42
+    python -m automation destroy --pr 42 [--clear-locks]
     python -m automation reap --closed 40,41    # dry run: what would go; add --execute to destroy (and clear
                                                 # stale state locks, automation/locks.py)
 
@@ -39,7 +39,7 @@ from . import exit_codes, github_cli, paths, release_cli
 from .code_check import CodeCheck
 from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import Lifecycle
-from .locks import LONGEST_RUN, backend_locks
+from .locks import LONGEST_RUN, backend_locks, clear_stale_locks
 from .profile import CHECK_STACK, InvalidPullRequest, PullRequest, check_stack_config, pull_request, stack_config
 from .progress import Progress
 from .reaper import reap
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(check)
     destroy = commands.add_parser("destroy", help="destroy the PR stack's resources and remove the stack")
     _add_pr(destroy)
+    destroy.add_argument("--clear-locks", action="store_true",
+                         help="first clear every state lock of the PR stack, however young: only where no other run "
+                              "can hold it (the teardown job, after the PR's check job ended, e.g. killed when a "
+                              "newer push cancelled it; the PR's concurrency group holds newer runs back)")
     reaper = commands.add_parser("reap", help="destroy PR stacks older than a TTL or whose PR is closed")
     reaper.add_argument("--ttl-hours", type=float, default=24, help="maximum age of a PR stack (default 24)")
     reaper.add_argument("--closed", default="", help="comma-separated numbers of closed pull requests")
@@ -207,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             stack.deploy(progress.engine)
             return 0
         elif args.command == "destroy":
+            if args.clear_locks:  # the runs that took them have ended (see --help)
+                for lock in clear_stale_locks(backend_locks(), stack.name, longest=timedelta(0))[0]:
+                    print(f"cleared the lock of an ended run: {lock}", file=sys.stderr)
             stack.destroy(progress.engine)
             stack.remove()
             return 0

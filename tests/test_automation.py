@@ -512,3 +512,28 @@ def test_a_killed_runs_pending_operations_are_cleared_by_a_refresh_first():
     assert automation_stack(engine).recover(print) == [f"creating {urn}"]
     assert engine.calls == [("refresh", True)]
     assert automation_stack(FakeEngine(None)).recover(print) == []  # nothing pending: no refresh
+
+
+def test_the_teardown_job_clears_the_killed_check_jobs_young_lock_and_destroys(tmp_path, monkeypatch):
+    """Cancel during destroy: GitHub killed the check job's destroy 10 s after SIGINT; its lock is minutes old."""
+    destroyed = []
+
+    class Stack:
+        name = "pr-3"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def destroy(self, on_output):
+            assert not lock.exists(), "the lock goes before the destroy"
+            destroyed.append("destroy")
+
+        def remove(self):
+            destroyed.append("remove")
+
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
+    monkeypatch.setattr("automation.cli.shutil.which", lambda _name: "/usr/bin/pulumi")
+    monkeypatch.setattr("automation.stacks.AutomationStack", Stack)
+    lock = write_lock(tmp_path, "pr-3", taken=datetime.now(UTC) - timedelta(minutes=2))
+    assert cli.main(["destroy", "--pr", "3", "--clear-locks"]) == exit_codes.OK
+    assert destroyed == ["destroy", "remove"]
