@@ -21,29 +21,34 @@ class AwsSetupMissing(RuntimeError):
     """No region, no credentials (or expired ones): the message says which and how to provide it."""
 
 
-def stack_file_region(stack: str, root: Path = ROOT) -> str | None:
-    path = root / f"Pulumi.{stack}.yaml"
+def stack_file(stack: str) -> Path:
+    return ROOT / f"Pulumi.{stack}.yaml"
+
+
+def stack_file_region(path: Path) -> str | None:
+    """The `aws:region` of a stack file (or of a PR profile, which has the same `config:` layout)."""
     if not path.is_file():
         return None
     return ((yaml.safe_load(path.read_text()) or {}).get("config") or {}).get("aws:region")
 
 
-def use_stack_region(stack: str, root: Path = ROOT) -> str:
-    """The region this process works in; without AWS_REGION / AWS_DEFAULT_REGION it is the stack file's, set as
-    AWS_DEFAULT_REGION so every boto3 client of the command (release, health check, rollback) agrees."""
+def use_region(config_file: Path) -> str:
+    """The region this process works in; without AWS_REGION / AWS_DEFAULT_REGION it is the stack file's (the one
+    `pulumi up` deploys to), set as AWS_DEFAULT_REGION so every boto3 client of the command agrees."""
     for variable in REGION_VARIABLES:
         if os.environ.get(variable):
             return os.environ[variable]
-    region = stack_file_region(stack, root)
+    region = stack_file_region(config_file)
     if not region:
-        raise AwsSetupMissing(f"no AWS region: set AWS_REGION, or aws:region in Pulumi.{stack}.yaml")
+        raise AwsSetupMissing(f"no AWS region: set AWS_REGION, or aws:region in {config_file.name}")
     os.environ["AWS_DEFAULT_REGION"] = region
     return region
 
 
-def session_for(stack: str, root: Path = ROOT) -> boto3.Session:
-    """A boto3 session in the stack's region, with credentials, or AwsSetupMissing."""
-    session = boto3.Session(region_name=use_stack_region(stack, root))
+def session_for(config_file: Path) -> boto3.Session:
+    """A boto3 session in the region of `config_file` (a stack file or PR profile), with credentials, or
+    AwsSetupMissing."""
+    session = boto3.Session(region_name=use_region(config_file))
     if session.get_credentials() is None:
         raise AwsSetupMissing("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
                               "(in CI: the workflow's role), then run again")

@@ -36,11 +36,20 @@ from typing import Any
 from jobs.common.catalog import job_names
 
 from . import exit_codes, github_cli, paths, release_cli
+from .aws_setup import AwsSetupMissing, session_for
 from .code_check import CodeCheck
 from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import Lifecycle
 from .locks import LONGEST_RUN, backend_locks, clear_stale_locks
-from .profile import CHECK_STACK, InvalidPullRequest, PullRequest, check_stack_config, pull_request, stack_config
+from .profile import (
+    CHECK_STACK,
+    PROFILE,
+    InvalidPullRequest,
+    PullRequest,
+    check_stack_config,
+    pull_request,
+    stack_config,
+)
 from .progress import Progress
 from .reaper import reap
 from .report import Report
@@ -154,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("pulumi") is None:
         return _stop(report, args, exit_codes.USAGE, "the Pulumi CLI is not on PATH; install it "
                                     "(https://www.pulumi.com/docs/install/)")
+    try:  # every PR stack (and the check stack) deploys to the PR profile's region
+        session_for(PROFILE)
+    except AwsSetupMissing as error:
+        return _stop(report, args, exit_codes.NO_AWS_SETUP, str(error))
     from .stacks import AutomationBackend, AutomationStack, EngineError  # pulumi.automation, only when needed
 
     progress = Progress()

@@ -32,7 +32,7 @@ from components.config import STACK_NAME
 from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
 
 from . import exit_codes
-from .aws_setup import AwsSetupMissing, session_for, setup_problem
+from .aws_setup import AwsSetupMissing, session_for, setup_problem, stack_file
 from .health_check import HealthCheck
 from .progress import Progress
 from .release import ReleaseController, ReleaseReport, RollbackIncomplete, rollback, status
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
             _write(report, args.report_json, args.report_md)
         return _fail(problem, exit_codes.USAGE)
     try:
-        session = session_for(args.stack)
+        session = session_for(stack_file(args.stack))
     except AwsSetupMissing as error:
         if args.command == "release":
             _write(ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor).fail(

@@ -176,7 +176,7 @@ class AutomationStack:
         """Pending operations a killed run left in the state (an operation started, never recorded as done),
         cleared by a refresh that reads each resource back from AWS (pending creates dropped: a resource whose
         create never finished is created again). The operations, `<type> <urn>`, for the report."""
-        pending = self._stack.export_stack().deployment.get("pending_operations") or []
+        pending = (self._stack.export_stack().deployment or {}).get("pending_operations") or []
         if pending:
             self._retry_concurrent("refresh", lambda: self._stack.refresh(on_output=on_output, color="never",
                                                                          clear_pending_creates=True))

@@ -24,6 +24,13 @@ pytestmark = pytest.mark.tier("unit")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Credentials that exist (the commands check for them before the engine runs); nothing here calls AWS."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+
+
 # --- PR profile ------------------------------------------------------------------------------------------------
 
 def test_pr_stack_config_is_valid_small_destroyable_and_unscheduled():
@@ -232,7 +239,7 @@ def test_a_failed_precondition_still_writes_the_report_files(tmp_path, capsys):
     assert "error: pull request number 'abc'" in capsys.readouterr().err
 
 
-def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkeypatch, capsys):
+def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkeypatch, capsys, aws_credentials):
     import automation.stacks
 
     def unopenable(*_args, **_kwargs):
@@ -514,7 +521,8 @@ def test_a_killed_runs_pending_operations_are_cleared_by_a_refresh_first():
     assert automation_stack(FakeEngine(None)).recover(print) == []  # nothing pending: no refresh
 
 
-def test_the_teardown_job_clears_the_killed_check_jobs_young_lock_and_destroys(tmp_path, monkeypatch):
+def test_the_teardown_job_clears_the_killed_check_jobs_young_lock_and_destroys(tmp_path, monkeypatch,
+                                                                               aws_credentials):
     """Cancel during destroy: GitHub killed the check job's destroy 10 s after SIGINT; its lock is minutes old."""
     destroyed = []
 
@@ -537,3 +545,17 @@ def test_the_teardown_job_clears_the_killed_check_jobs_young_lock_and_destroys(t
     lock = write_lock(tmp_path, "pr-3", taken=datetime.now(UTC) - timedelta(minutes=2))
     assert cli.main(["destroy", "--pr", "3", "--clear-locks"]) == exit_codes.OK
     assert destroyed == ["destroy", "remove"]
+
+
+def test_pr_commands_without_credentials_print_one_line_and_write_the_report(tmp_path, monkeypatch, capsys):
+    for variable in ("AWS_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(variable, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    assert cli.main(["check", "--pr", "7", *reports(tmp_path)]) == exit_codes.NO_AWS_SETUP
+    err = capsys.readouterr().err
+    assert err.startswith("error: no AWS credentials") and err.count("\n") == 1
+    assert written(tmp_path)[0]["exit_code"] == exit_codes.NO_AWS_SETUP

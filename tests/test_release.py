@@ -509,7 +509,7 @@ def test_rollback_and_status_without_aws_setup_print_one_line(command, monkeypat
     err = capsys.readouterr().err
     assert err.startswith("error: no AWS credentials") and err.count("\n") == 1
     assert os.environ["AWS_DEFAULT_REGION"] == "eu-west-1"  # from Pulumi.prod.yaml's aws:region
-    monkeypatch.setattr("automation.aws_setup.stack_file_region", lambda *_: None)
+    monkeypatch.setattr("automation.aws_setup.stack_file_region", lambda _path: None)
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     assert main([command, "--stack", "prod"]) == exit_codes.NO_AWS_SETUP
     assert capsys.readouterr().err == "error: no AWS region: set AWS_REGION, or aws:region in Pulumi.prod.yaml\n"
