@@ -308,7 +308,7 @@ class ReleaseController:
         """Each alias's routing after the move, and the executions its new version ran since the move began."""
         try:
             for pipeline in report.pipelines.values():
-                alias = self.client.alias(pipeline.alias_arn)
+                alias = self._keep_pin(report, pipeline, self.client.alias(pipeline.alias_arn))
                 pipeline.routing = _routing(alias)
                 if pipeline not in pending:
                     continue
@@ -331,6 +331,18 @@ class ReleaseController:
             problem = setup_problem(error) or str(error).splitlines()[0]
             report.warnings.append(f"could not read the aliases back ({problem}); AWS's managed deployment finishes "
                                    f"or rolls back by itself: `python -m automation status --stack {report.stack}`")
+
+    def _keep_pin(self, report: ReleaseReport, pipeline: PipelineRelease, alias: AliasState) -> AliasState:
+        """A rollback that landed while AWS shifted the alias keeps its pin in the description, but the shift may
+        have written the routing after it: put the routing back where the pin says (one call)."""
+        pin = parse_pin(alias.description)
+        pinned = Route(version_arn(machine_of(pipeline.new_version), pin.version), 100) if pin else None
+        if not pin or not pin.holds_against(version_number(pipeline.new_version)) or alias.routes == (pinned,):
+            return alias
+        self.client.route(pipeline.alias_arn, (pinned,), alias.description)
+        report.warnings.append(f"{pipeline.job}: the managed deployment moved the alias after a rollback pinned it "
+                               f"to v{pin.version}; moved it back to v{pin.version}")
+        return self.client.alias(pipeline.alias_arn)
 
     def _conclude(self, report: ReleaseReport, pending: list[PipelineRelease], moved: PhaseFailed | None) -> None:
         rolled_back = [p.job for p in pending if p.status == "rolled back"]

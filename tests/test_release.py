@@ -311,6 +311,23 @@ def test_a_rollback_landing_just_before_the_moving_update_is_kept_by_its_pin(env
     assert report.pipelines["orders"].status == "pinned"
 
 
+def test_a_rollback_overwritten_by_the_shift_in_flight_is_put_back_after_it(env):
+    stack = FakeStack(env)
+    release(env, stack)  # v2 live
+
+    def rollback_then_aws_shifts_anyway():
+        rollback(env["client"], {"orders": env["alias"]}, reason="p99 up")
+        pinned = description(env)
+        stack._program_moves_alias = lambda: env["sfn"].update_state_machine_alias(  # routing only, as a shift
+            stateMachineAliasArn=env["alias"], description=pinned,
+            routingConfiguration=[{"stateMachineVersionArn": env["published"][-1], "weight": 100}])
+
+    stack.before_move = rollback_then_aws_shifts_anyway
+    report = release(env, stack)
+    assert routes(env) == [(1, 100)] and report.outcome == "pre-empted"
+    assert any("moved it back to v1" in w for w in report.warnings)
+
+
 def test_rollback_then_up_keeps_the_rolled_back_version_until_a_newer_release(env):
     stack = FakeStack(env)
     release(env, stack)
