@@ -194,6 +194,8 @@ class ReleaseController:
             self._engine(phases["publish"], publish)
             outputs = stack.outputs()
             settings = _release_settings(outputs)
+        except AwsSetupMissing as error:
+            return report.fail("failed", exit_codes.NO_AWS_SETUP, str(error))
         except (PhaseFailed, ReleaseError) as error:
             return report.fail("failed", exit_codes.FAILED, str(error))
         report.strategy = settings["strategy"]
@@ -397,7 +399,7 @@ def _verified_snapshot(verification: Mapping[str, Any], job: str) -> int | None:
 def _release_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:
     missing = [k for k in ("pipeline_versions", "pipeline_aliases", "release") if k not in outputs]
     if missing:
-        raise ReleaseError(f"stack outputs lack {', '.join(missing)}: deploy this program version first")
+        raise AwsSetupMissing(f"stack outputs lack {', '.join(missing)}: deploy this program version first")
     settings = dict(outputs["release"])
     if settings.get("strategy") not in STRATEGIES:
         raise ReleaseError(f"release.strategy = {settings.get('strategy')!r}: must be one of {', '.join(STRATEGIES)}")

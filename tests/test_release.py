@@ -261,6 +261,14 @@ def test_a_canary_does_not_start_while_alarms_already_fire(env):
     assert stack.deploys == [True] and routes(env) == [(1, 100)]
 
 
+def test_missing_stack_outputs_are_missing_setup(env):
+    stack = FakeStack(env)
+    stack.outputs = lambda: {"pipeline_versions": {}}
+    report = release(env, stack)
+    assert (report.outcome, report.exit_code) == ("failed", exit_codes.NO_AWS_SETUP)
+    assert report.failure == "stack outputs lack pipeline_aliases, release: deploy this program version first"
+
+
 def test_a_failed_deploy_changes_no_alias(env):
     report = release(env, FakeStack(env, fail_deploy=True))
     assert (report.outcome, report.exit_code) == ("failed", exit_codes.FAILED) and "AccessDenied" in report.failure
