@@ -170,7 +170,8 @@ class ReleaseController:
             with self.interrupts.guard():
                 return self._release(stack, report)
         except Interrupted as interrupted:
-            during = next((p.name for p in report.phases.values() if p.status == "interrupted"), "a check between steps")
+            during = next((p.name for p in report.phases.values() if p.status == "interrupted"),
+                          "a check between phases")
             return report.fail("interrupted", exit_codes.INTERRUPTED, (
                 f"interrupted by {interrupted} during {during}: each alias is on its old or its new version "
                 f"(`python -m automation status --stack {stack.name}`); run the release again to finish it"))
