@@ -35,7 +35,7 @@ LOCK_ROOT = f"{STATE_ROOT}/locks/organization/{PROJECT}"
 
 @dataclass(frozen=True)
 class Lock:
-    key: str
+    key: str  # where it is: an s3:// URL or a file path (what to delete by hand if it must go sooner)
     pid: int
     hostname: str
     username: str
@@ -90,11 +90,11 @@ class S3Locks:
                                                                        Prefix=f"{LOCK_ROOT}/{stack}/"):
             for item in page.get("Contents", []):
                 body = self.s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
-                found.append(parse_lock(item["Key"], body, item["LastModified"]))
+                found.append(parse_lock(f"s3://{self.bucket}/{item['Key']}", body, item["LastModified"]))
         return found
 
     def delete(self, lock: Lock) -> None:
-        self.s3.delete_object(Bucket=self.bucket, Key=lock.key)
+        self.s3.delete_object(Bucket=self.bucket, Key=lock.key.removeprefix(f"s3://{self.bucket}/"))
 
 
 class FileLocks:

@@ -152,8 +152,9 @@ class AutomationStack:
                 if waited >= self._concurrent_wait:
                     raise EngineError(f"{operation} of {self.name}: another update of this stack has been running for "
                                       f"over {self._concurrent_wait:.0f} s ({'; '.join(live) or 'lock not readable'}"
-                                      f"); it is cleared once older than the longest run, or by "
-                                      f"`python -m automation reap`\n{_last_lines(error)}") from None
+                                      "); a lock is cleared once older than the longest run (automation/locks.py); if "
+                                      "you know its run has ended (killed), delete that lock file and run again"
+                                      f"\n{_last_lines(error)}") from None
                 self._sleep(delay)
                 waited += delay
             except self._auto.CommandError as error:
