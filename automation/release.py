@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
+from components.config import RELEASE_STRATEGIES
 from components.release_pins import Pin, parse_pin
 
 from . import exit_codes
@@ -41,7 +42,6 @@ from .release_client import AliasState, ReleaseClient, ReleaseError, Route, Vers
 from .report import Phase
 
 RELEASE_PHASES = ("publish", "verify", "move", "prune")
-STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
 
 
 def version_arn(machine_arn: str, number: int) -> str:
@@ -402,8 +402,9 @@ def _release_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:
     if missing:
         raise AwsSetupMissing(f"stack outputs lack {', '.join(missing)}: deploy this program version first")
     settings = dict(outputs["release"])
-    if settings.get("strategy") not in STRATEGIES:
-        raise ReleaseError(f"release.strategy = {settings.get('strategy')!r}: must be one of {', '.join(STRATEGIES)}")
+    if settings.get("strategy") not in RELEASE_STRATEGIES:
+        raise ReleaseError(f"release.strategy = {settings.get('strategy')!r}: must be one of "
+                           f"{', '.join(RELEASE_STRATEGIES)}")
     return settings
 
 
