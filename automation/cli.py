@@ -9,13 +9,14 @@ automation/release_cli.py).
     python -m automation check-stack            # create or update the fast path's stack pr-base
     python -m automation deploy --pr 42         # the phases one by one
     python -m automation check --pr 42
-    python -m automation destroy --pr 42
-    python -m automation reap --closed 40,41    # dry run: what would go; add --execute to destroy
+    python -m automation destroy --pr 42 [--clear-locks]
+    python -m automation reap --closed 40,41    # dry run: what would go; add --execute to destroy (and clear
+                                                # stale state locks, automation/locks.py)
 
 Needs the Pulumi CLI on PATH, AWS credentials (or an endpoint) for boto3 and Pulumi, and a backend:
 PULUMI_BACKEND_URL (s3://bucket, file://dir) or Pulumi Cloud (PULUMI_ACCESS_TOKEN); secrets with
 PULUMI_CONFIG_PASSPHRASE or PULUMI_SECRETS_PROVIDER (awskms://…). In GitHub Actions the PR number, commit and
-author default to the event's.
+author default to the event's. Exit codes: automation/exit_codes.py (the table below).
 """
 
 from __future__ import annotations
@@ -34,16 +35,24 @@ from typing import Any
 
 from jobs.common.catalog import job_names
 
-from . import cost_cli, github_cli, paths, release_cli
+from . import cost_cli, exit_codes, github_cli, paths, release_cli
+from .aws_setup import AwsSetupMissing, session_for
 from .code_check import CodeCheck
 from .health_check import HealthCheck, HealthCheckFailed
-from .lifecycle import EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED, Lifecycle
-from .profile import CHECK_STACK, InvalidPullRequest, PullRequest, check_stack_config, pull_request, stack_config
+from .lifecycle import Lifecycle
+from .locks import LONGEST_RUN, backend_locks, clear_stale_locks
+from .profile import (
+    CHECK_STACK,
+    PROFILE,
+    InvalidPullRequest,
+    PullRequest,
+    check_stack_config,
+    pull_request,
+    stack_config,
+)
 from .progress import Progress
 from .reaper import reap
 from .report import Report
-
-EXIT_USAGE = 2
 
 
 def _github_pr_number() -> str:
@@ -79,7 +88,7 @@ def _add_path(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m automation", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m automation", description=__doc__, epilog=exit_codes.describe(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     run = commands.add_parser("run", help="the check the PR's changes need: the fast path (job code on the check "
@@ -100,13 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check(check)
     destroy = commands.add_parser("destroy", help="destroy the PR stack's resources and remove the stack")
     _add_pr(destroy)
+    destroy.add_argument("--clear-locks", action="store_true",
+                         help="first clear every state lock of the PR stack, however young: only where no other run "
+                              "can hold it (the teardown job, after the PR's check job ended, e.g. killed when a "
+                              "newer push cancelled it; the PR's concurrency group holds newer runs back)")
     reaper = commands.add_parser("reap", help="destroy PR stacks older than a TTL or whose PR is closed")
     reaper.add_argument("--ttl-hours", type=float, default=24, help="maximum age of a PR stack (default 24)")
     reaper.add_argument("--closed", default="", help="comma-separated numbers of closed pull requests")
     reaper.add_argument("--execute", action="store_true", help="destroy for real (default: dry run, report only)")
+    reaper.add_argument("--stale-lock-hours", type=float, default=LONGEST_RUN.total_seconds() / 3600,
+                        help="clear a PR stack's DIY-backend lock older than this (default: the longest run, "
+                             f"{LONGEST_RUN.total_seconds() / 3600:g} h; automation/locks.py)")
     release_cli.add_commands(commands)
     github_cli.add_commands(commands)
     cost_cli.add_commands(commands)
+    for command in commands.choices.values():  # every command's --help ends with the one table of exit codes
+        command.epilog, command.formatter_class = exit_codes.describe(), argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -144,19 +162,24 @@ def main(argv: list[str] | None = None) -> int:
         try:
             pr: PullRequest = pull_request(args.pr, args.commit, args.creator, deploying=deploying)
         except InvalidPullRequest as error:
-            return _stop(report, args, EXIT_USAGE, str(error))
+            return _stop(report, args, exit_codes.USAGE, str(error))
     if shutil.which("pulumi") is None:
-        return _stop(report, args, EXIT_USAGE, "the Pulumi CLI is not on PATH; install it "
+        return _stop(report, args, exit_codes.USAGE, "the Pulumi CLI is not on PATH; install it "
                                     "(https://www.pulumi.com/docs/install/)")
+    try:  # every PR stack (and the check stack) deploys to the PR profile's region
+        session_for(PROFILE)
+    except AwsSetupMissing as error:
+        return _stop(report, args, exit_codes.NO_AWS_SETUP, str(error))
     from .stacks import AutomationBackend, AutomationStack, EngineError  # pulumi.automation, only when needed
 
     progress = Progress()
     if args.command == "reap":
         closed = [int(n) for n in args.closed.split(",") if n.strip()]
         decisions = reap(AutomationBackend(), ttl=timedelta(hours=args.ttl_hours), closed_prs=closed,
-                         dry_run=not args.execute, on_output=progress.engine)
+                         dry_run=not args.execute, on_output=progress.engine, locks=backend_locks(),
+                         stale_after=timedelta(hours=args.stale_lock_hours))
         print(json.dumps([d.to_dict() for d in decisions], indent=2))
-        return 1 if any(d.action == "failed" for d in decisions) else 0
+        return exit_codes.TEARDOWN_FAILED if any(d.action == "failed" for d in decisions) else exit_codes.OK
 
     def open_stack(name: str, config: dict[str, str] | None = None, tags: dict[str, str] | None = None):
         try:
@@ -187,12 +210,12 @@ def main(argv: list[str] | None = None) -> int:
                 return _finish(_fast(check_stack(), pr, list(choice.jobs), report, progress, args), args)
         stack = open_stack(pr.stack_name, stack_config(pr) if deploying else None, pr.tags() if deploying else None)
     except StackUnavailable as error:
-        return _stop(report, args, EXIT_DEPLOY_FAILED, str(error),
+        return _stop(report, args, exit_codes.FAILED, str(error),
                      "the backend (PULUMI_BACKEND_URL) and secrets (PULUMI_CONFIG_PASSPHRASE)")
     except paths.ChangedFilesError as error:
-        return _stop(report, args, EXIT_USAGE, str(error))
+        return _stop(report, args, exit_codes.USAGE, str(error))
     except EngineError as error:
-        return _stop(report, args, EXIT_DEPLOY_FAILED, str(error))
+        return _stop(report, args, exit_codes.FAILED, str(error))
 
     def health(outputs):
         return HealthCheck(outputs, deadline_seconds=args.deadline)
@@ -204,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             stack.deploy(progress.engine)
             return 0
         elif args.command == "destroy":
+            if args.clear_locks:  # the runs that took them have ended (see --help)
+                for lock in clear_stale_locks(backend_locks(), stack.name, longest=timedelta(0))[0]:
+                    print(f"cleared the lock of an ended run: {lock}", file=sys.stderr)
             stack.destroy(progress.engine)
             stack.remove()
             return 0
@@ -212,12 +238,12 @@ def main(argv: list[str] | None = None) -> int:
                 result = health(stack.outputs()).run()
                 report.health, report.outcome = result.to_dict(), "passed"
             except HealthCheckFailed as failed:
-                report.outcome, report.exit_code = "failed", EXIT_CHECK_FAILED
+                report.outcome, report.exit_code = "failed", exit_codes.NOT_DONE
                 report.failure, report.where_to_look = failed.reason, failed.where
                 report.health = failed.result.to_dict() if failed.result else {}
     except EngineError as error:
-        return _stop(report, args, EXIT_TEARDOWN_FAILED if args.command == "destroy"
-                                    else EXIT_DEPLOY_FAILED, str(error))
+        return _stop(report, args, exit_codes.TEARDOWN_FAILED if args.command == "destroy"
+                                    else exit_codes.FAILED, str(error))
     return _finish(report, args)
 
 

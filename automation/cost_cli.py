@@ -7,8 +7,8 @@
 
 The base is estimated from `git archive REF` (its program, stack files and assumptions) in a process of its own,
 with this checkout's model and prices, so a difference is what the change does, never a price update.
-Exit status 0; 2 on a usage or input error (no such stack, a bad assumption, a base git cannot read); 1 when
-refreshing prices fails (the snapshot is then unchanged).
+Exit codes (automation/exit_codes.py): 0 estimated; 2 a usage or input error (no such stack, a bad assumption, a
+base git cannot read); 3 refreshing prices failed (the snapshot is then unchanged).
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from typing import Any
 
 from stack_files import ROOT, stack_config, stack_names
 
-from . import cost_assumptions, prices
+from . import cost_assumptions, exit_codes, prices
 from .cost_report import diff, format_diff, format_table, to_dict
 
 COMMANDS = ("cost",)
-EXIT_USAGE = 2
 # What `--base` takes from the base commit: the program as harness/program.py copies it, and the stack files.
 PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "components", "functions", "jobs")
 BASE_ASSUMPTIONS = "base-cost-assumptions.yaml"
@@ -129,10 +128,10 @@ def _refresh(args: argparse.Namespace) -> int:
             result = prices.refresh(path)
         except prices.PricesError as error:
             print(f"error: {error}; {path} is unchanged", file=sys.stderr)
-            return 1
+            return exit_codes.FAILED
         print(f"{path}:")
         print("\n".join(f"  {line}" for line in result.lines()))
-    return 0
+    return exit_codes.OK
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,8 +149,8 @@ def run(args: argparse.Namespace) -> int:
             text = "\n\n".join(format_table(r) for r in reports)
     except (CostError, cost_assumptions.AssumptionsError, prices.PricesError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
     if args.output:
         args.output.write_text(json.dumps(output, indent=2))
     print(json.dumps(output, indent=2) if args.json else text)
-    return 0
+    return exit_codes.OK

@@ -2,8 +2,9 @@
 
 The engine's `refresh` in preview mode (`preview_refresh`, the Automation API's `pulumi refresh --preview-only`)
 reads every resource and reports what changed, without writing the state. Its events name each drifted
-resource and property; routing and history that the release controller wrote to a pipeline's `live` alias are
-expected and reported apart. Exit codes: 0 no drift, 1 drift, 2 could not check.
+resource and property; the version and description a rollback wrote to a `live` alias (a pipeline's or a
+function's, with its pin: automation/release.py) are expected and reported apart.
+Exit codes (automation/exit_codes.py): 0 no drift, 1 drift, 3 could not check.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from typing import Any, Protocol
 
 from pulumi.automation import EngineEvent, OpType
 
-EXIT_CLEAN, EXIT_DRIFT, EXIT_UNCHECKED = 0, 1, 2
-# Properties another controller owns by design (the program ignores changes to them).
-EXPECTED = {"aws:sfn/alias:Alias": {"routingConfigurations", "description"}}
+from . import exit_codes
+
+EXIT_CLEAN, EXIT_DRIFT, EXIT_UNCHECKED = exit_codes.OK, exit_codes.NOT_DONE, exit_codes.FAILED
+# What a rollback moves outside the engine by design; the next `pulumi up` keeps it while the pin holds.
+EXPECTED = {"aws-native:stepfunctions:StateMachineAlias": {"routingConfiguration", "description"},
+            "aws:lambda/alias:Alias": {"functionVersion", "description", "routingConfig"}}
 DRIFT_OPS = {OpType.UPDATE, OpType.DELETE, OpType.REPLACE, OpType.CREATE_REPLACEMENT, OpType.DELETE_REPLACED}
 
 
@@ -71,7 +75,7 @@ class DriftReport:
         if self.resources:
             lines += ["| resource | type | change | properties | |", "| --- | --- | --- | --- | --- |"]
             lines += [f"| {r.name} | `{r.type}` | {r.change} | {', '.join(r.properties) or '—'} | "
-                      f"{'expected (release controller)' if r.expected else '**drift**'} |" for r in self.resources]
+                      f"{'expected (rollback)' if r.expected else '**drift**'} |" for r in self.resources]
         return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from stack_files import SHIPPED_STACKS
 
+from . import exit_codes
 from .drift_issue import sync_issue
 from .github import GhCli, GitHubError
 from .pr_comment import comment_from_files, upsert
@@ -44,7 +45,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if (args.command == "drift-issue" or args.post) and "/" not in args.repo:
         print(f"error: --repo {args.repo!r}: expected owner/name (or set GITHUB_REPOSITORY)", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
     try:
         if args.command == "comment":
             stacks = [s.strip() for s in args.stacks.split(",") if s.strip()]
@@ -62,4 +63,4 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except GitHubError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return exit_codes.FAILED

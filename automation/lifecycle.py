@@ -2,41 +2,30 @@
 the check (the fast path's check stack), run -> check alone.
 
 Teardown runs in a `finally`, also after SIGINT/SIGTERM (a cancelled CI job), retries transient failures,
-and ignores further signals while it works. Exit codes: 0 passed, 1 the pipeline or its output failed,
-2 the deploy failed, 3 teardown failed (the stack is left for the reaper), 128+N interrupted by signal N.
+and ignores further signals while it works. A signal during the deploy is passed on to the Pulumi CLI, which
+cancels gracefully and releases the stack's lock before the teardown starts (automation/interrupts.py).
+Exit codes: automation/exit_codes.py (0 passed, 1 check failed, 3 deploy failed, 4 teardown failed, 130
+interrupted).
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from . import exit_codes
 from .health_check import HealthCheckFailed, HealthResult
+from .interrupts import Interrupts, signals
 from .phases import Interrupted, PhaseFailed, run_phase
 from .progress import Progress
 from .report import Report
 from .stacks import PrStack
 
-EXIT_PASSED, EXIT_CHECK_FAILED, EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED = 0, 1, 2, 3
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextmanager
-def signals(handler: Callable[[int, Any], None]) -> Iterator[None]:
-    previous = {s: signal.signal(s, handler) for s in HANDLED_SIGNALS}
-    try:
-        yield
-    finally:
-        for s, old in previous.items():
-            signal.signal(s, old)
-
-
-def _raise_interrupted(signum: int, _frame) -> None:
-    raise Interrupted(signum)
+EXIT_PASSED, EXIT_CHECK_FAILED = exit_codes.OK, exit_codes.NOT_DONE
+EXIT_DEPLOY_FAILED, EXIT_TEARDOWN_FAILED = exit_codes.FAILED, exit_codes.TEARDOWN_FAILED
 
 
 @dataclass
@@ -52,6 +41,7 @@ class Lifecycle:
     retry_delay_seconds: float = 15.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    interrupts: Interrupts = field(default_factory=Interrupts)
 
     def _phase(self, name: str, action: Callable[[], Any]) -> Any:
         return run_phase(self.report.phases[name], action, self.progress, self.clock)
@@ -59,13 +49,10 @@ class Lifecycle:
     def run(self) -> Report:
         """The full PR check; never returns without having attempted destroy and remove."""
         report = self.report
-        deploying = False
         try:
-            with signals(_raise_interrupted):
+            with self.interrupts.guard():
                 if self.ephemeral:
-                    deploying = True
-                    self._phase("deploy", lambda: self.stack.deploy(self.progress.engine))
-                    deploying = False
+                    self._phase("deploy", self._deploy)
                 else:
                     for name in ("deploy", "destroy", "remove"):
                         report.phases[name].status = "skipped"
@@ -75,10 +62,8 @@ class Lifecycle:
                 report.health = result.to_dict()
                 report.outcome, report.exit_code = "passed", EXIT_PASSED
         except Interrupted as interrupted:
-            report.outcome, report.exit_code = "interrupted", 128 + interrupted.signum
+            report.outcome, report.exit_code = "interrupted", exit_codes.INTERRUPTED
             report.failure = f"interrupted by {interrupted} during {self._running_phase()}"
-            if deploying:
-                self.stack.cancel()  # release the engine's lock before destroying
         except PhaseFailed as failed:
             report.outcome = "failed"
             report.exit_code = EXIT_DEPLOY_FAILED if failed.phase == "deploy" else EXIT_CHECK_FAILED
@@ -94,6 +79,10 @@ class Lifecycle:
                 with signals(self._ignore_during_teardown):
                     self._teardown()
         return report
+
+    def _deploy(self) -> None:
+        with self.interrupts.engine():  # a signal cancels the engine gracefully, which releases its lock
+            self.stack.deploy(self.progress.engine)
 
     def _run_pipelines(self) -> tuple[Any, HealthResult]:
         """The stack's outputs -> its health check -> every job's pipeline run (outputs the check cannot use fail

@@ -1,4 +1,6 @@
-"""Finds leaked PR stacks (older than a TTL, or whose pull request is closed) and destroys and removes them."""
+"""Finds leaked PR stacks (older than a TTL, or whose pull request is closed) and destroys and removes them; first
+it clears each PR stack's stale state locks (a killed destroy's, older than the longest run: automation/locks.py),
+which would otherwise stop its destroy as they stop every later update."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from .locks import LONGEST_RUN, LockStore, clear_stale_locks
 from .profile import STACK_PREFIX, is_pull_request_stack
 from .stacks import Backend
 
@@ -13,7 +16,7 @@ from .stacks import Backend
 @dataclass(frozen=True)
 class Decision:
     stack: str
-    action: str  # kept | would destroy | destroyed | failed
+    action: str  # kept | would destroy | destroyed | failed | lock cleared
     reason: str
 
     def to_dict(self) -> dict:
@@ -28,7 +31,8 @@ def _created(tags: dict[str, str], last_update: datetime | None) -> datetime | N
 
 
 def reap(backend: Backend, *, ttl: timedelta, closed_prs: Iterable[int] = (), dry_run: bool = True,
-         now: datetime | None = None, on_output: Callable[[str], None] = lambda _line: None) -> list[Decision]:
+         now: datetime | None = None, on_output: Callable[[str], None] = lambda _line: None,
+         locks: LockStore | None = None, stale_after: timedelta = LONGEST_RUN) -> list[Decision]:
     now = now or datetime.now(UTC)
     closed = set(closed_prs)
     decisions = []
@@ -36,6 +40,9 @@ def reap(backend: Backend, *, ttl: timedelta, closed_prs: Iterable[int] = (), dr
         name = summary.name.rsplit("/", 1)[-1]  # Pulumi Cloud may qualify it as org/project/stack
         if not is_pull_request_stack(name):  # the fast check's pr-base and anything else are not PR stacks
             continue
+        if not dry_run:
+            for lock in clear_stale_locks(locks, name, now=now, longest=stale_after)[0]:
+                decisions.append(Decision(summary.name, "lock cleared", lock))
         tags = backend.tags(summary.name)
         number = tags.get("pr") or name.removeprefix(STACK_PREFIX)
         created = _created(tags, summary.last_update)

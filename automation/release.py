@@ -1,73 +1,51 @@
-"""The release controller: deploy, verify the new pipeline versions, move the `live` aliases by the stack's
-strategy, watch a canary and roll it back on its own, prune old versions. Also rollback and status.
+"""The release controller: verify each pipeline's new version before it takes any traffic, then let AWS shift it.
 
-A release of a stack covers all its pipelines (one state machine per Glue job) together. The alias routing and
-the release history (kept in the alias's description) belong to this controller: the program creates each
-alias once and ignores both afterwards, so `pulumi up` never undoes a rollback.
+A release of a stack covers all its pipelines (one state machine per Glue job) together:
 
-Exit codes: 0 released (or nothing to release), 1 verification failed, the canary was rolled back or alarms
-were already firing (the aliases are where they were), 2 the deploy failed or the command was misused.
+1. publish: `pulumi up` with `data-pipeline:holdAliases=true` set in this workspace only (the stack file is
+   restored afterwards, also when interrupted): the new versions are published and no alias moves;
+2. verify: the health check runs each new version by its version ARN (strategy all-at-once skips this);
+3. move: the aliases are read again; if any changed since step 1 (a rollback, an operator), the release stops
+   here (pre-empted). Otherwise `pulumi up` without the hold: each `live` alias's managed deployment (ALL_AT_ONCE
+   or CANARY, in AWS) shifts the traffic, watches the stack's alarms and rolls back by itself; the engine waits;
+4. report: each alias's routing read back from AWS and the canary evidence (executions of the new version since
+   step 3 began, by status; a canary that saw none is flagged);
+5. prune old versions and retire the Glue code only they ran.
+
+Rollback moves every alias at once, one call each, and pins it (components/release_pins.py): the program keeps
+a pinned alias until a deploy publishes a version newer than the pin's `over`, which a rollback sets to the
+newest version that exists, so a release in flight cannot undo it either.
+
+Exit codes: automation/exit_codes.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
-from .phases import PhaseFailed, run_phase
+from components.config import RELEASE_STRATEGIES
+from components.release_pins import Pin, parse_pin
+
+from . import exit_codes
+from .aws_setup import AwsSetupMissing, setup_problem
+from .interrupts import Interrupts
+from .phases import Interrupted, PhaseFailed, run_phase
 from .progress import Progress
-from .release_client import ReleaseClient, ReleaseError, Route, VersionInfo, machine_of, version_number
+from .release_client import AliasState, ReleaseClient, ReleaseError, Route, VersionInfo, machine_of, version_number
 from .report import Phase
 
-EXIT_RELEASED, EXIT_NOT_RELEASED, EXIT_DEPLOY_FAILED = 0, 1, 2
-RELEASE_PHASES = ("deploy", "verify", "shift", "bake", "prune")
-STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
-# AWS's guidance for a gradual rollout of state machine versions: look at the alarms about once a minute.
-BAKE_POLL_SECONDS = 60.0
-DESCRIPTION_LIMIT = 256
-HISTORY_KEPT = 20
-
-
-@dataclass(frozen=True)
-class AliasHistory:
-    """What the controller writes into an alias's description: the stable version, the versions that were
-    live before it (newest first), and the last action. `live` is the stable version also during a canary."""
-
-    live: int
-    earlier: tuple[int, ...] = ()
-    note: str = ""
-
-    def describe(self) -> str:
-        earlier = list(self.earlier[:HISTORY_KEPT])
-        while True:
-            text = f"live v{self.live}; earlier {','.join(map(str, earlier)) or '-'}; {self.note}"
-            if len(text) <= DESCRIPTION_LIMIT or not earlier:
-                return text[:DESCRIPTION_LIMIT]
-            earlier.pop()
-
-    @classmethod
-    def parse(cls, description: str) -> AliasHistory | None:
-        match = re.match(r"^live v(\d+); earlier ([\d,]+|-); ?(.*)$", description or "", re.DOTALL)
-        if not match:
-            return None
-        earlier = () if match.group(2) == "-" else tuple(int(v) for v in match.group(2).split(",") if v)
-        return cls(live=int(match.group(1)), earlier=earlier, note=match.group(3))
+RELEASE_PHASES = ("publish", "verify", "move", "prune")
 
 
 def version_arn(machine_arn: str, number: int) -> str:
     return f"{machine_arn}:{number}"
-
-
-def history_of(alias_description: str, routes: tuple[Route, ...]) -> AliasHistory:
-    """The alias's history; an alias the controller never moved routes all to its first version."""
-    return AliasHistory.parse(alias_description) or AliasHistory(
-        live=version_number(max(routes, key=lambda r: r.weight).version_arn), note="created by the program")
 
 
 def now_utc() -> datetime:
@@ -79,7 +57,9 @@ class ReleaseStack(Protocol):
 
     name: str
 
-    def deploy(self, on_output: Callable[[str], None]) -> None: ...
+    def recover(self, on_output: Callable[[str], None]) -> list[str]: ...
+
+    def deploy(self, on_output: Callable[[str], None], *, hold_aliases: bool = False) -> None: ...
 
     def outputs(self) -> dict[str, Any]: ...
 
@@ -92,14 +72,18 @@ Verify = Callable[[Mapping[str, Any], str, str], dict]
 class PipelineRelease:
     job: str
     alias_arn: str = ""
-    previous_version: str = ""
+    previous_version: str = ""  # what the alias routed most executions to when the release began
     new_version: str = ""
-    status: str = "pending"  # unchanged | verified | verification failed | live | canary | rolled back
+    # unchanged | pinned | verified | verification failed | live | rolled back | shifting
+    status: str = "pending"
     verification: dict = field(default_factory=dict)
     error: str = ""
     # Main's snapshot of the job's table when the new version was verified: where `data-rollback --snapshot` takes
     # the data back to if this release is undone (None: not verified, or the table was empty).
     table_snapshot: int | None = None
+    held: AliasState | None = None  # the alias as the publish left it: any change before the move pre-empts
+    routing: list[dict] = field(default_factory=list)  # read back after the move: [{version, weight}]
+    canary: dict[str, int] = field(default_factory=dict)  # executions of the new version since the move, by status
 
 
 @dataclass
@@ -112,12 +96,17 @@ class ReleaseReport:
     canary_bake_minutes: int = 0
     phases: dict[str, Phase] = field(default_factory=lambda: {name: Phase(name) for name in RELEASE_PHASES})
     pipelines: dict[str, PipelineRelease] = field(default_factory=dict)
-    outcome: str = "running"  # released | unchanged | verification failed | rolled back | blocked | failed
-    exit_code: int = EXIT_RELEASED
+    # released | unchanged | verification failed | pre-empted | rolled back | blocked | failed | interrupted
+    outcome: str = "running"
+    exit_code: int = exit_codes.OK
     failure: str = ""
     pruned_versions: list[str] = field(default_factory=list)
     retired_artifacts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    def fail(self, outcome: str, exit_code: int, failure: str) -> ReleaseReport:
+        self.outcome, self.exit_code, self.failure = outcome, exit_code, failure
+        return self
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
@@ -125,16 +114,19 @@ class ReleaseReport:
     def to_markdown(self) -> str:
         icon = {"released": "✅", "unchanged": "➖", "rolled back": "↩️"}.get(self.outcome, "❌")
         lines = [f"### {icon} Release of `{self.stack}` from {self.commit[:12] or 'unknown commit'}: {self.outcome}",
-                 "", f"Strategy: **{self.strategy}**"
-                 + (f" ({self.canary_percent} % for {self.canary_bake_minutes} min)" if self.strategy == "canary"
-                    else "") + (f", by {self.actor}" if self.actor else ""), "",
+                 "", f"Strategy: **{self.strategy or '?'}**"
+                 + (f" ({self.canary_percent} % for {self.canary_bake_minutes} min, shifted by AWS)"
+                    if self.strategy == "canary" else "") + (f", by {self.actor}" if self.actor else ""), "",
                  "| phase | status | seconds |", "| --- | --- | ---: |"]
         lines += [f"| {p.name} | {p.status} | {p.seconds:.1f} |" for p in self.phases.values()]
-        lines += ["", "| pipeline | was live | new version | status | table snapshot |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += ["", "| pipeline | was live | new version | status | routing now | canary executions | table "
+                      "snapshot |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for p in self.pipelines.values():
+            routing = ", ".join(f"v{r['version']} {r['weight']}%" for r in p.routing) or "—"
+            canary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(p.canary.items())) or "—"
             lines.append(f"| {p.job} | {_short(p.previous_version)} | {_short(p.new_version)} | {p.status}"
-                         + (f": {p.error}" if p.error else "") + f" | {_snapshot(p.table_snapshot)} |")
+                         + (f": {p.error}" if p.error else "")
+                         + f" | {routing} | {canary} | {_snapshot(p.table_snapshot)} |")
         recorded = [p for p in self.pipelines.values() if p.table_snapshot is not None]
         if recorded:
             lines += ["", "To undo this release's data too: "
@@ -159,88 +151,143 @@ def _short(version: str) -> str:
         if version else "—"
 
 
+def _routing(alias: AliasState) -> list[dict]:
+    return [{"version": version_number(r.version_arn), "weight": r.weight} for r in alias.routes]
+
+
 @dataclass
 class ReleaseController:
     client: ReleaseClient
     verify: Verify
     progress: Progress
-    sleep: Callable[[float], None] = time.sleep
+    interrupts: Interrupts = field(default_factory=Interrupts)
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = now_utc
-    poll_seconds: float = BAKE_POLL_SECONDS
 
     def release(self, stack: ReleaseStack, report: ReleaseReport) -> ReleaseReport:
-        phases = report.phases
+        """The whole release; SIGINT/SIGTERM ends it between steps (the engine's own steps are let finish)."""
         try:
-            run_phase(phases["deploy"], lambda: stack.deploy(self.progress.engine), self.progress, self.clock)
+            with self.interrupts.guard():
+                return self._release(stack, report)
+        except Interrupted as interrupted:
+            during = next((p.name for p in report.phases.values() if p.status == "interrupted"),
+                          "a check between phases")
+            return report.fail("interrupted", exit_codes.INTERRUPTED, (
+                f"interrupted by {interrupted} during {during}: each alias is on its old or its new version "
+                f"(`python -m automation status --stack {stack.name}`); run the release again to finish it"))
+
+    def _engine(self, phase: Phase, action: Callable[[], None]) -> None:
+        def guarded() -> None:
+            with self.interrupts.engine():
+                action()
+
+        run_phase(phase, guarded, self.progress, self.clock)
+
+    def _release(self, stack: ReleaseStack, report: ReleaseReport) -> ReleaseReport:
+        phases = report.phases
+
+        def publish() -> None:
+            report.warnings += [f"a killed run's pending operation was cleared by a refresh: {operation}"
+                                for operation in stack.recover(self.progress.engine)]
+            stack.deploy(self.progress.engine, hold_aliases=True)
+
+        try:
+            self._engine(phases["publish"], publish)
             outputs = stack.outputs()
             settings = _release_settings(outputs)
+        except AwsSetupMissing as error:
+            return report.fail("failed", exit_codes.NO_AWS_SETUP, str(error))
         except (PhaseFailed, ReleaseError) as error:
-            report.outcome, report.exit_code, report.failure = "failed", EXIT_DEPLOY_FAILED, str(error)
-            return report
+            return report.fail("failed", exit_codes.FAILED, str(error))
         report.strategy = settings["strategy"]
         report.canary_percent, report.canary_bake_minutes = settings["canary_percent"], settings["canary_bake_minutes"]
-        pending = self._plan(outputs, report)
-        if not pending:
-            report.outcome = "unchanged"
-        else:
-            self._roll_out(pending, outputs, settings, report)
+        self._roll_out(stack, outputs, settings, report)
         try:
             run_phase(phases["prune"], lambda: self._prune(outputs, settings, report), self.progress, self.clock)
         except PhaseFailed as error:  # old versions stay a little longer; the release itself stands
             report.warnings.append(f"{error}; old versions are pruned by the next release")
         return report
 
+    def _roll_out(self, stack: ReleaseStack, outputs: Mapping[str, Any], settings: Mapping[str, Any],
+                  report: ReleaseReport) -> None:
+        """Verify, check that no alias changed since the publish, move, read back: the report says how it ended."""
+        try:
+            pending = self._plan(outputs, report)
+            stopped = self._before_move(outputs, settings, pending, report)
+        except ReleaseError as error:
+            report.fail("failed", exit_codes.FAILED, f"{error}; the live aliases were not moved")
+            return
+        except Exception as error:
+            problem = setup_problem(error)
+            if problem is None:
+                raise
+            report.fail("failed", exit_codes.NO_AWS_SETUP, f"{problem}; the live aliases were not moved")
+            return
+        if stopped:
+            return
+        since = self.now()
+        moved: PhaseFailed | None = None
+        try:
+            self._engine(report.phases["move"], lambda: stack.deploy(self.progress.engine))
+        except PhaseFailed as error:
+            moved = error
+        self._read_back(report, pending, since, settings)
+        self._conclude(report, pending, moved)
+
+    def _before_move(self, outputs: Mapping[str, Any], settings: Mapping[str, Any], pending: list[PipelineRelease],
+                     report: ReleaseReport) -> bool:
+        """Whether the release stops before the move: verification failed, alarms already fire, or an alias changed
+        since the publish (read again right before the move)."""
+        if pending and settings["strategy"] != "all-at-once":
+            try:
+                run_phase(report.phases["verify"], lambda: self._verify(outputs, pending), self.progress, self.clock)
+            except PhaseFailed as error:
+                setup = isinstance(error.error, AwsSetupMissing)
+                report.fail("failed" if setup else "verification failed",
+                            exit_codes.NO_AWS_SETUP if setup else exit_codes.NOT_DONE,
+                            f"{error}; the live aliases were not moved")
+                return True
+        firing = self.client.firing_alarms(list(outputs.get("alarm_names") or [])) \
+            if settings["strategy"] == "canary" and pending else []
+        if firing:
+            report.fail("blocked", exit_codes.NOT_DONE, (
+                f"alarms already in ALARM before the canary: {', '.join(firing)}; the managed deployment would roll "
+                "back at once and tell nothing. Resolve them, or release with releaseStrategy verify-then-switch. "
+                "The live aliases were not moved"))
+            return True
+        changed = [p.job for p in report.pipelines.values() if self.client.alias(p.alias_arn) != p.held]
+        if changed:
+            report.fail("pre-empted", exit_codes.NOT_DONE, (
+                f"the live alias of {', '.join(changed)} changed since this release published its versions (a "
+                "rollback or an operator): the release stops without moving any alias; release again to replace "
+                "a rollback's pin with a newer version"))
+            return True
+        return False
+
     def _plan(self, outputs: Mapping[str, Any], report: ReleaseReport) -> list[PipelineRelease]:
-        """Each pipeline's alias state; those whose live alias does not yet route all to the new version."""
+        """Each pipeline's alias after the publish; those whose new version is to take the traffic."""
         pending = []
         for job, alias_arn in sorted(outputs["pipeline_aliases"].items()):
             new = outputs["pipeline_versions"][job]
             alias = self.client.alias(alias_arn)
             pipeline = PipelineRelease(job=job, alias_arn=alias_arn, new_version=new,
-                                       previous_version=alias.main_version)
+                                       previous_version=alias.main_version, held=alias)
             report.pipelines[job] = pipeline
+            pin = parse_pin(alias.description)
             if alias.routes == (Route(new, 100),):
                 pipeline.status = "unchanged"
+            elif pin and pin.holds_against(version_number(new)):
+                pipeline.status, pipeline.error = "pinned", (
+                    f"kept on v{pin.version} by a rollback until a version newer than v{pin.over} is released")
             else:
                 pending.append(pipeline)
+        if not pending:
+            report.phases["verify"].status = "skipped"
         return pending
-
-    def _roll_out(self, pending: list[PipelineRelease], outputs: Mapping[str, Any], settings: Mapping[str, Any],
-                  report: ReleaseReport) -> None:
-        phases, strategy = report.phases, settings["strategy"]
-        if strategy != "all-at-once":
-            try:
-                run_phase(phases["verify"], lambda: self._verify(outputs, pending), self.progress, self.clock)
-            except PhaseFailed as error:
-                report.outcome, report.exit_code, report.failure = "verification failed", EXIT_NOT_RELEASED, (
-                    f"{error}; the live aliases were not moved")
-                return
-        if strategy == "canary":
-            firing = self.client.firing_alarms(list(outputs.get("alarm_names") or []))
-            if firing:
-                report.outcome, report.exit_code = "blocked", EXIT_NOT_RELEASED
-                report.failure = (f"alarms already in ALARM before the canary: {', '.join(firing)}; a canary could "
-                                  "not tell the new version's effect. Resolve them, or roll forward with "
-                                  "releaseStrategy verify-then-switch. The live aliases were not moved")
-                return
-            percent = settings["canary_percent"]
-            run_phase(phases["shift"], lambda: self._shift(pending, report, canary_percent=percent), self.progress,
-                      self.clock)
-            try:
-                run_phase(phases["bake"], lambda: self._bake(pending, outputs, settings), self.progress, self.clock)
-            except PhaseFailed as error:
-                self._route_back(pending, report, f"canary rolled back: {error.error}")
-                report.outcome, report.exit_code, report.failure = "rolled back", EXIT_NOT_RELEASED, (
-                    f"{error}; rolled back automatically to the previous version")
-                return
-        run_phase(phases["shift"], lambda: self._shift(pending, report, canary_percent=100), self.progress,
-                  self.clock)
-        report.outcome = "released"
 
     def _verify(self, outputs: Mapping[str, Any], pending: list[PipelineRelease]) -> None:
         """The health check on each new version, in parallel; every pipeline's result is recorded."""
-        def check(pipeline: PipelineRelease) -> None:
+        def check(pipeline: PipelineRelease) -> str | None:
             try:
                 pipeline.verification = self.verify(outputs, pipeline.job, pipeline.new_version)
                 pipeline.table_snapshot = _verified_snapshot(pipeline.verification, pipeline.job)
@@ -248,56 +295,77 @@ class ReleaseController:
             except Exception as error:
                 pipeline.status, pipeline.error = "verification failed", str(error)
                 pipeline.verification = getattr(getattr(error, "result", None), "to_dict", dict)()
+                return setup_problem(error)
+            return None
 
         with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:
-            list(pool.map(check, pending))
+            problems = [p for p in pool.map(check, pending) if p]
+        if problems:
+            raise AwsSetupMissing(problems[0])
         failed = [p for p in pending if p.status == "verification failed"]
         if failed:
             raise ReleaseError("; ".join(f"{p.job} ({_short(p.new_version)}): {p.error}" for p in failed))
 
-    def _shift(self, pending: list[PipelineRelease], report: ReleaseReport, *, canary_percent: int) -> None:
-        for pipeline in pending:
-            alias = self.client.alias(pipeline.alias_arn)
-            history = history_of(alias.description, alias.routes)
-            new, stable = version_number(pipeline.new_version), history.live
-            who = f"release {report.commit[:12] or '?'} by {report.actor or '?'} {self.now():%Y-%m-%dT%H:%MZ}"
-            if canary_percent < 100:
-                routes = (Route(pipeline.new_version, canary_percent),
-                          Route(version_arn(machine_of(pipeline.new_version), stable), 100 - canary_percent))
-                note = AliasHistory(stable, history.earlier, f"canary v{new} {canary_percent}%; {who}")
-                pipeline.status = "canary"
-            else:
-                routes = (Route(pipeline.new_version, 100),)
-                earlier = (stable, *history.earlier) if stable != new else history.earlier
-                note = AliasHistory(new, tuple(v for v in earlier if v != new), who)
-                pipeline.status = "live"
-            self.client.route(pipeline.alias_arn, routes, note.describe())
+    def _read_back(self, report: ReleaseReport, pending: list[PipelineRelease], since: datetime,
+                   settings: Mapping[str, Any]) -> None:
+        """Each alias's routing after the move, and the executions its new version ran since the move began."""
+        try:
+            for pipeline in report.pipelines.values():
+                alias = self._keep_pin(report, pipeline, self.client.alias(pipeline.alias_arn))
+                pipeline.routing = _routing(alias)
+                if pipeline not in pending:
+                    continue
+                pin = parse_pin(alias.description)
+                if alias.routes == (Route(pipeline.new_version, 100),):
+                    pipeline.status = "live"
+                elif pin and pin.holds_against(version_number(pipeline.new_version)):
+                    pipeline.status = "pinned"  # a rollback landed during the move, and its pin held
+                elif pipeline.held and alias.routes == pipeline.held.routes:
+                    pipeline.status = "rolled back"
+                else:
+                    pipeline.status = "shifting"
+                pipeline.canary = self.client.executions(pipeline.new_version, since)
+                if settings["strategy"] == "canary" and not pipeline.canary:
+                    report.warnings.append(
+                        f"{pipeline.job}: no canary execution ran during the managed deployment "
+                        f"({settings['canary_percent']} % for {settings['canary_bake_minutes']} min): the alarms "
+                        "judged nothing; watch the first runs of the new version")
+        except Exception as error:
+            problem = setup_problem(error) or str(error).splitlines()[0]
+            report.warnings.append(f"could not read the aliases back ({problem}); AWS's managed deployment finishes "
+                                   f"or rolls back by itself: `python -m automation status --stack {report.stack}`")
 
-    def _bake(self, pending: list[PipelineRelease], outputs: Mapping[str, Any], settings: Mapping[str, Any]) -> None:
-        """Watch the stack's alarms and the new versions' executions until the bake time is over."""
-        alarm_names = list(outputs.get("alarm_names") or [])
-        started, since = self.clock(), self.now()
-        bake_seconds = settings["canary_bake_minutes"] * 60
-        while True:
-            firing = self.client.firing_alarms(alarm_names)
-            if firing:
-                raise ReleaseError(f"alarm(s) in ALARM during the bake: {', '.join(firing)}")
-            failed = [arn for p in pending for arn in self.client.failed_executions(p.new_version, since)]
-            if failed:
-                raise ReleaseError(f"execution(s) of the new version failed during the bake: {', '.join(failed)}")
-            remaining = bake_seconds - (self.clock() - started)
-            if remaining <= 0:
-                return
-            self.sleep(min(self.poll_seconds, remaining))
+    def _keep_pin(self, report: ReleaseReport, pipeline: PipelineRelease, alias: AliasState) -> AliasState:
+        """A rollback that landed while AWS shifted the alias keeps its pin in the description, but the shift may
+        have written the routing after it: put the routing back where the pin says (one call)."""
+        pin = parse_pin(alias.description)
+        pinned = Route(version_arn(machine_of(pipeline.new_version), pin.version), 100) if pin else None
+        if not pin or not pin.holds_against(version_number(pipeline.new_version)) or alias.routes == (pinned,):
+            return alias
+        self.client.route(pipeline.alias_arn, (pinned,), alias.description)
+        report.warnings.append(f"{pipeline.job}: the managed deployment moved the alias after a rollback pinned it "
+                               f"to v{pin.version}; moved it back to v{pin.version}")
+        return self.client.alias(pipeline.alias_arn)
 
-    def _route_back(self, pending: list[PipelineRelease], report: ReleaseReport, reason: str) -> None:
-        for pipeline in pending:
-            alias = self.client.alias(pipeline.alias_arn)
-            history = history_of(alias.description, alias.routes)
-            self.client.route(pipeline.alias_arn, (Route(version_arn(machine_of(pipeline.new_version),
-                                                                     history.live), 100),),
-                              AliasHistory(history.live, history.earlier, reason[:120]).describe())
-            pipeline.status = "rolled back"
+    def _conclude(self, report: ReleaseReport, pending: list[PipelineRelease], moved: PhaseFailed | None) -> None:
+        rolled_back = [p.job for p in pending if p.status == "rolled back"]
+        pinned = [p.job for p in pending if p.status == "pinned"]
+        if pinned:
+            report.fail("pre-empted", exit_codes.NOT_DONE, (
+                f"a rollback pinned {', '.join(pinned)} while this release moved the aliases; the pin holds against "
+                "this release's versions, so they stay rolled back"))
+        elif rolled_back and (moved or len(rolled_back) == len(pending)):
+            report.fail("rolled back", exit_codes.NOT_DONE, (
+                (f"{moved}; " if moved else "") + f"the managed deployment put {', '.join(rolled_back)} back on "
+                "the version live before (an alarm fired, or the update failed)"))
+        elif moved:
+            report.fail("failed", exit_codes.FAILED, f"{moved}; each alias is on its old or its new version "
+                                                       "(routing above)")
+        elif any(p.status != "live" for p in pending if p.routing):
+            report.fail("failed", exit_codes.FAILED, "the update finished but not every alias routes all to its "
+                                                     "new version (routing above)")
+        else:
+            report.outcome = "released" if pending else "unchanged"
 
     def _prune(self, outputs: Mapping[str, Any], settings: Mapping[str, Any], report: ReleaseReport) -> None:
         """Delete versions beyond the newest N that no alias routes to, and retire the Glue code only they ran."""
@@ -332,10 +400,11 @@ def _verified_snapshot(verification: Mapping[str, Any], job: str) -> int | None:
 def _release_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:
     missing = [k for k in ("pipeline_versions", "pipeline_aliases", "release") if k not in outputs]
     if missing:
-        raise ReleaseError(f"stack outputs lack {', '.join(missing)}: deploy this program version first")
+        raise AwsSetupMissing(f"stack outputs lack {', '.join(missing)}: deploy this program version first")
     settings = dict(outputs["release"])
-    if settings.get("strategy") not in STRATEGIES:
-        raise ReleaseError(f"release.strategy = {settings.get('strategy')!r}: must be one of {', '.join(STRATEGIES)}")
+    if settings.get("strategy") not in RELEASE_STRATEGIES:
+        raise ReleaseError(f"release.strategy = {settings.get('strategy')!r}: must be one of "
+                           f"{', '.join(RELEASE_STRATEGIES)}")
     return settings
 
 
@@ -343,12 +412,11 @@ def _release_settings(outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class RollbackResult:
-    pipeline: str
-    alias_arn: str
-    from_version: str
-    to_version: str
-    reason: str
-    actor: str
+    target: str  # the pipeline (job), or `function <name>`
+    alias: str  # the alias ARN, or the function's name
+    from_version: int
+    to_version: int
+    pin: str  # the description written with the move
     to_commit: str = ""
     from_commit: str = ""
 
@@ -356,62 +424,95 @@ class RollbackResult:
         return asdict(self)
 
 
-def rollback(client: ReleaseClient, aliases: Mapping[str, str], *, to: int | None = None, reason: str = "",
-             actor: str = "", now: Callable[[], datetime] = now_utc) -> list[RollbackResult]:
-    """Move each alias back to the version live before the current one (or to version `to`): one call per alias.
+class RollbackIncomplete(ReleaseError):
+    """Some aliases moved and some did not (an AWS error on their call): the message names both."""
 
-    Every target is resolved and checked before any alias moves, so an error changes nothing. A canary in
-    flight is rolled back to its stable version.
+
+def rollback(client: ReleaseClient, aliases: Mapping[str, str], *, stack: str | None = None, to: int | None = None,
+             reason: str = "", actor: str = "", now: Callable[[], datetime] = now_utc) -> list[RollbackResult]:
+    """Move each pipeline's alias back to the version before the one it routes to (or to version `to`), and each
+    `live` function alias of `stack` to its previous version: every target resolved and checked first, so an
+    error changes nothing; then all moved at once, one call each, routing 100 % to the target and pinning it.
+
+    A shift in flight goes back to the version it shifts from. The pin's `over` is the newest version that
+    exists, so neither a later `pulumi up` nor a release already in flight (its versions are published before
+    its aliases move) undoes the rollback; only a release publishing a newer version does.
     """
     if to is not None and len(aliases) != 1:
         raise ReleaseError(f"--to {to} names one version, but the stack has {len(aliases)} pipelines "
                            f"({', '.join(sorted(aliases))}): choose one with --job")
-    plans = []
+    note = f"rollback by {actor or '?'} {now():%Y-%m-%dT%H:%MZ}" + (f": {reason}" if reason else "")
+    moves: list[tuple[Callable[[], None], RollbackResult]] = []
     for name, alias_arn in sorted(aliases.items()):
         alias = client.alias(alias_arn)
-        history = history_of(alias.description, alias.routes)
         machine = machine_of(alias.main_version)
-        current = alias.routes[0].version_arn if alias.weight_of(alias.main_version) == 100 else None
-        stable = version_arn(machine, history.live)
-        if to is not None:
-            target, earlier = version_arn(machine, to), tuple(v for v in (history.live, *history.earlier) if v != to)
-        elif current != stable:  # a canary (or a hand-made route) is in flight: back to the stable version
-            target, earlier = stable, history.earlier
-        elif history.earlier:
-            target, earlier = version_arn(machine, history.earlier[0]), history.earlier[1:]
-        else:
-            raise ReleaseError(f"{name}: nothing to roll back to: v{history.live} is the only version this alias has "
-                               "been released with (name one with --to)")
-        if current == target:
-            raise ReleaseError(f"{name}: v{version_number(target)} is already live")
-        target_info = client.version(target)
-        if target_info is None:
-            raise ReleaseError(f"{name}: version v{version_number(target)} no longer exists (pruned or never "
-                               f"published); `python -m automation status` lists the versions that do")
-        from_version = current or next(r.version_arn for r in alias.routes if r.version_arn != stable)
-        from_info = client.version(from_version)
-        plans.append((alias_arn, target, earlier, RollbackResult(
-            pipeline=name, alias_arn=alias_arn, from_version=from_version, to_version=target, reason=reason,
-            actor=actor, to_commit=target_info.commit, from_commit=from_info.commit if from_info else "")))
-    for alias_arn, target, earlier, result in plans:
-        note = f"rolled back from v{version_number(result.from_version)} by {actor or '?'} {now():%Y-%m-%dT%H:%MZ}" + (
-            f": {reason}" if reason else "")
-        client.route(alias_arn, (Route(target, 100),),
-                     AliasHistory(version_number(target), earlier, note).describe())
-    return [plan[-1] for plan in plans]
+        routed, existing = alias.versions, sorted(version_number(v) for v in client.versions(machine))
+        target = to if to is not None else _previous(name, routed, existing)
+        if routed == (target,):
+            raise ReleaseError(f"{name}: v{target} is already live")
+        if target not in existing:
+            raise ReleaseError(f"{name}: version v{target} no longer exists (pruned or never published); "
+                               f"`python -m automation status` lists the versions that do")
+        pin = Pin(version=target, over=max([*existing, *routed]), note=note).describe()
+        to_info, from_info = client.version(version_arn(machine, target)), client.version(
+            version_arn(machine, routed[-1]))
+        result = RollbackResult(target=name, alias=alias_arn, from_version=routed[-1], to_version=target, pin=pin,
+                                to_commit=to_info.commit if to_info else "",
+                                from_commit=from_info.commit if from_info else "")
+        moves.append((partial(client.route, alias_arn, (Route(version_arn(machine, target), 100),), pin), result))
+    for function in client.function_aliases(stack) if stack and to is None else ():
+        versions = client.function_versions(function.function)
+        older = [v for v in versions if v < function.version]
+        if not older:
+            continue  # never released twice: nothing to go back to
+        pin = Pin(version=max(older), over=max([*versions, function.version]), note=note).describe()
+        moves.append((partial(client.route_function, function.function, max(older), pin),
+                      RollbackResult(target=f"function {function.function}", alias=function.function,
+                                     from_version=function.version, to_version=max(older), pin=pin)))
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(moves)))) as pool:
+        outcomes = list(pool.map(_attempt, [move for move, _ in moves]))
+    failed = [f"{result.target}: {error}" for (_, result), error in zip(moves, outcomes, strict=True) if error]
+    if failed:
+        moved = [result.target for (_, result), error in zip(moves, outcomes, strict=True) if not error]
+        raise RollbackIncomplete(f"not moved: {'; '.join(failed)}; moved: {', '.join(moved) or 'none'}. Run the "
+                                 "rollback again for the rest")
+    return [result for _, result in moves]
+
+
+def _attempt(move: Callable[[], None]) -> str:
+    try:
+        move()
+    except Exception as error:
+        return setup_problem(error) or str(error).splitlines()[0]
+    return ""
+
+
+def _previous(name: str, routed: tuple[int, ...], existing: list[int]) -> int:
+    """The version to go back to: the one a shift in flight comes from, else the newest one before the live one."""
+    if len(routed) > 1:
+        return routed[0]
+    older = [v for v in existing if v < routed[0]]
+    if not older:
+        raise ReleaseError(f"{name}: nothing to roll back to: v{routed[0]} is the oldest version that exists "
+                           "(name one with --to)")
+    return older[-1]
+
+
+STATUS_VERSIONS = 10
 
 
 def status(client: ReleaseClient, aliases: Mapping[str, str]) -> list[dict]:
-    """Per pipeline: the routing now, and the last releases (live first) with their commit and publish time."""
+    """Per pipeline: the routing now, a rollback's pin if any, and the newest versions with commit and time."""
     pipelines = []
     for name, alias_arn in sorted(aliases.items()):
         alias = client.alias(alias_arn)
-        history = history_of(alias.description, alias.routes)
         machine = machine_of(alias.main_version)
+        pin = parse_pin(alias.description)
+        newest = sorted(client.versions(machine), key=version_number, reverse=True)[:STATUS_VERSIONS]
         pipelines.append({
-            "pipeline": name, "alias": alias_arn, "last_action": history.note,
-            "routing": [{"version": version_number(r.version_arn), "weight": r.weight} for r in alias.routes],
-            "releases": [_described(client, version_arn(machine, n)) for n in (history.live, *history.earlier)],
+            "pipeline": name, "alias": alias_arn, "description": alias.description,
+            "pin": asdict(pin) if pin else None, "routing": _routing(alias),
+            "versions": [_described(client, arn) for arn in newest],
         })
     return pipelines
 
@@ -419,4 +520,4 @@ def status(client: ReleaseClient, aliases: Mapping[str, str]) -> list[dict]:
 def _described(client: ReleaseClient, arn: str) -> dict:
     info = client.version(arn)
     return {"version": version_number(arn), "commit": info.commit if info else "",
-            "published": info.created.isoformat() if info and info.created else "", "exists": info is not None}
+            "published": info.created.isoformat() if info and info.created else ""}

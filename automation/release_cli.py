@@ -1,9 +1,9 @@
 """Commands of the release controller (see automation/release.py):
 
-    python -m automation release --stack prod            # deploy, verify, shift by the stack's strategy, prune
-    python -m automation rollback --stack prod --reason "bad totals"   # previous version, one call per pipeline
+    python -m automation release --stack prod            # publish (aliases held), verify, then AWS shifts, prune
+    python -m automation rollback --stack prod --reason "bad totals"   # previous versions, pinned, all at once
     python -m automation rollback --stack prod --job orders --to 41    # a named version
-    python -m automation status --stack prod             # what is live, the last releases
+    python -m automation status --stack prod             # what is live, a rollback's pin, the newest versions
     python -m automation drift --stack prod              # read-only: 0 no drift, 1 drift, 2 could not check
     python -m automation data-rollback --stack prod --job orders --snapshot 7212019266135408001
     python -m automation data-rollback --stack prod --job orders --before-run jr_0123… --yes
@@ -11,7 +11,8 @@
 
 `release`, `drift` and `data-rollback` need the Pulumi CLI and the stack's backend (data-rollback reads the stack's
 outputs); `rollback` and `status` need only AWS credentials that may read and update the stack's state machine
-aliases. data-rollback: 0 rolled back, 1 not confirmed, 2 refused or failed (nothing changed).
+and function aliases. Every command takes its region from AWS_REGION / AWS_DEFAULT_REGION, else from the stack
+file's aws:region. Exit codes: automation/exit_codes.py (`python -m automation --help` shows the table).
 """
 
 from __future__ import annotations
@@ -30,15 +31,15 @@ import boto3
 from components.config import STACK_NAME
 from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
 
+from . import exit_codes
+from .aws_setup import AwsSetupMissing, session_for, setup_problem, stack_file
 from .health_check import HealthCheck
 from .progress import Progress
-from .release import EXIT_DEPLOY_FAILED, ReleaseController, ReleaseReport, rollback, status
+from .release import ReleaseController, ReleaseReport, RollbackIncomplete, rollback, status
 from .release_client import AwsReleaseClient, ReleaseError
 from .stacks import ROOT
 
 COMMANDS = ("release", "rollback", "status", "drift", "data-rollback")
-EXIT_USAGE = 2
-EXIT_NOT_CONFIRMED = 1
 
 
 def _actor() -> str:
@@ -47,23 +48,25 @@ def _actor() -> str:
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     def with_stack(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text)
+        parser = commands.add_parser(name, help=help_text, description=help_text)
         parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml of this repository")
         return parser
 
-    release = with_stack("release", "deploy a stack, verify its new pipeline versions, shift the live aliases")
+    release = with_stack("release", "publish new pipeline versions with the aliases held, verify them, then let "
+                                    "the managed deployments move the live aliases")
     release.add_argument("--commit", default=os.environ.get("GITHUB_SHA", ""),
                          help="commit being released (default: $GITHUB_SHA, else the checkout's HEAD)")
     release.add_argument("--actor", default=_actor(), help="who releases (default: $GITHUB_ACTOR, else $USER)")
     release.add_argument("--deadline", type=float, default=1800, help="seconds a verification run may take")
     release.add_argument("--report-json", type=Path, help="write the release report as JSON here")
     release.add_argument("--report-md", type=Path, help="write the release report as Markdown here")
-    back = with_stack("rollback", "move the live aliases back to the previous (or a named) version")
+    back = with_stack("rollback", "move every live alias back to its previous (or a named) version at once and pin "
+                                  "it there until a newer release")
     back.add_argument("--job", help="only this pipeline (its Glue job's name); required with --to on many jobs")
     back.add_argument("--to", type=int, help="version number to make live (default: the one live before)")
     back.add_argument("--reason", default="", help="why: recorded on the alias and in the output")
     back.add_argument("--actor", default=_actor(), help="who rolls back (default: $GITHUB_ACTOR, else $USER)")
-    show = with_stack("status", "show what is live and the last releases with their commits")
+    show = with_stack("status", "show what is live, a rollback's pin, and the newest versions with their commits")
     show.add_argument("--json", action="store_true", help="print JSON instead of text")
     drift = with_stack("drift", "compare the stack's state with AWS without changing either")
     drift.add_argument("--report-json", type=Path, help="write the drift report as JSON here")
@@ -96,14 +99,19 @@ def _write(report: Any, json_path: Path | None, md_path: Path | None) -> None:
 def _pipelines(client: AwsReleaseClient, stack: str, job: str | None) -> dict[str, str]:
     aliases = client.live_aliases(stack)
     if not aliases:
-        raise ReleaseError(f"stack {stack} has no pipeline with a live alias in this account and region: is it "
-                           "deployed (AWS_REGION, credentials)?")
+        raise AwsSetupMissing(f"stack {stack} has no pipeline with a live alias in this account and region "
+                              f"({client.sfn.meta.region_name}): is it deployed here?")
     if job:
         key = job.replace("_", "-")
         if key not in aliases:
             raise ReleaseError(f"--job {job!r}: stack {stack} has pipelines {', '.join(sorted(aliases))}")
         return {key: aliases[key]}
     return aliases
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,41 +124,55 @@ def run(args: argparse.Namespace) -> int:
         problem = "the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)"
     if problem:
         if args.command == "release":  # the report says why nothing was released
-            report = ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor, outcome="failed",
-                                   exit_code=EXIT_USAGE, failure=problem)
+            report = ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor).fail(
+                "failed", exit_codes.USAGE, problem)
             _write(report, args.report_json, args.report_md)
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(problem, exit_codes.USAGE)
+    try:
+        session = session_for(stack_file(args.stack))
+    except AwsSetupMissing as error:
+        if args.command == "release":
+            _write(ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor).fail(
+                "failed", exit_codes.NO_AWS_SETUP, str(error)), args.report_json, args.report_md)
+        return _fail(str(error), exit_codes.NO_AWS_SETUP)
     if args.command == "release":
-        return _release(args)
+        return _release(args, session)
     if args.command == "drift":
         return _drift(args)
     if args.command == "data-rollback":
         return _data_rollback(args)
-    client = AwsReleaseClient()
     try:
+        client = AwsReleaseClient(session)
         pipelines = _pipelines(client, args.stack, getattr(args, "job", None))
         if args.command == "status":
             return _status(client, pipelines, args)
-        results = rollback(client, pipelines, to=args.to, reason=args.reason, actor=args.actor)
+        results = rollback(client, pipelines, stack=None if args.job else args.stack, to=args.to,
+                           reason=args.reason, actor=args.actor)
+    except AwsSetupMissing as error:
+        return _fail(f"{error}; nothing was changed", exit_codes.NO_AWS_SETUP)
+    except RollbackIncomplete as error:
+        return _fail(str(error), exit_codes.FAILED)
     except ReleaseError as error:
-        print(f"error: {error}\nNothing was changed.", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(f"{error}; nothing was changed", exit_codes.USAGE)
+    except Exception as error:  # AccessDenied, throttling, …: one line, not a traceback
+        problem = setup_problem(error)
+        return _fail(f"{problem or str(error).strip().splitlines()[-1]}; nothing was changed",
+                     exit_codes.NO_AWS_SETUP if problem else exit_codes.FAILED)
     for result in results:
-        print(f"{result.pipeline}: live is now v{result.to_version.rsplit(':', 1)[1]} "
-              f"(commit {result.to_commit or 'unknown'}), was v{result.from_version.rsplit(':', 1)[1]} "
-              f"(commit {result.from_commit or 'unknown'})" + (f" — {result.reason}" if result.reason else ""))
+        print(f"{result.target}: live is now v{result.to_version}"
+              + (f" (commit {result.to_commit})" if result.to_commit else "") + f", was v{result.from_version}"
+              + (f" (commit {result.from_commit})" if result.from_commit else "") + f" — {result.pin}")
     bad = sorted({r.from_commit for r in results if r.from_commit})
     print("\nTo reconcile the code: revert the rolled-back change on main"
           + (f" (git revert {' '.join(c[:12] for c in bad)} … or the PR that brought it)" if bad else "")
-          + " and merge. The next `release` keeps the alias where this rollback put it until a new version is "
-            "verified; a plain `pulumi up` never moves it.")
+          + " and merge. Each alias is pinned: `pulumi up` and releases keep it where it is until a release "
+            "publishes a version newer than the pin's `over`.")
     print(json.dumps([r.to_dict() for r in results], indent=2))
-    return 0
+    return exit_codes.OK
 
 
-def _release(args: argparse.Namespace) -> int:
-    from .stacks import AutomationStack, EngineError
+def _release(args: argparse.Namespace, session: boto3.Session) -> int:
+    from .stacks import AutomationStack
 
     report = ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor)
     progress = Progress()
@@ -161,12 +183,10 @@ def _release(args: argparse.Namespace) -> int:
 
     try:
         stack = AutomationStack(args.stack, env={COMMIT_VARIABLE: args.commit})
-        ReleaseController(client=AwsReleaseClient(), verify=verify, progress=progress).release(stack, report)
-    except (EngineError, ReleaseError) as error:
-        report.outcome, report.exit_code, report.failure = "failed", EXIT_DEPLOY_FAILED, str(error)
+        ReleaseController(client=AwsReleaseClient(session), verify=verify, progress=progress).release(stack, report)
     except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly, keep the report
-        report.outcome, report.exit_code = "failed", EXIT_DEPLOY_FAILED
-        report.failure = f"cannot open stack {args.stack}: {str(error).strip().splitlines()[-1]}"
+        report.fail("failed", exit_codes.FAILED, f"cannot open stack {args.stack}: "
+                                                  f"{str(error).strip().splitlines()[-1]}")
     _write(report, args.report_json, args.report_md)
     print(report.to_markdown())
     return report.exit_code
@@ -189,17 +209,16 @@ def _status(client: AwsReleaseClient, pipelines: Mapping[str, str], args: argpar
     shown = status(client, pipelines)
     if args.json:
         print(json.dumps(shown, indent=2))
-        return 0
+        return exit_codes.OK
     for pipeline in shown:
         routing = ", ".join(f"v{r['version']} {r['weight']}%" for r in pipeline["routing"])
-        print(f"{pipeline['pipeline']}: {routing}  ({pipeline['last_action']})")
-        for index, release in enumerate(pipeline["releases"]):
-            label = "live" if index == 0 else "earlier"
-            state = "" if release["exists"] else "  (pruned)"
-            print(f"  {label:7} v{release['version']:<5} commit {release['commit'] or 'unknown':12.12} "
-                  f"published {release['published'] or 'unknown'}{state}")
-    return 0
-
+        print(f"{pipeline['pipeline']}: {routing}  ({pipeline['description'] or 'no description'})")
+        routed = {r["version"] for r in pipeline["routing"]}
+        for version in pipeline["versions"]:
+            label = "live" if version["version"] in routed else ""
+            print(f"  {label:5} v{version['version']:<5} commit {version['commit'] or 'unknown':12.12} "
+                  f"published {version['published'] or 'unknown'}")
+    return exit_codes.OK
 
 
 def stack_outputs(stack: str) -> dict[str, Any]:
@@ -247,11 +266,11 @@ def _data_rollback(args: argparse.Namespace) -> int:
                 raise DataRollbackError("no terminal to confirm on: pass --yes to roll back")
             if input(f"Roll {identifier} back to snapshot {target}? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Not rolled back: nothing was changed.", file=sys.stderr)
-                return EXIT_NOT_CONFIRMED
+                return exit_codes.NOT_DONE
         roll_back(table, planned)
     except DataRollbackError as error:
         print(f"error: {error}\nNothing was changed.", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_codes.USAGE
     print(f"{identifier}: main is now snapshot {target} (was {planned.current}). The undone runs' input is not "
           "read again by itself (their bookmark has moved on): rerun it to redo those runs with the code now live.")
     return 0

@@ -19,9 +19,13 @@ from botocore.exceptions import ClientError
 from components.artifacts import RETIRED_TAG
 from components.config import PROJECT
 from components.pipeline import LIVE_ALIAS
+from components.pipeline_functions import FUNCTIONS
 from components.release_info import commit_of
 
-FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+# Functions reached through their `live` alias (asynchronous: EventBridge targets), which a release moves and a
+# rollback pins; the pipeline-invoked ones are pinned by version in each pipeline version instead.
+LIVE_FUNCTIONS = tuple(key for key, through_live in FUNCTIONS.items() if through_live)
 VERSION_ARN = re.compile(r"^(arn:[^:]+:states:[^:]*:\d{12}:stateMachine:[^:]+):(\d+)$")
 # DescribeAlarms takes at most 100 names per call.
 ALARM_BATCH = 100
@@ -61,8 +65,19 @@ class AliasState:
         """The version that takes most (during a canary: the old one) of the executions."""
         return max(self.routes, key=lambda r: r.weight).version_arn
 
-    def weight_of(self, version_arn: str) -> int:
-        return sum(r.weight for r in self.routes if r.version_arn == version_arn)
+    @property
+    def versions(self) -> tuple[int, ...]:
+        """The version numbers it routes to, oldest first."""
+        return tuple(sorted(version_number(r.version_arn) for r in self.routes))
+
+
+@dataclass(frozen=True)
+class FunctionAlias:
+    """A Lambda function's `live` alias: the version it runs (a number) and its description."""
+
+    function: str
+    version: int
+    description: str
 
 
 @dataclass(frozen=True)
@@ -93,11 +108,17 @@ class ReleaseClient(Protocol):
 
     def firing_alarms(self, alarm_names: list[str]) -> list[str]: ...
 
-    def failed_executions(self, version_arn: str, since: datetime) -> list[str]: ...
+    def executions(self, version_arn: str, since: datetime) -> dict[str, int]: ...
 
     def retire_artifacts(self, uris: Iterable[str]) -> None: ...
 
     def live_aliases(self, stack: str) -> dict[str, str]: ...
+
+    def function_aliases(self, stack: str) -> list[FunctionAlias]: ...
+
+    def function_versions(self, function: str) -> list[int]: ...
+
+    def route_function(self, function: str, version: int, description: str) -> None: ...
 
 
 def glue_code_of(definition: str) -> tuple[str, ...]:
@@ -115,7 +136,8 @@ class AwsReleaseClient:
 
     def __init__(self, session: boto3.Session | None = None):
         session = session or boto3.Session()
-        self.sfn, self.cloudwatch, self.s3 = (session.client(s) for s in ("stepfunctions", "cloudwatch", "s3"))
+        self.sfn, self.cloudwatch, self.s3, self.lambda_ = (
+            session.client(s) for s in ("stepfunctions", "cloudwatch", "s3", "lambda"))
 
     def alias(self, alias_arn: str) -> AliasState:
         try:
@@ -174,12 +196,16 @@ class AwsReleaseClient:
                        if a.get("StateValue") == "ALARM"]
         return sorted(firing)
 
-    def failed_executions(self, version_arn: str, since: datetime) -> list[str]:
-        failed = []
-        for status in FAILED_STATUSES:
-            page = self.sfn.list_executions(stateMachineArn=version_arn, statusFilter=status, maxResults=100)
-            failed += [e["executionArn"] for e in page["executions"] if e["startDate"] >= since]
-        return failed
+    def executions(self, version_arn: str, since: datetime) -> dict[str, int]:
+        """How many executions of this version started since `since`, by status (newest first, so the pages stop
+        at the first older one)."""
+        counts: dict[str, int] = {}
+        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=version_arn):
+            for execution in page["executions"]:
+                if execution["startDate"] < since:
+                    return counts
+                counts[execution["status"]] = counts.get(execution["status"], 0) + 1
+        return counts
 
     def retire_artifacts(self, uris: Iterable[str]) -> None:
         """Tag each object so the artifacts bucket's lifecycle expires it; the object's other tags stay."""
@@ -203,3 +229,24 @@ class AwsReleaseClient:
                     if alias in self.aliases(machine["stateMachineArn"]):
                         found[name.removeprefix(prefix).removesuffix(suffix)] = alias
         return found
+
+    def function_aliases(self, stack: str) -> list[FunctionAlias]:
+        """The `live` aliases of the stack's functions reached through them (absent ones are skipped)."""
+        found = []
+        for key in LIVE_FUNCTIONS:
+            name = f"{PROJECT}-{stack}-{key.replace('_', '-')}"
+            try:
+                alias = self.lambda_.get_alias(FunctionName=name, Name=LIVE_ALIAS)
+            except self.lambda_.exceptions.ResourceNotFoundException:
+                continue
+            found.append(FunctionAlias(name, int(alias["FunctionVersion"]), alias.get("Description", "")))
+        return found
+
+    def function_versions(self, function: str) -> list[int]:
+        return [int(v["Version"]) for page in self.lambda_.get_paginator("list_versions_by_function").paginate(
+            FunctionName=function) for v in page["Versions"] if v["Version"].isdigit()]
+
+    def route_function(self, function: str, version: int, description: str) -> None:
+        """One UpdateAlias: all traffic to `version` (any extra weight dropped) with its description."""
+        self.lambda_.update_alias(FunctionName=function, Name=LIVE_ALIAS, FunctionVersion=str(version),
+                                  Description=description, RoutingConfig={"AdditionalVersionWeights": {}})

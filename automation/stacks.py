@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +23,29 @@ from urllib.parse import parse_qs, urlparse
 from bootstrap.documents import STATE_ROOT, stack_secrets_provider
 from components.config import PROJECT
 
+from .locks import backend_locks, clear_stale_locks
+
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_PACK = ROOT / "policies"
 OnOutput = Callable[[str], None]
+# Set in the workspace's stack file for a release's first update only: every alias stays where it routes now.
+HOLD_ALIASES = "data-pipeline:holdAliases"
+
+
+@contextlib.contextmanager
+def stack_file_restored(path: Path) -> Iterator[None]:
+    """Whatever the block writes into the stack file, it ends as it began, byte for byte (comments too), also
+    when interrupted; a copy beside it survives even `kill -9`, and the next run restores from it first."""
+    backup = path.with_name(f".{path.name}.before-release")
+    if backup.exists():  # a run killed before it could restore: its copy is the file as it was
+        os.replace(backup, path)
+    original = path.read_bytes()
+    backup.write_bytes(original)
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
+        backup.unlink(missing_ok=True)
 
 
 class PrStack(Protocol):
@@ -36,8 +56,6 @@ class PrStack(Protocol):
     def deploy(self, on_output: OnOutput) -> None: ...
 
     def outputs(self) -> dict[str, Any]: ...
-
-    def cancel(self) -> None: ...
 
     def destroy(self, on_output: OnOutput) -> None: ...
 
@@ -126,19 +144,45 @@ class AutomationStack:
             try:
                 return action()
             except self._auto.ConcurrentUpdateError as error:
+                cleared, live = clear_stale_locks(backend_locks(), self.name)
+                for lock in cleared:
+                    print(f"warning: cleared a stale lock of {self.name}: {lock}", file=sys.stderr)
+                if cleared and not live:
+                    continue
                 if waited >= self._concurrent_wait:
                     raise EngineError(f"{operation} of {self.name}: another update of this stack has been running for "
-                                      f"over {self._concurrent_wait:.0f} s; if none is, run `pulumi cancel -s "
-                                      f"{self.name}`\n{_last_lines(error)}") from None
+                                      f"over {self._concurrent_wait:.0f} s ({'; '.join(live) or 'lock not readable'}"
+                                      "); a lock is cleared once older than the longest run (automation/locks.py); if "
+                                      "you know its run has ended (killed), delete that lock file and run again"
+                                      f"\n{_last_lines(error)}") from None
                 self._sleep(delay)
                 waited += delay
             except self._auto.CommandError as error:
                 raise EngineError(f"{operation} of {self.name} failed:\n{_last_lines(error)}") from None
 
-    def deploy(self, on_output: OnOutput) -> None:
-        # The same guardrails as every other stack's preview and update.
-        self._retry_concurrent("update", lambda: self._stack.up(on_output=on_output, color="never",
-                                                                policy_packs=[str(POLICY_PACK)]))
+    def deploy(self, on_output: OnOutput, *, hold_aliases: bool = False) -> None:
+        """`pulumi up` with the same guardrails as every other stack's; `hold_aliases`: with holdAliases set in
+        this workspace's stack file for this update only (never committed, restored afterwards)."""
+        def up() -> None:
+            self._retry_concurrent("update", lambda: self._stack.up(on_output=on_output, color="never",
+                                                                    policy_packs=[str(POLICY_PACK)]))
+
+        if not hold_aliases:
+            return up()
+        with stack_file_restored(ROOT / f"Pulumi.{self.name}.yaml"):
+            self._stack.set_config(HOLD_ALIASES, self._auto.ConfigValue(value="true"))
+            up()
+
+    def recover(self, on_output: OnOutput) -> list[str]:
+        """Pending operations a killed run left in the state (an operation started, never recorded as done),
+        cleared by a refresh that reads each resource back from AWS (pending creates dropped: a resource whose
+        create never finished is created again). The operations, `<type> <urn>`, for the report."""
+        pending = (self._stack.export_stack().deployment or {}).get("pending_operations") or []
+        if pending:
+            self._retry_concurrent("refresh", lambda: self._stack.refresh(on_output=on_output, color="never",
+                                                                         clear_pending_creates=True))
+        return [f"{operation.get('type', '?')} {operation.get('resource', {}).get('urn', '?')}"
+                for operation in pending]
 
     def outputs(self) -> dict[str, Any]:
         return {key: value.value for key, value in self._stack.outputs().items()}
@@ -149,10 +193,6 @@ class AutomationStack:
         failure must mean "could not check", not "drifted"."""
         self._retry_concurrent("refresh preview", lambda: self._stack.preview_refresh(on_event=on_event,
                                                                                       color="never"))
-
-    def cancel(self) -> None:
-        with contextlib.suppress(self._auto.CommandError):  # nothing was running
-            self._stack.cancel()
 
     def destroy(self, on_output: OnOutput) -> None:
         self._retry_concurrent("destroy", lambda: self._stack.destroy(on_output=on_output, color="never"))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from automation import cli
+from automation import cli, exit_codes
 from automation.health_check import JobResult
 from automation.profile import PROFILE, InvalidPullRequest, pull_request, stack_config
 from automation.reaper import reap
@@ -22,6 +22,13 @@ from tests.conftest import REPOSITORY_JOBS
 pytestmark = pytest.mark.tier("unit")
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Credentials that exist (the commands check for them before the engine runs); nothing here calls AWS."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
 
 
 # --- PR profile ------------------------------------------------------------------------------------------------
@@ -210,7 +217,7 @@ def test_help_documents_every_subcommand(capsys):
 
 
 def test_bad_pr_number_is_a_usage_error(capsys):
-    assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me"]) == cli.EXIT_USAGE
+    assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me"]) == exit_codes.USAGE
     assert "pull request number 'abc'" in capsys.readouterr().err
 
 
@@ -226,13 +233,13 @@ def test_a_failed_precondition_still_writes_the_report_files(tmp_path, capsys):
     """The PR comment says why the check never ran."""
     assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
     report, markdown = written(tmp_path)
-    assert (report["outcome"], report["exit_code"]) == ("failed", cli.EXIT_USAGE)
+    assert (report["outcome"], report["exit_code"]) == ("failed", exit_codes.USAGE)
     assert report["failure"].startswith("pull request number 'abc': expected a positive whole number")
     assert "**Failure:** pull request number 'abc'" in markdown
     assert "error: pull request number 'abc'" in capsys.readouterr().err
 
 
-def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkeypatch, capsys):
+def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkeypatch, capsys, aws_credentials):
     import automation.stacks
 
     def unopenable(*_args, **_kwargs):
@@ -241,7 +248,7 @@ def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkey
     monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
     monkeypatch.setattr(automation.stacks, "AutomationStack", unopenable)
     code = cli.main(["check", "--pr", "7", *reports(tmp_path)])
-    assert code == cli.EXIT_DEPLOY_FAILED
+    assert code == exit_codes.FAILED
     report, markdown = written(tmp_path)
     assert report["failure"] == "cannot open stack pr-7: error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE"
     assert report["stack"] == "pr-7" and report["pr"] == 7
@@ -250,7 +257,7 @@ def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkey
 
 @pytest.mark.skipif(shutil.which("pulumi") is not None, reason="the Pulumi CLI is installed here")
 def test_missing_pulumi_cli_is_reported_plainly(tmp_path, capsys):
-    assert cli.main(["destroy", "--pr", "3"]) == cli.EXIT_USAGE
+    assert cli.main(["destroy", "--pr", "3"]) == exit_codes.USAGE
     assert "the Pulumi CLI is not on PATH" in capsys.readouterr().err
     assert cli.main(["run", "--pr", "3", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
     assert written(tmp_path)[0]["failure"].startswith("the Pulumi CLI is not on PATH")
@@ -336,3 +343,219 @@ class ListedBackend:
 
     def stack(self, name):
         raise AssertionError(f"a dry run opens no stack ({name})")
+
+
+# --- stale locks, pending operations and the workspace's stack file ---------------------------------------------
+
+def write_lock(root, stack: str, *, taken: datetime, hostname: str = "runner-1", pid: int = 4242) -> object:
+    """A DIY backend's lock file as Pulumi writes it (pkg/backend/diy/lock.go), with Go's nanoseconds."""
+    from automation.locks import LOCK_ROOT
+
+    folder = root / LOCK_ROOT / stack
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{pid}-{hostname}.json"
+    path.write_text(json.dumps({"pid": pid, "username": "runner", "hostname": hostname,
+                                "timestamp": taken.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"}))
+    return path
+
+
+def ended_pid() -> int:
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_stale_locks_are_cleared_and_a_live_update_keeps_its_lock(tmp_path):
+    import socket
+
+    from automation.locks import FileLocks, clear_stale_locks
+
+    old = write_lock(tmp_path, "pr-3", taken=NOW - timedelta(hours=13))
+    dead_here = write_lock(tmp_path, "pr-3", taken=NOW - timedelta(minutes=5), hostname=socket.gethostname(),
+                           pid=ended_pid())
+    live = write_lock(tmp_path, "pr-3", taken=NOW - timedelta(minutes=5), hostname="runner-2")
+    cleared, kept = clear_stale_locks(FileLocks(tmp_path), "pr-3", now=NOW)
+    assert not old.exists() and not dead_here.exists() and live.exists()
+    assert len(cleared) == 2 and any("older than the longest run (12 h)" in c for c in cleared)
+    assert any("its process on this machine has ended" in c for c in cleared)
+    assert kept == [f"{live} (pid 4242 on runner-2 by runner, since {NOW - timedelta(minutes=5):%Y-%m-%dT%H:%MZ})"]
+
+
+def test_the_reaper_clears_a_killed_destroys_lock_before_destroying(tmp_path):
+    """Cancel during destroy: the killed destroy's lock would stop every later update of the stack."""
+    from automation.locks import FileLocks
+
+    lock = write_lock(tmp_path, "pr-3", taken=NOW - timedelta(hours=13))
+    backend = FakeBackend(STACKS)
+    reap(backend, ttl=timedelta(hours=24), closed_prs=[2], now=NOW, locks=FileLocks(tmp_path))
+    assert lock.exists()  # a dry run changes nothing
+    decisions = reap(backend, ttl=timedelta(hours=24), closed_prs=[2], dry_run=False, now=NOW,
+                     locks=FileLocks(tmp_path))
+    assert not lock.exists() and "pr-3" in backend.destroyed
+    assert [d.stack for d in decisions if d.action == "lock cleared"] == ["pr-3"]
+
+
+@pytest.mark.tier("aws")
+def test_stale_locks_in_an_s3_backend(aws):
+    from automation.locks import LOCK_ROOT, S3Locks, backend_locks, clear_stale_locks
+
+    s3 = aws("s3")
+    bucket = "state-locks"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+    s3.put_object(Bucket=bucket, Key=f"{LOCK_ROOT}/pr-9/a.json", Body=json.dumps({
+        "pid": 1, "username": "u", "hostname": "h", "timestamp": "2026-11-22T08:00:00.123456789Z"}).encode())
+    s3.put_object(Bucket=bucket, Key=f"{LOCK_ROOT}/pr-9/b.json", Body=json.dumps({
+        "pid": 1, "username": "u", "hostname": "h", "timestamp": "2026-11-23T11:50:00Z"}).encode())
+    assert isinstance(backend_locks(f"s3://{bucket}?region=eu-west-1"), S3Locks)
+    cleared, live = clear_stale_locks(S3Locks(s3, bucket), "pr-9", now=NOW)
+    assert [c.split(" ")[0] for c in cleared] == [f"s3://{bucket}/{LOCK_ROOT}/pr-9/a.json"] and len(live) == 1
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [f"{LOCK_ROOT}/pr-9/b.json"]
+
+
+class FakeEngine:
+    """The Automation API stack under AutomationStack: records calls; `up` can fail as the test says."""
+
+    def __init__(self, stack_file, *, up_errors=(), pending=()):
+        self.stack_file, self.up_errors, self.pending = stack_file, list(up_errors), list(pending)
+        self.calls: list[tuple] = []
+
+    def set_config(self, key, value):
+        # `pulumi config set` rewrites the whole file (comments lost): the restore must not depend on it.
+        self.calls.append(("set_config", key, value.value))
+        self.stack_file.write_text(f"config:\n  {key}: '{value.value}'\n")
+
+    def up(self, **kwargs):
+        self.calls.append(("up", self.stack_file.read_text() if self.stack_file else ""))
+        if self.up_errors:
+            raise self.up_errors.pop(0)
+
+    def export_stack(self):
+        from pulumi import automation as auto
+
+        return auto.Deployment(version=3, deployment={"pending_operations": self.pending})
+
+    def refresh(self, **kwargs):
+        self.calls.append(("refresh", kwargs.get("clear_pending_creates")))
+
+
+def automation_stack(engine, name="prod", sleeps=None):
+    from pulumi import automation as auto
+
+    from automation.stacks import AutomationStack
+
+    stack = object.__new__(AutomationStack)
+    stack._auto, stack.name, stack._stack = auto, name, engine
+    stack._concurrent_wait, stack._sleep = 30, (sleeps.append if sleeps is not None else lambda _s: None)
+    return stack
+
+
+def concurrent_update():
+    from pulumi import automation as auto
+
+    return auto.ConcurrentUpdateError(auto.CommandResult(stdout="", stderr="the stack is currently locked", code=255))
+
+
+@pytest.mark.parametrize("fault", ["engine error", "signal"])
+def test_hold_aliases_is_set_for_one_update_and_the_stack_file_is_restored_even_when_interrupted(tmp_path, monkeypatch,
+                                                                                                 fault):
+    from automation.phases import Interrupted
+    from automation.stacks import HOLD_ALIASES
+
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    original = b"# Production: comments and order survive\nconfig:\n  aws:region: eu-west-1\n"
+    stack_file.write_bytes(original)
+    monkeypatch.setattr("automation.stacks.ROOT", tmp_path)
+    engine = FakeEngine(stack_file)
+    automation_stack(engine).deploy(print, hold_aliases=True)
+    assert engine.calls[:2] == [("set_config", HOLD_ALIASES, "true"), ("up", f"config:\n  {HOLD_ALIASES}: 'true'\n")]
+    assert stack_file.read_bytes() == original and list(tmp_path.iterdir()) == [stack_file]
+    error = RuntimeError("update failed") if fault == "engine error" else Interrupted(2)
+    engine.up_errors = [error]
+    with pytest.raises(type(error)):
+        automation_stack(engine).deploy(print, hold_aliases=True)
+    assert stack_file.read_bytes() == original and list(tmp_path.iterdir()) == [stack_file]
+    automation_stack(engine).deploy(print)  # the moving update: no hold written
+    assert engine.calls[-1] == ("up", original.decode())
+
+
+def test_a_killed_runs_stack_file_is_restored_by_the_next_run(tmp_path, monkeypatch):
+    from automation.stacks import stack_file_restored
+
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_bytes(b"config:\n  aws:region: eu-west-1\n")
+    with pytest.raises(SystemExit), stack_file_restored(stack_file):
+        stack_file.write_text("config:\n  data-pipeline:holdAliases: 'true'\n")
+        # kill -9 here: neither `finally` nor the restore runs; simulated by leaving the copy behind
+        (tmp_path / "copy").write_bytes((tmp_path / ".Pulumi.prod.yaml.before-release").read_bytes())
+        raise SystemExit
+    (tmp_path / "copy").rename(tmp_path / ".Pulumi.prod.yaml.before-release")
+    stack_file.write_text("config:\n  data-pipeline:holdAliases: 'true'\n")
+    with stack_file_restored(stack_file):
+        assert b"holdAliases" not in stack_file.read_bytes()  # restored from the killed run's copy first
+    assert stack_file.read_bytes() == b"config:\n  aws:region: eu-west-1\n"
+
+
+def test_a_stale_lock_is_cleared_and_the_update_retried_a_live_one_is_waited_for(tmp_path, monkeypatch):
+    from automation.stacks import EngineError
+
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
+    stale = write_lock(tmp_path, "prod", taken=datetime.now(UTC) - timedelta(hours=13))
+    engine, sleeps = FakeEngine(None, up_errors=[concurrent_update()]), []
+    automation_stack(engine, sleeps=sleeps).deploy(print)
+    assert not stale.exists() and sleeps == [] and [c[0] for c in engine.calls] == ["up", "up"]
+    write_lock(tmp_path, "prod", taken=datetime.now(UTC) - timedelta(minutes=3), hostname="runner-2")
+    engine.up_errors = [concurrent_update() for _ in range(10)]
+    with pytest.raises(EngineError, match=r"running for over 30 s \(.*pid 4242 on runner-2.*delete that lock file"):
+        automation_stack(engine, sleeps=sleeps).deploy(print)
+    assert sum(sleeps) >= 30
+
+
+def test_a_killed_runs_pending_operations_are_cleared_by_a_refresh_first():
+    urn = "urn:pulumi:prod::data-pipeline::aws:s3/bucket:Bucket::raw"
+    engine = FakeEngine(None, pending=[{"type": "creating", "resource": {"urn": urn}}])
+    assert automation_stack(engine).recover(print) == [f"creating {urn}"]
+    assert engine.calls == [("refresh", True)]
+    assert automation_stack(FakeEngine(None)).recover(print) == []  # nothing pending: no refresh
+
+
+def test_the_teardown_job_clears_the_killed_check_jobs_young_lock_and_destroys(tmp_path, monkeypatch,
+                                                                               aws_credentials):
+    """Cancel during destroy: GitHub killed the check job's destroy 10 s after SIGINT; its lock is minutes old."""
+    destroyed = []
+
+    class Stack:
+        name = "pr-3"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def destroy(self, on_output):
+            assert not lock.exists(), "the lock goes before the destroy"
+            destroyed.append("destroy")
+
+        def remove(self):
+            destroyed.append("remove")
+
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
+    monkeypatch.setattr("automation.cli.shutil.which", lambda _name: "/usr/bin/pulumi")
+    monkeypatch.setattr("automation.stacks.AutomationStack", Stack)
+    lock = write_lock(tmp_path, "pr-3", taken=datetime.now(UTC) - timedelta(minutes=2))
+    assert cli.main(["destroy", "--pr", "3", "--clear-locks"]) == exit_codes.OK
+    assert destroyed == ["destroy", "remove"]
+
+
+def test_pr_commands_without_credentials_print_one_line_and_write_the_report(tmp_path, monkeypatch, capsys):
+    for variable in ("AWS_REGION", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(variable, str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    assert cli.main(["check", "--pr", "7", *reports(tmp_path)]) == exit_codes.NO_AWS_SETUP
+    err = capsys.readouterr().err
+    assert err.startswith("error: no AWS credentials") and err.count("\n") == 1
+    assert written(tmp_path)[0]["exit_code"] == exit_codes.NO_AWS_SETUP

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from automation import cost_assumptions, cost_cli, prices
+from automation import cost_assumptions, cost_cli, exit_codes, prices
 from automation.cost_model import estimate
 from automation.cost_report import diff, format_table, to_dict
 from harness.program import copy_program, run_program
@@ -218,7 +218,7 @@ def test_refresh_without_network_says_so_in_one_line_and_changes_nothing(tmp_pat
     monkeypatch.setattr(prices, "PRICE_LIST", "http://127.0.0.1:9/{offer}/current/{region}/index.json")
     from automation.cli import main
 
-    assert main(["cost", "--refresh-prices", "--prices", str(snapshot)]) == 1
+    assert main(["cost", "--refresh-prices", "--prices", str(snapshot)]) == exit_codes.FAILED
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("error: cannot fetch the AWS price list http://127.0.0.1:9/") and "is unchanged" in err
@@ -235,7 +235,7 @@ def test_the_committed_snapshot_names_its_date_and_the_offer_file_of_every_price
 def test_the_cli_refuses_an_unknown_stack_and_base_in_one_line(capsys):
     from automation.cli import main
 
-    assert main(["cost", "--stack", "nope"]) == cost_cli.EXIT_USAGE
+    assert main(["cost", "--stack", "nope"]) == exit_codes.USAGE
     assert capsys.readouterr().err.strip().startswith("error: --stack 'nope': no Pulumi.nope.yaml")
     with pytest.raises(cost_cli.CostError, match="--base 'no-such-ref': git cannot read it"):
         cost_cli.base_estimates("no-such-ref", ["prod"], None, cost_assumptions.ASSUMPTIONS_PATH)

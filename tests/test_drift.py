@@ -15,7 +15,7 @@ pytestmark = pytest.mark.tier("unit")
 
 STACK = "urn:pulumi:prod::data-pipeline::"
 JOB = f"{STACK}data-pipeline:glue:GlueJob$aws:glue/job:Job::orders-job"
-ALIAS = f"{STACK}data-pipeline:orchestration:Pipeline$aws:sfn/alias:Alias::orders-pipeline-live"
+ALIAS = f"{STACK}data-pipeline:orchestration:Pipeline$aws-native:stepfunctions:StateMachineAlias::orders-pipeline-live"
 LOGS = f"{STACK}data-pipeline:glue:GlueJob$aws:cloudwatch/logGroup:LogGroup::orders-output-logs"
 BUCKET = f"{STACK}data-pipeline:storage:SecureBucket$aws:s3/bucket:Bucket::lake-raw"
 
@@ -36,9 +36,9 @@ RECORDED = [
     step("resourcePreEvent", "update", JOB, diffs=["numberOfWorkers"],
          detailed={"numberOfWorkers": {"diffKind": "update", "inputDiff": False}}),
     step("resOutputsEvent", "update", JOB, diffs=["numberOfWorkers"]),
-    # A rollback moved the live alias: the release controller's, not drift.
-    step("resourcePreEvent", "refresh", ALIAS, diffs=["routingConfigurations", "description"],
-         detailed={"routingConfigurations[0].stateMachineVersionArn": {"diffKind": "update"}}),
+    # A rollback moved the live alias and pinned it: by design, not drift.
+    step("resourcePreEvent", "refresh", ALIAS, diffs=["routingConfiguration", "description"],
+         detailed={"routingConfiguration[0].stateMachineVersionArn": {"diffKind": "update"}}),
     # A log group deleted by hand: the refresh reads nothing.
     step("resourcePreEvent", "refresh", LOGS, new=False),
     {"sequence": 9, "timestamp": 9, "summaryEvent": {"maybeCorrupt": False, "durationSeconds": 4,
@@ -61,11 +61,11 @@ def test_each_drifted_resource_and_property_is_named_and_alias_routing_is_expect
     assert [r.name for r in report.drifted] == ["orders-job", "orders-output-logs"]
     assert report.exit_code == EXIT_DRIFT
     markdown = report.to_markdown()
-    assert "has drifted: 2 resource(s)" in markdown and "expected (release controller)" in markdown
+    assert "has drifted: 2 resource(s)" in markdown and "expected (rollback)" in markdown
     assert json.loads(report.to_json())["drifted"][0]["properties"] == ["numberOfWorkers"]
 
 
-def test_only_controller_routing_is_no_drift():
+def test_only_a_rollbacks_alias_move_is_no_drift():
     report = drift_from_events("prod", [e for e in events()
                                         if not (e.resource_pre_event or e.res_outputs_event)
                                         or (e.resource_pre_event or e.res_outputs_event).metadata.urn in (ALIAS,

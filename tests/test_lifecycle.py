@@ -6,11 +6,15 @@ from __future__ import annotations
 import io
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
+from automation import exit_codes
 from automation.health_check import HealthCheckFailed, HealthResult, JobResult
+from automation.interrupts import Interrupts, interrupt_children
 from automation.lifecycle import (
     EXIT_CHECK_FAILED,
     EXIT_DEPLOY_FAILED,
@@ -45,9 +49,6 @@ class FakeStack:
     def outputs(self):
         self.calls.append("outputs")
         return {"buckets": {}}
-
-    def cancel(self):
-        self.calls.append("cancel")
 
     def destroy(self, on_output):
         self.calls.append("destroy")
@@ -151,17 +152,24 @@ def test_deadline_passing_fails_the_run_and_tears_down():
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_mid_deploy_cancels_then_tears_down(signum):
+def test_signal_mid_deploy_is_passed_to_the_engine_then_tears_down(signum):
+    cancelled = []
+
     def interrupted():
         os.kill(os.getpid(), signum)
-        time.sleep(5)  # the signal arrives long before this ends
-        pytest.fail("the signal did not interrupt the deploy")
+        deadline = time.monotonic() + 5
+        while not cancelled:  # the Pulumi CLI runs on until it gets the signal
+            if time.monotonic() > deadline:
+                pytest.fail("the signal was not passed to the engine")
+            time.sleep(0.01)
+        # It cancels gracefully: in-flight operations finish, state written, lock released.
+        raise EngineError("update of pr-7 failed:\nerror: update canceled")
 
     stack = FakeStack(deploy=interrupted)
     handler_before = signal.getsignal(signum)
-    report = lifecycle(stack).run()
-    assert report.exit_code == 128 + signum and report.outcome == "interrupted"
-    assert stack.calls == ["deploy", "cancel", "destroy", "remove"]
+    report = lifecycle(stack, interrupts=Interrupts(forward=lambda: cancelled.append(True))).run()
+    assert report.exit_code == exit_codes.INTERRUPTED and report.outcome == "interrupted"
+    assert stack.calls == ["deploy", "destroy", "remove"]
     assert f"interrupted by {signal.Signals(signum).name} during deploy" in report.failure
     assert signal.getsignal(signum) == handler_before, "the lifecycle restores the caller's signal handler"
 
@@ -211,3 +219,13 @@ def test_progress_streams_engine_output_under_its_phase():
     text = stream.getvalue()
     assert "deploy: started" in text and "  deploy | Updating (pr-7):" in text
     assert "destroy: ok in" in text and "remove: ok in" in text
+
+
+def test_the_signal_reaches_the_engine_process_a_runner_did_not_signal():
+    engine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.2)
+        interrupt_children()
+        assert engine.wait(timeout=10) != 0  # KeyboardInterrupt: SIGINT arrived
+    finally:
+        engine.kill()

@@ -286,6 +286,8 @@ def test_the_pr_stacks_teardown_survives_a_newer_push_cancelling_the_run():
     assert step["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
     (destroy,) = [c.argv for c in shell_commands(step["run"]) if c.argv[1:4] == ["-m", "automation", "destroy"]]
     assert option(destroy, "--pr") == "$PR_NUMBER"
+    # The killed pr-stack job's lock is this PR's and no other run's: cleared, or the destroy would wait on it.
+    assert "--clear-locks" in destroy and accepted_by_the_cli("destroy", destroy[4:]).clear_locks
     assert "if" not in step, "no step condition that a cancelled run would skip"
 
 
