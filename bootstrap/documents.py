@@ -291,9 +291,9 @@ STATE_MACHINE_READ = ["states:DescribeStateMachine", "states:DescribeStateMachin
                       "states:ListStateMachineAliases", "states:ListStateMachineVersions",
                       "states:ListTagsForResource"]
 # Actions AWS grants on Resource "*" only; the policy pack allows exactly these there.
-UNSCOPED_READ = ["cloudtrail:DescribeTrails", "glue:GetSecurityConfiguration", "glue:GetSecurityConfigurations",
-                 "kms:ListAliases", "logs:DescribeLogGroups", "sns:GetSubscriptionAttributes",
-                 "states:ListStateMachines"]
+UNSCOPED_READ = ["cloudformation:GetResource", "cloudtrail:DescribeTrails", "glue:GetSecurityConfiguration",
+                 "glue:GetSecurityConfigurations", "kms:ListAliases", "logs:DescribeLogGroups",
+                 "sns:GetSubscriptionAttributes", "states:ListStateMachines"]
 
 
 def stack_read_statements(arns: StackArns) -> list[dict[str, Any]]:
@@ -389,6 +389,11 @@ def stack_foundation_statements(arns: StackArns, *, permissions_boundary_arn: st
     ]
 
 
+CLOUD_CONTROL_ACTIONS = ["cloudformation:CreateResource", "cloudformation:DeleteResource",
+                         "cloudformation:GetResource", "cloudformation:GetResourceRequestStatus",
+                         "cloudformation:UpdateResource"]
+
+
 def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
     """Create, update and destroy the scope's functions, pipelines, Glue jobs and catalog, topics, queues,
     schedules, alarms and dashboards, and nothing else."""
@@ -434,6 +439,10 @@ def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
         # changed or removed by its id alone.
         statement("ManageUnscoped", ["glue:CreateSecurityConfiguration", "glue:DeleteSecurityConfiguration",
                                      "sns:SetSubscriptionAttributes", "sns:Unsubscribe"], "*"),
+        # The aws-native provider (the pipelines' live aliases) works through the Cloud Control API, which has no
+        # resource-level permissions and acts with the caller's own: what it may change is what the statements
+        # above allow (the deployer may pass no role to CloudFormation).
+        statement("UseCloudControl", CLOUD_CONTROL_ACTIONS, "*"),
         # A state machine that logs needs its creator to set up CloudWatch Logs' vended delivery.
         statement("DeliverStateMachineLogs", LOG_DELIVERY_ACTIONS, "*"),
     ]

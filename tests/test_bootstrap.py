@@ -16,6 +16,7 @@ from policy_sentry.querying.actions import get_action_data
 from automation.profile import CHECK_STACK, check_stack_config
 from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
+    CLOUD_CONTROL_ACTIONS,
     DEPLOYER_POLICIES,
     GITHUB_OIDC_HOST,
     SECRETS_CONTEXT_KEY,
@@ -402,6 +403,10 @@ LIFECYCLE = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"),
     "aws:cloudwatch/dashboard:Dashboard": ("cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"),
     "aws:cloudtrail/trail:Trail": ("cloudtrail:CreateTrail", "cloudtrail:DeleteTrail"),
+    # Through the Cloud Control API (unscoped: test_aws_native_resources_go_through_cloud_control_as_the_deployer),
+    # which calls Step Functions with the deployer's own permissions.
+    "aws-native:stepfunctions:StateMachineAlias": ("states:CreateStateMachineAlias", "states:UpdateStateMachineAlias",
+                                                   "states:DeleteStateMachineAlias"),
 }
 
 
@@ -437,11 +442,24 @@ def lifecycle_requests(run: ProgramRun) -> list[tuple[str, str, str, dict]]:
 
 def test_every_resource_type_the_program_registers_is_covered(evaluations):
     registered = {r.type for run in (evaluations.pr_stack(), *map(evaluations.stack, SHIPPED_STACKS))
-                  for r in run.resources if r.type.startswith("aws:")}
+                  for r in run.resources if r.type.startswith(("aws:", "aws-native:"))}
     # Sub-resources changed through their parent's permissions (bucket configuration, role policies, ...).
     through_parent = {t for t in registered if t.split(":")[1].split("/")[0] in ("s3", "iam", "lambda", "sns",
                                                                                  "cloudwatch", "glue")}
     assert registered - set(LIFECYCLE) <= through_parent
+
+
+@pytest.mark.parametrize(("account", "purpose", "stack"), [
+    ("nonprod", "deploy-dev", "dev"), ("prod", "deploy-prod", "prod"), ("nonprod", "pr-stacks", "pr-42")])
+def test_aws_native_resources_go_through_cloud_control_as_the_deployer(account, purpose, stack, evaluations):
+    """Cloud Control has no resource-level permissions: it acts with the caller's own, so the deployer may call it
+    on '*' but may not hand it a role of its own to act as (a role passed to CloudFormation would)."""
+    policies = role_policies(evaluations.bootstrap(account), f"data-pipeline-ci-{purpose}")
+    for action in CLOUD_CONTROL_ACTIONS:
+        assert allows(policies, action, "*"), action
+    for role in (f"arn:aws:iam::{ACCOUNT_ID}:role/data-pipeline/{stack}/data-pipeline-{stack}-glue-orders",
+                 f"arn:aws:iam::{ACCOUNT_ID}:role/admin"):
+        assert not allows(policies, "iam:PassRole", role, {"iam:PassedToService": "cloudformation.amazonaws.com"})
 
 
 def test_pr_stacks_role_deploys_and_destroys_pr_stacks_and_nothing_else(evaluations):
