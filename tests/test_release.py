@@ -30,6 +30,7 @@ from automation.release import ReleaseController, ReleaseReport, rollback, statu
 from automation.release_client import AwsReleaseClient, ReleaseError, Route
 from components.artifacts import RETIRED_TAG
 from components.release_pins import parse_pin
+from harness.program import AwsAlias, AwsState, run_program
 from tests import moto_versions
 from tests.aws_server import REGION
 
@@ -348,6 +349,25 @@ def test_rollback_then_up_keeps_the_rolled_back_version_until_a_newer_release(en
     assert report.pipelines["orders"].status == "pinned" and routes(env) == [(2, 100)]
     release(env, stack)  # v4: newer than the pin's over, replaces it
     assert routes(env) == [(4, 100)]
+
+
+def test_the_real_program_keeps_a_rollback_that_moto_holds_until_a_newer_version_is_published(env):
+    """The program's side of the same story: after `rollback` on moto (v2 pinned over v3), the program under
+    Pulumi's mocks, its alias data sources answering what moto holds, targets v2 on a `pulumi up` that publishes
+    nothing, and the new v4 on one that publishes it."""
+    stack = FakeStack(env)
+    release(env, stack)
+    release(env, stack)  # v3 live
+    rollback(env["client"], {"orders": env["alias"]}, reason="bad totals", actor="alice")
+    described = env["sfn"].describe_state_machine_alias(stateMachineAliasArn=env["alias"])
+    in_aws = AwsAlias(routing={int(r["stateMachineVersionArn"].rsplit(":", 1)[1]): r["weight"]
+                               for r in described["routingConfiguration"]},
+                      description=described["description"], latest=3)
+    assert in_aws.routing == {2: 100} and parse_pin(in_aws.description).over == 3
+    unchanged = run_program("prod", aws=AwsState(default=in_aws, publishes=False)).exports["releases"]["orders"]
+    assert (unchanged["live"], unchanged["target"]) == (2, 2), unchanged
+    newer = run_program("prod", aws=AwsState(default=in_aws, publishes=True)).exports["releases"]["orders"]
+    assert (newer["live"], newer["target"]) == (2, 4), newer
 
 
 def test_an_exception_in_the_verification_leaves_the_alias_and_credentials_expiring_are_named(env):
