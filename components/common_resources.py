@@ -68,3 +68,22 @@ def encrypted_log_group(logical_name: str, *, name: str, retention_days: int, ke
         tags=tags,
         opts=opts,
     )
+
+
+def alert_alarm(logical_name: str, *, name: str, description: str, topic_arn: pulumi.Input[str],
+                tags: Mapping[str, str], opts: pulumi.ResourceOptions, **settings: Any) -> aws.cloudwatch.MetricAlarm:
+    """An alarm that tells the stack's alert topic when it fires and when it clears, raised at or above its
+    threshold; no data is no evidence (`notBreaching`). `settings`: the metric (or metric queries), period,
+    evaluation periods and threshold."""
+    return aws.cloudwatch.MetricAlarm(
+        logical_name,
+        name=name,
+        alarm_description=description,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=tags,
+        opts=opts,
+        **settings,
+    )

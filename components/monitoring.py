@@ -12,6 +12,7 @@ from functions.job_monitor.contract import FAILURE_METRIC, FINAL_STATES, SUCCEED
 from functions.job_monitor.contract import SERVICE as JOB_MONITOR_SERVICE
 
 from . import naming
+from .common_resources import alert_alarm
 from .config import AlarmSettings
 from .lambda_function import ALIAS
 
@@ -79,20 +80,10 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         def alarm(logical: str, alarm_name: str, description: str, **metric) -> aws.cloudwatch.MetricAlarm:
-            return aws.cloudwatch.MetricAlarm(
-                f"{name}-{logical}",
-                name=alarm_name,
-                alarm_description=description,
-                period=thresholds.period_seconds,
-                evaluation_periods=thresholds.evaluation_periods,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[args.topic_arn],
-                ok_actions=[args.topic_arn],
-                tags=args.tags,
-                opts=child,
-                **metric,
-            )
+            return alert_alarm(f"{name}-{logical}", name=alarm_name, description=description,
+                               topic_arn=args.topic_arn, tags=args.tags, opts=child,
+                               period=thresholds.period_seconds, evaluation_periods=thresholds.evaluation_periods,
+                               **metric)
 
         prefix, namespace = naming.name_prefix(names), naming.metric_namespace(names)
         alarms = []

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
+from .common_resources import RoleArgs, alert_alarm, encrypted_log_group, service_role_with_policy
 from .config import AlarmSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
 from .iam.documents import document, statement
@@ -190,22 +190,9 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
                 metric_transformation={"name": metric, "namespace": namespace, "value": "1", "default_value": "0"},
                 opts=child,
             )
-            alarm = aws.cloudwatch.MetricAlarm(
-                f"{name}-{logical}-alarm",
-                name=alarm_name(names, logical),
-                alarm_description=description,
-                namespace=namespace,
-                metric_name=metric,
-                statistic="Sum",
-                period=args.thresholds.period_seconds,
-                evaluation_periods=args.thresholds.evaluation_periods,
-                threshold=threshold,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[args.topic_arn],
-                ok_actions=[args.topic_arn],
-                tags=args.tags,
-                opts=child,
-            )
+            alarm = alert_alarm(f"{name}-{logical}-alarm", name=alarm_name(names, logical), description=description,
+                                topic_arn=args.topic_arn, tags=args.tags, opts=child, namespace=namespace,
+                                metric_name=metric, statistic="Sum", period=args.thresholds.period_seconds,
+                                evaluation_periods=args.thresholds.evaluation_periods, threshold=threshold)
             self.alarm_names.append(alarm.name)
         self.register_outputs({"alarm_names": self.alarm_names})

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
+from .common_resources import alert_alarm
 
 # Executions of the new version that ended badly: any one of them fails the deployment.
 BAD_ENDINGS = ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
@@ -53,23 +54,13 @@ def release_alarms(name: str, args: ReleaseAlarmArgs, opts: pulumi.ResourceOptio
     """`<name>-new-version-failed` always, `<name>-new-version-missing-successes` where runs are scheduled."""
     def alarm(logical: str, alarm_name: str, description: str, expression: str, metrics: list[dict],
               evaluation_periods: int) -> aws.cloudwatch.MetricAlarm:
-        return aws.cloudwatch.MetricAlarm(
-            f"{name}-{logical}",
-            name=alarm_name,
-            alarm_description=description,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=1,
-            evaluation_periods=evaluation_periods,
+        # No execution of the new version yet is no evidence against it (alert_alarm: notBreaching).
+        return alert_alarm(
+            f"{name}-{logical}", name=alarm_name, description=description, topic_arn=args.topic_arn,
+            tags=args.tags, opts=opts, threshold=1, evaluation_periods=evaluation_periods,
             datapoints_to_alarm=evaluation_periods,
-            # No execution of the new version yet is no evidence against it.
-            treat_missing_data="notBreaching",
             metric_queries=[*metrics, {"id": "evidence", "expression": expression, "label": description,
-                                       "return_data": True}],
-            alarm_actions=[args.topic_arn],
-            ok_actions=[args.topic_arn],
-            tags=args.tags,
-            opts=opts,
-        )
+                                       "return_data": True}])
 
     failed = [_metric(f"m{index}", metric, args.version_arn, FAILURE_PERIOD_SECONDS)
               for index, metric in enumerate(BAD_ENDINGS)]
