@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
-from components.config import RELEASE_STRATEGIES
+from components.config import GRADUAL_STRATEGIES, RELEASE_STRATEGIES
 from components.release_pins import Pin, parse_pin
 
 from . import exit_codes
@@ -111,12 +111,17 @@ class ReleaseReport:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
 
+    def _gradual(self) -> str:
+        if self.strategy not in GRADUAL_STRATEGIES:
+            return ""
+        step = "for" if self.strategy == "canary" else "more every"
+        return f" ({self.canary_percent} % {step} {self.canary_bake_minutes} min, shifted by AWS)"
+
     def to_markdown(self) -> str:
         icon = {"released": "✅", "unchanged": "➖", "rolled back": "↩️"}.get(self.outcome, "❌")
         lines = [f"### {icon} Release of `{self.stack}` from {self.commit[:12] or 'unknown commit'}: {self.outcome}",
-                 "", f"Strategy: **{self.strategy or '?'}**"
-                 + (f" ({self.canary_percent} % for {self.canary_bake_minutes} min, shifted by AWS)"
-                    if self.strategy == "canary" else "") + (f", by {self.actor}" if self.actor else ""), "",
+                 "", f"Strategy: **{self.strategy or '?'}**" + self._gradual()
+                 + (f", by {self.actor}" if self.actor else ""), "",
                  "| phase | status | seconds |", "| --- | --- | ---: |"]
         lines += [f"| {p.name} | {p.status} | {p.seconds:.1f} |" for p in self.phases.values()]
         lines += ["", "| pipeline | was live | new version | status | routing now | canary executions | table "
@@ -248,7 +253,7 @@ class ReleaseController:
                             f"{error}; the live aliases were not moved")
                 return True
         firing = self.client.firing_alarms(list(outputs.get("alarm_names") or [])) \
-            if settings["strategy"] == "canary" and pending else []
+            if settings["strategy"] in GRADUAL_STRATEGIES and pending else []
         if firing:
             report.fail("blocked", exit_codes.NOT_DONE, (
                 f"alarms already in ALARM before the canary: {', '.join(firing)}; the managed deployment would roll "
@@ -325,7 +330,7 @@ class ReleaseController:
                 else:
                     pipeline.status = "shifting"
                 pipeline.canary = self.client.executions(pipeline.new_version, since)
-                if settings["strategy"] == "canary" and not pipeline.canary:
+                if settings["strategy"] in GRADUAL_STRATEGIES and not pipeline.canary:
                     report.warnings.append(
                         f"{pipeline.job}: no canary execution ran during the managed deployment "
                         f"({settings['canary_percent']} % for {settings['canary_bake_minutes']} min): the alarms "

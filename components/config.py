@@ -42,7 +42,10 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
 # How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
-RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary")
+RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary", "linear")
+# The strategies AWS's managed deployment moves gradually, judged by the runs that reach the new version: canary
+# (canaryPercent for canaryBakeMinutes, then the rest) and linear (canaryPercent more every canaryBakeMinutes).
+GRADUAL_STRATEGIES = ("canary", "linear")
 # A canary's bake is the managed deployment's interval (AWS allows up to 2100 minutes); a day at most here.
 MAX_CANARY_BAKE_MINUTES = 1440
 # The stack whose data must never be deleted by a `pulumi destroy`.
@@ -456,17 +459,19 @@ def _check_orphan_file_retention(values: Mapping[str, Any], jobs: list[GlueJobSe
 
 
 def _check_canary(values: Mapping[str, Any], problems: list[str]) -> None:
-    """A canary is judged by the scheduled runs that reach the new version during the bake: on average at least
-    one must (bake / longest gap between runs x canaryPercent >= 100 %), or the alarms have nothing to see."""
-    if values.get("releaseStrategy") != "canary" or None in (values.get("canaryPercent"),
+    """A canary (or a linear deployment's first step) is judged by the scheduled runs that reach the new version
+    during the bake: on average at least one must (bake / longest gap between runs x canaryPercent >= 100 %), or
+    the alarms have nothing to see."""
+    if values.get("releaseStrategy") not in GRADUAL_STRATEGIES or None in (values.get("canaryPercent"),
                                                               values.get("canaryBakeMinutes"),
                                                               values.get("pipelineSchedule")):
         return
     schedule, percent, bake = values["pipelineSchedule"], values["canaryPercent"], values["canaryBakeMinutes"]
     instead = "or releaseStrategy verify-then-switch (the new version is health-checked before any run reaches it)"
     if not schedule:
-        problems.append(f"{PROJECT}:releaseStrategy = 'canary': needs a {PROJECT}:pipelineSchedule, whose runs the "
-                        f"canary is judged by (no run would reach the new version); {instead}")
+        problems.append(f"{PROJECT}:releaseStrategy = {values['releaseStrategy']!r}: needs a "
+                        f"{PROJECT}:pipelineSchedule, whose runs the canary is judged by (no run would reach the new "
+                        f"version); {instead}")
         return
     try:
         gap = longest_gap_minutes(schedule)

@@ -31,7 +31,8 @@ PULUMI_AWS_ALIAS = "aws:sfn/alias:Alias"
 ALIAS_DESCRIPTION = "Released pipeline version: moved by pulumi up (managed deployment), pinned by a rollback"
 # Release strategy -> the managed deployment's type. verify-then-switch has checked the new version before the
 # update that moves the alias, so that update moves it at once (AWS still watches the alarms and rolls back).
-DEPLOYMENT_TYPES = {"all-at-once": "ALL_AT_ONCE", "verify-then-switch": "ALL_AT_ONCE", "canary": "CANARY"}
+DEPLOYMENT_TYPES = {"all-at-once": "ALL_AT_ONCE", "verify-then-switch": "ALL_AT_ONCE", "canary": "CANARY",
+                    "linear": "LINEAR"}
 # Long enough for Glue's own retries of a run that hits its timeout.
 GLUE_STATE_MARGIN_SECONDS = 15 * 60
 
@@ -40,20 +41,22 @@ GLUE_STATE_MARGIN_SECONDS = 15 * 60
 class Deployment:
     """How AWS moves the `live` alias to a new version."""
 
-    type: str  # ALL_AT_ONCE or CANARY
-    percentage: int | None = None  # CANARY: the share of runs the new version gets first
-    interval_minutes: int | None = None  # CANARY: how long, under the alarms, before the rest
+    type: str  # ALL_AT_ONCE, CANARY or LINEAR
+    percentage: int | None = None  # CANARY: the share of runs the new version gets first; LINEAR: each step's
+    interval_minutes: int | None = None  # how long, under the alarms, before the rest (CANARY) or the next step
 
     @classmethod
     def of(cls, release: ReleaseSettings) -> Deployment:
         kind = DEPLOYMENT_TYPES[release.strategy]
-        if kind == "CANARY":
+        if kind in ("CANARY", "LINEAR"):
             return cls(kind, release.canary_percent, release.canary_bake_minutes)
         return cls(kind)
 
     def describe(self) -> str:
         if self.type == "CANARY":
             return f"canary {self.percentage} % for {self.interval_minutes} min"
+        if self.type == "LINEAR":
+            return f"linear: {self.percentage} % more every {self.interval_minutes} min"
         return "all at once"
 
 

@@ -86,14 +86,15 @@ def test_a_stack_deployed_with_pulumi_aws_alias_has_it_replaced_without_two_alia
 
 
 @pytest.mark.slow
-def test_a_canary_stack_declares_the_canary_with_its_percent_and_bake():
+@pytest.mark.parametrize(("strategy", "deployment"), [("canary", "CANARY"), ("linear", "LINEAR")])
+def test_a_gradual_stack_declares_its_deployment_with_its_percent_and_interval(strategy, deployment):
     # Runs every minute: a fifth of them reach the new version, so a 7-minute bake sees one (the config rule).
-    config = {**stack_config("dev"), P + "releaseStrategy": "canary", P + "pipelineSchedule": "rate(1 minute)",
+    config = {**stack_config("dev"), P + "releaseStrategy": strategy, P + "pipelineSchedule": "rate(1 minute)",
               P + "canaryPercent": 20, P + "canaryBakeMinutes": 7}
     run = run_program("dev", config)
     for job, alias in aliases_by_job(run).items():
         preference = alias["deploymentPreference"]
-        assert (preference["type"], preference["percentage"], preference["interval"]) == ("CANARY", 20, 7), job
+        assert (preference["type"], preference["percentage"], preference["interval"]) == (deployment, 20, 7), job
         assert len(preference["alarms"]) == 2
 
 

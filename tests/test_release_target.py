@@ -130,9 +130,12 @@ def raw_config(stack: str, **changes) -> dict:
      "'rate(10 minutes)' (runs up to 10 minutes apart), so that a scheduled run reaches the new version during the "
      "bake; or releaseStrategy verify-then-switch"),
 ])
-def test_a_canary_that_would_see_no_scheduled_run_is_refused_with_key_value_and_what_is_allowed(changes, message):
+@pytest.mark.parametrize("strategy", ["canary", "linear"])
+def test_a_canary_that_would_see_no_scheduled_run_is_refused_with_key_value_and_what_is_allowed(changes, message,
+                                                                                              strategy):
+    message = message.replace("'canary'", repr(strategy))
     with pytest.raises(ConfigError) as error:
-        parse_settings("dev", raw_config("dev", releaseStrategy="canary", **changes), JOBS_DIR)
+        parse_settings("dev", raw_config("dev", releaseStrategy=strategy, **changes), JOBS_DIR)
     assert [problem for problem in error.value.problems if problem.startswith(message)] == error.value.problems
 
 
