@@ -64,7 +64,7 @@ def test_the_job_its_test_and_a_line_in_every_stack_file_are_written(scaffolded)
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffolded, stack):
     root, _ = scaffolded
-    run = run_program(stack, stack_config(stack, root), program=root / "__main__.py")
+    run = run_program(stack, stack_config(stack, root), program=root / "__main__.py", strict=True)
     assert run.exports["glue_jobs"][JOB] == f"data-pipeline-{stack}-{JOB}"
     assert JOB in run.exports["state_machines"]
     role = run.one("aws:iam/rolePolicy:RolePolicy", f"{JOB}-policy").inputs["policy"]

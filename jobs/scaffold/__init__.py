@@ -107,7 +107,7 @@ def stack_problems(stack: str, root: Path) -> list[str]:
     config = stack_config(stack, root)
     raw = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
     try:
-        parse_settings(stack, raw, root / "jobs")
+        parse_settings(stack, raw, root / "jobs", region=config.get("aws:region"))
     except ConfigError as error:
         return error.problems
     return []
