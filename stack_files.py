@@ -14,8 +14,28 @@ SHIPPED_STACKS = ("dev", "qa", "staging", "prod")
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class StackFileError(ValueError):
+    """A stack or project file that is not valid YAML, or not shaped like one: the file, line and column."""
+
+
+def shown(path: Path) -> str:
+    """The path as a user finds it: relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def read_yaml(path: Path) -> Any:
-    return yaml.load(path.read_text(), Loader=SAFE_LOADER)
+    try:
+        return yaml.load(path.read_text(), Loader=SAFE_LOADER)
+    except yaml.MarkedYAMLError as error:
+        mark, started = error.problem_mark or error.context_mark, error.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        # Where the construct the parser was in began (an unclosed `{` is found only at the end of the file).
+        context = ""
+        if error.context:
+            context = f" ({error.context}" + (f" from line {started.line + 1}" if started else "") + ")"
+        raise StackFileError(f"{shown(path)}{where}: not valid YAML: {error.problem}{context}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{shown(path)}: not valid YAML: {error}") from None
 
 
 def project_file(root: Path = ROOT) -> dict[str, Any]:
@@ -30,7 +50,13 @@ def project_defaults(root: Path = ROOT) -> dict[str, Any]:
 
 def config_section(path: Path) -> dict[str, Any]:
     """The `config:` map of a stack file (or of a file shaped like one), empty when it has none."""
-    return (read_yaml(path) or {}).get("config") or {}
+    document = read_yaml(path) or {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"{shown(path)}: must be a map with a `config:` map, not a {type(document).__name__}")
+    section = document.get("config") or {}
+    if not isinstance(section, dict):
+        raise StackFileError(f"{shown(path)}: `config:` must be a map of key to value, not a {type(section).__name__}")
+    return section
 
 
 def stack_names(root: Path = ROOT) -> list[str]:

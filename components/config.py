@@ -11,6 +11,7 @@ bad stack file fails before a single resource is registered. Components receive 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import math
 import re
@@ -19,6 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import botocore
+from botocore.loaders import create_loader
 
 from jobs.common.catalog import ENTRYPOINT, entrypoint_job, job_names
 from schedules import longest_gap_minutes
@@ -373,6 +377,31 @@ def unknown(key: str, word: str, known: Iterable[str], what: str, otherwise: str
     return f"{key}: unknown {what}; " + (f"did you mean {key.removesuffix(word)}{guess}?" if guess else otherwise)
 
 
+@functools.cache
+def partition_regions() -> dict[str, tuple[re.Pattern, tuple[str, ...]]]:
+    """Each AWS partition's region name pattern and known regions, from botocore's endpoint data (partitions.json;
+    its `aws-global`-style entries, which are not regions, left out)."""
+    partitions = {}
+    for partition in create_loader().load_data("partitions")["partitions"]:
+        pattern = re.compile(partition["regionRegex"])
+        partitions[partition["id"]] = (pattern, tuple(r for r in partition["regions"] if pattern.match(r)))
+    return partitions
+
+
+def region_problem(region: str) -> str | None:
+    """Why `aws:region` is not a region AWS has (a typo such as eu-wst-1 would fail only at the first AWS call)."""
+    partitions = partition_regions()
+    partition = next((name for name, (pattern, _) in partitions.items() if pattern.match(region)), None)
+    if partition and region in partitions[partition][1]:
+        return None
+    known = [known for _, regions in partitions.values() for known in regions]
+    guess = closest(region, known, cutoff=0.8)
+    where = f"not a region of partition {partition}" if partition else "not an AWS region name"
+    return (f"aws:region = {region!r}: {where} (botocore {botocore.__version__}'s endpoint data: a region opened "
+            f"since needs a newer botocore); "
+            + (f"did you mean {guess}?" if guess else f"known regions: {', '.join(sorted(known))}"))
+
+
 def _check_job_folder(job_key: str, name: str, jobs_dir: Path, problems: list[str]) -> None:
     """The job's folder exists and its Glue entrypoint runs the job's own module, not a copied one's."""
     entrypoint = jobs_dir / name / JOB_ENTRYPOINT
@@ -503,11 +532,15 @@ def _settings(stack: str, values: Mapping[str, Any], jobs: list[GlueJobSettings]
                          **{name: section_types[name](**fields) for name, fields in sections.items()})
 
 
-def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackSettings:
-    """Validate raw config (every key of the project's namespace, without it -> value) for `stack`; raise
-    ConfigError listing all problems. A key left out takes its default (the CLI applies the same ones)."""
+def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path, *, region: str | None = None) -> StackSettings:
+    """Validate raw config (every key of the project's namespace, without it -> value) for `stack`, and its
+    `aws:region` when set; raise ConfigError listing all problems. A key left out takes its default (the CLI applies
+    the same ones)."""
     problems: list[str] = []
     check_stack_name(stack, problems)
+    region_issue = region_problem(region) if region is not None else None
+    if region_issue:
+        problems.append(region_issue)
     for key in sorted(set(raw) - set(STACK_FIELDS) - {GLUE_JOBS_KEY}):
         problems.append(unknown(f"{PROJECT}:{key}", key, [*STACK_FIELDS, GLUE_JOBS_KEY], "key",
                                 "Pulumi.yaml declares every key of the project"))
@@ -541,14 +574,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path) -> StackS
     return settings
 
 
-def _namespace_config() -> dict[str, Any]:
-    """Every key the engine passed in the project's namespace, known or not: `pulumi.Config` reads one key at a
-    time and cannot list them, so this is the one place that reads the SDK's config store (the engine's
-    PULUMI_CONFIG for a CLI run, `set_all_config` for mocks and inline programs)."""
+def _namespace_config(namespace: str = PROJECT) -> dict[str, Any]:
+    """Every key the engine passed in `namespace`, known or not: `pulumi.Config` reads one key at a time and cannot
+    list them, so this is the one place that reads the SDK's config store (the engine's PULUMI_CONFIG for a CLI
+    run, `set_all_config` for mocks and inline programs)."""
     from pulumi.runtime import config as runtime_config
 
     store = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{PROJECT}:"
+    prefix = f"{namespace}:"
     return {key.removeprefix(prefix): value for key, value in store.items() if key.startswith(prefix)}
 
 
@@ -556,4 +589,5 @@ def load_settings(jobs_dir: Path) -> StackSettings:
     """Read this stack's config once and validate it."""
     import pulumi
 
-    return parse_settings(pulumi.get_stack(), _namespace_config(), jobs_dir)
+    return parse_settings(pulumi.get_stack(), _namespace_config(), jobs_dir,
+                          region=_namespace_config("aws").get("region"))

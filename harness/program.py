@@ -63,9 +63,17 @@ class ProgramRun:
     exports: dict[str, Any] = field(default_factory=dict)
     mode: str = "update"  # or "preview"
     project: str = PROJECT
+    # Tests' runs: `of_type` finding nothing is an error (a check over none would pass); readers of any program and
+    # stack (the cost model sums whatever is there: dev has no trail) leave it off.
+    strict: bool = False
 
-    def of_type(self, type_: str) -> list[Resource]:
-        return [r for r in self.resources if r.type == type_]
+    def of_type(self, type_: str, *, allow_empty: bool = False) -> list[Resource]:
+        """Every resource of `type_`; in a strict run none is an error unless `allow_empty`, so that a check over
+        them cannot pass on nothing (a renamed type token, a feature switched off)."""
+        found = [r for r in self.resources if r.type == type_]
+        if not found and self.strict and not allow_empty:
+            raise LookupError(f"stack {self.stack!r} registered no {type_} (allow_empty=True if none is expected)")
+        return found
 
     def one(self, type_: str, name: str) -> Resource:
         matches = [r for r in self.resources if r.type == type_ and r.name == name]
@@ -287,9 +295,10 @@ def own_jobs_package(program_root: Path) -> Iterator[None]:
 
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
                 program: Path = ROOT / "__main__.py", project: str = PROJECT,
-                aws: AwsState = FIRST_DEPLOY) -> ProgramRun:
+                aws: AwsState = FIRST_DEPLOY, strict: bool = False) -> ProgramRun:
     """Evaluate `program` (of Pulumi project `project`) for `stack` and return what it registered; config defaults
-    to the stack file next to the program; `aws`: what AWS holds before the update (default: nothing yet)."""
+    to the stack file next to the program; `aws`: what AWS holds before the update (default: nothing yet);
+    `strict`: see ProgramRun."""
     config = stack_config(stack, program.parent) if config is None else config
     mocks = AwsMocks(region=str(config.get("aws:region", DEFAULT_REGION)), preview=preview, aws=aws)
     monitor = pulumi_internals.recording_monitor(mocks)
@@ -331,4 +340,4 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
                                    for key, value in request.get("propertyDependencies", {}).items()},
             options={key: value for key, value in request.items() if key != "object"}))
     return ProgramRun(stack=stack, resources=resources, exports=exports, mode="preview" if preview else "update",
-                      project=project)
+                      project=project, strict=strict)

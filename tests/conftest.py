@@ -124,7 +124,7 @@ def pr_stack_config_as_deployed() -> dict:
 
 class Evaluations:
     """Each program evaluated at most once per test session, when a test first asks (the mocks are deterministic);
-    tests read the runs and never change them."""
+    tests read the runs and never change them. Strict runs: `of_type` finding nothing fails the test."""
 
     def __init__(self):
         self._runs: dict[tuple, ProgramRun] = {}
@@ -136,17 +136,17 @@ class Evaluations:
 
     def stack(self, stack: str, preview: bool = False) -> ProgramRun:
         """A shipped stack, its config from its stack file as the CLI builds it."""
-        return self._once(("stack", stack, preview), lambda: run_program(stack, preview=preview))
+        return self._once(("stack", stack, preview), lambda: run_program(stack, preview=preview, strict=True))
 
     def pr_stack(self) -> ProgramRun:
-        return self._once(("pr",), lambda: run_program(PR_STACK, pr_stack_config_as_deployed()))
+        return self._once(("pr",), lambda: run_program(PR_STACK, pr_stack_config_as_deployed(), strict=True))
 
     def bootstrap(self, account: str, preview: bool = False) -> ProgramRun:
         """The bootstrap program for one account's example stack file."""
         from bootstrap.config import PROJECT as BOOTSTRAP_PROJECT
 
         return self._once(("bootstrap", account, preview), lambda: run_program(
-            account, preview=preview, program=BOOTSTRAP / "__main__.py", project=BOOTSTRAP_PROJECT))
+            account, preview=preview, program=BOOTSTRAP / "__main__.py", project=BOOTSTRAP_PROJECT, strict=True))
 
 
 @pytest.fixture(scope="session")

@@ -161,7 +161,7 @@ def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
 
 @pytest.fixture(scope="module")
 def check_stack_run():
-    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()})
+    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()}, strict=True)
 
 
 @pytest.mark.tier("program")

@@ -20,7 +20,15 @@ from components.config import (
 )
 from harness.program import copy_program, run_program
 from jobs.common.catalog import job_names
-from stack_files import ROOT, SHIPPED_STACKS, as_engine_config, project_file, stack_config
+from stack_files import (
+    ROOT,
+    SHIPPED_STACKS,
+    StackFileError,
+    as_engine_config,
+    project_file,
+    shown,
+    stack_config,
+)
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -95,14 +103,15 @@ BAD_VALUES = [
     ({"glueJobs": {}}, "data-pipeline:glueJobs = {}: must be a non-empty map"),
     ({"glueJobs": "not json"}, "data-pipeline:glueJobs = 'not json': must be a map"),
     ({"glueJobs": {"missing_job": {}}}, "data-pipeline:glueJobs.missing_job: no job folder jobs/missing_job/ with "
-                                        "glue_main.py; jobs in jobs/: customers, orders (python -m jobs new "
-                                        "missing_job creates one)"),
+                                        f"glue_main.py; jobs in jobs/: {', '.join(job_names())} (python -m "
+                                        "jobs new missing_job creates one)"),
     ({"glueJobs": {"order": {}}}, "data-pipeline:glueJobs.order: no job folder jobs/order/ with glue_main.py; did "
                                   "you mean orders?"),
     ({"glueJobs": {"custmers": {}}}, "data-pipeline:glueJobs.custmers: no job folder jobs/custmers/ with glue_main.py; "
                                      "did you mean customers?"),
     ({"glueJobs": {"returns": {}}}, "data-pipeline:glueJobs.returns: no job folder jobs/returns/ with glue_main.py; "
-                                    "jobs in jobs/: customers, orders (python -m jobs new returns creates one)"),
+                                    f"jobs in jobs/: {', '.join(job_names())} (python -m jobs new returns creates "
+                                    "one)"),
     ({"glueJobs": {"Orders!": {}}}, "data-pipeline:glueJobs.Orders!: job name must match"),
     ({"glueJobs": {"orders": {"workers": 3}}},
      "data-pipeline:glueJobs.orders.workers: unknown setting; did you mean data-pipeline:glueJobs.orders."
@@ -205,7 +214,7 @@ def test_program_stops_with_a_clean_error_before_registering_anything():
     config = {**stack_config("dev"), "data-pipeline:logRetentionDays": 10, "data-pipeline:glueMaxRetries": 99,
               "data-pipeline:logRetentionDay": 7, "aws:region": "eu-west-1"}
     with pytest.raises(pulumi.RunError) as error:
-        run_program("dev", config)
+        run_program("dev", config, strict=True)
     assert "data-pipeline:logRetentionDays = '10'" in str(error.value)
     assert "data-pipeline:glueMaxRetries = '99'" in str(error.value)
     assert "data-pipeline:logRetentionDay: unknown key; did you mean data-pipeline:logRetentionDays?" in str(
@@ -222,9 +231,9 @@ def test_a_typo_in_the_engines_config_is_caught_as_the_cli_passes_it(monkeypatch
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_engine_config(config)))
     with pytest.raises(pulumi.RunError, match="data-pipeline:maxInputObjectMB: unknown key; did you mean "
                                               "data-pipeline:maxInputObjectMb?"):
-        run_program("dev", {})
+        run_program("dev", {}, strict=True)
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(as_engine_config(stack_config("dev"))))
-    assert run_program("dev", {}).exports["glue_jobs"]
+    assert run_program("dev", {}, strict=True).exports["glue_jobs"]
 
 
 KINDS = {int: "integer", bool: "boolean", str: "string", list: "array"}
@@ -300,7 +309,7 @@ def test_a_stack_file_typo_is_found_in_the_shipped_files(tmp_path):
     stack_file.write_text(stack_file.read_text().replace("logRetentionDays:", "logRetentionDay:"))
     config = {**stack_config("qa", tmp_path)}
     with pytest.raises(pulumi.RunError, match="logRetentionDay: unknown key; did you mean"):
-        run_program("qa", config, program=program)
+        run_program("qa", config, program=program, strict=True)
 
 
 @pytest.mark.tier("program")
@@ -313,6 +322,56 @@ def test_a_curated_column_no_iceberg_type_holds_stops_the_program_naming_it(tmp_
                                'StructField("email_domain", MapType(StringType(), StringType()))')
                       .replace("from pyspark.sql.types import ", "from pyspark.sql.types import MapType, "))
     with pytest.raises(pulumi.RunError) as error:
-        run_program("dev", program=program)
+        run_program("dev", program=program, strict=True)
     assert str(error.value).startswith("jobs/customers/schema.py: column 'email_domain' has Spark type "
                                        "map<string,string>: a curated table column must be a decimal or one of")
+
+
+@pytest.mark.parametrize(("region", "message", "ending"), [
+    ("eu-wst-1", "aws:region = 'eu-wst-1': not a region of partition aws (botocore ", "did you mean eu-west-1?"),
+    ("eu-west-1 ", "aws:region = 'eu-west-1 ': not an AWS region name (botocore ", "did you mean eu-west-1?"),
+    ("mars-north-1", "aws:region = 'mars-north-1': not an AWS region name (botocore ", ", us-west-2"),
+])
+def test_a_region_the_partition_does_not_have_is_refused_with_the_closest_one(region, message, ending):
+    with pytest.raises(ConfigError) as error:
+        parse_settings("dev", raw_config("dev"), JOBS_DIR, region=region)
+    (problem,) = error.value.problems
+    assert problem.startswith(message) and problem.endswith(ending), problem
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "cn-north-1", "us-gov-west-1"])
+def test_regions_of_every_partition_are_accepted(region):
+    assert parse_settings("dev", raw_config("dev"), JOBS_DIR, region=region).stack == "dev"
+
+
+@pytest.mark.tier("program")
+def test_the_program_checks_the_stack_files_region():
+    config = {**stack_config("dev"), "aws:region": "eu-wst-1"}
+    with pytest.raises(pulumi.RunError, match="aws:region = 'eu-wst-1': not a region of partition aws .*did you mean "
+                                              "eu-west-1?"):
+        run_program("dev", config, strict=True)
+
+
+BROKEN_STACK_FILES = [
+    ("config:\n  aws:region: eu-west-1\n  data-pipeline:glueJobs:\n    orders: {\n  data-pipeline:owner: team\n",
+     ", line 6, column 1: not valid YAML: did not find expected ',' or '}' (while parsing a flow mapping from line 4)"),
+    ("config:\n  data-pipeline:owner: team\n\tdata-pipeline:costCenter: x\n",
+     ", line 3, column 1: not valid YAML: found a tab character that violates indentation (while scanning a plain "
+     "scalar from line 2)"),
+    ("- config\n", ": must be a map with a `config:` map, not a list"),
+    ("config: [owner]\n", ": `config:` must be a map of key to value, not a list"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BROKEN_STACK_FILES)
+def test_a_broken_stack_file_is_named_with_its_line(tmp_path, text, message):
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.dev.yaml").write_text(text)
+    with pytest.raises(StackFileError) as error:
+        stack_config("dev", tmp_path)
+    assert str(error.value) == f"{tmp_path / 'Pulumi.dev.yaml'}{message}"
+
+
+def test_a_stack_file_of_the_repository_is_named_as_the_user_finds_it():
+    assert shown(ROOT / "Pulumi.dev.yaml") == "Pulumi.dev.yaml" and shown(ROOT / "automation" / "x.yaml") == (
+        "automation/x.yaml")

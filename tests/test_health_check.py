@@ -128,8 +128,8 @@ def test_a_failed_job_is_reported_by_name_and_the_others_still_run(deployed):
     with pytest.raises(HealthCheckFailed) as failure:
         quick(outputs).run(run_id="run2")
     # The Glue task's own error, from the execution history (the execution's error is PipelineFailed).
-    assert failure.value.reason.startswith("pipeline of 1 of 2 job(s) failed: customers: pipeline FAILED: "
-                                           "Glue.EntityNotFoundException: ")
+    assert failure.value.reason.startswith(f"pipeline of 1 of {len(REPOSITORY_JOBS)} job(s) failed: customers: "
+                                           "pipeline FAILED: Glue.EntityNotFoundException: ")
     assert failure.value.where.startswith("customers: execution arn:aws:states:")
     jobs = failure.value.result.jobs
     assert (jobs["customers"].outcome, jobs["customers"].execution_status) == ("failed", "FAILED")
@@ -140,8 +140,8 @@ def test_a_failed_job_is_reported_by_name_and_the_others_still_run(deployed):
 def test_data_quality_failure_names_the_job_and_its_failed_checks(deployed):
     outputs = deployed["every_job"]()
     deployed["every_output"]("run3", orders={"passed": False})
-    with pytest.raises(HealthCheckFailed, match="output of 1 of 2 job.s. failed: orders: data-quality checks "
-                                                "failed: quarantine_ratio") as failure:
+    with pytest.raises(HealthCheckFailed, match=f"output of 1 of {len(REPOSITORY_JOBS)} job.s. failed: orders: "
+                                                "data-quality checks failed: quarantine_ratio") as failure:
         quick(outputs).run(run_id="run3")
     assert failure.value.where == f"orders: s3://{outputs['buckets']['curated']}/_health/orders/run3/_dq/" \
                                   f"run_id={deployed['run_ids']['orders']}/result.json"

@@ -50,7 +50,7 @@ def run_and_config(evaluations, case: str):
     if case == PR_STACK:
         return evaluations.pr_stack(), pr_stack_config_as_deployed()
     if case == "dev-scheduled":
-        return run_program("dev", SCHEDULED_DEV), SCHEDULED_DEV
+        return run_program("dev", SCHEDULED_DEV, strict=True), SCHEDULED_DEV
     return evaluations.stack(case), stack_config(case)
 
 
@@ -85,10 +85,10 @@ def test_a_job_name_that_makes_a_name_too_long_names_the_job_and_how_much_to_sho
     expected = (f"data-pipeline:glueJobs.{job}: IAM role name 'data-pipeline-prod-schedule-customer-lifetime-value-"
                 f"2024-pipeline' is 65 characters, over AWS's limit of 64: shorten the job name by 1 or more")
     with pytest.raises(pulumi.RunError) as error:
-        run_program("prod", config, program=program)
+        run_program("prod", config, program=program, strict=True)
     assert str(error.value) == f"stack 'prod' has 1 invalid config value(s):\n  - {expected}"
     # Unscheduled, the same job fits: only the names a stack really builds are measured.
-    assert run_program("dev", {**stack_config("dev"), P + "glueJobs": {job: {}}}, program=program).exports[
+    assert run_program("dev", {**stack_config("dev"), P + "glueJobs": {job: {}}}, program=program, strict=True).exports[
         "glue_jobs"] == {job: f"data-pipeline-dev-{job}"}
 
 
@@ -117,7 +117,7 @@ def test_names_the_check_leaves_out_fit_at_the_longest_stack_and_job_names(tmp_p
     shutil.copytree(tmp_path / "jobs" / "customers", tmp_path / "jobs" / job)
     entrypoint = tmp_path / "jobs" / job / "glue_main.py"
     entrypoint.write_text(entrypoint.read_text().replace("jobs.customers.job", f"jobs.{job}.job"))
-    run = run_program("s" * 12, {**stack_config("dev"), P + "glueJobs": {job: {}}}, program=program)
+    run = run_program("s" * 12, {**stack_config("dev"), P + "glueJobs": {job: {}}}, program=program, strict=True)
     names = registered_names(run)
     for type_, limit in UNCHECKED.items():
         assert names[type_] and max(len(name) for name in names[type_]) <= limit, type_

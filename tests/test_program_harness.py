@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import pytest
 
-from harness.program import run_program
+from harness.program import ProgramRun, Resource, run_program
 
 pytestmark = pytest.mark.tier("program")
 
@@ -62,3 +63,22 @@ def test_each_run_exports_only_its_own_outputs(tmp_path):
     assert run_program("dev", {}, program=programs["first"]).exports == {"first": 1}
     # The mocks keep the root stack between runs: its exports must not leak into the next program's.
     assert run_program("dev", {}, program=programs["second"]).exports == {"second": 2}
+
+
+@pytest.mark.tier("unit")
+def test_of_type_finding_nothing_is_an_error_unless_allowed():
+    """A check over every resource of a type cannot pass on none (a renamed type token, a feature switched off)."""
+    topic = Resource(type="aws:sns/topic:Topic", name="alerts", urn="urn:pulumi:dev::p::aws:sns/topic:Topic::alerts",
+                     id="alerts", inputs={}, outputs={})
+    run = ProgramRun(stack="dev", resources=[topic], strict=True)
+    assert run.of_type("aws:sns/topic:Topic") == [topic]
+    with pytest.raises(LookupError, match=r"^stack 'dev' registered no aws:sqs/queue:Queue \(allow_empty=True"):
+        run.of_type("aws:sqs/queue:Queue")
+    assert run.of_type("aws:sqs/queue:Queue", allow_empty=True) == []
+    # The cost model reads any stack: dev has no trail.
+    assert replace(run, strict=False).of_type("aws:sqs/queue:Queue") == []
+
+
+def test_the_tests_runs_are_strict(evaluations, tmp_path):
+    assert evaluations.stack("dev").strict and evaluations.pr_stack().strict
+    assert not run_program("dev", {}, program=program_file(tmp_path, "import pulumi\n")).strict

@@ -58,7 +58,7 @@ def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("canary")
     (folder / "__main__.py").write_text(textwrap.dedent(PROGRAM))
     with internal("running a program under mocks (pulumi.runtime.test, the recording monitor, settle_outputs)"):
-        return {mode: run_program("dev", {}, preview=mode == "preview", program=folder / "__main__.py")
+        return {mode: run_program("dev", {}, preview=mode == "preview", program=folder / "__main__.py", strict=True)
                 for mode in ("update", "preview")}
 
 

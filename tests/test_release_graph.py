@@ -91,7 +91,7 @@ def test_a_gradual_stack_declares_its_deployment_with_its_percent_and_interval(s
     # Runs every minute: a fifth of them reach the new version, so a 7-minute bake sees one (the config rule).
     config = {**stack_config("dev"), P + "releaseStrategy": strategy, P + "pipelineSchedule": "rate(1 minute)",
               P + "canaryPercent": 20, P + "canaryBakeMinutes": 7}
-    run = run_program("dev", config)
+    run = run_program("dev", config, strict=True)
     for job, alias in aliases_by_job(run).items():
         preference = alias["deploymentPreference"]
         assert (preference["type"], preference["percentage"], preference["interval"]) == (deployment, 20, 7), job
@@ -101,7 +101,7 @@ def test_a_gradual_stack_declares_its_deployment_with_its_percent_and_interval(s
 def run_with(aws: AwsState, caplog, *, preview: bool = False, **settings) -> ProgramRun:
     config = {**stack_config("dev"), **{P + key: value for key, value in settings.items()}}
     with caplog.at_level(logging.INFO):
-        return run_program("dev", config, aws=aws, preview=preview)
+        return run_program("dev", config, aws=aws, preview=preview, strict=True)
 
 
 def declared(run: ProgramRun) -> dict[str, tuple[int, str]]:
@@ -210,9 +210,13 @@ def test_lambda_versions_stay_published(shipped):
 
 def test_the_scheduled_start_may_start_only_the_alias(shipped):
     _, config, run = shipped
-    for job in jobs(config) if config[P + "pipelineSchedule"] else []:
-        role_policy = run.one("aws:iam/rolePolicy:RolePolicy", f"{job}-pipeline-schedule-policy")
-        policy = json.loads(role_policy.inputs["policy"])
+    policies = {p.name.removesuffix("-pipeline-schedule-policy"): json.loads(p.inputs["policy"])
+                for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-pipeline-schedule-policy")}
+    if not config[P + "pipelineSchedule"]:
+        assert policies == {}, "a stack without a pipeline schedule gives no schedule a role"
+        return
+    assert sorted(policies) == jobs(config)
+    for job, policy in policies.items():
         (start,) = [s for s in policy["Statement"] if s["Sid"] == "StartTarget"]
         assert start["Resource"] == [run.exports["pipeline_aliases"][job]]
 
@@ -231,7 +235,7 @@ def test_release_settings_are_exported_from_config(shipped):
 @pytest.mark.slow
 def test_each_version_records_the_release_commit(monkeypatch):
     monkeypatch.setenv(COMMIT_VARIABLE, "0123456789abcdef0123456789abcdef01234567")
-    run = run_program("qa")
+    run = run_program("qa", strict=True)
     for machine in run.of_type(STATE_MACHINE):
         comment = json.loads(machine.inputs["definition"])["Comment"]
         assert commit_of(comment) == "0123456789abcdef0123456789abcdef01234567"
@@ -240,7 +244,7 @@ def test_each_version_records_the_release_commit(monkeypatch):
 def test_a_malformed_release_commit_stops_the_program_with_its_name(monkeypatch):
     monkeypatch.setenv(COMMIT_VARIABLE, "main; rm -rf /")
     with pytest.raises(pulumi.RunError, match=r"RELEASE_COMMIT = 'main; rm -rf /': must be a git commit hash"):
-        run_program("dev", stack_config("dev"))
+        run_program("dev", stack_config("dev"), strict=True)
 
 
 @pytest.mark.parametrize(("key", "value", "allowed"), [
@@ -250,4 +254,4 @@ def test_a_malformed_release_commit_stops_the_program_with_its_name(monkeypatch)
 ])
 def test_bad_release_settings_name_the_key_and_what_is_allowed(key, value, allowed):
     with pytest.raises(pulumi.RunError, match=re.escape(f"{P}{key} = {str(value)!r}: must be {allowed}")):
-        run_program("dev", {**stack_config("dev"), P + key: value})
+        run_program("dev", {**stack_config("dev"), P + key: value}, strict=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobs.common import iceberg, local, sample
+from jobs.common.catalog import job_names
 from jobs.common.outputs import OutputPaths
 from jobs.common.runner import PUBLISH_ATTEMPTS, PublishConflict, QualityCheckFailed, RunOptions, run
 from jobs.common.table import CuratedTable, MainMoved, MissingTable, concurrent_commit
@@ -279,6 +280,19 @@ def test_missing_source_is_a_clear_error(spark, database, tmp_path):
         run_orders(spark, database, tmp_path / "does-not-exist.jsonl", tmp_path, "r5")
 
 
+def test_a_folder_source_is_read_with_every_file_of_its_tree(spark, database, tmp_path):
+    """As an S3 prefix is: files beside sub-folders and inside them (Spark's plain folder read takes one level and
+    fails on a mixed tree), markers starting with `_` or `.` left out."""
+    source = tmp_path / "input"
+    (source / "2026-11-23" / "late").mkdir(parents=True)
+    lines(source / "first.jsonl", ORDER)
+    lines(source / "2026-11-23" / "second.jsonl", {**ORDER, "order_id": "o-00000002"})
+    lines(source / "2026-11-23" / "late" / "third.jsonl", {**ORDER, "order_id": "o-00000003"})
+    (source / "_SUCCESS").write_text("not a JSON line\n")
+    report = run_orders(spark, database, source, tmp_path / "out", "tree")
+    assert (report.input_rows, report.curated_rows, report.quarantined_rows) == (3, 3, 0)
+
+
 def test_local_cli_reports_each_run_and_the_table_rows_runs_accumulate_in(tmp_path):
     """As a user runs it, in one process per run: the report accounts for every line, says what happened to the
     table and ends with its row count; a second run into the same warehouse merges into the same table; Spark's
@@ -327,7 +341,7 @@ def test_local_cli_checks_job_and_source_before_spark_starts(tmp_path, capsys, m
         raise AssertionError("Spark started for an input that cannot run")
 
     monkeypatch.setattr(local, "local_session", no_spark)
-    with pytest.raises(SystemExit, match="unknown job 'nope': available jobs are customers, orders"):
+    with pytest.raises(SystemExit, match=f"unknown job 'nope': available jobs are {', '.join(job_names())}$"):
         local.main(["nope"])
     assert local.main(["orders", "--source", str(tmp_path / "missing.jsonl"), "--target", str(tmp_path)]) == 2
     assert "error: source " in capsys.readouterr().err

@@ -20,7 +20,7 @@ from tests.conftest import P
 pytestmark = pytest.mark.tier("program")
 
 JOB = "widgets"
-REPOSITORY_PARTS = ("harness", "policies", "schedules.py", "stack_files.py", "tests", "pyproject.toml")
+REPOSITORY_PARTS = ("harness", "policies", "schedules.py", "stack_files.py", "tests", "pyproject.toml", "automation")
 
 
 def repository(folder: Path) -> Path:
@@ -64,7 +64,7 @@ def test_the_job_its_test_and_a_line_in_every_stack_file_are_written(scaffolded)
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
 def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffolded, stack):
     root, _ = scaffolded
-    run = run_program(stack, stack_config(stack, root), program=root / "__main__.py")
+    run = run_program(stack, stack_config(stack, root), program=root / "__main__.py", strict=True)
     assert run.exports["glue_jobs"][JOB] == f"data-pipeline-{stack}-{JOB}"
     assert JOB in run.exports["state_machines"]
     role = run.one("aws:iam/rolePolicy:RolePolicy", f"{JOB}-policy").inputs["policy"]
@@ -146,3 +146,17 @@ def test_the_stack_file_line_goes_into_the_jobs_map_keeping_comments_and_layout(
     assert at_the_end.endswith("    customers: {}\n    widgets: {}\n")
     with pytest.raises(ScaffoldError, match="no block `data-pipeline:glueJobs:`"):
         with_job("config:\n  data-pipeline:glueJobs: {orders: {}}\n", "widgets")
+
+
+@pytest.mark.slow
+def test_the_tests_a_new_job_affects_pass_in_the_repository_it_leaves(scaffolded):
+    """Stack files, snapshots and the tests that derive the job list from jobs/: green without a further step."""
+    root, printed = scaffolded
+    for stack in (*SHIPPED_STACKS, "pr-stack"):
+        assert f"changed  tests/snapshots/{stack}.json" in printed
+        assert f"-{JOB}-" in (root / "tests" / "snapshots" / f"{stack}.json").read_text()
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "unit or program",
+                            "tests/test_snapshots.py::test_stack_graph_matches_its_snapshot", "tests/test_config.py"],
+                           cwd=root, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert " passed" in tests.stdout and "failed" not in tests.stdout

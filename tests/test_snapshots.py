@@ -43,7 +43,7 @@ def test_an_artifact_content_change_does_not_change_the_snapshot(evaluations, tm
     program = copy_program(tmp_path)
     for source in (tmp_path / "functions" / "cleanup" / "handler.py", tmp_path / "jobs" / "orders" / "glue_main.py"):
         source.write_text(source.read_text() + "\n# an edit that changes the artifact's bytes\n")
-    edited = run_program("dev", preview=False, program=program)
+    edited = run_program("dev", preview=False, program=program, strict=True)
     assert snapshot(edited, root=tmp_path) == snapshot(evaluations.stack("dev"))
     keys = {r.inputs["key"] for r in edited.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
     assert keys != {r.inputs["key"] for r in evaluations.stack("dev").of_type("aws:s3/bucketObjectv2:BucketObjectv2")}

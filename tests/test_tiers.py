@@ -62,4 +62,4 @@ def test_a_unit_test_that_evaluates_a_program_says_it_is_a_program_test(tmp_path
     (tmp_path / "__main__.py").write_text("import pulumi\npulumi.export('x', 1)\n")
     with pytest.raises(AssertionError, match=r"is tier unit but evaluates a Pulumi program under mocks: mark it "
                                              r"pytest.mark.tier\('program'\)"):
-        run_program("dev", {}, program=tmp_path / "__main__.py")
+        run_program("dev", {}, program=tmp_path / "__main__.py", strict=True)

@@ -66,7 +66,9 @@ def run_local(spark: SparkSession, job: JobDefinition, options: RunOptions) -> Q
     problem = source_problem(Path(options.source_path))
     if problem:
         raise FileNotFoundError(problem)
-    return run(spark, job, spark.read.text(options.source_path), options)
+    # A folder is read as the job reads an S3 prefix: its whole tree (a plain folder read takes one level only).
+    lines = spark.read.option("recursiveFileLookup", "true").text(options.source_path)
+    return run(spark, job, lines, options)
 
 
 def run_options(job: JobDefinition, source: str, warehouse: Path, run_id: str, health_check: bool) -> RunOptions:
@@ -129,7 +131,8 @@ def input_notes(report: QualityReport) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run a Glue job's transforms locally on Spark.")
     parser.add_argument("job", help="job folder under jobs/, e.g. orders")
-    parser.add_argument("--source", help="JSON-lines file or folder (default: the job's sample data)")
+    parser.add_argument("--source", help="JSON-lines file, or folder read with its sub-folders (default: the job's "
+                                          "sample data)")
     parser.add_argument("--target", help=f"local Iceberg warehouse of the job's table (default: {DEFAULT_WAREHOUSE})")
     parser.add_argument("--run-id", default=None, help="run id used in output paths (default: random)")
     parser.add_argument("--health-check", action="store_true",

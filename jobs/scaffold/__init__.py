@@ -75,7 +75,8 @@ def new_job(name: str, root: Path = ROOT) -> list[Path]:
     if problem:
         raise ScaffoldError(problem)
     folder, test = root / "jobs" / name, root / "tests" / f"test_{name}_transforms.py"
-    originals = {path: path.read_text() for path in stack_files(root)}
+    snapshots = root / "tests" / "snapshots"
+    originals = {path: path.read_text() for path in [*stack_files(root), *sorted(snapshots.glob("*.json"))]}
     try:
         folder.mkdir(parents=True)
         for file_name, text in render(name).items():
@@ -86,28 +87,38 @@ def new_job(name: str, root: Path = ROOT) -> list[Path]:
         if generated.returncode:
             raise ScaffoldError(f"the sample generator failed:\n{generated.stderr.strip()}")
         for path, text in originals.items():
+            if path.suffix == ".json":
+                continue
             try:
                 path.write_text(with_job(text, name))
             except ScaffoldError as error:
                 raise ScaffoldError(f"{path.name}: {error}") from None
-        problems = [f"{path.name}: {problem}" for path in originals
+        problems = [f"{path.name}: {problem}" for path in stack_files(root)
                     for problem in stack_problems(path.name.removeprefix("Pulumi.").removesuffix(".yaml"), root)]
         if problems:
             raise ScaffoldError("the stacks do not accept the new job:\n" + "\n".join(problems))
+        if snapshots.is_dir():
+            # What `make snapshots` does: every stack's snapshot now has the new job's resources.
+            updated = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                      "tests/test_snapshots.py::test_stack_graph_matches_its_snapshot",
+                                      "--update-snapshots"], cwd=root, capture_output=True, text=True)
+            if updated.returncode:
+                raise ScaffoldError(f"the snapshots could not be regenerated:\n{updated.stdout[-2000:]}")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         test.unlink(missing_ok=True)
         for path, text in originals.items():
             path.write_text(text)
         raise
-    return [folder, *sorted(folder.rglob("*.py")), *sorted((folder / "sample").iterdir()), test, *originals]
+    return [folder, *sorted(folder.rglob("*.py")), *sorted((folder / "sample").iterdir()), test,
+            *(path for path, text in originals.items() if path.read_text() != text)]
 
 
 def stack_problems(stack: str, root: Path) -> list[str]:
     config = stack_config(stack, root)
     raw = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
     try:
-        parse_settings(stack, raw, root / "jobs")
+        parse_settings(stack, raw, root / "jobs", region=config.get("aws:region"))
     except ConfigError as error:
         return error.problems
     return []
@@ -138,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for path in written:
-        print(f"  {'changed' if path.name.startswith('Pulumi.') else 'created'}  {path.relative_to(args.root)}")
+        changed = path.name.startswith("Pulumi.") or path.suffix == ".json"
+        print(f"  {'changed' if changed else 'created'}  {path.relative_to(args.root)}")
     print(NEXT_STEPS.format(name=args.name, key=JOBS_KEY))
     return 0
 
