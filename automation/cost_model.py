@@ -206,10 +206,14 @@ def _audited_events(run: ProgramRun, use: Usage) -> dict[str, float]:
     return events
 
 
-def _s3(lines: _Lines, run: ProgramRun, use: Usage) -> None:
+def _audit_gb(use: Usage, events: float) -> float:
+    """GB of audit records `events` data events make (cloudTrailBytesPerEvent each)."""
+    return events * use.assumptions.stack["cloudTrailBytesPerEvent"] / GB
+
+
+def _s3(lines: _Lines, run: ProgramRun, use: Usage, audited: dict[str, float]) -> None:
     horizon = use.assumptions.stack["storageHorizonDays"]
-    audit_gb_a_day = (sum(_audited_events(run, use).values()) * use.assumptions.stack["cloudTrailBytesPerEvent"]
-                      / GB / DAYS_PER_MONTH)
+    audit_gb_a_day = _audit_gb(use, sum(audited.values())) / DAYS_PER_MONTH
     standard, infrequent = {}, {}
     for bucket in run.of_type("aws:s3/bucket:Bucket"):
         zone = (bucket.inputs.get("tags") or {}).get("zone", "")
@@ -246,14 +250,13 @@ def _kms(lines: _Lines, run: ProgramRun, use: Usage) -> None:
                   "kmsRequestsPerRun x runs a month")
 
 
-def _cloudtrail(lines: _Lines, run: ProgramRun, use: Usage) -> None:
-    events = _audited_events(run, use)
-    if events:
-        lines.add("cloudtrail", "CloudTrail S3 data events", "events", "cloudtrail_data_event", events,
+def _cloudtrail(lines: _Lines, audited: dict[str, float]) -> None:
+    if audited:
+        lines.add("cloudtrail", "CloudTrail S3 data events", "events", "cloudtrail_data_event", audited,
                   "every S3 request of the jobs (s3PutsPerRun + s3GetsPerRun) x runs a month")
 
 
-def _log_writers(run: ProgramRun, use: Usage) -> dict[str, tuple[float, str]]:
+def _log_writers(run: ProgramRun, use: Usage, audited: dict[str, float]) -> dict[str, tuple[float, str]]:
     """Log group name -> (GB ingested a month, who writes it)."""
     writers: dict[str, tuple[float, str]] = {}
     for function in run.of_type(FUNCTION):
@@ -271,13 +274,11 @@ def _log_writers(run: ProgramRun, use: Usage) -> dict[str, tuple[float, str]]:
         kb = pipeline.runs * values["stateMachineLogKbPerRun"] if pipeline.log_level == "ALL" else 0.0
         if group:
             writers[group] = (kb * 1000 / GB, f"state machine at log level {pipeline.log_level}")
-    events = _audited_events(run, use)
     for trail in run.of_type("aws:cloudtrail/trail:Trail"):
         group = groups.get((trail.inputs.get("cloudWatchLogsGroupArn") or "").removesuffix(":*"))
         name = trail.inputs.get("name", trail.name)
         if group:
-            gb = events.get(name, 0.0) * use.assumptions.stack["cloudTrailBytesPerEvent"] / GB
-            writers[group] = (gb, f"trail {name}")
+            writers[group] = (_audit_gb(use, audited.get(name, 0.0)), f"trail {name}")
     for job, resource in use.glue_jobs.items():
         prefix = (resource.inputs.get("defaultArguments") or {}).get("--custom-logGroup-prefix")
         own = [name for name in groups.values() if prefix and name.startswith(prefix + "/")]
@@ -287,8 +288,8 @@ def _log_writers(run: ProgramRun, use: Usage) -> dict[str, tuple[float, str]]:
     return writers
 
 
-def _logs(lines: _Lines, run: ProgramRun, use: Usage) -> None:
-    writers, ingest, stored = _log_writers(run, use), {}, {}
+def _logs(lines: _Lines, run: ProgramRun, use: Usage, audited: dict[str, float]) -> None:
+    writers, ingest, stored = _log_writers(run, use, audited), {}, {}
     for group in run.of_type(LOG_GROUP):
         name = group.inputs.get("name", group.name)
         if name not in writers:
@@ -410,10 +411,11 @@ def estimate(run: ProgramRun, assumptions: Assumptions, prices: PriceBook) -> Es
     _table_optimizers(lines, run, use)
     _lambda(lines, run, use)
     _step_functions(lines, use)
-    _s3(lines, run, use)
+    audited = _audited_events(run, use)
+    _s3(lines, run, use, audited)
     _kms(lines, run, use)
-    _cloudtrail(lines, run, use)
-    _logs(lines, run, use)
+    _cloudtrail(lines, audited)
+    _logs(lines, run, use, audited)
     _metric_alarms(lines, run)
     _dashboards_and_metrics(lines, run)
     _scheduler(lines, use)
