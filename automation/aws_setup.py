@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import boto3
-import yaml
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-ROOT = Path(__file__).resolve().parent.parent
+from stack_files import ROOT, StackFileError, config_section
+
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # What botocore answers when the session's credentials ran out mid-command.
 EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId")
@@ -29,7 +29,10 @@ def stack_file_region(path: Path) -> str | None:
     """The `aws:region` of a stack file (or of a PR profile, which has the same `config:` layout)."""
     if not path.is_file():
         return None
-    return ((yaml.safe_load(path.read_text()) or {}).get("config") or {}).get("aws:region")
+    try:
+        return config_section(path).get("aws:region")
+    except StackFileError as error:  # read as `pulumi up` reads it: a broken file has no region to take
+        raise AwsSetupMissing(f"no AWS region: {error}") from None
 
 
 def use_region(config_file: Path) -> str:

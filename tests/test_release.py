@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from automation import exit_codes
+from automation.aws_setup import AwsSetupMissing, stack_file_region
 from automation.cli import main
 from automation.interrupts import Interrupts
 from automation.progress import Progress
@@ -558,6 +559,15 @@ def test_rollback_and_status_without_aws_setup_print_one_line(command, monkeypat
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     assert main([command, "--stack", "prod"]) == exit_codes.NO_AWS_SETUP
     assert capsys.readouterr().err == "error: no AWS region: set AWS_REGION, or aws:region in Pulumi.prod.yaml\n"
+
+
+@pytest.mark.tier("unit")
+def test_a_stack_file_that_is_not_yaml_gives_no_region_in_one_line_naming_it(tmp_path):
+    broken = tmp_path / "Pulumi.prod.yaml"
+    broken.write_text("config:\n  aws:region: {eu-west-1\n")
+    with pytest.raises(AwsSetupMissing, match=r"^no AWS region: .*Pulumi\.prod\.yaml, line \d+, column \d+: not "
+                                              r"valid YAML"):
+        stack_file_region(broken)
 
 
 @pytest.mark.tier("unit")
