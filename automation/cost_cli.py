@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from stack_files import ROOT, stack_config, stack_names
+from stack_files import ROOT, StackFileError, stack_config, stack_names
 
 from . import cost_assumptions, exit_codes, prices
 from .cost_report import diff, format_diff, format_table, to_dict
@@ -58,7 +58,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def estimate_stack(stack: str, root: Path, assumptions_path: Path, prices_path: Path | None) -> dict[str, Any]:
     import pulumi
-    import yaml
 
     from harness.program import run_program
     from schedules import ScheduleError
@@ -73,7 +72,7 @@ def estimate_stack(stack: str, root: Path, assumptions_path: Path, prices_path: 
     assumed = cost_assumptions.load(stack, assumptions_path)
     try:
         run = run_program(stack, config, program=root / "__main__.py")
-    except (pulumi.RunError, yaml.YAMLError) as error:
+    except pulumi.RunError as error:
         raise CostError(f"stack {stack}: the program stopped: {' '.join(str(error).split())}") from None
     assumed.check_jobs([job_key(job) for job in run.of_type(GLUE_JOB)], assumptions_path)
     try:
@@ -147,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             output = reports if len(reports) > 1 or args.all else reports[0]
             text = "\n\n".join(format_table(r) for r in reports)
-    except (CostError, cost_assumptions.AssumptionsError, prices.PricesError) as error:
+    except (CostError, cost_assumptions.AssumptionsError, prices.PricesError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return exit_codes.USAGE
     if args.output:

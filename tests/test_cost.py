@@ -241,6 +241,16 @@ def test_the_cli_refuses_an_unknown_stack_and_base_in_one_line(capsys):
         cost_cli.base_estimates("no-such-ref", ["prod"], None, cost_assumptions.ASSUMPTIONS_PATH)
 
 
+def test_a_stack_file_that_is_not_yaml_is_named_in_one_line(tmp_path, capsys):
+    from automation.cli import main
+
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  aws:region: {eu-west-1\n")
+    assert main(["cost", "--stack", "prod", "--program-root", str(tmp_path)]) == exit_codes.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Pulumi.prod.yaml, line" in err and "not valid YAML" in err, err
+
+
 @pytest.mark.tier("program")
 @pytest.mark.slow
 def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base():
