@@ -52,6 +52,13 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def holding_pin(alias: AliasState, new_version: str) -> Pin | None:
+    """The rollback pin in the alias's description, if it still holds against `new_version` (the program keeps the
+    alias there: components/release_target.py)."""
+    pin = parse_pin(alias.description)
+    return pin if pin and pin.holds_against(version_number(new_version)) else None
+
+
 class ReleaseStack(Protocol):
     """What a release needs of the engine (tests inject their own)."""
 
@@ -278,10 +285,10 @@ class ReleaseController:
             pipeline = PipelineRelease(job=job, alias_arn=alias_arn, new_version=new,
                                        previous_version=alias.main_version, held=alias)
             report.pipelines[job] = pipeline
-            pin = parse_pin(alias.description)
+            pin = holding_pin(alias, new)
             if alias.routes == (Route(new, 100),):
                 pipeline.status = "unchanged"
-            elif pin and pin.holds_against(version_number(new)):
+            elif pin:
                 pipeline.status, pipeline.error = "pinned", (
                     f"kept on v{pin.version} by a rollback until a version newer than v{pin.over} is released")
             else:
@@ -320,10 +327,9 @@ class ReleaseController:
                 pipeline.routing = _routing(alias)
                 if pipeline not in pending:
                     continue
-                pin = parse_pin(alias.description)
                 if alias.routes == (Route(pipeline.new_version, 100),):
                     pipeline.status = "live"
-                elif pin and pin.holds_against(version_number(pipeline.new_version)):
+                elif holding_pin(alias, pipeline.new_version):
                     pipeline.status = "pinned"  # a rollback landed during the move, and its pin held
                 elif pipeline.held and alias.routes == pipeline.held.routes:
                     pipeline.status = "rolled back"
@@ -343,9 +349,11 @@ class ReleaseController:
     def _keep_pin(self, report: ReleaseReport, pipeline: PipelineRelease, alias: AliasState) -> AliasState:
         """A rollback that landed while AWS shifted the alias keeps its pin in the description, but the shift may
         have written the routing after it: put the routing back where the pin says (one call)."""
-        pin = parse_pin(alias.description)
-        pinned = Route(version_arn(machine_of(pipeline.new_version), pin.version), 100) if pin else None
-        if not pin or not pin.holds_against(version_number(pipeline.new_version)) or alias.routes == (pinned,):
+        pin = holding_pin(alias, pipeline.new_version)
+        if not pin:
+            return alias
+        pinned = Route(version_arn(machine_of(pipeline.new_version), pin.version), 100)
+        if alias.routes == (pinned,):
             return alias
         self.client.route(pipeline.alias_arn, (pinned,), alias.description)
         report.warnings.append(f"{pipeline.job}: the managed deployment moved the alias after a rollback pinned it "
