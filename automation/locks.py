@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
+from bootstrap.config import MAX_SESSION_HOURS
 from bootstrap.documents import STATE_ROOT
 from components.config import PROJECT
 
-# The deploy role's longest session (bootstrap deploySessionHours is 1-12): no writer holds a lock longer.
-LONGEST_RUN = timedelta(hours=12)
+# The deploy role's longest session (bootstrap deploySessionHours): no writer holds a lock longer.
+LONGEST_RUN = timedelta(hours=MAX_SESSION_HOURS)
 # DIY backends keep project-scoped stacks under the fixed organization name `organization`.
 LOCK_ROOT = f"{STATE_ROOT}/locks/organization/{PROJECT}"
 

@@ -27,6 +27,8 @@ PIPELINE_PROJECT = "data-pipeline"
 # (`data-pipeline-<stack>-…`, `/data-pipeline/<stack>/`): so no environment may be called "ci".
 NAMESPACE = naming.ci_namespace(PIPELINE_PROJECT)
 RESERVED_ENVIRONMENT = "ci"
+# IAM's limit on a role's maximum session: no workflow run holds credentials (or a state lock) longer.
+MAX_SESSION_HOURS = 12
 # GitHub: owner (user or organization, 1-39 characters) / repository name.
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # A branch name git accepts, in the characters this check allows: no `..`, leading `-`, trailing `/` or `.lock`.
@@ -52,7 +54,7 @@ FIELDS: dict[str, Field] = {
     "oidcProviderArn": Field(str, lambda v: v == "" or bool(OIDC_PROVIDER_ARN.match(v)),
                              "empty (create the provider) or the ARN of this account's existing provider, "
                              "arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com"),
-    "deploySessionHours": int_range(1, 12),
+    "deploySessionHours": int_range(1, MAX_SESSION_HOURS),
     "secretsKeyUsers": Field(list, lambda v: all(isinstance(a, str) and IAM_PRINCIPAL_ARN.match(a) for a in v),
                              "a list of IAM role or user ARNs (besides the workflow roles) that may read and write "
                              "stack secrets, e.g. [arn:aws:iam::123456789012:role/platform-admin]; [] for none"),
