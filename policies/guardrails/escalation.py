@@ -117,7 +117,7 @@ def _denies_unbounded(statement: Statement) -> bool:
     negated = [values for operator, block in statement.condition.items() if "not" in str(operator).lower()
                and isinstance(block, dict) for key, values in block.items() if key.lower() == BOUNDARY_KEY]
     return _everywhere(statement) and bool(negated) and all(
-        _specific(iam_documents._as_list(values)) for values in negated)
+        _specific(iam_documents.as_list(values)) for values in negated)
 
 
 class Permissions:

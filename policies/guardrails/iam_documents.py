@@ -17,7 +17,7 @@ class MalformedDocument(ValueError):
     pass
 
 
-def _as_list(value: Any) -> list:
+def as_list(value: Any) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
@@ -61,7 +61,7 @@ class Statement:
                     or not isinstance(block, dict):
                 continue
             for key, values in block.items():
-                keys.setdefault(key.lower(), []).extend(_as_list(values))
+                keys.setdefault(key.lower(), []).extend(as_list(values))
         return keys
 
 
@@ -81,7 +81,7 @@ def parse(document: Any) -> list[Statement] | object:
     if raw is None:
         raise MalformedDocument("has no Statement")
     statements = []
-    for index, item in enumerate(_as_list(raw)):
+    for index, item in enumerate(as_list(raw)):
         if not isinstance(item, dict):
             raise MalformedDocument(f"statement {index} must be an object, got {type(item).__name__}")
         effect = item.get("Effect")
@@ -92,10 +92,10 @@ def parse(document: Any) -> list[Statement] | object:
             raise MalformedDocument(f"statement {index} has a Condition that is not an object")
         statements.append(Statement(
             sid=str(item.get("Sid", "")), effect=effect,
-            actions=[str(a) for a in _as_list(item.get("Action"))],
-            not_actions=[str(a) for a in _as_list(item.get("NotAction"))],
-            resources=[str(r) for r in _as_list(item.get("Resource"))],
-            not_resources=[str(r) for r in _as_list(item.get("NotResource"))],
+            actions=[str(a) for a in as_list(item.get("Action"))],
+            not_actions=[str(a) for a in as_list(item.get("NotAction"))],
+            resources=[str(r) for r in as_list(item.get("Resource"))],
+            not_resources=[str(r) for r in as_list(item.get("NotResource"))],
             principal=item.get("Principal"), not_principal=item.get("NotPrincipal"), condition=condition,
         ))
     return statements
@@ -173,5 +173,5 @@ def principal_values(principal: Any) -> list[tuple[str, Any]]:
     if principal is None:
         return []
     if not isinstance(principal, dict):
-        return [("*", value) for value in _as_list(principal)]
-    return [(kind, value) for kind, values in principal.items() for value in _as_list(values)]
+        return [("*", value) for value in as_list(principal)]
+    return [(kind, value) for kind, values in principal.items() for value in as_list(values)]

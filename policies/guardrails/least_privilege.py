@@ -117,7 +117,7 @@ def check_pass_role(resource_type: str, props: Mapping, _config) -> Iterable[str
 def _condition_values(statement: iam_documents.Statement, operators: tuple[str, ...], key: str) -> list[str]:
     return [str(value) for operator in operators
             for name, values in (statement.condition.get(operator) or {}).items() if name.lower() == key.lower()
-            for value in iam_documents._as_list(values)]
+            for value in iam_documents.as_list(values)]
 
 
 def _check_oidc_trust(statement: iam_documents.Statement, provider: object,
@@ -161,11 +161,11 @@ def check_trust(resource_type: str, props: Mapping, config: Mapping) -> Iterable
                   else [json.dumps(principal)])
         if others:
             yield f"trust policy lets {others} assume the role; only AWS services of the pipeline may"
-        for service in iam_documents._as_list(services):
+        for service in iam_documents.as_list(services):
             if service not in trusted:
                 yield f"trust policy lets service {service!r} assume the role; trusted: {', '.join(sorted(trusted))}"
         if isinstance(principal, dict) and "Federated" in principal:
-            for provider in iam_documents._as_list(principal["Federated"]):
+            for provider in iam_documents.as_list(principal["Federated"]):
                 yield from _check_oidc_trust(statement, provider, trusted_subjects)
 
 
