@@ -138,8 +138,7 @@ pulumi.export("pipeline_versions", {name: pipeline.version_arn for name, pipelin
 pulumi.export("pipeline_aliases", {name: pipeline.alias_arn for name, pipeline in pipelines.items()})
 # Per pipeline: the version live before this update, the one it moves the alias to (None in a preview where that
 # version is not published yet) and why (components/release_target.py); each is also logged.
-pulumi.export("releases", {name: pipeline.target.apply(lambda target: target.export())
-                           for name, pipeline in pipelines.items()})
+pulumi.export("releases", {name: pipeline.release for name, pipeline in pipelines.items()})
 pulumi.export("alarm_names", pulumi.Output.all(
     monitoring.alarm_names, *(name for pipeline in pipelines.values() for name in pipeline.alarm_names)).apply(
     lambda names: [*names[0], *names[1:]]))

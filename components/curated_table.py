@@ -24,6 +24,7 @@ from . import naming
 from .common_resources import RoleArgs, service_role_with_policy
 from .config import TableMaintenanceSettings
 from .iam.table_maintenance_policy import TableMaintenancePolicyInputs, table_maintenance_policy
+from .outputs import expose
 
 ICEBERG_FORMAT_VERSION = "2"
 # Glue fields that Iceberg commits rewrite (the metadata location lives in `parameters`), and the create-only
@@ -108,8 +109,5 @@ class CuratedTable(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
 
-        self.table_name = table.name
-        self.identifier = pulumi.Output.concat(table.database_name, ".", table.name)
-        self.location = location
-        self.register_outputs({"table_name": self.table_name, "identifier": self.identifier,
-                               "location": self.location})
+        expose(self, table_name=table.name, identifier=pulumi.Output.concat(table.database_name, ".", table.name),
+               location=location)

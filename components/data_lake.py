@@ -12,6 +12,7 @@ from . import artifacts, naming
 from .config import LifecycleSettings
 from .iam.kms_key_policy import kms_key_policy
 from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
+from .outputs import expose
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
 # Zones holding data that cannot be rebuilt from code: locked (Object Lock) where the stack asks for it.
@@ -139,13 +140,6 @@ class DataLake(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
 
-        self.key_arn = key.arn
-        self.bucket_names = {zone: bucket.bucket for zone, bucket in buckets.items()}
-        self.bucket_arns = {zone: bucket.arn for zone, bucket in buckets.items()}
-        self.database_name = database.name
-        self.object_access_log_group = audit.log_group_name if audit else None
-        self.register_outputs({
-            "key_arn": self.key_arn,
-            "database_name": self.database_name,
-            **{f"{zone}_bucket": bucket for zone, bucket in self.bucket_names.items()},
-        })
+        expose(self, key_arn=key.arn, bucket_names={zone: bucket.bucket for zone, bucket in buckets.items()},
+               bucket_arns={zone: bucket.arn for zone, bucket in buckets.items()}, database_name=database.name,
+               object_access_log_group=audit.log_group_name if audit else None)

@@ -12,6 +12,7 @@ from . import artifacts, naming
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .config import JOB_ENTRYPOINT, GlueJobSettings
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
+from .outputs import expose
 
 GLUE_VERSION = "5.0"
 
@@ -155,13 +156,8 @@ class GlueJob(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *log_groups], protect=args.protect),
         )
 
-        self.job_name = glue_job.name
-        self.job_arn = glue_job.arn
-        self.role_arn = role.arn
-        self.script_location = glue_job.command.script_location
-        self.library_location = locations["library"]
-        self.register_outputs({"job_name": self.job_name, "role_arn": self.role_arn,
-                               "script_location": self.script_location, "library_location": self.library_location})
+        expose(self, job_name=glue_job.name, job_arn=glue_job.arn, role_arn=role.arn,
+               script_location=glue_job.command.script_location, library_location=locations["library"])
 
 
 def s3_uri(bucket: pulumi.Input[str], path: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -17,6 +17,7 @@ from . import artifacts, naming
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
+from .outputs import expose
 from .release_target import alias_description, decide, declared_version, function_alias
 
 RUNTIME = "python3.11"
@@ -139,10 +140,5 @@ class LambdaFunction(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.function_name = function.name
-        self.arn = function.arn
-        self.version_arn = function.qualified_arn
-        self.alias_arn = alias.arn
-        self.role_arn = role.arn
-        self.register_outputs({"function_name": self.function_name, "version_arn": self.version_arn,
-                               "alias_arn": self.alias_arn, "role_arn": self.role_arn})
+        expose(self, function_name=function.name, arn=function.arn, version_arn=function.qualified_arn,
+               alias_arn=alias.arn, role_arn=role.arn)

@@ -15,6 +15,7 @@ from . import naming
 from .common_resources import alert_alarm
 from .config import AlarmSettings
 from .lambda_function import ALIAS
+from .outputs import expose
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,8 @@ class Monitoring(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.alarm_names = pulumi.Output.from_input([a.name for a in alarms])
-        self.dashboard_name = dashboard.dashboard_name
-        self.register_outputs({"alarm_names": self.alarm_names, "dashboard_name": self.dashboard_name})
+        expose(self, alarm_names=pulumi.Output.from_input([a.name for a in alarms]),
+               dashboard_name=dashboard.dashboard_name)
 
 
 def _metric_widget(title: str, region: str, metrics: list[list], x: int, y: int, stat: str = "Sum") -> dict:

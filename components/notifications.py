@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .iam.documents import document, statement
+from .outputs import expose
 
 
 @dataclass(frozen=True)
@@ -54,5 +55,4 @@ class Notifications(pulumi.ComponentResource):
                 endpoint=email,
                 opts=child,
             )
-        self.topic_arn = topic.arn
-        self.register_outputs({"topic_arn": self.topic_arn})
+        expose(self, topic_arn=topic.arn)

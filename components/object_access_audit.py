@@ -16,6 +16,7 @@ from .common_resources import RoleArgs, alert_alarm, encrypted_log_group, servic
 from .config import AlarmSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
 from .iam.documents import document, statement
+from .outputs import expose
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
 AUDIT_ZONE = "audit"
@@ -126,11 +127,7 @@ class ObjectAccessAudit(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, delivery_policy]),
         )
 
-        self.trail_arn = trail.arn
-        self.log_bucket = logs.bucket
-        self.log_group_name = group.name
-        self.register_outputs({"trail_arn": self.trail_arn, "log_bucket": self.log_bucket,
-                               "log_group_name": self.log_group_name})
+        expose(self, trail_arn=trail.arn, log_bucket=logs.bucket, log_group_name=group.name)
 
 
 def curated_deletes_pattern(curated_bucket: str, stack_roles: str) -> str:
@@ -180,7 +177,7 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
              f"{DENIALS_BURST}+ requests to the lake's objects were denied within "
              f"{args.thresholds.period_seconds} seconds"),
         )
-        self.alarm_names = []
+        alarm_names = []
         for logical, metric, pattern, threshold, description in watched:
             aws.cloudwatch.LogMetricFilter(
                 f"{name}-{logical}",
@@ -194,5 +191,5 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
                                 topic_arn=args.topic_arn, tags=args.tags, opts=child, namespace=namespace,
                                 metric_name=metric, statistic="Sum", period=args.thresholds.period_seconds,
                                 evaluation_periods=args.thresholds.evaluation_periods, threshold=threshold)
-            self.alarm_names.append(alarm.name)
-        self.register_outputs({"alarm_names": self.alarm_names})
+            alarm_names.append(alarm.name)
+        expose(self, alarm_names=alarm_names)

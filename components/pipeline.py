@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -21,6 +22,7 @@ from .asl import PipelineTargets, pipeline_definition
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .config import ReleaseSettings
 from .iam.state_machine_policy import state_machine_policy
+from .outputs import expose
 from .release_alarms import ReleaseAlarmArgs, release_alarms
 from .release_target import Target, alias_description, decide, declared_version, state_machine_alias
 from .schedule import Schedule, ScheduleArgs
@@ -99,8 +101,8 @@ class Pipeline(pulumi.ComponentResource):
     # The version this deploy published, and the alias that schedules start.
     version_arn: pulumi.Output[str]
     alias_arn: pulumi.Output[str]
-    # What this update does to the alias (components/release_target.py).
-    target: pulumi.Output[Target]
+    # What this update does to the alias (components/release_target.py): Target.export.
+    release: pulumi.Output[dict[str, Any]]
     # The alarms the managed deployment watches.
     alarm_names: list[pulumi.Output[str]]
 
@@ -190,11 +192,6 @@ class Pipeline(pulumi.ComponentResource):
                 target_key_arn=args.key_arn,
             ), opts=child)
 
-        self.state_machine_arn = state_machine.arn
-        self.state_machine_name = state_machine.name
-        self.version_arn = state_machine.state_machine_version_arn
-        self.alias_arn = alias.arn
-        self.target = target
-        self.alarm_names = [alarm.name for alarm in alarms]
-        self.register_outputs({"state_machine_arn": self.state_machine_arn, "version_arn": self.version_arn,
-                               "alias_arn": self.alias_arn, "release": target.apply(Target.export)})
+        expose(self, state_machine_arn=state_machine.arn, state_machine_name=state_machine.name,
+               version_arn=state_machine.state_machine_version_arn, alias_arn=alias.arn,
+               release=target.apply(Target.export), alarm_names=[alarm.name for alarm in alarms])

@@ -12,6 +12,7 @@ from . import naming
 from .common_resources import RoleArgs
 from .iam import function_policies
 from .lambda_function import LambdaFunction, LambdaFunctionArgs
+from .outputs import expose
 from .schedule import Schedule, ScheduleArgs
 
 CLEANUP_SCHEDULE = "rate(1 day)"
@@ -117,11 +118,10 @@ class PipelineFunctions(pulumi.ComponentResource):
             target_arn=functions["cleanup"].alias_arn, action="lambda:InvokeFunction", key_arn=args.key_arn,
         ), opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name="cleanup-schedule")]))
 
-        self.function_names = {key: fn.function_name for key, fn in functions.items()}
-        self.arns = {key: fn.arn for key, fn in functions.items()}
-        self.version_arns = {key: fn.version_arn for key, fn in functions.items()}
-        self.alias_arns = {key: fn.alias_arn for key, fn in functions.items()}
-        self.register_outputs(self.function_names)
+        expose(self, function_names={key: fn.function_name for key, fn in functions.items()},
+               arns={key: fn.arn for key, fn in functions.items()},
+               version_arns={key: fn.version_arn for key, fn in functions.items()},
+               alias_arns={key: fn.alias_arn for key, fn in functions.items()})
 
 
 def job_locations(raw_bucket: str, curated_bucket: str, job: str) -> dict[str, str]:

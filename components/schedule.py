@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from . import naming
 from .common_resources import RoleArgs, service_role_with_policy
 from .iam.state_machine_policy import scheduler_policy
+from .outputs import expose
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class ScheduleArgs(RoleArgs):
 
 
 class Schedule(pulumi.ComponentResource):
+    schedule_name: pulumi.Output[str]
+
     def __init__(self, name: str, args: ScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -46,5 +49,4 @@ class Schedule(pulumi.ComponentResource):
             kms_key_arn=args.key_arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        self.schedule_name = schedule.name
-        self.register_outputs({"schedule_name": self.schedule_name})
+        expose(self, schedule_name=schedule.name)

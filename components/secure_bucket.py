@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .iam.bucket_policy import tls_only_bucket_policy
+from .outputs import expose
 
 # Incomplete multipart uploads are invisible and billed: drop them after a week in every bucket.
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
@@ -114,9 +115,7 @@ class SecureBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access]),
         )
 
-        self.bucket = bucket.bucket
-        self.arn = bucket.arn
-        self.register_outputs({"bucket": self.bucket, "arn": self.arn})
+        expose(self, bucket=bucket.bucket, arn=bucket.arn)
 
 
 def _lifecycle_rules(args: SecureBucketArgs) -> list[dict]:
