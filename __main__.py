@@ -5,8 +5,6 @@ from pathlib import Path
 import pulumi
 import pulumi_aws_native as aws_native
 
-from components import naming
-from components.aws_context import AwsContext
 from components.config import ConfigError, load_settings
 from components.curated_table import CuratedTable, CuratedTableArgs
 from components.data_lake import DataLake, DataLakeArgs
@@ -15,9 +13,10 @@ from components.iceberg_schema import UnsupportedColumn, iceberg_schema
 from components.monitoring import MonitoredPipeline, Monitoring, MonitoringArgs
 from components.notifications import Notifications, NotificationsArgs
 from components.object_access_audit import ObjectAccessAlarms, ObjectAccessAlarmsArgs
-from components.pipeline import Deployment, Pipeline, PipelineArgs
+from components.pipeline import Pipeline, PipelineArgs
 from components.pipeline_functions import PipelineFunctions, PipelineFunctionsArgs
 from components.release_info import InvalidReleaseInfo, release_commit
+from components.stack_context import StackContext
 from jobs.common.catalog import load_job
 
 ROOT = Path(__file__).resolve().parent
@@ -32,37 +31,26 @@ except (ConfigError, InvalidReleaseInfo) as error:
     # A clean message naming every bad key, instead of a stack trace.
     raise pulumi.RunError(str(error)) from None
 
-account = AwsContext.current()
-names, tags = settings.names, settings.tags
-# Every role the stack creates carries the bootstrap's boundary for it: its deploy role may create no other.
-boundary = pulumi.Output.all(partition=account.partition, account_id=account.account_id).apply(
-    lambda a: naming.permissions_boundary_arn(a["partition"], a["account_id"], names))
+context = StackContext.current(settings.names, settings.tags, settings.log_retention_days)
 lake = DataLake("lake", DataLakeArgs(
-    names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
-    kms_deletion_window_days=settings.kms_deletion_window_days, bucket_versioning=settings.bucket_versioning,
-    protect_data=settings.protect_data, data_retention_days=settings.data_retention_days,
-    lifecycle=settings.lifecycle, object_access_audit=settings.object_access_audit, permissions_boundary_arn=boundary,
-    log_retention_days=settings.log_retention_days, health_check_only=settings.health_check_only,
+    context=context, kms_deletion_window_days=settings.kms_deletion_window_days,
+    bucket_versioning=settings.bucket_versioning, protect_data=settings.protect_data,
+    data_retention_days=settings.data_retention_days, lifecycle=settings.lifecycle,
+    object_access_audit=settings.object_access_audit, health_check_only=settings.health_check_only,
     jobs=tuple(job.name for job in settings.glue_jobs)))
-buckets, bucket_arns = lake.bucket_names, lake.bucket_arns
+buckets = lake.buckets
 alerts = Notifications("alerts", NotificationsArgs(
-    names=names, tags=tags, account_id=account.account_id, key_arn=lake.key_arn,
-    alert_emails=settings.orchestration.alert_emails))
+    context=context, key_arn=lake.key_arn, alert_emails=settings.orchestration.alert_emails))
 if lake.object_access_log_group is not None:
     ObjectAccessAlarms("object-access-alarms", ObjectAccessAlarmsArgs(
-        names=names, tags=tags, partition=account.partition, account_id=account.account_id,
-        log_group_name=lake.object_access_log_group, curated_bucket=buckets["curated"], topic_arn=alerts.topic_arn,
-        thresholds=settings.alarms))
+        context=context, log_group_name=lake.object_access_log_group, curated_bucket=buckets["curated"],
+        topic_arn=alerts.topic_arn, thresholds=settings.alarms))
 functions = PipelineFunctions("functions", PipelineFunctionsArgs(
-    names=names, tags=tags, partition=account.partition, region=account.region, account_id=account.account_id,
-    permissions_boundary_arn=boundary, log_retention_days=settings.log_retention_days, key_arn=lake.key_arn,
-    topic_arn=alerts.topic_arn, raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
-    curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket_arn=bucket_arns["temp"],
-    jobs=[job.name for job in settings.glue_jobs], memory_mb=settings.functions.memory_mb,
-    timeout_seconds=settings.functions.timeout_seconds, reserved_concurrency=settings.functions.reserved_concurrency,
-    max_input_object_mb=settings.orchestration.max_input_object_mb,
+    context=context, key_arn=lake.key_arn, topic_arn=alerts.topic_arn, raw_bucket=buckets["raw"],
+    curated_bucket=buckets["curated"], temp_bucket=buckets["temp"], jobs=[job.name for job in settings.glue_jobs],
+    sizing=settings.functions, max_input_object_mb=settings.orchestration.max_input_object_mb,
     cleanup_ttl_days=settings.orchestration.cleanup_ttl_days, functions_dir=FUNCTIONS_DIR,
-    build_dir=BUILD_DIR / "functions", hold_aliases=settings.release.hold_aliases))
+    build_dir=BUILD_DIR / "functions", hold_aliases=settings.release.hold_aliases)).functions
 
 
 def curated_table(job: str) -> CuratedTable:
@@ -72,60 +60,40 @@ def curated_table(job: str) -> CuratedTable:
     except UnsupportedColumn as error:
         raise pulumi.RunError(f"jobs/{job}/schema.py: {error}") from None
     return CuratedTable(job, CuratedTableArgs(
-        job=job, schema=schema, partition_column=definition.partition_column, names=names,
-        tags=tags, account_id=account.account_id, permissions_boundary_arn=boundary, partition=account.partition,
-        region=account.region, database_name=lake.database_name, curated_bucket=buckets["curated"],
-        curated_bucket_arn=bucket_arns["curated"], key_arn=lake.key_arn, maintenance=settings.table_maintenance,
-        protect=settings.protect_data))
+        context=context, job=job, schema=schema, partition_column=definition.partition_column,
+        database_name=lake.database_name, curated_bucket=buckets["curated"], key_arn=lake.key_arn,
+        maintenance=settings.table_maintenance, protect=settings.protect_data))
 
 
 tables = {job.name: curated_table(job.name) for job in settings.glue_jobs}
 glue_jobs = {
     job.name: GlueJob(job.name, GlueJobArgs(
-        job=job, names=names, tags=tags, partition=account.partition, region=account.region,
-        account_id=account.account_id, permissions_boundary_arn=boundary,
-        log_retention_days=settings.log_retention_days, key_arn=lake.key_arn, artifacts_bucket=buckets["artifacts"],
-        artifacts_bucket_arn=bucket_arns["artifacts"], raw_bucket=buckets["raw"], raw_bucket_arn=bucket_arns["raw"],
-        curated_bucket=buckets["curated"], curated_bucket_arn=bucket_arns["curated"], temp_bucket=buckets["temp"],
-        temp_bucket_arn=bucket_arns["temp"], database_name=lake.database_name,
-        table_name=tables[job.name].table_name, health_check_only=settings.health_check_only,
-        protect=settings.protect_data, jobs_dir=JOBS_DIR,
+        context=context, job=job, key_arn=lake.key_arn, artifacts_bucket=buckets["artifacts"],
+        raw_bucket=buckets["raw"], curated_bucket=buckets["curated"], temp_bucket=buckets["temp"],
+        database_name=lake.database_name, table_name=tables[job.name].table_name,
+        health_check_only=settings.health_check_only, protect=settings.protect_data, jobs_dir=JOBS_DIR,
         build_dir=BUILD_DIR / "glue"))
     for job in settings.glue_jobs
 }
 # The pipelines' `live` aliases are aws-native resources (Step Functions' managed deployment), in the stack's region.
-native = aws_native.Provider("aws-native", region=account.region)
-deployment = Deployment.of(settings.release)
+native = aws_native.Provider("aws-native", region=context.region)
 pipelines = {
     job.name: Pipeline(f"{job.name}-pipeline", PipelineArgs(
-        job=job.name, glue_timeout_minutes=job.timeout_minutes, glue_max_retries=job.max_retries, names=names,
-        tags=tags, account_id=account.account_id, permissions_boundary_arn=boundary,
-        log_retention_days=settings.log_retention_days,
-        state_machine_log_level=settings.orchestration.state_machine_log_level,
-        schedule=settings.orchestration.schedule, key_arn=lake.key_arn,
-        glue_job_name=glue_jobs[job.name].job_name, glue_job_arn=glue_jobs[job.name].job_arn,
-        glue_script_location=glue_jobs[job.name].script_location,
-        glue_library_location=glue_jobs[job.name].library_location,
-        validate_function_arn=functions.arns["validate_input"],
-        validate_function_version_arn=functions.version_arns["validate_input"],
-        quality_gate_function_arn=functions.arns["quality_gate"],
-        quality_gate_function_version_arn=functions.version_arns["quality_gate"],
-        topic_arn=alerts.topic_arn, release_commit=commit, partition=account.partition, region=account.region,
-        deployment=deployment, hold_alias=settings.release.hold_aliases),
+        context=context, job=job, glue_job=glue_jobs[job.name], validate=functions["validate_input"],
+        quality_gate=functions["quality_gate"], key_arn=lake.key_arn, topic_arn=alerts.topic_arn,
+        orchestration=settings.orchestration, release=settings.release, release_commit=commit),
         opts=pulumi.ResourceOptions(providers=[native]))
     for job in settings.glue_jobs
 }
 monitoring = Monitoring("monitoring", MonitoringArgs(
-    names=names, tags=tags, region=account.region, thresholds=settings.alarms, topic_arn=alerts.topic_arn,
-    job_monitor_function_name=functions.function_names["job_monitor"],
-    job_monitor_alias_arn=functions.alias_arns["job_monitor"], function_names=functions.function_names,
-    function_timeout_seconds=settings.functions.timeout_seconds,
+    context=context, thresholds=settings.alarms, topic_arn=alerts.topic_arn, job_monitor=functions["job_monitor"],
+    functions=functions, function_timeout_seconds=settings.functions.timeout_seconds,
     pipelines=[MonitoredPipeline(job=name, glue_job_name=glue_jobs[name].job_name,
                                  state_machine_arn=pipeline.state_machine_arn) for name, pipeline in pipelines.items()],
 ))
 
 pulumi.export("kms_key_arn", lake.key_arn)
-pulumi.export("buckets", buckets)
+pulumi.export("buckets", {zone: bucket.name for zone, bucket in buckets.items()})
 pulumi.export("glue_database", lake.database_name)
 # What automation's data rollback and health checks work on: each job's table as `<database>.<table>`.
 pulumi.export("tables", {name: table.identifier for name, table in tables.items()})
@@ -145,7 +113,7 @@ pulumi.export("alarm_names", pulumi.Output.all(
 pulumi.export("release", {"strategy": settings.release.strategy, "canary_percent": settings.release.canary_percent,
                           "canary_bake_minutes": settings.release.canary_bake_minutes,
                           "retained_releases": settings.release.retained_releases,
-                          "artifacts_bucket": buckets["artifacts"]})
-pulumi.export("functions", functions.function_names)
+                          "artifacts_bucket": buckets["artifacts"].name})
+pulumi.export("functions", {key: function.name for key, function in functions.items()})
 pulumi.export("alert_topic_arn", alerts.topic_arn)
 pulumi.export("dashboard", monitoring.dashboard_name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
 from typing import Any
 
 import pulumi
@@ -11,61 +10,46 @@ import pulumi_aws as aws
 
 from . import naming
 from .iam.documents import service_trust_policy
+from .stack_context import StackContext
 
 
-@dataclass(frozen=True, kw_only=True)
-class RoleArgs:
-    """The Args every component that creates IAM roles has: what its roles are named after (the stack's names and
-    IAM path), their tags, the one account whose services may assume them, and their permissions boundary."""
-
-    names: naming.StackNames
-    tags: dict[str, str]
-    account_id: pulumi.Input[str]
-    # The bootstrap's policy capping the role (components/naming.py permissions_boundary_arn).
-    permissions_boundary_arn: pulumi.Input[str]
-
-    def role_args(self) -> dict[str, Any]:
-        """These values, for the Args of a child component that creates roles too."""
-        return {field.name: getattr(self, field.name) for field in fields(RoleArgs)}
-
-
-def service_role(logical_name: str, owner: RoleArgs, *, purpose: str, service: str, description: str,
+def service_role(logical_name: str, context: StackContext, *, purpose: str, service: str, description: str,
                  opts: pulumi.ResourceOptions) -> aws.iam.Role:
-    """A role under the stack's IAM path that only `service` may assume, on behalf of the owner's account, capped by
-    its permissions boundary."""
+    """A role under the stack's IAM path that only `service` may assume, on behalf of the stack's account, capped by
+    the stack's permissions boundary."""
     return aws.iam.Role(
         logical_name,
-        name=naming.role_name(owner.names, purpose),
-        path=naming.iam_path(owner.names),
+        name=naming.role_name(context.names, purpose),
+        path=naming.iam_path(context.names),
         description=description,
         assume_role_policy=pulumi.Output.json_dumps(
-            pulumi.Output.from_input(owner.account_id).apply(lambda account: service_trust_policy(service, account))),
-        permissions_boundary=owner.permissions_boundary_arn,
-        tags=owner.tags,
+            pulumi.Output.from_input(context.account_id).apply(lambda account: service_trust_policy(service, account))),
+        permissions_boundary=context.permissions_boundary_arn,
+        tags=context.tags,
         opts=opts,
     )
 
 
-def service_role_with_policy(logical_name: str, owner: RoleArgs, *, purpose: str, service: str, description: str,
-                             policy: pulumi.Input[dict[str, Any]], opts: pulumi.ResourceOptions
+def service_role_with_policy(logical_name: str, context: StackContext, *, purpose: str, service: str,
+                             description: str, policy: pulumi.Input[dict[str, Any]], opts: pulumi.ResourceOptions
                              ) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
     """A service role (`<logical_name>-role`, as service_role makes it) and its inline policy document
     (`<logical_name>-policy`)."""
-    role = service_role(f"{logical_name}-role", owner, purpose=purpose, service=service, description=description,
+    role = service_role(f"{logical_name}-role", context, purpose=purpose, service=service, description=description,
                         opts=opts)
     return role, aws.iam.RolePolicy(f"{logical_name}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy),
                                     opts=opts)
 
 
-def encrypted_log_group(logical_name: str, *, name: str, retention_days: int, key_arn: pulumi.Input[str],
-                        tags: Mapping[str, str], opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogGroup:
-    """A log group kept `retention_days`, encrypted with the stack's key."""
+def encrypted_log_group(logical_name: str, context: StackContext, *, name: str, key_arn: pulumi.Input[str],
+                        opts: pulumi.ResourceOptions) -> aws.cloudwatch.LogGroup:
+    """A log group kept as long as the stack keeps logs, encrypted with the stack's key."""
     return aws.cloudwatch.LogGroup(
         logical_name,
         name=name,
-        retention_in_days=retention_days,
+        retention_in_days=context.log_retention_days,
         kms_key_id=key_arn,
-        tags=tags,
+        tags=context.tags,
         opts=opts,
     )
 

@@ -21,10 +21,12 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import RoleArgs, service_role_with_policy
+from .common_resources import service_role_with_policy
 from .config import TableMaintenanceSettings
 from .iam.table_maintenance_policy import TableMaintenancePolicyInputs, table_maintenance_policy
 from .outputs import expose
+from .secure_bucket import BucketRef
+from .stack_context import StackContext
 
 ICEBERG_FORMAT_VERSION = "2"
 # Glue fields that Iceberg commits rewrite (the metadata location lives in `parameters`), and the create-only
@@ -33,17 +35,15 @@ ICEBERG_OWNED_FIELDS = ["parameters", "storageDescriptor", "tableType", "partiti
 
 
 @dataclass(frozen=True)
-class CuratedTableArgs(RoleArgs):
+class CuratedTableArgs:
+    context: StackContext
     job: str
     # The job's curated schema as Iceberg's (components/iceberg_schema.py).
     schema: dict[str, Any]
     # Noted on the table; the job makes it the Iceberg partition (identity) on its first write.
     partition_column: str
-    partition: pulumi.Input[str]
-    region: pulumi.Input[str]
     database_name: pulumi.Input[str]
-    curated_bucket: pulumi.Input[str]
-    curated_bucket_arn: pulumi.Input[str]
+    curated_bucket: BucketRef
     # The stack key: the curated bucket encrypts the table's files with it.
     key_arn: pulumi.Input[str]
     maintenance: TableMaintenanceSettings
@@ -59,8 +59,8 @@ class CuratedTable(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CuratedTableArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:CuratedTable", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        location = pulumi.Output.concat("s3://", args.curated_bucket, "/", naming.table_prefix(args.job))
+        context, child = args.context, pulumi.ResourceOptions(parent=self)
+        location = pulumi.Output.concat("s3://", args.curated_bucket.name, "/", naming.table_prefix(args.job))
         table = aws.glue.CatalogTable(
             f"{name}-table",
             name=naming.table_name(args.job),
@@ -76,11 +76,11 @@ class CuratedTable(pulumi.ComponentResource):
         )
 
         role, policy = service_role_with_policy(
-            f"{name}-maintenance", args, purpose=naming.table_maintenance_role_purpose(args.job),
+            f"{name}-maintenance", context, purpose=naming.table_maintenance_role_purpose(args.job),
             service="glue.amazonaws.com", description=f"Lets Glue's table optimizers maintain the {args.job} table",
             policy=pulumi.Output.all(
-                partition=args.partition, region=args.region, account_id=args.account_id,
-                database=table.database_name, table=table.name, curated_bucket_arn=args.curated_bucket_arn,
+                partition=context.partition, region=context.region, account_id=context.account_id,
+                database=table.database_name, table=table.name, curated_bucket_arn=args.curated_bucket.arn,
                 key_arn=args.key_arn,
             ).apply(lambda v: table_maintenance_policy(TableMaintenancePolicyInputs(job=args.job, **v))),
             opts=child)
@@ -100,7 +100,7 @@ class CuratedTable(pulumi.ComponentResource):
         for optimizer, configuration in configurations.items():
             aws.glue.CatalogTableOptimizer(
                 f"{name}-{naming.hyphenated(optimizer)}",
-                catalog_id=args.account_id,
+                catalog_id=context.account_id,
                 database_name=table.database_name,
                 table_name=table.name,
                 type=optimizer,

@@ -13,7 +13,8 @@ from .config import LifecycleSettings
 from .iam.kms_key_policy import kms_key_policy
 from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
 from .outputs import expose
-from .secure_bucket import SecureBucket, SecureBucketArgs
+from .secure_bucket import BucketRef, SecureBucket, SecureBucketArgs
+from .stack_context import StackContext
 
 # Zones holding data that cannot be rebuilt from code: locked (Object Lock) where the stack asks for it.
 DATA_ZONES = ("raw", "curated")
@@ -24,11 +25,7 @@ ZONES = (*DATA_ZONES, "artifacts", "temp")
 
 @dataclass(frozen=True)
 class DataLakeArgs:
-    names: naming.StackNames
-    tags: dict[str, str]
-    partition: pulumi.Input[str]
-    region: pulumi.Input[str]
-    account_id: pulumi.Input[str]
+    context: StackContext
     kms_deletion_window_days: int
     bucket_versioning: bool
     # Protects the key, the catalog database and the protected zones' buckets from `pulumi destroy` (and their
@@ -37,11 +34,8 @@ class DataLakeArgs:
     # Object Lock (governance) days of the data zones' object versions; 0 = none.
     data_retention_days: int
     lifecycle: LifecycleSettings
-    # Record every access to the buckets' objects (ObjectAccessAudit), its log kept `log_retention_days`.
+    # Record every access to the buckets' objects (ObjectAccessAudit), its log kept as long as the stack's logs.
     object_access_audit: bool
-    # The boundary of the role that delivers the audit trail to CloudWatch Logs.
-    permissions_boundary_arn: pulumi.Input[str]
-    log_retention_days: int
     # The fast PR check's stack: pull requests' code uploaded under pr-checks/ expires with the temp data.
     health_check_only: bool
     # The stack's jobs: in the curated bucket only what their runs leave beside their tables expires.
@@ -50,16 +44,16 @@ class DataLakeArgs:
 
 class DataLake(pulumi.ComponentResource):
     key_arn: pulumi.Output[str]
-    # Zone (raw, curated, artifacts, temp) -> the bucket's name and ARN.
-    bucket_names: dict[str, pulumi.Output[str]]
-    bucket_arns: dict[str, pulumi.Output[str]]
+    # Zone (raw, curated, artifacts, temp) -> the bucket.
+    buckets: dict[str, BucketRef]
     database_name: pulumi.Output[str]
     # The object-access trail's CloudWatch Logs group (None without the audit), for ObjectAccessAlarms.
     object_access_log_group: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DataLakeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:DataLake", name, None, opts)
-        names = args.names
+        context = args.context
+        names = context.names
         log_groups = naming.log_group_root(names)
 
         def key_policy(partition: str, region: str, account_id: str) -> dict:
@@ -70,8 +64,8 @@ class DataLake(pulumi.ComponentResource):
                 trail_arn=naming.trail_arn(partition, region, account_id, names) if args.object_access_audit else None,
             )
 
-        policy = pulumi.Output.all(partition=args.partition, region=args.region, account_id=args.account_id).apply(
-            lambda account: key_policy(**account))
+        policy = pulumi.Output.all(partition=context.partition, region=context.region,
+                                   account_id=context.account_id).apply(lambda account: key_policy(**account))
         # Losing the key makes every object unreadable: it is protected wherever the data is.
         key = aws.kms.Key(
             f"{name}-key",
@@ -79,7 +73,7 @@ class DataLake(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=args.kms_deletion_window_days,
             policy=pulumi.Output.json_dumps(policy),
-            tags=args.tags,
+            tags=context.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
         aws.kms.Alias(
@@ -112,7 +106,7 @@ class DataLake(pulumi.ComponentResource):
                     expiring_prefixes=curated_expiring if zone == "curated" else (),
                     protect=args.protect_data and zone in PROTECTED_ZONES,
                     lock_days=args.data_retention_days if zone in DATA_ZONES else 0,
-                    tags={**args.tags, "zone": zone},
+                    tags={**context.tags, "zone": zone},
                     # Code no retained pipeline version runs is tagged by the release controller.
                     expire_tagged=artifacts.RETIRED_TAG if zone == "artifacts" else None,
                     tagged_expiration_days=artifacts.RETIRED_EXPIRATION_DAYS,
@@ -125,21 +119,19 @@ class DataLake(pulumi.ComponentResource):
             for zone in ZONES
         }
         audit = ObjectAccessAudit(f"{name}-object-access", ObjectAccessAuditArgs(
-            names=names, tags=args.tags, partition=args.partition, region=args.region,
-            account_id=args.account_id, permissions_boundary_arn=args.permissions_boundary_arn, key_arn=key.arn,
-            bucket_arns=[bucket.arn for bucket in buckets.values()],
+            context=context, key_arn=key.arn, bucket_arns=[bucket.arn for bucket in buckets.values()],
             versioning=args.bucket_versioning,
             noncurrent_version_expiration_days=lifecycle.noncurrent_version_expiration_days,
-            retention_days=args.log_retention_days, protect=args.protect_data,
+            protect=args.protect_data,
         ), opts=pulumi.ResourceOptions(parent=self)) if args.object_access_audit else None
         database = aws.glue.CatalogDatabase(
             f"{name}-catalog",
             name=naming.glue_database_name(names),
             description=f"Curated tables of stack {naming.name_prefix(names)}",
-            tags=args.tags,
+            tags=context.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
 
-        expose(self, key_arn=key.arn, bucket_names={zone: bucket.bucket for zone, bucket in buckets.items()},
-               bucket_arns={zone: bucket.arn for zone, bucket in buckets.items()}, database_name=database.name,
+        expose(self, key_arn=key.arn, buckets={zone: BucketRef.of(bucket) for zone, bucket in buckets.items()},
+               database_name=database.name,
                object_access_log_group=audit.log_group_name if audit else None)

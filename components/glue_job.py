@@ -9,33 +9,29 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
+from .common_resources import encrypted_log_group, service_role_with_policy
 from .config import JOB_ENTRYPOINT, GlueJobSettings
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 from .outputs import expose
+from .secure_bucket import BucketRef
+from .stack_context import StackContext
 
 GLUE_VERSION = "5.0"
 
 
 @dataclass(frozen=True)
-class GlueJobArgs(RoleArgs):
+class GlueJobArgs:
+    context: StackContext
     # The job's name (its folder under jobs_dir) and sizing.
     job: GlueJobSettings
-    partition: pulumi.Input[str]
-    region: pulumi.Input[str]
-    log_retention_days: int
     # The stack key: the job's code, output, logs and bookmarks are encrypted with it.
     key_arn: pulumi.Input[str]
     # Where the job's code is uploaded.
-    artifacts_bucket: pulumi.Input[str]
-    artifacts_bucket_arn: pulumi.Input[str]
+    artifacts_bucket: BucketRef
     # The job reads the raw bucket, writes the curated one and spills to the temp one, under its own prefix.
-    raw_bucket: pulumi.Input[str]
-    raw_bucket_arn: pulumi.Input[str]
-    curated_bucket: pulumi.Input[str]
-    curated_bucket_arn: pulumi.Input[str]
-    temp_bucket: pulumi.Input[str]
-    temp_bucket_arn: pulumi.Input[str]
+    raw_bucket: BucketRef
+    curated_bucket: BucketRef
+    temp_bucket: BucketRef
     # The job's curated Iceberg table (components/curated_table.py) and the database holding it.
     database_name: pulumi.Input[str]
     table_name: pulumi.Input[str]
@@ -57,7 +53,8 @@ class GlueJob(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GlueJobArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:glue:GlueJob", name, None, opts)
-        job, names = args.job, args.names
+        context, job = args.context, args.job
+        names = context.names
         child = pulumi.ResourceOptions(parent=self)
         code_folder = f"glue/{job.name}"
 
@@ -66,19 +63,19 @@ class GlueJob(pulumi.ComponentResource):
         uploaded = {
             kind: aws.s3.BucketObjectv2(
                 f"{name}-{kind}",
-                bucket=args.artifacts_bucket,
+                bucket=args.artifacts_bucket.name,
                 key=artifact.key(f"{code_folder}/{kind}"),
                 source=pulumi.FileAsset(str(artifact.path)),
                 server_side_encryption="aws:kms",
                 kms_key_id=args.key_arn,
-                tags=args.tags,
+                tags=context.tags,
                 # A replaced artifact stays: older pipeline versions still run it. The release controller
                 # retires what no retained version uses, and the bucket's lifecycle expires it.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
             for kind, artifact in (("script", script), ("library", library))
         }
-        locations = {kind: s3_uri(args.artifacts_bucket, obj.key) for kind, obj in uploaded.items()}
+        locations = {kind: s3_uri(args.artifacts_bucket.name, obj.key) for kind, obj in uploaded.items()}
 
         security = aws.glue.SecurityConfiguration(
             f"{name}-security",
@@ -94,21 +91,20 @@ class GlueJob(pulumi.ComponentResource):
 
         log_prefix = naming.glue_log_group_prefix(names, job.name)
         log_groups = [
-            encrypted_log_group(f"{name}-{stream}-logs", name=f"{log_prefix}/{stream}",
-                                retention_days=args.log_retention_days, key_arn=args.key_arn, tags=args.tags,
+            encrypted_log_group(f"{name}-{stream}-logs", context, name=f"{log_prefix}/{stream}", key_arn=args.key_arn,
                                 opts=child)
             for stream in ("output", "error")
         ]
 
         policy_inputs = pulumi.Output.all(
-            partition=args.partition, region=args.region, account_id=args.account_id, key_arn=args.key_arn,
-            artifacts_bucket_arn=args.artifacts_bucket_arn, raw_bucket_arn=args.raw_bucket_arn,
-            curated_bucket_arn=args.curated_bucket_arn, temp_bucket_arn=args.temp_bucket_arn,
+            partition=context.partition, region=context.region, account_id=context.account_id, key_arn=args.key_arn,
+            artifacts_bucket_arn=args.artifacts_bucket.arn, raw_bucket_arn=args.raw_bucket.arn,
+            curated_bucket_arn=args.curated_bucket.arn, temp_bucket_arn=args.temp_bucket.arn,
             database=args.database_name, table=args.table_name, log_group_arns=[group.arn for group in log_groups],
         ).apply(lambda arns: GlueJobPolicyInputs(job=job.name, health_check_only=args.health_check_only, **arns))
         data_prefix = naming.job_data_prefix(job.name, args.health_check_only)
         role, role_policy = service_role_with_policy(
-            name, args, purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
+            name, context, purpose=naming.glue_job_role_purpose(job.name), service="glue.amazonaws.com",
             description=f"Runs Glue job {naming.glue_job_name(names, job.name)}",
             policy=policy_inputs.apply(glue_job_policy), opts=child)
 
@@ -132,7 +128,7 @@ class GlueJob(pulumi.ComponentResource):
             security_configuration=security.name,
             default_arguments={
                 "--job-language": "python",
-                "--TempDir": s3_uri(args.temp_bucket, f"{data_prefix}glue-temp/"),
+                "--TempDir": s3_uri(args.temp_bucket.name, f"{data_prefix}glue-temp/"),
                 "--extra-py-files": locations["library"],
                 "--enable-metrics": "true",
                 "--enable-observability-metrics": "true",
@@ -145,13 +141,13 @@ class GlueJob(pulumi.ComponentResource):
                 # table's files encrypted with the stack key.
                 "--datalake-formats": "iceberg",
                 "--kms_key_arn": args.key_arn,
-                "--source_path": s3_uri(args.raw_bucket, data_prefix),
-                "--target_path": s3_uri(args.curated_bucket, data_prefix),
+                "--source_path": s3_uri(args.raw_bucket.name, data_prefix),
+                "--target_path": s3_uri(args.curated_bucket.name, data_prefix),
                 "--database": args.database_name,
                 "--table": args.table_name,
                 "--health_check": str(args.health_check_only).lower(),
             },
-            tags=args.tags,
+            tags=context.tags,
             # The role must hold its permissions before the first run can start.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, *log_groups], protect=args.protect),
         )

@@ -14,11 +14,13 @@ import pulumi
 import pulumi_aws as aws
 
 from . import artifacts, naming
-from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
+from .common_resources import encrypted_log_group, service_role_with_policy
+from .config import LambdaSettings
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
 from .outputs import expose
 from .release_target import alias_description, decide, declared_version, function_alias
+from .stack_context import StackContext
 
 RUNTIME = "python3.11"
 ALIAS = "live"
@@ -32,20 +34,16 @@ DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
-class LambdaFunctionArgs(RoleArgs):
+class LambdaFunctionArgs:
+    context: StackContext
     function: str  # folder under functions/, e.g. "validate_input"
     description: str
-    partition: pulumi.Input[str]
-    region: pulumi.Input[str]
-    log_retention_days: int
     # The stack key: the function's settings, logs and dead letters are encrypted with it.
     key_arn: pulumi.Input[str]
     # The function's own permissions: a list of IAM statements (an Output when it names other resources).
     statements: pulumi.Input[list]
-    memory_mb: int
-    timeout_seconds: int
-    # -1: no reservation (the account's pool).
-    reserved_concurrency: int
+    # Memory, timeout and reserved concurrency (-1: none, the account's pool).
+    sizing: LambdaSettings
     functions_dir: Path
     build_dir: Path
     environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -53,6 +51,22 @@ class LambdaFunctionArgs(RoleArgs):
     hold_alias: bool = False
     # Invoked asynchronously (events, schedules): failures are retried, then kept in a dead-letter queue.
     asynchronous: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function as other components take it: its name, its unqualified ARN (what a role may invoke, any version),
+    the version this deploy published (qualified ARN) and its `live` alias."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+    version_arn: pulumi.Input[str]
+    alias_arn: pulumi.Input[str]
+
+    @classmethod
+    def of(cls, function: LambdaFunction) -> FunctionRef:
+        return cls(name=function.function_name, arn=function.arn, version_arn=function.version_arn,
+                   alias_arn=function.alias_arn)
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -65,20 +79,20 @@ class LambdaFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:compute:LambdaFunction", name, None, opts)
-        names = args.names
+        context, sizing = args.context, args.sizing
+        names = context.names
         child = pulumi.ResourceOptions(parent=self)
         function_name = naming.function_name(names, args.function)
         package = artifacts.function_package(args.functions_dir, args.function, args.build_dir)
 
-        log_group = encrypted_log_group(f"{name}-logs", name=naming.function_log_group(names, args.function),
-                                        retention_days=args.log_retention_days, key_arn=args.key_arn,
-                                        tags=args.tags, opts=child)
+        log_group = encrypted_log_group(f"{name}-logs", context, name=naming.function_log_group(names, args.function),
+                                        key_arn=args.key_arn, opts=child)
         dead_letters = aws.sqs.Queue(
             f"{name}-dead-letters",
             name=naming.dead_letter_queue_name(names, args.function),
             kms_master_key_id=args.key_arn,
             message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
-            tags=args.tags,
+            tags=context.tags,
             opts=child,
         ) if args.asynchronous else None
 
@@ -87,7 +101,7 @@ class LambdaFunction(pulumi.ComponentResource):
             dead_letter_queue_arn=dead_letters.arn if dead_letters else None,
         ).apply(lambda arns: function_base_statements(**arns))
         role, role_policy = service_role_with_policy(
-            name, args, purpose=naming.function_role_purpose(args.function), service="lambda.amazonaws.com",
+            name, context, purpose=naming.function_role_purpose(args.function), service="lambda.amazonaws.com",
             description=f"Runs Lambda function {function_name}",
             policy=pulumi.Output.all(base=base, own=args.statements).apply(
                 lambda statements: document(*statements["base"], *statements["own"])), opts=child)
@@ -102,10 +116,10 @@ class LambdaFunction(pulumi.ComponentResource):
             handler=f"{args.functions_dir.name}.{args.function}.handler.handler",
             code=pulumi.FileArchive(str(package.path)),
             source_code_hash=package.sha256_base64,
-            memory_size=args.memory_mb,
-            timeout=args.timeout_seconds,
-            reserved_concurrent_executions=args.reserved_concurrency,
-            layers=[pulumi.Output.all(partition=args.partition, region=args.region).apply(
+            memory_size=sizing.memory_mb,
+            timeout=sizing.timeout_seconds,
+            reserved_concurrent_executions=sizing.reserved_concurrency,
+            layers=[pulumi.Output.all(partition=context.partition, region=context.region).apply(
                 lambda account: POWERTOOLS_LAYER.format(**account))],
             kms_key_arn=args.key_arn,
             environment={"variables": {
@@ -117,7 +131,7 @@ class LambdaFunction(pulumi.ComponentResource):
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
             publish=True,
-            tags=args.tags,
+            tags=context.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy, log_group]),
         )
         target = decide(function_alias(function_name, ALIAS), function.version, args.hold_alias,

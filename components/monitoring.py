@@ -14,8 +14,9 @@ from functions.job_monitor.contract import SERVICE as JOB_MONITOR_SERVICE
 from . import naming
 from .common_resources import alert_alarm
 from .config import AlarmSettings
-from .lambda_function import ALIAS
+from .lambda_function import ALIAS, FunctionRef
 from .outputs import expose
+from .stack_context import StackContext
 
 
 @dataclass(frozen=True)
@@ -27,17 +28,14 @@ class MonitoredPipeline:
 
 @dataclass(frozen=True)
 class MonitoringArgs:
-    names: naming.StackNames
-    tags: dict[str, str]
-    region: pulumi.Input[str]
+    context: StackContext
     thresholds: AlarmSettings
     # Where alarms send their state changes.
     topic_arn: pulumi.Input[str]
     # The function Glue job state changes go to (its `live` alias).
-    job_monitor_function_name: pulumi.Input[str]
-    job_monitor_alias_arn: pulumi.Input[str]
-    # Function key -> function name, each alarmed on and charted; all share one timeout.
-    function_names: dict[str, pulumi.Input[str]]
+    job_monitor: FunctionRef
+    # Function key -> function, each alarmed on and charted; all share one timeout.
+    functions: dict[str, FunctionRef]
     function_timeout_seconds: int
     pipelines: list[MonitoredPipeline]
 
@@ -48,7 +46,8 @@ class Monitoring(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:monitoring:Monitoring", name, None, opts)
-        names, thresholds = args.names, args.thresholds
+        context, thresholds = args.context, args.thresholds
+        names = context.names
         child = pulumi.ResourceOptions(parent=self)
 
         rule = aws.cloudwatch.EventRule(
@@ -60,20 +59,20 @@ class Monitoring(pulumi.ComponentResource):
                 "detail-type": ["Glue Job State Change"],
                 "detail": {"jobName": [p.glue_job_name for p in args.pipelines], "state": list(FINAL_STATES)},
             }),
-            tags=args.tags,
+            tags=context.tags,
             opts=child,
         )
         aws.cloudwatch.EventTarget(
             f"{name}-glue-state-changes-target",
             rule=rule.name,
-            arn=args.job_monitor_alias_arn,
+            arn=args.job_monitor.alias_arn,
             retry_policy={"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
             opts=child,
         )
         aws.lambda_.Permission(
             f"{name}-glue-state-changes-invoke",
             action="lambda:InvokeFunction",
-            function=args.job_monitor_function_name,
+            function=args.job_monitor.name,
             qualifier=ALIAS,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
@@ -82,7 +81,7 @@ class Monitoring(pulumi.ComponentResource):
 
         def alarm(logical: str, alarm_name: str, description: str, **metric) -> aws.cloudwatch.MetricAlarm:
             return alert_alarm(f"{name}-{logical}", name=alarm_name, description=description,
-                               topic_arn=args.topic_arn, tags=args.tags, opts=child,
+                               topic_arn=args.topic_arn, tags=context.tags, opts=child,
                                period=thresholds.period_seconds, evaluation_periods=thresholds.evaluation_periods,
                                **metric)
 
@@ -103,7 +102,8 @@ class Monitoring(pulumi.ComponentResource):
                     dimensions={"StateMachineArn": pipeline.state_machine_arn},
                     threshold=thresholds.state_machine_failures))
         limit_ms = args.function_timeout_seconds * 1000 * thresholds.lambda_duration_percent_of_timeout // 100
-        for function_key, function_name in sorted(args.function_names.items()):
+        function_names = {key: function.name for key, function in sorted(args.functions.items())}
+        for function_key, function_name in function_names.items():
             short = naming.hyphenated(function_key)
             dimensions = {"FunctionName": function_name}
             alarms.append(alarm(f"{short}-errors", f"{prefix}-{short}-errors", f"Errors of function {short}",
@@ -122,10 +122,10 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-dashboard",
             dashboard_name=naming.dashboard_name(names),
             dashboard_body=pulumi.Output.all(
-                region=args.region,
+                region=context.region,
                 glue_jobs=[p.glue_job_name for p in args.pipelines],
                 state_machines=[p.state_machine_arn for p in args.pipelines],
-                functions=[function_name for _, function_name in sorted(args.function_names.items())],
+                functions=list(function_names.values()),
             ).apply(lambda charted: json.dumps(dashboard_body(namespace, **charted))),
             opts=child,
         )

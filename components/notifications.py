@@ -10,14 +10,13 @@ import pulumi_aws as aws
 from . import naming
 from .iam.documents import document, statement
 from .outputs import expose
+from .stack_context import StackContext
 
 
 @dataclass(frozen=True)
 class NotificationsArgs:
-    names: naming.StackNames
-    tags: dict[str, str]
-    # Only this account's alarms may publish as CloudWatch.
-    account_id: pulumi.Input[str]
+    # Only the stack's account's alarms may publish as CloudWatch.
+    context: StackContext
     key_arn: pulumi.Input[str]
     # Each gets an e-mail subscription (confirmed by its owner).
     alert_emails: tuple[str, ...]
@@ -28,19 +27,19 @@ class Notifications(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NotificationsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:monitoring:Notifications", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        context, child = args.context, pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(
             f"{name}-topic",
-            name=naming.topic_name(args.names),
+            name=naming.topic_name(context.names),
             kms_master_key_id=args.key_arn,
-            tags=args.tags,
+            tags=context.tags,
             opts=child,
         )
         # Only this account's alarms may publish as the CloudWatch service; everything else goes through IAM.
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.json_dumps(pulumi.Output.all(topic_arn=topic.arn, account_id=args.account_id).apply(
+            policy=pulumi.Output.json_dumps(pulumi.Output.all(topic_arn=topic.arn, account_id=context.account_id).apply(
                 lambda v: document(statement(
                     "AlarmsOfThisAccount", ["sns:Publish"], [v["topic_arn"]],
                     principal={"Service": "cloudwatch.amazonaws.com"},

@@ -12,12 +12,13 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import RoleArgs, alert_alarm, encrypted_log_group, service_role_with_policy
+from .common_resources import alert_alarm, encrypted_log_group, service_role_with_policy
 from .config import AlarmSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
 from .iam.documents import document, statement
 from .outputs import expose
-from .secure_bucket import SecureBucket, SecureBucketArgs
+from .secure_bucket import BucketRef, SecureBucket, SecureBucketArgs
+from .stack_context import StackContext
 
 AUDIT_ZONE = "audit"
 LOG_DELIVERY_PURPOSE = "object-access-logs"
@@ -51,17 +52,16 @@ def log_delivery_policy(log_group_arn: str) -> dict:
                               [f"{log_group_arn}:log-stream:*"]))
 
 
-@dataclass(frozen=True, kw_only=True)
-class ObjectAccessAuditArgs(RoleArgs):
-    partition: pulumi.Input[str]
-    region: pulumi.Input[str]
+@dataclass(frozen=True)
+class ObjectAccessAuditArgs:
+    # Its log is kept as long as the stack's logs.
+    context: StackContext
     key_arn: pulumi.Input[str]
     # The buckets whose objects are audited (never the audit bucket itself, whose writes would log themselves).
     bucket_arns: list[pulumi.Input[str]]
-    # The log bucket's versioning, and how long it keeps the audit log; protected, it refuses `pulumi destroy`.
+    # The log bucket's versioning; protected, it refuses `pulumi destroy`.
     versioning: bool
     noncurrent_version_expiration_days: int
-    retention_days: int
     protect: bool
 
 
@@ -73,8 +73,10 @@ class ObjectAccessAudit(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObjectAccessAuditArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:storage:ObjectAccessAudit", name, None, opts)
-        names = args.names
-        trail_arn = pulumi.Output.all(partition=args.partition, region=args.region, account_id=args.account_id).apply(
+        context = args.context
+        names = context.names
+        trail_arn = pulumi.Output.all(partition=context.partition, region=context.region,
+                                      account_id=context.account_id).apply(
             lambda account: naming.trail_arn(**account, names=names))
 
         # The audit log is kept as long as the stack's logs, and protected wherever the data is.
@@ -85,10 +87,10 @@ class ObjectAccessAudit(pulumi.ComponentResource):
                 kms_key_arn=args.key_arn,
                 versioning=args.versioning,
                 noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
-                expiration_days=args.retention_days,
+                expiration_days=context.log_retention_days,
                 protect=args.protect,
-                tags={**args.tags, "zone": AUDIT_ZONE},
-                service_grants=lambda bucket_arn: pulumi.Output.all(trail_arn=trail_arn, account_id=args.account_id)
+                tags={**context.tags, "zone": AUDIT_ZONE},
+                service_grants=lambda bucket_arn: pulumi.Output.all(trail_arn=trail_arn, account_id=context.account_id)
                 .apply(lambda v: cloudtrail_delivery_statements(bucket_arn=bucket_arn, **v)),
             ),
             opts=pulumi.ResourceOptions(parent=self),
@@ -97,10 +99,10 @@ class ObjectAccessAudit(pulumi.ComponentResource):
             lambda arns: [f"{arn}/" for arn in sorted(arns)])
         child = pulumi.ResourceOptions(parent=self)
         # The same events in CloudWatch Logs, where metric filters raise alarms; kept as long as the stack's logs.
-        group = encrypted_log_group(f"{name}-log-group", name=log_group_name(names), retention_days=args.retention_days,
-                                    key_arn=args.key_arn, tags=args.tags, opts=child)
+        group = encrypted_log_group(f"{name}-log-group", context, name=log_group_name(names), key_arn=args.key_arn,
+                                    opts=child)
         delivery_role, delivery_policy = service_role_with_policy(
-            f"{name}-log-delivery", args, purpose=LOG_DELIVERY_PURPOSE, service="cloudtrail.amazonaws.com",
+            f"{name}-log-delivery", context, purpose=LOG_DELIVERY_PURPOSE, service="cloudtrail.amazonaws.com",
             description=f"CloudTrail delivers trail {naming.trail_name(names)} to its CloudWatch Logs group",
             policy=group.arn.apply(log_delivery_policy), opts=child)
         trail = aws.cloudtrail.Trail(
@@ -122,7 +124,7 @@ class ObjectAccessAudit(pulumi.ComponentResource):
                     {"field": "resources.ARN", "starts_withs": object_arns},
                 ],
             }],
-            tags=args.tags,
+            tags=context.tags,
             # CloudTrail checks the bucket policy, and that the role may write to the group, when the trail is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs, delivery_policy]),
         )
@@ -144,13 +146,10 @@ ACCESS_DENIED_PATTERN = '{ ($.eventSource = "s3.amazonaws.com") && ($.errorCode 
 
 @dataclass(frozen=True)
 class ObjectAccessAlarmsArgs:
-    names: naming.StackNames
-    tags: dict[str, str]
-    partition: pulumi.Input[str]
-    account_id: pulumi.Input[str]
+    context: StackContext
     # ObjectAccessAudit.log_group_name: the trail's CloudWatch Logs group.
     log_group_name: pulumi.Input[str]
-    curated_bucket: pulumi.Input[str]
+    curated_bucket: BucketRef
     topic_arn: pulumi.Input[str]
     # The stack's alarm period and evaluation periods, as every alarm of the stack has them.
     thresholds: AlarmSettings
@@ -164,11 +163,12 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ObjectAccessAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:monitoring:ObjectAccessAlarms", name, None, opts)
-        names, child = args.names, pulumi.ResourceOptions(parent=self)
+        context, child = args.context, pulumi.ResourceOptions(parent=self)
+        names = context.names
         namespace = naming.metric_namespace(names)
-        stack_roles = pulumi.Output.all(partition=args.partition, account_id=args.account_id).apply(
+        stack_roles = pulumi.Output.all(partition=context.partition, account_id=context.account_id).apply(
             lambda a: naming.role_arn_pattern(a["partition"], a["account_id"], names))
-        deletes = pulumi.Output.all(curated_bucket=args.curated_bucket, stack_roles=stack_roles).apply(
+        deletes = pulumi.Output.all(curated_bucket=args.curated_bucket.name, stack_roles=stack_roles).apply(
             lambda v: curated_deletes_pattern(**v))
         watched = (
             (CURATED_DELETES, "UnexpectedCuratedDeletes", deletes, 1,
@@ -188,7 +188,7 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
                 opts=child,
             )
             alarm = alert_alarm(f"{name}-{logical}-alarm", name=alarm_name(names, logical), description=description,
-                                topic_arn=args.topic_arn, tags=args.tags, opts=child, namespace=namespace,
+                                topic_arn=args.topic_arn, tags=context.tags, opts=child, namespace=namespace,
                                 metric_name=metric, statistic="Sum", period=args.thresholds.period_seconds,
                                 evaluation_periods=args.thresholds.evaluation_periods, threshold=threshold)
             alarm_names.append(alarm.name)

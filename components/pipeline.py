@@ -19,13 +19,16 @@ import pulumi_aws_native as aws_native
 
 from . import naming
 from .asl import PipelineTargets, pipeline_definition
-from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
-from .config import ReleaseSettings
+from .common_resources import encrypted_log_group, service_role_with_policy
+from .config import GlueJobSettings, OrchestrationSettings, ReleaseSettings
+from .glue_job import GlueJob
 from .iam.state_machine_policy import state_machine_policy
+from .lambda_function import FunctionRef
 from .outputs import expose
 from .release_alarms import ReleaseAlarmArgs, release_alarms
 from .release_target import Target, alias_description, decide, declared_version, state_machine_alias
 from .schedule import Schedule, ScheduleArgs
+from .stack_context import StackContext
 
 LIVE_ALIAS = "live"
 # The type the `live` alias had before it was declared with aws-native (components/pipeline.py's history).
@@ -63,34 +66,24 @@ class Deployment:
 
 
 @dataclass(frozen=True)
-class PipelineArgs(RoleArgs):
-    job: str  # the Glue job's key (its folder under jobs/)
-    # The Glue job's timeout and retries: the Glue state waits for all of them.
-    glue_timeout_minutes: int
-    glue_max_retries: int
-    log_retention_days: int
-    state_machine_log_level: str
-    # EventBridge Scheduler expression starting the `live` alias; "" = no schedule.
-    schedule: str
+class PipelineArgs:
+    context: StackContext
+    # The Glue job's key (its folder under jobs/), timeout and retries: the Glue state waits for all of them.
+    job: GlueJobSettings
+    # The job the pipeline runs, with this deploy's code (s3:// URIs), passed to every run of the version.
+    glue_job: GlueJob
+    # The role may invoke any version of the functions; the version pins the ones this deploy published.
+    validate: FunctionRef
+    quality_gate: FunctionRef
     # The stack key: execution data, logs and the schedule's input are encrypted with it.
     key_arn: pulumi.Input[str]
-    glue_job_name: pulumi.Input[str]
-    glue_job_arn: pulumi.Input[str]
-    # This deploy's Glue code (s3:// URIs), passed to every run of the version.
-    glue_script_location: pulumi.Input[str]
-    glue_library_location: pulumi.Input[str]
-    # Unqualified ARNs (what the role may invoke, any version) and this deploy's published versions.
-    validate_function_arn: pulumi.Input[str]
-    validate_function_version_arn: pulumi.Input[str]
-    quality_gate_function_arn: pulumi.Input[str]
-    quality_gate_function_version_arn: pulumi.Input[str]
     topic_arn: pulumi.Input[str]
+    # The state machine's log level and the schedule starting the `live` alias ("" = none).
+    orchestration: OrchestrationSettings
+    # How AWS moves the `live` alias to a new version (Deployment.of), and whether an existing alias is held where
+    # it is (holdAliases).
+    release: ReleaseSettings
     release_commit: str
-    partition: pulumi.Input[str]
-    region: pulumi.Input[str]
-    deployment: Deployment
-    # Keep an existing alias on the version it routes to now (the stack's holdAliases).
-    hold_alias: bool
     # Execution input of scheduled runs (the job's defaults apply to what it leaves out).
     scheduled_input: str = "{}"
 
@@ -108,27 +101,27 @@ class Pipeline(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PipelineArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline:orchestration:Pipeline", name, None, opts)
-        names, job = args.names, args.job
+        context, job, glue_job = args.context, args.job.name, args.glue_job
+        names, schedule = context.names, args.orchestration.schedule
         child = pulumi.ResourceOptions(parent=self)
 
-        log_group = encrypted_log_group(f"{name}-logs", name=naming.state_machine_log_group(names, job),
-                                        retention_days=args.log_retention_days, key_arn=args.key_arn,
-                                        tags=args.tags, opts=child)
+        log_group = encrypted_log_group(f"{name}-logs", context, name=naming.state_machine_log_group(names, job),
+                                        key_arn=args.key_arn, opts=child)
         role, role_policy = service_role_with_policy(
-            name, args, purpose=naming.state_machine_role_purpose(job), service="states.amazonaws.com",
+            name, context, purpose=naming.state_machine_role_purpose(job), service="states.amazonaws.com",
             description=f"Runs the {job} pipeline state machine",
             policy=pulumi.Output.all(
-                glue_job_arn=args.glue_job_arn, validate=args.validate_function_arn,
-                quality_gate=args.quality_gate_function_arn, topic_arn=args.topic_arn, key_arn=args.key_arn,
+                glue_job_arn=glue_job.job_arn, validate=args.validate.arn,
+                quality_gate=args.quality_gate.arn, topic_arn=args.topic_arn, key_arn=args.key_arn,
             ).apply(lambda v: state_machine_policy(glue_job_arn=v["glue_job_arn"],
                                                    function_arns=[v["validate"], v["quality_gate"]],
                                                    topic_arn=v["topic_arn"], key_arn=v["key_arn"])),
             opts=child)
-        glue_timeout_seconds = (args.glue_timeout_minutes * 60 * (args.glue_max_retries + 1)
+        glue_timeout_seconds = (args.job.timeout_minutes * 60 * (args.job.max_retries + 1)
                                 + GLUE_STATE_MARGIN_SECONDS)
         definition = pulumi.Output.all(
-            glue_job_name=args.glue_job_name, script=args.glue_script_location, library=args.glue_library_location,
-            validate=args.validate_function_version_arn, quality_gate=args.quality_gate_function_version_arn,
+            glue_job_name=glue_job.job_name, script=glue_job.script_location, library=glue_job.library_location,
+            validate=args.validate.version_arn, quality_gate=args.quality_gate.version_arn,
             topic_arn=args.topic_arn,
         ).apply(lambda v: json.dumps(pipeline_definition(PipelineTargets(
             job=job, glue_job_name=v["glue_job_name"], validate_function_version_arn=v["validate"],
@@ -144,7 +137,7 @@ class Pipeline(pulumi.ComponentResource):
             role_arn=role.arn,
             definition=definition,
             logging_configuration={
-                "level": args.state_machine_log_level,
+                "level": args.orchestration.state_machine_log_level,
                 "include_execution_data": False,
                 "log_destination": pulumi.Output.concat(log_group.arn, ":*"),
             },
@@ -152,20 +145,21 @@ class Pipeline(pulumi.ComponentResource):
             encryption_configuration={"type": "CUSTOMER_MANAGED_KMS_KEY", "kms_key_id": args.key_arn,
                                       "kms_data_key_reuse_period_seconds": 300},
             publish=True,
-            tags=args.tags,
+            tags=context.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         # The ARN the machine has or will have, known before it exists (a first deploy reads the alias before).
-        machine_arn = pulumi.Output.all(partition=args.partition, region=args.region, account=args.account_id).apply(
+        machine_arn = pulumi.Output.all(partition=context.partition, region=context.region,
+                                        account=context.account_id).apply(
             lambda a: naming.state_machine_arn(a["partition"], a["region"], a["account"], names, job))
+        deployment = Deployment.of(args.release)
         target = decide(state_machine_alias(machine_arn, LIVE_ALIAS), state_machine.state_machine_version_arn,
-                        args.hold_alias, lambda decided: f"{job}: {decided.describe(args.deployment.describe())}")
+                        args.release.hold_aliases, lambda decided: f"{job}: {decided.describe(deployment.describe())}")
         target_arn = declared_version(target, state_machine.state_machine_version_arn,
                                       lambda version: pulumi.Output.concat(machine_arn, f":{version}"))
         alarms = release_alarms(name, ReleaseAlarmArgs(
-            names=names, job=job, tags=args.tags, topic_arn=args.topic_arn, version_arn=target_arn,
-            scheduled=bool(args.schedule), longest_run_seconds=glue_timeout_seconds), opts=child)
-        deployment = args.deployment
+            context=context, job=job, topic_arn=args.topic_arn, version_arn=target_arn, scheduled=bool(schedule),
+            longest_run_seconds=glue_timeout_seconds), opts=child)
         alias = aws_native.stepfunctions.StateMachineAlias(
             f"{name}-live",
             name=LIVE_ALIAS,
@@ -184,9 +178,9 @@ class Pipeline(pulumi.ComponentResource):
                                         delete_before_replace=True),
         )
 
-        if args.schedule:
+        if schedule:
             Schedule(f"{name}-schedule", ScheduleArgs(
-                **args.role_args(), purpose=naming.pipeline_schedule(job), expression=args.schedule,
+                context=context, purpose=naming.pipeline_schedule(job), expression=schedule,
                 target_arn=alias.arn,
                 action="states:StartExecution", input=args.scheduled_input, key_arn=args.key_arn,
                 target_key_arn=args.key_arn,

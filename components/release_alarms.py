@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from . import naming
 from .common_resources import alert_alarm
+from .stack_context import StackContext
 
 # Executions of the new version that ended badly: any one of them fails the deployment.
 BAD_ENDINGS = ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")
@@ -23,9 +24,8 @@ MAX_WINDOW_SECONDS = 12 * 3600
 
 @dataclass(frozen=True)
 class ReleaseAlarmArgs:
-    names: naming.StackNames
+    context: StackContext
     job: str
-    tags: dict[str, str]
     topic_arn: pulumi.Input[str]
     # The version the alias moves to (or stays on), whose executions the alarms count.
     version_arn: pulumi.Input[str]
@@ -57,14 +57,14 @@ def release_alarms(name: str, args: ReleaseAlarmArgs, opts: pulumi.ResourceOptio
         # No execution of the new version yet is no evidence against it (alert_alarm: notBreaching).
         return alert_alarm(
             f"{name}-{logical}", name=alarm_name, description=description, topic_arn=args.topic_arn,
-            tags=args.tags, opts=opts, threshold=1, evaluation_periods=evaluation_periods,
+            tags=args.context.tags, opts=opts, threshold=1, evaluation_periods=evaluation_periods,
             datapoints_to_alarm=evaluation_periods,
             metric_queries=[*metrics, {"id": "evidence", "expression": expression, "label": description,
                                        "return_data": True}])
 
     failed = [_metric(f"m{index}", metric, args.version_arn, FAILURE_PERIOD_SECONDS)
               for index, metric in enumerate(BAD_ENDINGS)]
-    alarms = [alarm("new-version-failed", failed_executions_name(args.names, args.job),
+    alarms = [alarm("new-version-failed", failed_executions_name(args.context.names, args.job),
                     f"Executions of the {args.job} pipeline version being released that failed, timed out or were "
                     f"aborted", "+".join(f"FILL({query['id']}, 0)" for query in failed), failed, 1)]
     if args.scheduled:
@@ -74,7 +74,7 @@ def release_alarms(name: str, args: ReleaseAlarmArgs, opts: pulumi.ResourceOptio
         counts = [_metric("started", "ExecutionsStarted", args.version_arn, window),
                   _metric("succeeded", "ExecutionsSucceeded", args.version_arn, window)]
         alarms.append(alarm(
-            "new-version-missing-successes", missing_successes_name(args.names, args.job),
+            "new-version-missing-successes", missing_successes_name(args.context.names, args.job),
             f"Scheduled runs of the {args.job} pipeline version being released started without a success, two "
             f"{window // 60}-minute windows in a row",
             "IF(FILL(started, 0) > 0 AND FILL(succeeded, 0) == 0, 1, 0)", counts, 2))

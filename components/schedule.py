@@ -8,13 +8,15 @@ import pulumi
 import pulumi_aws as aws
 
 from . import naming
-from .common_resources import RoleArgs, service_role_with_policy
+from .common_resources import service_role_with_policy
 from .iam.state_machine_policy import scheduler_policy
 from .outputs import expose
+from .stack_context import StackContext
 
 
-@dataclass(frozen=True)
-class ScheduleArgs(RoleArgs):
+@dataclass(frozen=True, kw_only=True)
+class ScheduleArgs:
+    context: StackContext
     purpose: str  # e.g. "orders-pipeline": names the schedule and its role
     expression: str
     target_arn: pulumi.Input[str]
@@ -34,14 +36,14 @@ class Schedule(pulumi.ComponentResource):
         super().__init__("data-pipeline:orchestration:Schedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role, policy = service_role_with_policy(
-            name, args, purpose=naming.schedule_role_purpose(args.purpose), service="scheduler.amazonaws.com",
+            name, args.context, purpose=naming.schedule_role_purpose(args.purpose), service="scheduler.amazonaws.com",
             description=f"Lets EventBridge Scheduler start {args.purpose}",
             policy=pulumi.Output.all(
                 target_arn=args.target_arn, key_arn=args.key_arn, target_key_arn=args.target_key_arn,
             ).apply(lambda v: scheduler_policy(action=args.action, **v)), opts=child)
         schedule = aws.scheduler.Schedule(
             f"{name}-schedule",
-            name=naming.schedule_name(args.names, args.purpose),
+            name=naming.schedule_name(args.context.names, args.purpose),
             schedule_expression=args.expression,
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},

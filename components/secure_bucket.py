@@ -41,6 +41,19 @@ class SecureBucketArgs:
     service_grants: Callable[[str], pulumi.Input[list]] | None = None
 
 
+@dataclass(frozen=True)
+class BucketRef:
+    """A bucket as other components take it: its name (for s3:// locations and settings) and its ARN (for
+    policies), one value."""
+
+    name: pulumi.Input[str]
+    arn: pulumi.Input[str]
+
+    @classmethod
+    def of(cls, bucket: SecureBucket) -> BucketRef:
+        return cls(name=bucket.bucket, arn=bucket.arn)
+
+
 class SecureBucket(pulumi.ComponentResource):
     """SSE-KMS with a bucket key, public access blocked, ACLs disabled, TLS only, versioning and lifecycle."""
 
