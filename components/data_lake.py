@@ -108,8 +108,8 @@ class DataLake(pulumi.ComponentResource):
                     lock_days=args.data_retention_days if zone in DATA_ZONES else 0,
                     tags={**context.tags, "zone": zone},
                     # Code no retained pipeline version runs is tagged by the release controller.
-                    expire_tagged=artifacts.RETIRED_TAG if zone == "artifacts" else None,
-                    tagged_expiration_days=artifacts.RETIRED_EXPIRATION_DAYS,
+                    expire_tagged=(*artifacts.RETIRED_TAG, artifacts.RETIRED_EXPIRATION_DAYS)
+                    if zone == "artifacts" else None,
                     # The fast PR check's uploads of pull requests' code live as long as a health-check folder.
                     expire_prefix=(f"{naming.PR_CHECKS_FOLDER}/", lifecycle.temp_expiration_days)
                     if zone == "artifacts" and args.health_check_only else None,

@@ -32,9 +32,8 @@ class SecureBucketArgs:
     # Days each object version is locked (S3 Object Lock, governance mode: only s3:BypassGovernanceRetention
     # deletes it earlier); 0 = no lock. Needs versioning.
     lock_days: int = 0
-    # (key, value): objects carrying this tag expire after `tagged_expiration_days`.
-    expire_tagged: tuple[str, str] | None = None
-    tagged_expiration_days: int = 1
+    # (key, value, days): objects carrying this tag expire after that many days.
+    expire_tagged: tuple[str, str, int] | None = None
     # (prefix, days): objects under the prefix expire after that many days, whatever the zone keeps.
     expire_prefix: tuple[str, int] | None = None
     # Bucket policy statements letting an AWS service use the bucket, given its ARN (e.g. CloudTrail's delivery).
@@ -137,9 +136,9 @@ def _lifecycle_rules(args: SecureBucketArgs) -> list[dict]:
         rules += [{"id": f"expire-{i}", "status": "Enabled", "filter": {"prefix": prefix},
                    "expiration": {"days": args.expiration_days}} for i, prefix in enumerate(args.expiring_prefixes)]
     if args.expire_tagged:
-        key, value = args.expire_tagged
+        key, value, days = args.expire_tagged
         rules.append({"id": "expire-tagged", "status": "Enabled", "filter": {"tag": {"key": key, "value": value}},
-                      "expiration": {"days": args.tagged_expiration_days}})
+                      "expiration": {"days": days}})
     if args.expire_prefix:
         prefix, days = args.expire_prefix
         rules.append({"id": "expire-prefix", "status": "Enabled", "filter": {"prefix": prefix},
