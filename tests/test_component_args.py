@@ -3,15 +3,13 @@ one reference rather than its name and ARN apart, and few fields (PipelineArgs o
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from dataclasses import fields, is_dataclass
 
 import pytest
 
 import components
 from components.stack_context import StackContext
+from tests.package_classes import classes_defined_in
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -25,12 +23,8 @@ STACK_VALUES = {field.name for field in fields(StackContext)}
 
 def component_args() -> dict[str, type]:
     """Every Args dataclass defined in the components package, by name."""
-    found = {}
-    for module in pkgutil.walk_packages(components.__path__, f"{components.__name__}."):
-        for name, cls in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
-            if name.endswith("Args") and is_dataclass(cls) and cls.__module__ == module.name:
-                found[name] = cls
-    return found
+    return {cls.__name__: cls for cls in classes_defined_in(components)
+            if cls.__name__.endswith("Args") and is_dataclass(cls)}
 
 
 def name_and_arn_apart(args: type) -> list[str]:

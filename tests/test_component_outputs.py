@@ -8,9 +8,6 @@ and every component class in components/ must be among them."""
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from dataclasses import dataclass
 
 import pulumi
@@ -19,6 +16,7 @@ import pytest
 import components
 from components.outputs import registrable
 from harness.program import ProgramRun, run_program
+from tests.package_classes import classes_defined_in
 
 pytestmark = pytest.mark.tier("program")
 
@@ -52,12 +50,7 @@ def unregistered(component: object, registered: frozenset[str]) -> set[str]:
 
 def component_classes() -> set[type]:
     """Every ComponentResource subclass defined in the components package."""
-    found = set()
-    for module in pkgutil.walk_packages(components.__path__, f"{components.__name__}."):
-        for _, cls in inspect.getmembers(importlib.import_module(module.name), inspect.isclass):
-            if issubclass(cls, pulumi.ComponentResource) and cls.__module__ == module.name:
-                found.add(cls)
-    return found
+    return {cls for cls in classes_defined_in(components) if issubclass(cls, pulumi.ComponentResource)}
 
 
 @pytest.fixture(scope="module")
