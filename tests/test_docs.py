@@ -16,10 +16,9 @@ import pytest
 import yaml
 from markdown.extensions.toc import slugify
 
-from stack_files import ROOT
-
 pytestmark = pytest.mark.tier("unit")
 
+ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
 README_LINE_BUDGET = 200
