@@ -27,10 +27,13 @@ MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.MULTILINE)
 HELP_COLUMNS = "100"
 
 
-def first(*candidates: str) -> Any:
-    """The first `module:attribute` of `candidates` that imports. The stack schema moves from components/config.py
-    to settings/ and the grouped CLI exposes `parser()` (issue 22): this is the one place that knows both names.
-    After both are merged, keep only the first candidate of each call."""
+MISSING = object()
+
+
+def first(*candidates: str, default: Any = MISSING) -> Any:
+    """The first `module:attribute` of `candidates` that imports, else `default` if given. The stack schema moves from
+    components/config.py to settings/ and the CLI is grouped with `parser()` and `RENAMED` (issue 22): this is the
+    one place that knows both names. After both are merged, keep only the first candidate and no default."""
     reasons = []
     for candidate in candidates:
         module, attribute = candidate.split(":")
@@ -38,6 +41,8 @@ def first(*candidates: str) -> Any:
             return getattr(importlib.import_module(module), attribute)
         except (ImportError, AttributeError) as error:
             reasons.append(f"{candidate}: {error}")
+    if default is not MISSING:
+        return default
     raise PluginError("docs/hooks.py: cannot import " + "; ".join(reasons))
 
 
@@ -81,6 +86,12 @@ def cli() -> str:
         else:
             os.environ["COLUMNS"] = previous
     return "\n\n".join(sections)
+
+
+def renamed() -> str:
+    """The old flat verbs and the grouped commands that replace them (each old verb exits 2 naming its new one)."""
+    old_to_new = first("automation.cli:RENAMED", default={})
+    return table(["old command", "now"], [[f"`{old}`", f"`{new}`"] for old, new in old_to_new.items()])
 
 
 def configuration() -> str:
@@ -129,7 +140,8 @@ def policies() -> str:
     return table(["policy", "level", "severity", "module", "what it checks", "how to fix"], rows)
 
 
-SECTIONS = {"exit-codes": exit_codes, "cli": cli, "configuration": configuration, "policies": policies}
+SECTIONS = {"exit-codes": exit_codes, "cli": cli, "renamed": renamed, "configuration": configuration,
+            "policies": policies}
 
 
 def render(markdown: str) -> str:

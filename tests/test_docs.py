@@ -120,6 +120,8 @@ def test_the_site_builds_strict_with_its_reference_pages_generated_from_the_code
     fields = hooks.first("settings:STACK_FIELDS", "components.config:STACK_FIELDS")
     assert all(f"<code>{key}</code>" in reference["configuration"] for key in fields)
     assert reference["cli"].count("usage: python -m automation") > len(exit_codes.TABLE)
+    renamed = hooks.first("automation.cli:RENAMED", default={})
+    assert all(f"<code>{old}</code>" in reference["cli"] for old in renamed)
     assert "<!-- generated:" not in "".join(reference.values())
 
 
