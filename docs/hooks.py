@@ -94,14 +94,16 @@ def renamed() -> str:
     return table(["old command", "now"], [[f"`{old}`", f"`{new}`"] for old, new in old_to_new.items()])
 
 
+def schema(name: str) -> Any:
+    """A name of the stack schema (settings/schema.py; components/config.py before settings/ was merged)."""
+    return first(f"settings.schema:{name}", f"settings:{name}", f"components.config:{name}")
+
+
 def configuration() -> str:
-    fields = first("settings:STACK_FIELDS", "components.config:STACK_FIELDS")
-    project = first("settings:PROJECT", "components.config:PROJECT")
-    jobs_key = first("settings:GLUE_JOBS_KEY", "components.config:GLUE_JOBS_KEY")
-    overrides = first("settings:JOB_OVERRIDES", "components.config:JOB_OVERRIDES")
-    project_file = first("settings.stack_files:project_file", "stack_files:project_file")
-    stack_names = first("settings.stack_files:stack_names", "stack_files:stack_names")
-    stack_config = first("settings.stack_files:stack_config", "stack_files:stack_config")
+    from stack_files import project_file, stack_config, stack_names
+
+    fields, project, jobs_key, overrides = (schema(name) for name in (
+        "STACK_FIELDS", "PROJECT", "GLUE_JOBS_KEY", "JOB_OVERRIDES"))
     declared = project_file(ROOT).get("config") or {}
     stacks = stack_names(ROOT)
     values = {stack: stack_config(stack, ROOT) for stack in stacks}

@@ -119,7 +119,7 @@ def test_the_site_builds_strict_with_its_reference_pages_generated_from_the_code
     assert all(f"<code>{code}</code>" in reference["exit-codes"] for code, _ in exit_codes.TABLE)
     assert all(f"<code>{p.name}</code>" in reference["policies"] for p in ALL_POLICIES)
     hooks = load_hooks()
-    fields = hooks.first("settings:STACK_FIELDS", "components.config:STACK_FIELDS")
+    fields = hooks.schema("STACK_FIELDS")
     assert all(f"<code>{key}</code>" in reference["configuration"] for key in fields)
     assert reference["cli"].count("usage: python -m automation") > len(exit_codes.TABLE)
     renamed = hooks.first("automation.cli:RENAMED", default={})
