@@ -1,5 +1,5 @@
-# Quick start: `make demo` (the orders job on local Spark), `make test` (every test) and `make test-fast` (unit and
-# program tiers, under 15 s); each installs first
+# Quick start: `make demo` (the orders job on local Spark), `make test` (every test and the docs site's strict build)
+# and `make test-fast` (the unit and program tiers without the slow tests); each installs first
 # (Python packages into .venv, asl-validator from npm into node_modules, the Iceberg Spark runtime from Maven Central,
 # actionlint built with Go).
 PYTHON ?= python3
@@ -42,6 +42,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # The fast loop: lint, then the unit and program tiers without the tests marked slow (tiers: tests/conftest.py).
 # It keeps bytecode caches (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the next run then skips

@@ -558,11 +558,11 @@ def test_every_policy_has_a_gallery_case_and_its_metadata():
         assert policy.description and policy.remediation_steps and policy.severity, policy.name
 
 
-POLICY_DOCS = ROOT / "policies" / "README.md"
+POLICY_DOCS = ROOT / "docs" / "platform-engineers" / "policies.md"
 
 
 def policy_doc_rows() -> dict[str, list[str]]:
-    """policies/README.md's table rows: policy name -> its cells (stops, example violation, fix)."""
+    """docs/platform-engineers/policies.md's table rows: policy name -> its cells (stops, example violation, fix)."""
     rows = [line for line in POLICY_DOCS.read_text().splitlines() if line.startswith("| `")]
     cells = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
     return {row[0].replace("(advisory)", "").strip(" `"): row[1:] for row in cells}

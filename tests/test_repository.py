@@ -13,8 +13,8 @@ from stack_files import ROOT
 
 pytestmark = pytest.mark.tier("unit")
 
-# Not part of the project's code: the tests and the benchmark script run from the checkout.
-NOT_PACKAGED = {"tests", "benchmarks"}
+# Not part of the project's code: the tests, the benchmark script and the docs site's hook run from the checkout.
+NOT_PACKAGED = {"tests", "benchmarks", "docs"}
 
 
 def ignored(name: str) -> bool:
