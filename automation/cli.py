@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from . import cost_cli, exit_codes, github_cli, pr_cli, release_cli
 
+PROGRAM = "python -m automation"
 # Each group: what it acts on, and the functions that add its commands.
 GROUPS: dict[str, tuple[str, tuple[Callable[[argparse._SubParsersAction], None], ...]]] = {
     "pr": ("a pull request's check: the fast path on the check stack, or a PR stack deployed, checked and destroyed",
@@ -40,7 +41,7 @@ RENAMED = {
 
 def parser() -> argparse.ArgumentParser:
     """The whole command line: every group and command, each --help ending with the exit-code table."""
-    root = argparse.ArgumentParser(prog="python -m automation", description=__doc__)
+    root = argparse.ArgumentParser(prog=PROGRAM, description=__doc__)
     groups = root.add_subparsers(dest="group", required=True, metavar="group")
     for name, (about, adders) in GROUPS.items():
         # A group's --help shows its modules' docstrings: examples, and what the commands need.
@@ -72,7 +73,7 @@ def renamed(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if new := renamed(argv):
-        print(f"renamed: python -m automation {new}", file=sys.stderr)
+        print(f"renamed: {PROGRAM} {new}", file=sys.stderr)
         return exit_codes.USAGE
     args = parser().parse_args(argv)
     return args.run(args)

@@ -1,4 +1,4 @@
-"""`python -m automation pr ...`: the PR check, on the check stack (fast path) or a PR stack of its own.
+"""`python -m automation pr <command>`: the PR check, on the check stack (fast path) or a PR stack of its own.
 
     python -m automation pr run --pr 42 --base origin/main
                                                 # the check the PR's changes need: job code only -> the fast

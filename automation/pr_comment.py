@@ -20,7 +20,7 @@ from pulumi.automation import EngineEvent, OpType
 from .github import GitHub
 
 MARKER = "<!-- data-pipeline:pr-report -->"
-# What `python -m automation stack cost --base REF --output` writes into the folder of the event logs.
+# What `python -m automation stack cost --all --base REF --output FILE` writes into the folder of the event logs.
 COST_DIFF = "cost-diff.json"
 SHOWN_OPS = ("create", "update", "replace", "delete")
 # The engine reports a replacement as several steps; count it once, as `replace`.

@@ -570,15 +570,6 @@ def test_a_stack_file_that_is_not_yaml_gives_no_region_in_one_line_naming_it(tmp
         stack_file_region(broken)
 
 
-@pytest.mark.tier("unit")
-def test_every_command_documents_the_one_exit_code_table(capsys):
-    with pytest.raises(SystemExit):
-        main(["release", "rollback", "--help"])
-    text = capsys.readouterr().out
-    assert "exit codes (automation/exit_codes.py)" in text
-    assert all(f"{code:>3}  {meaning[:20]}" in text for code, meaning in exit_codes.TABLE)
-    assert len({code for code, _ in exit_codes.TABLE}) == len(exit_codes.TABLE) and exit_codes.USAGE == 2
-
 
 @pytest.mark.tier("unit")
 def test_version_listing_executions_and_deletion_match_the_service_model():
