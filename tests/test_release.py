@@ -570,7 +570,6 @@ def test_a_stack_file_that_is_not_yaml_gives_no_region_in_one_line_naming_it(tmp
         stack_file_region(broken)
 
 
-
 @pytest.mark.tier("unit")
 def test_version_listing_executions_and_deletion_match_the_service_model():
     client = AwsReleaseClient(boto3.Session(region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"))
