@@ -16,7 +16,10 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from components.release_info import checkout_commit
+
 from . import cost_cli, exit_codes, github_cli, pr_cli, release_cli
+from .stacks import ROOT
 
 PROGRAM = "python -m automation"
 # Each group: what it acts on, and the functions that add its commands.
@@ -75,5 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     if new := renamed(argv):
         print(f"renamed: {PROGRAM} {new}", file=sys.stderr)
         return exit_codes.USAGE
-    args = parser().parse_args(argv)
+    args = arguments(argv)
     return args.run(args)
+
+
+def arguments(argv: list[str]) -> argparse.Namespace:
+    """The parsed command line; --commit, where a command has it, defaults to $GITHUB_SHA, else the checkout's HEAD
+    (its help says so)."""
+    args = parser().parse_args(argv)
+    if getattr(args, "commit", None) == "":
+        args.commit = checkout_commit(ROOT)
+    return args

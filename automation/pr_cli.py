@@ -33,7 +33,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from components.release_info import checkout_commit
 from jobs.common.catalog import job_names
 
 from . import exit_codes, paths
@@ -54,7 +53,6 @@ from .profile import (
 from .progress import Progress
 from .reaper import reap
 from .report import Report
-from .stacks import ROOT
 
 
 def _github_pr_number() -> str:
@@ -146,8 +144,6 @@ def _stop(report: Report, args: argparse.Namespace, code: int, message: str, whe
 def run(args: argparse.Namespace) -> int:
     deploying = args.command in ("deploy", "run", "check-code")
     number = str(getattr(args, "pr", ""))
-    if hasattr(args, "commit"):
-        args.commit = args.commit or checkout_commit(ROOT)
     report = Report(stack=f"pr-{number}", pr=int(number) if number.isdigit() else 0,
                     commit=getattr(args, "commit", ""))
     if args.command == "update-base":

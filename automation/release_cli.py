@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 
 from components.config import STACK_NAME
-from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
+from components.release_info import COMMIT, COMMIT_VARIABLE
 
 from . import exit_codes
 from .aws_setup import AwsSetupMissing, session_for, setup_problem, stack_file
@@ -132,10 +132,8 @@ def _fail(message: str, code: int) -> int:
 def run(args: argparse.Namespace) -> int:
     command = f"{args.group} {args.command}"
     problem = _check_stack(args.stack)
-    if problem is None and command == RELEASE:
-        args.commit = args.commit or checkout_commit(ROOT)
-        if not COMMIT.match(args.commit):
-            problem = f"--commit {args.commit!r}: expected a git commit hash, 7-40 hex characters"
+    if problem is None and command == RELEASE and not COMMIT.match(args.commit):
+        problem = f"--commit {args.commit!r}: expected a git commit hash, 7-40 hex characters"
     if problem is None and command in (RELEASE, DRIFT) and shutil.which("pulumi") is None:
         problem = "the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)"
     if problem:

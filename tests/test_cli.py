@@ -91,6 +91,24 @@ def reports(tmp_path: Path) -> list[str]:
     return ["--report-json", str(tmp_path / "report.json"), "--report-md", str(tmp_path / "report.md")]
 
 
+def with_commit() -> list[tuple[str, argparse.ArgumentParser]]:
+    return [(words, parser) for words, parser in every_parser()
+            if any("--commit" in action.option_strings for action in parser._actions)]
+
+
+def test_commit_defaults_to_github_sha_else_the_checkouts_head_everywhere(monkeypatch):
+    commands = with_commit()
+    assert {"pr run", "pr check-code", "release deploy"} <= {words for words, _ in commands}
+    for words, parser in commands:
+        needed = ["--stack", "prod"] if any("--stack" in a.option_strings and a.required for a in parser._actions) \
+            else []
+        monkeypatch.delenv("GITHUB_SHA", raising=False)
+        assert cli.arguments([*words.split(), *needed]).commit == head(), words
+        monkeypatch.setenv("GITHUB_SHA", "abc1234")
+        assert cli.arguments([*words.split(), *needed]).commit == "abc1234", words
+        assert cli.arguments([*words.split(), *needed, "--commit", "1234abc"]).commit == "1234abc", words
+
+
 @pytest.fixture
 def no_pulumi_no_aws(monkeypatch):
     """No Pulumi CLI on PATH, no GitHub commit, and any AWS set-up attempt fails the test."""
