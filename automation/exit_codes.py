@@ -12,7 +12,8 @@ TABLE = (
     (OK, "done: released, rolled back, passed, no drift, nothing to check"),
     (NOT_DONE, "ran, and the answer is no: not released (verification failed, rolled back by the managed "
                "deployment, pre-empted by a rollback, alarms firing), PR check failed, drift found, not confirmed"),
-    (USAGE, "bad arguments, an unknown stack or a renamed command (argparse's code): nothing was done"),
+    (USAGE, "bad arguments (argparse's code), an unknown stack, a renamed command or no Pulumi CLI on PATH: "
+            "nothing was done"),
     (FAILED, "the deploy, destroy, engine or an AWS call failed (drift: could not check)"),
     (TEARDOWN_FAILED, "a PR stack's teardown failed: it is left for `python -m automation pr reap`"),
     (NO_AWS_SETUP, "no region, credentials or deployed stack (outputs, aliases) to work with"),
