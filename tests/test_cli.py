@@ -1,7 +1,7 @@
 """The grouped command line (`python -m automation <group> <command>`, automation/cli.py): its groups and commands,
 the one exit-code table in every --help, old flat verbs answered with their new name, --commit defaulting to the
 checkout's HEAD, a documentation-only change needing neither the Pulumi CLI nor AWS, and every command line written
-in the documentation, the workflows and the automation's own texts parsed by the real parser."""
+in the Markdown files, the workflows and the automation's own texts parsed by the real parser."""
 
 from __future__ import annotations
 
@@ -163,8 +163,7 @@ def written_commands(text: str, first_line: int = 1) -> Iterator[tuple[int, str]
     """(line, what follows `python -m automation`) for each command line in the text: inside `inline code` up to its
     closing backtick (a wrapped line included), else to the end of the line, backslash continuations joined."""
     for match in PROGRAM.finditer(text):
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if text[line_start:match.start()].count("`") % 2:
+        if text[:match.start()].replace("```", "").count("`") % 2:  # inside `inline code` (fences aside)
             end = text.index("`", match.end())
         else:
             end = match.end()
@@ -176,7 +175,15 @@ def written_commands(text: str, first_line: int = 1) -> Iterator[tuple[int, str]
 
 def words_of(command: str) -> list[str]:
     """The command's arguments: shell quoting, comments and the rest of a pipeline removed; a shell variable or a
-    Python placeholder ({stack.name}) stands for a value ("1" is a valid int, float, path and string)."""
+    Python placeholder ({stack.name}) stands for a value ("1" is a valid int, float, path and string). A quote left
+    open at the end closes a string the command sits in (sh "... python -m automation ...")."""
+    try:
+        return _words(command)
+    except ValueError:
+        return _words(command[:max(command.rfind('"'), command.rfind("'"))])
+
+
+def _words(command: str) -> list[str]:
     lexer = shlex.shlex(command, posix=True, punctuation_chars="();|&")  # not <>: a <placeholder> is a value
     lexer.whitespace_split = True
     words = []
@@ -222,10 +229,12 @@ def workflow_commands() -> Iterator[tuple[str, int, list[str]]]:
 
 
 def documented_commands() -> Iterator[tuple[str, int, list[str]]]:
-    """(where, line, argv) of every `python -m automation ...` in the docs, the workflows, the automation's files
-    and every --help."""
+    """(where, line, argv) of every `python -m automation ...` in the Markdown files (README.md, docs/, …), the
+    workflows, the automation's files and every --help."""
     sources: list[tuple[str, int, str]] = []
-    for path in sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "automation").rglob("*")]):
+    markdown = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", "*.md"],
+                              cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for path in sorted([*(ROOT / name for name in markdown), *(ROOT / "automation").rglob("*")]):
         where = str(path.relative_to(ROOT))
         if path.suffix == ".py":
             sources += [(where, line, text) for line, text in python_texts(path)]
@@ -247,7 +256,10 @@ def documented_commands() -> Iterator[tuple[str, int, list[str]]]:
 
 def refusal(argv: list[str]) -> str | None:
     """Why the real parser refuses argv, or None (a --help counts as accepted). Words without an option name a
-    command (`python -m automation release status` lists ...): it must exist."""
+    command (`python -m automation release status` lists ...): it must exist; a group that was a verb (`release`)
+    alone is the old verb."""
+    if len(argv) == 1 and argv[0] in cli.GROUPS.keys() & cli.RENAMED.keys():
+        return f"the old verb: {cli.PROGRAM} {cli.RENAMED[argv[0]]} (or name a command of the group)"
     if not any(word.startswith("-") for word in argv):
         argv = [*argv, "--help"]
     errors = io.StringIO()
@@ -287,6 +299,9 @@ def test_every_written_command_line_parses_with_the_real_parser():
     ("python -m automation pr reap --closed 40,41 # dry run\n(python -m automation pr update-base): x",
      [(1, ["pr", "reap", "--closed", "40,41"]), (2, ["pr", "update-base"])]),
     ("`python -m automation release status --stack {…}`", [(1, ["release", "status", "--stack", "1"])]),
+    ('```\nx `a`\n```\nrun `python -m automation pr run --a\nb` and `python -m automation pr reap`',
+     [(4, ["pr", "run", "--a", "b"]), (5, ["pr", "reap"])]),
+    ('sh "PATH=$P python -m automation release deploy --stack ${stack}"', [(1, ["release", "deploy", "--stack", "1"])]),
 ])
 def test_the_reader_finds_command_lines_in_prose_code_and_scripts(text, expected):
     assert [(line, words_of(command)) for line, command in written_commands(text)] == expected
@@ -294,5 +309,7 @@ def test_the_reader_finds_command_lines_in_prose_code_and_scripts(text, expected
 
 def test_a_stale_command_line_is_refused_with_its_reason():
     assert refusal(["release", "--stack", "prod"]) is not None
+    assert refusal(["release"]).startswith("the old verb: python -m automation release deploy")
+    assert refusal(["stack"]) is refusal(["release", "status"]) is None
     assert refusal(["pr", "check-stack"]).startswith("python -m automation pr: error: argument command: invalid")
     assert refusal(["release", "deploy", "--help"]) is None
