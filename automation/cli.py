@@ -1,292 +1,91 @@
-"""Command line of the PR-stack loop and of releases (`release`, `rollback`, `status`, `drift`: see
-automation/release_cli.py).
+"""`python -m automation <group> <command>`: the repository's operations, by what they act on.
 
-    python -m automation run --pr 42 --base origin/main
-                                                # the check the PR's changes need: job code only -> the fast
-                                                # path on pr-base; infrastructure -> deploy pr-42, health-check
-                                                # it, destroy and remove it (always)
-    python -m automation check-code --pr 42     # the fast path by hand: the PR's job code on pr-base
-    python -m automation check-stack            # create or update the fast path's stack pr-base
-    python -m automation deploy --pr 42         # the phases one by one
-    python -m automation check --pr 42
-    python -m automation destroy --pr 42 [--clear-locks]
-    python -m automation reap --closed 40,41    # dry run: what would go; add --execute to destroy (and clear
-                                                # stale state locks, automation/locks.py)
+    python -m automation pr run --pr 42 --base origin/main    # the check a pull request needs (automation/pr_cli.py)
+    python -m automation release deploy --stack prod          # release, roll back, status (automation/release_cli.py)
+    python -m automation stack drift --stack prod             # a deployed stack's drift; any stack's monthly cost
+    python -m automation data rollback --stack prod --job orders --snapshot 7212019266135408001
+    python -m automation github comment --pr 42 --events previews/       # the PR comment, the drift issue
 
-Needs the Pulumi CLI on PATH, AWS credentials (or an endpoint) for boto3 and Pulumi, and a backend:
-PULUMI_BACKEND_URL (s3://bucket, file://dir) or Pulumi Cloud (PULUMI_ACCESS_TOKEN); secrets with
-PULUMI_CONFIG_PASSPHRASE or PULUMI_SECRETS_PROVIDER (awskms://…). In GitHub Actions the PR number, commit and
-author default to the event's. Exit codes: automation/exit_codes.py (the table below).
+`python -m automation <group> --help` lists a group's commands, `python -m automation <group> <command> --help`
+a command's options.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import functools
-import json
-import os
-import shutil
 import sys
 from collections.abc import Callable
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
-from jobs.common.catalog import job_names
+from components.release_info import checkout_commit
 
-from . import cost_cli, exit_codes, github_cli, paths, release_cli
-from .aws_setup import AwsSetupMissing, session_for
-from .code_check import CodeCheck
-from .health_check import HealthCheck, HealthCheckFailed
-from .lifecycle import Lifecycle
-from .locks import LONGEST_RUN, backend_locks, clear_stale_locks
-from .profile import (
-    CHECK_STACK,
-    PROFILE,
-    InvalidPullRequest,
-    PullRequest,
-    check_stack_config,
-    pull_request,
-    stack_config,
-)
-from .progress import Progress
-from .reaper import reap
-from .report import Report
+from . import cost_cli, exit_codes, github_cli, pr_cli, release_cli
+from .stacks import ROOT
 
-
-def _github_pr_number() -> str:
-    """The PR number of a GitHub Actions `pull_request` event, if this is one."""
-    event = os.environ.get("GITHUB_EVENT_PATH")
-    if event and Path(event).is_file():
-        return str((json.loads(Path(event).read_text()).get("pull_request") or {}).get("number", ""))
-    return ""
+PROGRAM = "python -m automation"
+# Each group: what it acts on, and the functions that add its commands.
+GROUPS: dict[str, tuple[str, tuple[Callable[[argparse._SubParsersAction], None], ...]]] = {
+    "pr": ("a pull request's check: the fast path on the check stack, or a PR stack deployed, checked and destroyed",
+           (pr_cli.add_commands,)),
+    "release": ("a stack's pipeline versions: release, roll back, see what is live",
+                (release_cli.add_release_commands,)),
+    "stack": ("a stack as a whole: drift against AWS, monthly cost",
+              (release_cli.add_drift_command, cost_cli.add_commands)),
+    "data": ("a job's data: roll its table back", (release_cli.add_data_commands,)),
+    "github": ("reports on GitHub: the PR comment, the drift issue", (github_cli.add_commands,)),
+}
+# The flat commands before the groups, and what they are now.
+RENAMED = {
+    "run": "pr run", "check-code": "pr check-code", "check-stack": "pr update-base", "deploy": "pr deploy",
+    "check": "pr check", "destroy": "pr destroy", "reap": "pr reap", "release": "release deploy",
+    "rollback": "release rollback", "status": "release status", "drift": "stack drift", "cost": "stack cost",
+    "data-rollback": "data rollback", "comment": "github comment", "drift-issue": "github drift-issue",
+}
 
 
-def _add_pr(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pr", default=os.environ.get("PR_NUMBER") or _github_pr_number(),
-                        help="pull request number (default: $PR_NUMBER or the GitHub event's)")
-    parser.add_argument("--commit", default=os.environ.get("GITHUB_SHA", ""), help="commit (default: $GITHUB_SHA)")
-    parser.add_argument("--creator", default=os.environ.get("GITHUB_ACTOR", os.environ.get("USER", "")),
-                        help="PR author, recorded as owner (default: $GITHUB_ACTOR, else $USER)")
+def parser() -> argparse.ArgumentParser:
+    """The whole command line: every group and command, each --help ending with the exit-code table."""
+    root = argparse.ArgumentParser(prog=PROGRAM, description=__doc__)
+    groups = root.add_subparsers(dest="group", required=True, metavar="group")
+    for name, (about, adders) in GROUPS.items():
+        # A group's --help shows its modules' docstrings: examples, and what the commands need.
+        guides = dict.fromkeys(sys.modules[add.__module__].__doc__ for add in adders)
+        group = groups.add_parser(name, help=about, description="\n\n".join([about, *guides]))
+        commands = group.add_subparsers(dest="command", required=True, metavar="command")
+        for add in adders:
+            add(commands)
+        for command in commands.choices.values():
+            _end_with_exit_codes(command)
+    for each in (root, *groups.choices.values()):
+        _end_with_exit_codes(each)
+    return root
 
 
-def _add_check(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--deadline", type=float, default=1200, help="seconds the pipeline may take (default 1200)")
-    parser.add_argument("--report-json", type=Path, help="write the report as JSON here")
-    parser.add_argument("--report-md", type=Path, help="write the report as Markdown here (for a PR comment)")
+def _end_with_exit_codes(command: argparse.ArgumentParser) -> None:
+    command.epilog, command.formatter_class = exit_codes.describe(), argparse.RawDescriptionHelpFormatter
 
 
-def _add_path(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--path", choices=("auto", *paths.PATHS), default="auto",
-                        help="auto (default): from the changed files; fast: the PR's job code on the check stack; "
-                             "full: deploy and destroy the PR stack")
-    changes = parser.add_mutually_exclusive_group()
-    changes.add_argument("--changed-files", type=Path,
-                         help="file listing the changed files, one per line (- for standard input)")
-    changes.add_argument("--base", help="git ref the PR is based on: the changes are git diff BASE...HEAD")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m automation", description=__doc__, epilog=exit_codes.describe(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    run = commands.add_parser("run", help="the check the PR's changes need: the fast path (job code on the check "
-                                          "stack) or deploy, health-check, then destroy and remove the PR stack")
-    _add_pr(run)
-    _add_check(run)
-    _add_path(run)
-    code = commands.add_parser("check-code", help="the fast path: run the PR's job code on the check stack "
-                                                  f"({CHECK_STACK}), deploying nothing")
-    _add_pr(code)
-    _add_check(code)
-    code.add_argument("--jobs", default="", help="comma-separated jobs to check (default: every job it has)")
-    commands.add_parser("check-stack", help=f"create or update the fast path's long-lived stack {CHECK_STACK}")
-    deploy = commands.add_parser("deploy", help="create or update the PR stack pr-<n> from the PR profile")
-    _add_pr(deploy)
-    check = commands.add_parser("check", help="run the pipeline of a deployed PR stack on the sample and check it")
-    _add_pr(check)
-    _add_check(check)
-    destroy = commands.add_parser("destroy", help="destroy the PR stack's resources and remove the stack")
-    _add_pr(destroy)
-    destroy.add_argument("--clear-locks", action="store_true",
-                         help="first clear every state lock of the PR stack, however young: only where no other run "
-                              "can hold it (the teardown job, after the PR's check job ended, e.g. killed when a "
-                              "newer push cancelled it; the PR's concurrency group holds newer runs back)")
-    reaper = commands.add_parser("reap", help="destroy PR stacks older than a TTL or whose PR is closed")
-    reaper.add_argument("--ttl-hours", type=float, default=24, help="maximum age of a PR stack (default 24)")
-    reaper.add_argument("--closed", default="", help="comma-separated numbers of closed pull requests")
-    reaper.add_argument("--execute", action="store_true", help="destroy for real (default: dry run, report only)")
-    reaper.add_argument("--stale-lock-hours", type=float, default=LONGEST_RUN.total_seconds() / 3600,
-                        help="clear a PR stack's DIY-backend lock older than this (default: the longest run, "
-                             f"{LONGEST_RUN.total_seconds() / 3600:g} h; automation/locks.py)")
-    release_cli.add_commands(commands)
-    github_cli.add_commands(commands)
-    cost_cli.add_commands(commands)
-    for command in commands.choices.values():  # every command's --help ends with the one table of exit codes
-        command.epilog, command.formatter_class = exit_codes.describe(), argparse.RawDescriptionHelpFormatter
-    return parser
-
-
-def _write_reports(report: Report, args: argparse.Namespace) -> None:
-    if getattr(args, "report_json", None):
-        args.report_json.write_text(report.to_json())
-    if getattr(args, "report_md", None):
-        args.report_md.write_text(report.to_markdown())
-
-
-def _stop(report: Report, args: argparse.Namespace, code: int, message: str, where: str = "") -> int:
-    """Stop (a precondition failed, or a single phase's engine call), with the reason on stderr and in the report
-    files, so the PR comment says why even when the loop never started."""
-    print(f"error: {message}", file=sys.stderr)
-    report.outcome, report.exit_code, report.failure, report.where_to_look = "failed", code, message, where
-    _write_reports(report, args)
-    return code
+def renamed(argv: list[str]) -> str | None:
+    """The grouped command an old flat command line names (`release --stack prod`: release deploy), else None."""
+    if not argv or argv[0] not in RENAMED:
+        return None
+    if argv[0] in GROUPS and (len(argv) == 1 or not argv[1].startswith("-") or argv[1] in ("-h", "--help")):
+        return None  # the group itself
+    return RENAMED[argv[0]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command in release_cli.COMMANDS:
-        return release_cli.run(args)
-    if args.command in github_cli.COMMANDS:
-        return github_cli.run(args)
-    if args.command in cost_cli.COMMANDS:
-        return cost_cli.run(args)
-    deploying = args.command in ("deploy", "run", "check-code")
-    number = str(getattr(args, "pr", ""))
-    report = Report(stack=f"pr-{number}", pr=int(number) if number.isdigit() else 0,
-                    commit=getattr(args, "commit", ""))
-    if args.command == "check-stack":
-        report.stack = CHECK_STACK
-    elif args.command != "reap":
-        try:
-            pr: PullRequest = pull_request(args.pr, args.commit, args.creator, deploying=deploying)
-        except InvalidPullRequest as error:
-            return _stop(report, args, exit_codes.USAGE, str(error))
-    if shutil.which("pulumi") is None:
-        return _stop(report, args, exit_codes.USAGE, "the Pulumi CLI is not on PATH; install it "
-                                    "(https://www.pulumi.com/docs/install/)")
-    try:  # every PR stack (and the check stack) deploys to the PR profile's region
-        session_for(PROFILE)
-    except AwsSetupMissing as error:
-        return _stop(report, args, exit_codes.NO_AWS_SETUP, str(error))
-    from .stacks import AutomationBackend, AutomationStack, EngineError  # pulumi.automation, only when needed
-
-    progress = Progress()
-    if args.command == "reap":
-        closed = [int(n) for n in args.closed.split(",") if n.strip()]
-        decisions = reap(AutomationBackend(), ttl=timedelta(hours=args.ttl_hours), closed_prs=closed,
-                         dry_run=not args.execute, on_output=progress.engine, locks=backend_locks(),
-                         stale_after=timedelta(hours=args.stale_lock_hours))
-        print(json.dumps([d.to_dict() for d in decisions], indent=2))
-        return exit_codes.TEARDOWN_FAILED if any(d.action == "failed" for d in decisions) else exit_codes.OK
-
-    def open_stack(name: str, config: dict[str, str] | None = None, tags: dict[str, str] | None = None):
-        try:
-            return AutomationStack(name, config, tags)
-        except Exception as error:  # backend unreachable, wrong passphrase, …: say it plainly
-            raise StackUnavailable(f"cannot open stack {name}: {str(error).strip().splitlines()[-1]}") from None
-
-    # Opened once: the path choice reads its outputs, and the fast path then runs on it.
-    check_stack = functools.cache(lambda: open_stack(CHECK_STACK))
-    try:
-        if args.command == "check-stack":
-            open_stack(CHECK_STACK, check_stack_config()).deploy(progress.engine)
-            return 0
-        if args.command == "check-code":
-            jobs = [job for job in args.jobs.split(",") if job.strip()]
-            report.path = paths.PathChoice(paths.FAST, "the fast path, by hand (check-code)", tuple(jobs)).to_dict()
-            return _finish(_fast(check_stack(), pr, jobs, report, progress, args), args)
-        if args.command == "run":
-            choice = _choose_path(args, check_stack)
-            report.path = choice.to_dict()
-            print(f"path: {choice.path}: {choice.reason}", file=sys.stderr)
-            if choice.path == paths.NONE:
-                report.outcome = "skipped"
-                for phase in report.phases.values():
-                    phase.status = "skipped"
-                return _finish(report, args)
-            if choice.path == paths.FAST:
-                return _finish(_fast(check_stack(), pr, list(choice.jobs), report, progress, args), args)
-        stack = open_stack(pr.stack_name, stack_config(pr) if deploying else None, pr.tags() if deploying else None)
-    except StackUnavailable as error:
-        return _stop(report, args, exit_codes.FAILED, str(error),
-                     "the backend (PULUMI_BACKEND_URL) and secrets (PULUMI_CONFIG_PASSPHRASE)")
-    except paths.ChangedFilesError as error:
-        return _stop(report, args, exit_codes.USAGE, str(error))
-    except EngineError as error:
-        return _stop(report, args, exit_codes.FAILED, str(error))
-
-    def health(outputs):
-        return HealthCheck(outputs, deadline_seconds=args.deadline)
-
-    try:
-        if args.command == "run":
-            report = Lifecycle(stack=stack, health_check=health, report=report, progress=progress).run()
-        elif args.command == "deploy":
-            stack.deploy(progress.engine)
-            return 0
-        elif args.command == "destroy":
-            if args.clear_locks:  # the runs that took them have ended (see --help)
-                for lock in clear_stale_locks(backend_locks(), stack.name, longest=timedelta(0))[0]:
-                    print(f"cleared the lock of an ended run: {lock}", file=sys.stderr)
-            stack.destroy(progress.engine)
-            stack.remove()
-            return 0
-        else:
-            try:
-                result = health(stack.outputs()).run()
-                report.health, report.outcome = result.to_dict(), "passed"
-            except HealthCheckFailed as failed:
-                report.outcome, report.exit_code = "failed", exit_codes.NOT_DONE
-                report.failure, report.where_to_look = failed.reason, failed.where
-                report.health = failed.result.to_dict() if failed.result else {}
-    except EngineError as error:
-        return _stop(report, args, exit_codes.TEARDOWN_FAILED if args.command == "destroy"
-                                    else exit_codes.FAILED, str(error))
-    return _finish(report, args)
+    argv = sys.argv[1:] if argv is None else argv
+    if new := renamed(argv):
+        print(f"renamed: {PROGRAM} {new}", file=sys.stderr)
+        return exit_codes.USAGE
+    args = arguments(argv)
+    return args.run(args)
 
 
-class StackUnavailable(RuntimeError):
-    pass
-
-
-def _finish(report: Report, args: argparse.Namespace) -> int:
-    _write_reports(report, args)
-    print(report.to_markdown())
-    return report.exit_code
-
-
-def _changed(args: argparse.Namespace) -> list[str] | None:
-    if args.changed_files:
-        text = sys.stdin.read() if str(args.changed_files) == "-" else args.changed_files.read_text()
-        return text.splitlines()
-    return paths.changed_files(args.base) if args.base else None
-
-
-def _choose_path(args: argparse.Namespace, check_stack: Callable[[], Any]) -> paths.PathChoice:
-    """The path `run` takes: forced, or from the changed files and the jobs the check stack has."""
-    if args.path != "auto":
-        return paths.choose(_changed(args) or [], (), job_names(), forced=args.path)
-    changed = _changed(args)
-    if changed is None:
-        return paths.PathChoice(paths.FULL, "no changed files given (--changed-files or --base)")
-    try:
-        check_jobs = check_stack().outputs().get("glue_jobs") or {}
-    except RuntimeError as error:  # StackUnavailable, or the engine's EngineError reading its outputs
-        return paths.PathChoice(paths.FULL, f"the check stack is unavailable ({error})", deciding=tuple(changed))
-    choice = paths.choose(changed, check_jobs, job_names())
-    if not check_jobs and choice.path == paths.FULL:
-        # Not deployed yet (or deploys no job): every job change looks new to it.
-        return dataclasses.replace(choice, reason=f"{choice.reason}; the check stack {CHECK_STACK} deploys no job "
-                                                  "(create it with python -m automation check-stack)")
-    return choice
-
-
-def _fast(stack, pr: PullRequest, jobs: list[str], report: Report, progress: Progress,
-          args: argparse.Namespace) -> Report:
-    """The PR's job code on the check stack: its outputs, then each job's run and check (no deploy, no teardown)."""
-    report.stack = CHECK_STACK
-    return Lifecycle(stack=stack, health_check=lambda outputs: CodeCheck(
-        outputs, pr=pr.number, jobs=jobs or sorted(outputs.get("glue_jobs") or {}), deadline_seconds=args.deadline),
-        report=report, progress=progress, ephemeral=False).run()
+def arguments(argv: list[str]) -> argparse.Namespace:
+    """The parsed command line; --commit, where a command has it, defaults to $GITHUB_SHA, else the checkout's HEAD
+    (its help says so)."""
+    args = parser().parse_args(argv)
+    if getattr(args, "commit", None) == "":
+        args.commit = checkout_commit(ROOT)
+    return args

@@ -1,14 +1,14 @@
 """What a stack costs a month, offline (automation/cost_model.py):
 
-    python -m automation cost --stack prod                  # total and line items, with every assumption used
-    python -m automation cost --stack prod --json           # the same for tools
-    python -m automation cost --all --base origin/main      # each stack: base commit -> this checkout, lines that moved
-    python -m automation cost --refresh-prices              # rewrite automation/prices/*.json from AWS's Price List
+    python -m automation stack cost --stack prod              # total and line items, with every assumption used
+    python -m automation stack cost --stack prod --json       # the same for tools
+    python -m automation stack cost --all --base origin/main  # each stack: base commit -> this checkout, lines moved
+    python -m automation stack cost --refresh-prices          # rewrite automation/prices/*.json from AWS's Price List
 
 The base is estimated from `git archive REF` (its program, stack files and assumptions) in a process of its own,
-with this checkout's model and prices, so a difference is what the change does, never a price update.
-Exit codes (automation/exit_codes.py): 0 estimated; 2 a usage or input error (no such stack, a bad assumption, a
-base git cannot read); 3 refreshing prices failed (the snapshot is then unchanged).
+with this checkout's model and prices, so a difference is what the change does, never a price update. A usage or
+input error (no such stack, a bad assumption, a base git cannot read) exits 2; a failed price refresh exits 3 and
+leaves the snapshot unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from stack_files import ROOT, StackFileError, stack_config, stack_names
 from . import cost_assumptions, exit_codes, prices
 from .cost_report import diff, format_diff, format_table, to_dict
 
-COMMANDS = ("cost",)
 # What `--base` takes from the base commit: the program as harness/program.py copies it, and the stack files.
 PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "components", "functions", "jobs")
 BASE_ASSUMPTIONS = "base-cost-assumptions.yaml"
@@ -40,7 +39,10 @@ class CostError(RuntimeError):
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    cost = commands.add_parser("cost", help="monthly cost estimate of a stack (and its change against a base)")
+    """`stack cost`."""
+    about = "monthly cost estimate of a stack (and its change against a base)"
+    cost = commands.add_parser("cost", help=about, description=about)
+    cost.set_defaults(run=run)
     which = cost.add_mutually_exclusive_group(required=True)
     which.add_argument("--stack", action="append", help="stack with a Pulumi.<stack>.yaml (repeatable)")
     which.add_argument("--all", action="store_true", help="every stack with a stack file")
@@ -106,7 +108,7 @@ def base_estimates(ref: str, stacks: list[str], prices_path: Path | None,
         if not existing:
             return dict.fromkeys(stacks)
         base_assumptions = folder / BASE_ASSUMPTIONS
-        command = [sys.executable, "-m", "automation", "cost", "--json", "--program-root", str(folder),
+        command = [sys.executable, "-m", "automation", "stack", "cost", "--json", "--program-root", str(folder),
                    "--assumptions", str(base_assumptions if base_assumptions.is_file() else assumptions_path)]
         command += [arg for stack in existing for arg in ("--stack", stack)]
         command += ["--prices", str(prices_path)] if prices_path else []

@@ -1,7 +1,7 @@
 """Commands the workflows use to report on GitHub:
 
-    python -m automation comment --pr 42 --events previews/ --pr-stack-report report.md --post
-    python -m automation drift-issue --stack prod --exit-code 1 --report-md drift.md
+    python -m automation github comment --pr 42 --events previews/ --pr-stack-report report.md --post
+    python -m automation github drift-issue --stack prod --exit-code 1 --report-md drift.md
 
 `--post` and `drift-issue` call the GitHub API through `gh` (GH_TOKEN, GITHUB_REPOSITORY); without `--post`
 the comment is printed (or written with `--output`).
@@ -21,22 +21,25 @@ from .drift_issue import sync_issue
 from .github import GhCli, GitHubError
 from .pr_comment import comment_from_files, upsert
 
-COMMANDS = ("comment", "drift-issue")
-
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
+    """The `github` group: comment, drift-issue."""
     repo = os.environ.get("GITHUB_REPOSITORY", "")
-    comment = commands.add_parser("comment", help="build (and post) the one PR comment: previews and PR-stack report")
+    about = "build (and post) the one PR comment: previews and PR-stack report"
+    comment = commands.add_parser("comment", help=about, description=about)
+    comment.set_defaults(run=run)
     comment.add_argument("--pr", type=int, required=True, help="pull request number")
     comment.add_argument("--events", type=Path, required=True, help="folder of preview-<stack>.jsonl event logs")
     comment.add_argument("--stacks", default=",".join(SHIPPED_STACKS), help="stacks previewed (comma-separated)")
-    comment.add_argument("--pr-stack-report", type=Path, help="Markdown report of `python -m automation run`")
+    comment.add_argument("--pr-stack-report", type=Path, help="Markdown report of `python -m automation pr run`")
     comment.add_argument("--repo", default=repo, help="owner/name (default: $GITHUB_REPOSITORY)")
     comment.add_argument("--post", action="store_true", help="create or edit the comment on the pull request")
     comment.add_argument("--output", type=Path, help="also write the comment here")
-    issue = commands.add_parser("drift-issue", help="open, update or close the drift issue of a stack")
+    about = "open, update or close the drift issue of a stack"
+    issue = commands.add_parser("drift-issue", help=about, description=about)
+    issue.set_defaults(run=run)
     issue.add_argument("--stack", required=True)
-    issue.add_argument("--exit-code", type=int, required=True, help="exit code of `python -m automation drift`")
+    issue.add_argument("--exit-code", type=int, required=True, help="exit code of `python -m automation stack drift`")
     issue.add_argument("--report-md", type=Path, required=True, help="its Markdown report")
     issue.add_argument("--repo", default=repo, help="owner/name (default: $GITHUB_REPOSITORY)")
     issue.add_argument("--run-url", default="", help="link to the workflow run")

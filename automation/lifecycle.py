@@ -105,7 +105,7 @@ class Lifecycle:
             self.report.exit_code = EXIT_TEARDOWN_FAILED
             self.report.outcome = "failed"
             self.report.failure = (self.report.failure + "; " if self.report.failure else "") + (
-                f"teardown failed: stack {self.stack.name} is left for the reaper (python -m automation reap)")
+                f"teardown failed: stack {self.stack.name} is left for the reaper (python -m automation pr reap)")
 
     def _with_retries(self, name: str, action: Callable[[], None]) -> bool:
         for attempt in range(1, self.destroy_attempts + 1):

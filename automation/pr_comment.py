@@ -1,10 +1,10 @@
 """One pull request comment for everything a PR's checks found, edited in place on every push.
 
-Each stack's monthly cost estimate before and after the change comes first (`python -m automation cost --all --base
-<base> --output cost-diff.json`, in the same folder as the event logs). Each stack's `pulumi preview --event-log
+Each stack's monthly cost estimate before and after the change comes first (`python -m automation stack cost --all
+--base <base> --output cost-diff.json`, in the same folder as the event logs). Each stack's `pulumi preview --event-log
 preview-<stack>.jsonl` (the engine's machine-readable events, the same stream the Automation API reads) gives the
 resource changes and every policy violation; the remediation comes from the policy pack itself. The PR stack's
-report (Markdown from `python -m automation run`) follows.
+report (Markdown from `python -m automation pr run`) follows.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pulumi.automation import EngineEvent, OpType
 from .github import GitHub
 
 MARKER = "<!-- data-pipeline:pr-report -->"
-# What `python -m automation cost --base ... --output` writes into the folder of the event logs.
+# What `python -m automation stack cost --all --base REF --output FILE` writes into the folder of the event logs.
 COST_DIFF = "cost-diff.json"
 SHOWN_OPS = ("create", "update", "replace", "delete")
 # The engine reports a replacement as several steps; count it once, as `replace`.

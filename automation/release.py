@@ -142,7 +142,7 @@ class ReleaseReport:
         recorded = [p for p in self.pipelines.values() if p.table_snapshot is not None]
         if recorded:
             lines += ["", "To undo this release's data too: "
-                      + "; ".join(f"`python -m automation data-rollback --stack {self.stack} --job {p.job} "
+                      + "; ".join(f"`python -m automation data rollback --stack {self.stack} --job {p.job} "
                                   f"--snapshot {p.table_snapshot}`" for p in recorded)]
         if self.failure:
             lines += ["", f"**Failure:** {self.failure}"]
@@ -186,7 +186,7 @@ class ReleaseController:
                           "a check between phases")
             return report.fail("interrupted", exit_codes.INTERRUPTED, (
                 f"interrupted by {interrupted} during {during}: each alias is on its old or its new version "
-                f"(`python -m automation status --stack {stack.name}`); run the release again to finish it"))
+                f"(`python -m automation release status --stack {stack.name}`); run the release again to finish it"))
 
     def _engine(self, phase: Phase, action: Callable[[], None]) -> None:
         def guarded() -> None:
@@ -344,7 +344,8 @@ class ReleaseController:
         except Exception as error:
             problem = setup_problem(error) or str(error).splitlines()[0]
             report.warnings.append(f"could not read the aliases back ({problem}); AWS's managed deployment finishes "
-                                   f"or rolls back by itself: `python -m automation status --stack {report.stack}`")
+                                   "or rolls back by itself: "
+                                   f"`python -m automation release status --stack {report.stack}`")
 
     def _keep_pin(self, report: ReleaseReport, pipeline: PipelineRelease, alias: AliasState) -> AliasState:
         """A rollback that landed while AWS shifted the alias keeps its pin in the description, but the shift may
@@ -465,7 +466,7 @@ def rollback(client: ReleaseClient, aliases: Mapping[str, str], *, stack: str | 
             raise ReleaseError(f"{name}: v{target} is already live")
         if target not in existing:
             raise ReleaseError(f"{name}: version v{target} no longer exists (pruned or never published); "
-                               f"`python -m automation status` lists the versions that do")
+                               f"`python -m automation release status` lists the versions that do")
         pin = Pin(version=target, over=max([*existing, *routed]), note=note).describe()
         to_info, from_info = client.version(version_arn(machine, target)), client.version(
             version_arn(machine, routed[-1]))

@@ -1,18 +1,18 @@
-"""Commands of the release controller (see automation/release.py):
+"""The release controller's commands (automation/release.py), and the others that act on one deployed stack:
 
-    python -m automation release --stack prod            # publish (aliases held), verify, then AWS shifts, prune
-    python -m automation rollback --stack prod --reason "bad totals"   # previous versions, pinned, all at once
-    python -m automation rollback --stack prod --job orders --to 41    # a named version
-    python -m automation status --stack prod             # what is live, a rollback's pin, the newest versions
-    python -m automation drift --stack prod              # read-only: 0 no drift, 1 drift, 2 could not check
-    python -m automation data-rollback --stack prod --job orders --snapshot 7212019266135408001
-    python -m automation data-rollback --stack prod --job orders --before-run jr_0123… --yes
-                                                         # a job's table back (automation/data_rollback.py)
+    python -m automation release deploy --stack prod   # publish (aliases held), verify, then AWS shifts, prune
+    python -m automation release rollback --stack prod --reason "bad totals"  # previous versions, pinned, at once
+    python -m automation release rollback --stack prod --job orders --to 41   # a named version
+    python -m automation release status --stack prod   # what is live, a rollback's pin, the newest versions
+    python -m automation stack drift --stack prod      # read-only: 0 no drift, 1 drift, 3 could not check
+    python -m automation data rollback --stack prod --job orders --snapshot 7212019266135408001
+    python -m automation data rollback --stack prod --job orders --before-run jr_0123 --yes
+                                                       # a job's table back (automation/data_rollback.py)
 
-`release`, `drift` and `data-rollback` need the Pulumi CLI and the stack's backend (data-rollback reads the stack's
-outputs); `rollback` and `status` need only AWS credentials that may read and update the stack's state machine
-and function aliases. Every command takes its region from AWS_REGION / AWS_DEFAULT_REGION, else from the stack
-file's aws:region. Exit codes: automation/exit_codes.py (`python -m automation --help` shows the table).
+`release deploy`, `stack drift` and `data rollback` need the Pulumi CLI and the stack's backend (data rollback reads
+the stack's outputs); `release rollback` and `release status` need only AWS credentials that may read and update the
+stack's state machine and function aliases. Every command takes its region from AWS_REGION / AWS_DEFAULT_REGION,
+else from the stack file's aws:region.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 
 from components.config import STACK_NAME
-from components.release_info import COMMIT, COMMIT_VARIABLE, checkout_commit
+from components.release_info import COMMIT, COMMIT_VARIABLE
 
 from . import exit_codes
 from .aws_setup import AwsSetupMissing, session_for, setup_problem, stack_file
@@ -39,39 +39,54 @@ from .release import ReleaseController, ReleaseReport, RollbackIncomplete, rollb
 from .release_client import AwsReleaseClient, ReleaseError
 from .stacks import ROOT
 
-COMMANDS = ("release", "rollback", "status", "drift", "data-rollback")
+# Each command, as `<group> <command>`.
+RELEASE, STATUS = "release deploy", "release status"
+DRIFT, DATA_ROLLBACK = "stack drift", "data rollback"
 
 
 def _actor() -> str:
     return os.environ.get("GITHUB_ACTOR") or os.environ.get("USER", "")
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    def with_stack(name: str, help_text: str) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text, description=help_text)
-        parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml of this repository")
-        return parser
+def _with_stack(commands: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser.add_argument("--stack", required=True, help="stack name: a Pulumi.<stack>.yaml of this repository")
+    parser.set_defaults(run=run)
+    return parser
 
-    release = with_stack("release", "publish new pipeline versions with the aliases held, verify them, then let "
-                                    "the managed deployments move the live aliases")
+
+def add_release_commands(commands: argparse._SubParsersAction) -> None:
+    """The `release` group: deploy, rollback, status."""
+    release = _with_stack(commands, "deploy", "publish new pipeline versions with the aliases held, verify them, "
+                                              "then let the managed deployments move the live aliases")
     release.add_argument("--commit", default=os.environ.get("GITHUB_SHA", ""),
                          help="commit being released (default: $GITHUB_SHA, else the checkout's HEAD)")
     release.add_argument("--actor", default=_actor(), help="who releases (default: $GITHUB_ACTOR, else $USER)")
     release.add_argument("--deadline", type=float, default=1800, help="seconds a verification run may take")
     release.add_argument("--report-json", type=Path, help="write the release report as JSON here")
     release.add_argument("--report-md", type=Path, help="write the release report as Markdown here")
-    back = with_stack("rollback", "move every live alias back to its previous (or a named) version at once and pin "
-                                  "it there until a newer release")
+    back = _with_stack(commands, "rollback", "move every live alias back to its previous (or a named) version at "
+                                             "once and pin it there until a newer release")
     back.add_argument("--job", help="only this pipeline (its Glue job's name); required with --to on many jobs")
     back.add_argument("--to", type=int, help="version number to make live (default: the one live before)")
     back.add_argument("--reason", default="", help="why: recorded on the alias and in the output")
     back.add_argument("--actor", default=_actor(), help="who rolls back (default: $GITHUB_ACTOR, else $USER)")
-    show = with_stack("status", "show what is live, a rollback's pin, and the newest versions with their commits")
+    show = _with_stack(commands, "status", "show what is live, a rollback's pin, and the newest versions with their "
+                                           "commits")
     show.add_argument("--json", action="store_true", help="print JSON instead of text")
-    drift = with_stack("drift", "compare the stack's state with AWS without changing either")
+
+
+def add_drift_command(commands: argparse._SubParsersAction) -> None:
+    """`stack drift`."""
+    drift = _with_stack(commands, "drift", "compare the stack's state with AWS without changing either")
     drift.add_argument("--report-json", type=Path, help="write the drift report as JSON here")
     drift.add_argument("--report-md", type=Path, help="write the drift report as Markdown here")
-    data = with_stack("data-rollback", "roll a job's table back to an earlier snapshot, undoing the runs after it")
+
+
+def add_data_commands(commands: argparse._SubParsersAction) -> None:
+    """The `data` group: rollback."""
+    data = _with_stack(commands, "rollback", "roll a job's table back to an earlier snapshot, undoing the runs "
+                                             "after it")
     data.add_argument("--job", required=True, help="the job whose table to roll back (a key of the tables output)")
     target = data.add_mutually_exclusive_group(required=True)
     target.add_argument("--snapshot", type=int, help="snapshot id of main to return to (a release report's "
@@ -115,15 +130,14 @@ def _fail(message: str, code: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    command = f"{args.group} {args.command}"
     problem = _check_stack(args.stack)
-    if problem is None and args.command == "release":
-        args.commit = args.commit or checkout_commit(ROOT)
-        if not COMMIT.match(args.commit):
-            problem = f"--commit {args.commit!r}: expected a git commit hash, 7-40 hex characters"
-    if problem is None and args.command in ("release", "drift") and shutil.which("pulumi") is None:
+    if problem is None and command == RELEASE and not COMMIT.match(args.commit):
+        problem = f"--commit {args.commit!r}: expected a git commit hash, 7-40 hex characters"
+    if problem is None and command in (RELEASE, DRIFT) and shutil.which("pulumi") is None:
         problem = "the Pulumi CLI is not on PATH; install it (https://www.pulumi.com/docs/install/)"
     if problem:
-        if args.command == "release":  # the report says why nothing was released
+        if command == RELEASE:  # the report says why nothing was released
             report = ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor).fail(
                 "failed", exit_codes.USAGE, problem)
             _write(report, args.report_json, args.report_md)
@@ -131,20 +145,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         session = session_for(stack_file(args.stack))
     except AwsSetupMissing as error:
-        if args.command == "release":
+        if command == RELEASE:
             _write(ReleaseReport(stack=args.stack, commit=args.commit, actor=args.actor).fail(
                 "failed", exit_codes.NO_AWS_SETUP, str(error)), args.report_json, args.report_md)
         return _fail(str(error), exit_codes.NO_AWS_SETUP)
-    if args.command == "release":
+    if command == RELEASE:
         return _release(args, session)
-    if args.command == "drift":
+    if command == DRIFT:
         return _drift(args)
-    if args.command == "data-rollback":
+    if command == DATA_ROLLBACK:
         return _data_rollback(args)
     try:
         client = AwsReleaseClient(session)
         pipelines = _pipelines(client, args.stack, getattr(args, "job", None))
-        if args.command == "status":
+        if command == STATUS:
             return _status(client, pipelines, args)
         results = rollback(client, pipelines, stack=None if args.job else args.stack, to=args.to,
                            reason=args.reason, actor=args.actor)

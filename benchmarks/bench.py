@@ -10,8 +10,8 @@
 - loop: the PR loop's own overhead (everything but AWS's time) against moto server;
 - fast: the fast PR check's own overhead (path choice from git, building and uploading the PR's code, starting
   and following each job's Glue run, checking its output) against moto server, Glue's run instant;
-- release: `python -m automation rollback` end to end (a whole process) and the release controller's own overhead
-  (held update, verification, moving update and AWS's managed shift instant), against moto server.
+- release: `python -m automation release rollback` end to end (a whole process) and the release controller's own
+  overhead (held update, verification, moving update and AWS's managed shift instant), against moto server.
 """
 
 from __future__ import annotations
@@ -351,7 +351,7 @@ def bench_release(rounds: int = 5) -> None:
                 times.append(seconds)
             print(f"  controller overhead, {strategy:<19} median {statistics.median(times):6.2f}   "
                   f"max {max(times):6.2f}   (deploys, verification and AWS's shift instant)")
-        command = [sys.executable, "-m", "automation", "rollback", "--stack", "prod", "--reason", "bench"]
+        command = [sys.executable, "-m", "automation", "release", "rollback", "--stack", "prod", "--reason", "bench"]
         times = []
         for _ in range(rounds):
             controller.release(InstantStack(), ReleaseReport(stack="prod"))  # a newer release replaces the pin

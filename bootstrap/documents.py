@@ -449,8 +449,9 @@ def stack_workload_statements(arns: StackArns) -> list[dict[str, Any]]:
 
 
 def release_statements(arns: StackArns) -> list[dict[str, Any]]:
-    """What `python -m automation release|rollback|run` does besides deploying: run the pipeline on sample
-    data and check its output (health check), route the live aliases and prune versions, watch the alarms."""
+    """What `python -m automation release deploy`, `release rollback` and `pr run` do besides deploying: run the
+    pipeline on sample data and check its output (health check), route the live aliases and prune versions, watch the
+    alarms."""
     return [
         statement("RunPipelines", ["states:StartExecution"], [arns.state_machines]),
         statement("FollowExecutions", ["states:DescribeExecution", "states:GetExecutionHistory",
@@ -461,7 +462,7 @@ def release_statements(arns: StackArns) -> list[dict[str, Any]]:
 
 
 def code_check_statements(check_stack: StackArns) -> list[dict[str, Any]]:
-    """What the fast PR check (`python -m automation run|check-code`) does on the check stack besides a health
+    """What the fast PR check (`python -m automation pr run`, `pr check-code`) does on the check stack besides a health
     check: run its Glue jobs directly, with a pull request's code, and stop a run it gave up on. On the check
     stack's objects the role only adds new ones: a write must carry If-None-Match: * (S3 refuses it where an
     object is), none is deleted or re-tagged (the buckets' lifecycles expire them), and the zones the checks'

@@ -98,7 +98,8 @@ class AwsAlias:
 
     @classmethod
     def pinned(cls, pin: Pin) -> AwsAlias:
-        """As `python -m automation rollback` leaves it: all on the pinned version, the pin in the description."""
+        """As `python -m automation release rollback` leaves it: all on the pinned version, the pin in the
+        description."""
         return cls(routing={pin.version: 100}, description=pin.describe(), latest=pin.over)
 
     @property

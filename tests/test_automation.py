@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from automation import cli, exit_codes
+from automation import cli, exit_codes, pr_cli
 from automation.health_check import JobResult
 from automation.profile import PROFILE, InvalidPullRequest, pull_request, stack_config
 from automation.reaper import reap
@@ -209,7 +209,7 @@ def test_reaper_destroys_stale_stacks_and_carries_on_past_a_failure():
 
 def test_help_documents_every_subcommand(capsys):
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["--help"])
+        cli.main(["pr", "--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     for command in ("run", "deploy", "check", "destroy", "reap"):
@@ -218,7 +218,7 @@ def test_help_documents_every_subcommand(capsys):
 
 
 def test_bad_pr_number_is_a_usage_error(capsys):
-    assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me"]) == exit_codes.USAGE
+    assert cli.main(["pr", "run", "--pr", "abc", "--commit", "abc1234", "--creator", "me"]) == exit_codes.USAGE
     assert "pull request number 'abc'" in capsys.readouterr().err
 
 
@@ -232,7 +232,7 @@ def written(tmp_path) -> tuple[dict, str]:
 
 def test_a_failed_precondition_still_writes_the_report_files(tmp_path, capsys):
     """The PR comment says why the check never ran."""
-    assert cli.main(["run", "--pr", "abc", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
+    assert cli.main(["pr", "run", "--pr", "abc", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
     report, markdown = written(tmp_path)
     assert (report["outcome"], report["exit_code"]) == ("failed", exit_codes.USAGE)
     assert report["failure"].startswith("pull request number 'abc': expected a positive whole number")
@@ -246,9 +246,9 @@ def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkey
     def unopenable(*_args, **_kwargs):
         raise RuntimeError("stderr: \nerror: passphrase must be set with PULUMI_CONFIG_PASSPHRASE")
 
-    monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(pr_cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
     monkeypatch.setattr(automation.stacks, "AutomationStack", unopenable)
-    code = cli.main(["check", "--pr", "7", *reports(tmp_path)])
+    code = cli.main(["pr", "check", "--pr", "7", *reports(tmp_path)])
     assert code == exit_codes.FAILED
     report, markdown = written(tmp_path)
     assert report["failure"] == "cannot open stack pr-7: error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE"
@@ -258,9 +258,9 @@ def test_a_stack_that_cannot_be_opened_is_reported_in_the_files(tmp_path, monkey
 
 @pytest.mark.skipif(shutil.which("pulumi") is not None, reason="the Pulumi CLI is installed here")
 def test_missing_pulumi_cli_is_reported_plainly(tmp_path, capsys):
-    assert cli.main(["destroy", "--pr", "3"]) == exit_codes.USAGE
+    assert cli.main(["pr", "destroy", "--pr", "3"]) == exit_codes.USAGE
     assert "the Pulumi CLI is not on PATH" in capsys.readouterr().err
-    assert cli.main(["run", "--pr", "3", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
+    assert cli.main(["pr", "run", "--pr", "3", "--commit", "abc1234", "--creator", "me", *reports(tmp_path)]) == 2
     assert written(tmp_path)[0]["failure"].startswith("the Pulumi CLI is not on PATH")
 
 
@@ -276,7 +276,7 @@ def test_full_loop_on_the_real_engine(tmp_path, monkeypatch):
         pytest.skip("no AWS credentials: the real loop deploys to AWS (set AWS_PROFILE or AWS_ACCESS_KEY_ID)")
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
     monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "pr-stack-test")
-    code = cli.main(["run", "--pr", "999999", "--commit", "0000000", "--creator", "pytest",
+    code = cli.main(["pr", "run", "--pr", "999999", "--commit", "0000000", "--creator", "pytest",
                      "--report-json", str(tmp_path / "report.json")])
     report = json.loads((tmp_path / "report.json").read_text())
     assert code == 0, report
@@ -541,10 +541,10 @@ def test_the_teardown_job_clears_the_killed_check_jobs_young_lock_and_destroys(t
             destroyed.append("remove")
 
     monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
-    monkeypatch.setattr("automation.cli.shutil.which", lambda _name: "/usr/bin/pulumi")
+    monkeypatch.setattr("automation.pr_cli.shutil.which", lambda _name: "/usr/bin/pulumi")
     monkeypatch.setattr("automation.stacks.AutomationStack", Stack)
     lock = write_lock(tmp_path, "pr-3", taken=datetime.now(UTC) - timedelta(minutes=2))
-    assert cli.main(["destroy", "--pr", "3", "--clear-locks"]) == exit_codes.OK
+    assert cli.main(["pr", "destroy", "--pr", "3", "--clear-locks"]) == exit_codes.OK
     assert destroyed == ["destroy", "remove"]
 
 
@@ -555,8 +555,8 @@ def test_pr_commands_without_credentials_print_one_line_and_write_the_report(tmp
         monkeypatch.setenv(variable, str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.setattr(cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
-    assert cli.main(["check", "--pr", "7", *reports(tmp_path)]) == exit_codes.NO_AWS_SETUP
+    monkeypatch.setattr(pr_cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    assert cli.main(["pr", "check", "--pr", "7", *reports(tmp_path)]) == exit_codes.NO_AWS_SETUP
     err = capsys.readouterr().err
     assert err.startswith("error: no AWS credentials") and err.count("\n") == 1
     assert written(tmp_path)[0]["exit_code"] == exit_codes.NO_AWS_SETUP

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from automation import cli, paths
+from automation import cli, paths, pr_cli
 from automation.code_check import CodeCheck
 from automation.health_check import Expected, HealthCheckFailed
 from automation.lifecycle import EXIT_CHECK_FAILED, EXIT_PASSED, Lifecycle
@@ -140,7 +140,8 @@ class CheckStack:
 
 
 def choose_for(argv: list[str], stack: CheckStack):
-    return cli._choose_path(cli.build_parser().parse_args(["run", "--pr", "7", *argv]), lambda: stack)
+    args = cli.parser().parse_args(["pr", "run", "--pr", "7", *argv])
+    return pr_cli._choose_path(args.path, pr_cli._changed(args), lambda: stack)
 
 
 def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
@@ -150,10 +151,10 @@ def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
     assert choose_for(["--changed-files", str(changed)], deployed).path == paths.FAST
     assert choose_for([], deployed).reason == "no changed files given (--changed-files or --base)"
     assert choose_for(["--path", "full", "--changed-files", str(changed)], deployed).path == paths.FULL
-    missing = choose_for(["--changed-files", str(changed)], CheckStack(error=cli.StackUnavailable("no backend")))
+    missing = choose_for(["--changed-files", str(changed)], CheckStack(error=pr_cli.StackUnavailable("no backend")))
     assert missing.path == paths.FULL and "the check stack is unavailable (no backend)" in missing.reason
     empty = choose_for(["--changed-files", str(changed)], CheckStack({}))
-    assert empty.path == paths.FULL and "python -m automation check-stack" in empty.reason
+    assert empty.path == paths.FULL and "python -m automation pr update-base" in empty.reason
     assert deployed.calls == []
 
 
@@ -465,9 +466,9 @@ def test_the_pr_workflow_passes_the_changes_and_delivery_keeps_the_check_stack_c
     pull_request = yaml.safe_load((workflows / "pull-request.yml").read_text())["jobs"]["pr-stack"]
     checkout = pull_request["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
-    (step,) = [s for s in pull_request["steps"] if "automation run" in s.get("run", "")]
+    (step,) = [s for s in pull_request["steps"] if "automation pr run" in s.get("run", "")]
     assert '--base "$BASE_SHA"' in step["run"]
     assert step["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}"
     delivery = yaml.safe_load((workflows / "delivery.yml").read_text())["jobs"]["check-stack"]
     assert delivery["needs"] == ["test"] and delivery["concurrency"]["cancel-in-progress"] is False
-    assert any(s.get("run", "").endswith("python -m automation check-stack") for s in delivery["steps"])
+    assert any(s.get("run", "").endswith("python -m automation pr update-base") for s in delivery["steps"])

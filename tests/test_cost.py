@@ -1,4 +1,4 @@
-"""The cost model (python -m automation cost): a small stack computed by hand line by line against the committed
+"""The cost model (python -m automation stack cost): a small stack computed by hand line by line against the committed
 price snapshot, the diff of one more Glue worker in prod, the assumptions' validation, schedule frequencies, the
 price refresh from a recorded offer file fragment, and its failure without network."""
 
@@ -218,7 +218,7 @@ def test_refresh_without_network_says_so_in_one_line_and_changes_nothing(tmp_pat
     monkeypatch.setattr(prices, "PRICE_LIST", "http://127.0.0.1:9/{offer}/current/{region}/index.json")
     from automation.cli import main
 
-    assert main(["cost", "--refresh-prices", "--prices", str(snapshot)]) == exit_codes.FAILED
+    assert main(["stack", "cost", "--refresh-prices", "--prices", str(snapshot)]) == exit_codes.FAILED
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("error: cannot fetch the AWS price list http://127.0.0.1:9/") and "is unchanged" in err
@@ -235,7 +235,7 @@ def test_the_committed_snapshot_names_its_date_and_the_offer_file_of_every_price
 def test_the_cli_refuses_an_unknown_stack_and_base_in_one_line(capsys):
     from automation.cli import main
 
-    assert main(["cost", "--stack", "nope"]) == exit_codes.USAGE
+    assert main(["stack", "cost", "--stack", "nope"]) == exit_codes.USAGE
     assert capsys.readouterr().err.strip().startswith("error: --stack 'nope': no Pulumi.nope.yaml")
     with pytest.raises(cost_cli.CostError, match="--base 'no-such-ref': git cannot read it"):
         cost_cli.base_estimates("no-such-ref", ["prod"], None, cost_assumptions.ASSUMPTIONS_PATH)
@@ -246,7 +246,7 @@ def test_a_stack_file_that_is_not_yaml_is_named_in_one_line(tmp_path, capsys):
 
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  aws:region: {eu-west-1\n")
-    assert main(["cost", "--stack", "prod", "--program-root", str(tmp_path)]) == exit_codes.USAGE
+    assert main(["stack", "cost", "--stack", "prod", "--program-root", str(tmp_path)]) == exit_codes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Pulumi.prod.yaml, line" in err and "not valid YAML" in err, err
 
@@ -254,7 +254,7 @@ def test_a_stack_file_that_is_not_yaml_is_named_in_one_line(tmp_path, capsys):
 @pytest.mark.tier("program")
 @pytest.mark.slow
 def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base():
-    done = subprocess.run([sys.executable, "-m", "automation", "cost", "--stack", "prod", "--json"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "automation", "stack", "cost", "--stack", "prod", "--json"], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     report = json.loads(done.stdout)
     assert report["stack"] == "prod" and report["total_usd"] == sum(line["usd"] for line in report["lines"])

@@ -1,4 +1,4 @@
-"""`python -m automation data-rollback` against moto server: a real Iceberg table in moto's Glue Data Catalog and S3,
+"""`python -m automation data rollback` against moto server: a real Iceberg table in moto's Glue Data Catalog and S3,
 created and appended to by pyiceberg (one snapshot per batch, as each published run makes one), rolled back by the
 command through pyiceberg's Glue catalog. Only the stack's outputs are stood in for (they come from the backend)."""
 
@@ -57,7 +57,7 @@ def main_of(identifier: str) -> tuple[int, list[str]]:
 
 
 def rollback(*options: str) -> int:
-    return main(["data-rollback", "--stack", "qa", "--job", "orders", *options])
+    return main(["data", "rollback", "--stack", "qa", "--job", "orders", *options])
 
 
 def test_rolls_main_back_to_a_snapshot_and_names_what_it_undoes(lake, capsys):
@@ -124,7 +124,7 @@ def test_a_commit_that_lands_after_the_plan_fails_the_rollback(lake):
 def test_bad_targets_are_one_line_errors(lake, capsys, options, message):
     lake["s3"].put_object(Bucket=lake["bucket"], Key=quality_result_key("orders", "jr_1"), Body=json.dumps(
         {"passed": True, "table": {"snapshot_before": None, "published": True}}))
-    assert main(["data-rollback", "--stack", "qa", *options, "--yes"]) == 2
+    assert main(["data", "rollback", "--stack", "qa", *options, "--yes"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: " + message.format(bucket=lake["bucket"])) and err.endswith(
         "\nNothing was changed.\n")

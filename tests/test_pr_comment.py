@@ -84,7 +84,7 @@ def test_without_a_pr_stack_report_the_comment_says_so(tmp_path):
 
 
 def estimate(stack: str, glue: float, logs: float = 2.0) -> dict:
-    """An estimate as `python -m automation cost --json` writes it, reduced to what a diff reads."""
+    """An estimate as `python -m automation stack cost --json` writes it, reduced to what a diff reads."""
     return {"stack": stack, "total_usd": glue + logs, "large_increase": {"percent": 10.0, "usd": 20.0},
             "not_priced": {"aws:ec2/vpc:Vpc": 1} if stack == "staging" else {},
             "lines": [{"key": "glue-standard", "title": "Glue ETL jobs (STANDARD)", "usd": glue},

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from automation.cli import build_parser
+from automation.cli import parser
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
 from stack_files import ROOT, SHIPPED_STACKS
@@ -118,7 +118,7 @@ def commands_of(job: dict) -> list[Command]:
 
 
 def step_running(job: dict, program: list[str]) -> dict:
-    """The one step whose script runs `program` (argv prefix, e.g. ["-m", "automation", "release"])."""
+    """The one step whose script runs `program` (argv prefix, e.g. automation("release deploy"))."""
     (step,) = [s for s in steps(job) if any(_runs(c.argv, program) for c in shell_commands(s.get("run", "")))]
     return step
 
@@ -128,23 +128,29 @@ def _runs(argv: list[str], program: list[str]) -> bool:
 
 
 def automation_calls(job: dict, command: str) -> list[list[str]]:
-    """The arguments of every `python -m automation <command> ...` the job runs."""
+    """The arguments of every `python -m automation <group> <command> ...` the job runs (command: "group command")."""
+    words = automation(command)
     calls = []
     for c in commands_of(job):
         for i in range(len(c.argv)):
-            if c.argv[i:i + 3] == ["-m", "automation", command]:
-                calls.append(c.argv[i + 3:])
+            if c.argv[i:i + len(words)] == words:
+                calls.append(c.argv[i + len(words):])
     return calls
+
+
+def automation(command: str) -> list[str]:
+    """The argv prefix of `python -m automation <group> <command>`, for step_running."""
+    return ["-m", "automation", *command.split()]
 
 
 def accepted_by_the_cli(command: str, args: list[str]):
     """Parse the call with `python -m automation`'s own parser; shell variables stand for a value ("1" is a valid
     int, float, path and string)."""
-    argv = [command, *("1" if "$" in arg else arg for arg in args)]
+    argv = [*command.split(), *("1" if "$" in arg else arg for arg in args)]
     errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(errors):
-            return build_parser().parse_args(argv)
+            return parser().parse_args(argv)
     except SystemExit:
         pytest.fail(f"python -m automation {' '.join(argv)}: the CLI refuses it: {errors.getvalue()}")
 
@@ -282,12 +288,12 @@ def test_the_pr_stacks_teardown_survives_a_newer_push_cancelling_the_run():
     assert teardown["needs"] == "pr-stack" and teardown["if"] == f"always() && {FORKS_EXCLUDED}"
     assert teardown["permissions"] == READ_AND_OIDC and "concurrency" not in teardown
     assert role_assumed(teardown) == role_assumed(jobs["pr-stack"]) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
-    step = step_running(teardown, ["-m", "automation", "destroy"])
+    step = step_running(teardown, automation("pr destroy"))
     assert step["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
-    (destroy,) = [c.argv for c in shell_commands(step["run"]) if c.argv[1:4] == ["-m", "automation", "destroy"]]
+    (destroy,) = automation_calls(teardown, "pr destroy")
     assert option(destroy, "--pr") == "$PR_NUMBER"
     # The killed pr-stack job's lock is this PR's and no other run's: cleared, or the destroy would wait on it.
-    assert "--clear-locks" in destroy and accepted_by_the_cli("destroy", destroy[4:]).clear_locks
+    assert "--clear-locks" in destroy and accepted_by_the_cli("pr destroy", destroy).clear_locks
     assert "if" not in step, "no step condition that a cancelled run would skip"
 
 
@@ -377,10 +383,10 @@ def test_the_check_step_fails_the_preview_job_when_a_pr_lowers_prod(tmp_path, st
 def test_the_pr_stack_job_runs_the_loop_for_this_pr_with_the_pr_stacks_role():
     job = load("pull-request.yml")["jobs"]["pr-stack"]
     assert role_assumed(job) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
-    (args,) = automation_calls(job, "run")
-    parsed = accepted_by_the_cli("run", args)
+    (args,) = automation_calls(job, "pr run")
+    parsed = accepted_by_the_cli("pr run", args)
     assert (parsed.report_json, parsed.report_md) == (Path("pr-stack-report.json"), Path("pr-stack-report.md"))
-    env = step_running(job, ["-m", "automation", "run"])["env"]
+    env = step_running(job, automation("pr run"))["env"]
     assert {option(args, "--pr"), option(args, "--commit"), option(args, "--creator"), option(args, "--base")} == {
         "$PR_NUMBER", "$HEAD_SHA", "$PR_AUTHOR", "$BASE_SHA"}
     assert env == {"PR_NUMBER": "${{ github.event.pull_request.number }}",
@@ -399,8 +405,8 @@ def test_the_comment_is_built_from_what_the_previews_and_the_pr_stack_upload():
     (download,) = [s["with"] for s in steps(jobs["comment"]) if s.get("uses", "").startswith(
         "actions/download-artifact@")]
     assert download == {"path": "checks", "merge-multiple": True}
-    (args,) = automation_calls(jobs["comment"], "comment")
-    parsed = accepted_by_the_cli("comment", args)
+    (args,) = automation_calls(jobs["comment"], "github comment")
+    parsed = accepted_by_the_cli("github comment", args)
     assert parsed.events == Path("checks") and parsed.pr_stack_report == Path("checks/pr-stack-report.md")
     assert parsed.post, "the comment is created or edited in place"
     # Uploads happen whatever the outcome, so a failed check still reaches the comment.
@@ -415,17 +421,17 @@ def test_the_comment_job_estimates_every_stacks_cost_at_the_base_and_with_the_ch
     job = load("pull-request.yml")["jobs"]["comment"]
     (checkout,) = [s["with"] for s in steps(job) if s.get("uses", "").startswith("actions/checkout@")]
     assert checkout["fetch-depth"] == 0, "the base commit must be there for git archive"
-    (args,) = automation_calls(job, "cost")
-    parsed = accepted_by_the_cli("cost", args)
+    (args,) = automation_calls(job, "stack cost")
+    parsed = accepted_by_the_cli("stack cost", args)
     assert parsed.all and option(args, "--base") == "$BASE_SHA"
-    cost = step_running(job, ["-m", "automation", "cost"])
+    cost = step_running(job, automation("stack cost"))
     assert cost["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
     # The comment reads the diff from the folder of the event logs, and is posted even when the estimate failed.
-    (comment_args,) = automation_calls(job, "comment")
-    assert parsed.output == accepted_by_the_cli("comment", comment_args).events / COST_DIFF
+    (comment_args,) = automation_calls(job, "github comment")
+    assert parsed.output == accepted_by_the_cli("github comment", comment_args).events / COST_DIFF
     assert cost["continue-on-error"] is True
     order = [s.get("run", "") for s in steps(job)]
-    assert order.index(cost["run"]) < order.index(step_running(job, ["-m", "automation", "comment"])["run"])
+    assert order.index(cost["run"]) < order.index(step_running(job, automation("github comment"))["run"])
     # Offline: no credentials in the job, so the estimate cannot reach AWS.
     assert not any(s.get("uses", "").startswith("aws-actions/") for s in steps(job))
     assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
@@ -458,10 +464,10 @@ def test_a_release_runs_in_its_environment_queued_never_cancelled_with_its_repor
     assert job["environment"] == "${{ inputs.stack }}"
     assert job["concurrency"] == {"group": "release-${{ inputs.stack }}", "cancel-in-progress": False}
     assert job["permissions"] == READ_AND_OIDC and role_assumed(job) == "${{ inputs.role-to-assume }}"
-    (args,) = automation_calls(job, "release")
-    parsed = accepted_by_the_cli("release", args)
+    (args,) = automation_calls(job, "release deploy")
+    parsed = accepted_by_the_cli("release deploy", args)
     assert option(args, "--stack") == "$STACK"
-    assert step_running(job, ["-m", "automation", "release"])["env"] == {"STACK": "${{ inputs.stack }}"}
+    assert step_running(job, automation("release deploy"))["env"] == {"STACK": "${{ inputs.stack }}"}
     summary = [s for s in steps(job) if any("$GITHUB_STEP_SUMMARY" in c.redirects for c in shell_commands(
         s.get("run", "")))]
     (summary_step,) = summary
@@ -480,10 +486,10 @@ def test_rollback_is_manual_per_stack_with_version_and_reason():
     assert job["environment"] == "${{ inputs.stack }}"
     assert job["permissions"] == READ_AND_OIDC
     assert role_assumed(job) == "${{ vars[format('AWS_DEPLOY_ROLE_ARN_{0}', inputs.stack)] }}"
-    (args,) = automation_calls(job, "rollback")
-    parsed = accepted_by_the_cli("rollback", args)
+    (args,) = automation_calls(job, "release rollback")
+    parsed = accepted_by_the_cli("release rollback", args)
     assert parsed.to == 1 and parsed.job == "1", "--to and --job are passed when given"
-    env = step_running(job, ["-m", "automation", "rollback"])["env"]
+    env = step_running(job, automation("release rollback"))["env"]
     assert {option(args, flag): env[option(args, flag).removeprefix("$")] for flag in (
         "--stack", "--reason", "--to", "--job")} == {"$STACK": "${{ inputs.stack }}", "$REASON": "${{ inputs.reason }}",
                                                      "$VERSION": "${{ inputs.version }}", "$JOB": "${{ inputs.job }}"}
@@ -506,14 +512,14 @@ def test_drift_runs_nightly_on_staging_and_prod_and_keeps_an_issue():
     assert job["environment"] == "drift-${{ matrix.stack }}" == f"{drift_environment('${{ matrix.stack }}')}"
     assert role_assumed(job) == "${{ vars.AWS_DRIFT_ROLE_ARN }}"
     assert job["permissions"] == {**READ_AND_OIDC, "issues": "write"}
-    (drift,) = automation_calls(job, "drift")
-    (issue,) = automation_calls(job, "drift-issue")
-    drift_report = accepted_by_the_cli("drift", drift).report_md
-    parsed_issue = accepted_by_the_cli("drift-issue", issue)
+    (drift,) = automation_calls(job, "stack drift")
+    (issue,) = automation_calls(job, "github drift-issue")
+    drift_report = accepted_by_the_cli("stack drift", drift).report_md
+    parsed_issue = accepted_by_the_cli("github drift-issue", issue)
     assert parsed_issue.report_md == drift_report, "the issue carries the drift report"
     assert option(issue, "--exit-code") == "$status" and option(drift, "--stack") == option(issue, "--stack")
     # The drift command's exit status reaches the issue, and the job fails only on an error (2+), not on drift.
-    script = step_running(job, ["-m", "automation", "drift"])["run"]
+    script = step_running(job, automation("stack drift"))["run"]
     assert ["status=$?"] in [c.argv for c in shell_commands(script)]
     assert shell_commands(script)[-1].argv == ["[", "$status", "-le", "1", "]"]
 
@@ -525,7 +531,7 @@ def test_reaper_runs_daily_and_on_demand_and_destroys_stale_and_closed_pr_stacks
     (job,) = workflow["jobs"].values()
     assert role_assumed(job) == "${{ vars.AWS_PR_STACKS_ROLE_ARN }}"
     assert job["permissions"] == {**READ_AND_OIDC, "pull-requests": "read"}
-    (args,) = automation_calls(job, "reap")
-    parsed = accepted_by_the_cli("reap", args)
+    (args,) = automation_calls(job, "pr reap")
+    parsed = accepted_by_the_cli("pr reap", args)
     assert parsed.execute and parsed.ttl_hours == 24 and option(args, "--closed") == "$closed"
     assert ["gh", "pr", "list", "--state", "closed"] in [c.argv[:5] for c in commands_of(job)]
