@@ -23,7 +23,7 @@ JOB_TEST = re.compile(r"^tests/test_(?P<job>[a-z][a-z0-9_]*)_[a-z0-9_]+\.py$")
 # Files that change no deployed resource and no job code: the test job covers them.
 NEUTRAL = (re.compile(r"\.md$"), re.compile(r"^docs/"), re.compile(r"^LICENSE"), re.compile(r"^\.gitignore$"),
            re.compile(r"^tests/"), re.compile(r"^benchmarks/"), re.compile(r"^jobs/scaffold/"),
-           re.compile(r"^jobs/__main__\.py$"))
+           re.compile(r"^jobs/__main__\.py$"), re.compile(r"^mkdocs\.yml$"))
 # In every job's library, like jobs/common.
 SHARED_FILES = ("jobs/__init__.py",)
 

@@ -3,8 +3,8 @@ Step Functions aliases and the Lambda functions' aliases.
 
 The program reads each alias as it is in AWS at plan time (pulumi-aws's alias data sources; no alias = a first
 deploy), then:
-- hold (`data-pipeline:holdAliases`, set by `python -m automation release` for its first update only) and the alias
-  exists: the version it routes to now;
+- hold (`data-pipeline:holdAliases`, set by `python -m automation release deploy` for its first update only) and
+  the alias exists: the version it routes to now;
 - a rollback's pin (components/release_pins.py) in its description, and this deploy published nothing newer than
   the version rolled back from: the pinned version, and the description keeps the pin;
 - otherwise the version this deploy published, so a newer release replaces a pin.

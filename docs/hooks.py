@@ -75,7 +75,7 @@ def commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 
 def cli() -> str:
-    build = first("automation.cli:parser", "automation.cli:build_parser")
+    build = first("automation.cli:parser")
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_COLUMNS
     try:
@@ -90,7 +90,7 @@ def cli() -> str:
 
 def renamed() -> str:
     """The old flat verbs and the grouped commands that replace them (each old verb exits 2 naming its new one)."""
-    old_to_new = first("automation.cli:RENAMED", default={})
+    old_to_new = first("automation.cli:RENAMED")
     return table(["old command", "now"], [[f"`{old}`", f"`{new}`"] for old, new in old_to_new.items()])
 
 

@@ -129,7 +129,8 @@ def test_check_code_takes_the_checkouts_head_without_commit(tmp_path, capsys, no
     assert report["commit"] == head() and report["failure"].startswith("the Pulumi CLI is not on PATH")
 
 
-@pytest.mark.parametrize("changed", [["README.md"], ["docs/operators/release.md", "tests/test_cli.py"], []])
+@pytest.mark.parametrize("changed", [["README.md"], [
+    "docs/operators/release.md", "docs/hooks.py", "mkdocs.yml", "tests/test_cli.py"], []])
 def test_a_documentation_only_change_takes_the_none_path_without_pulumi_or_aws(changed, tmp_path, capsys,
                                                                               no_pulumi_no_aws):
     listed = tmp_path / "changed.txt"
