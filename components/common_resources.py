@@ -9,7 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+
 from .iam.documents import service_trust_policy
 
 
@@ -21,7 +22,7 @@ class RoleArgs:
     names: naming.StackNames
     tags: dict[str, str]
     account_id: pulumi.Input[str]
-    # The bootstrap's policy capping the role (components/naming.py permissions_boundary_arn).
+    # The bootstrap's policy capping the role (settings/naming.py permissions_boundary_arn).
     permissions_boundary_arn: pulumi.Input[str]
 
     def role_args(self) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import artifacts, naming
+from settings import naming
+
+from . import artifacts
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
 from .iam.documents import document
 from .iam.function_policies import function_base_statements

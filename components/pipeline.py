@@ -16,10 +16,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-from . import naming
+from settings import naming
+from settings.schema import ReleaseSettings
+
 from .asl import PipelineTargets, pipeline_definition
 from .common_resources import RoleArgs, encrypted_log_group, service_role_with_policy
-from .config import ReleaseSettings
 from .iam.state_machine_policy import state_machine_policy
 from .release_alarms import ReleaseAlarmArgs, release_alarms
 from .release_target import Target, alias_description, decide, declared_version, state_machine_alias

@@ -8,18 +8,15 @@ from pathlib import Path
 
 import pulumi
 
-from . import naming
+from settings import naming
+from settings.naming import CLEANUP_SCHEDULE_NAME, FUNCTIONS
+
 from .common_resources import RoleArgs
 from .iam import function_policies
 from .lambda_function import LambdaFunction, LambdaFunctionArgs
 from .schedule import Schedule, ScheduleArgs
 
 CLEANUP_SCHEDULE = "rate(1 day)"
-# The pipeline's functions (folders under functions/) -> whether they are invoked asynchronously (by events and
-# schedules), which keeps the events that still fail after retries in a dead-letter queue.
-FUNCTIONS = {"validate_input": False, "quality_gate": False, "job_monitor": True, "cleanup": True}
-# The cleanup function's schedule, named `<stack prefix>-cleanup`.
-CLEANUP_SCHEDULE_NAME = "cleanup"
 
 
 @dataclass(frozen=True)
