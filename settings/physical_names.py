@@ -1,7 +1,7 @@
 """Every physical name a stack gives AWS, with AWS's limit on it and the setting it is built from.
 
-`name_problems` checks them all before anything is registered (settings/stack.py's parse_settings calls it), so a job or
-stack name that would make, say, a role name one character too long fails with the setting to shorten
+`name_problems` checks them all before anything is registered (settings/parse.py's parse_settings calls it), so a
+job or stack name that would make, say, a role name one character too long fails with the setting to shorten
 instead of at deploy time. tests/test_physical_names.py holds this list to what the program registers.
 """
 
