@@ -17,7 +17,6 @@ from .iam.kms_key_policy import kms_key_policy
 from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
-# Zones holding data that cannot be rebuilt from code: locked (Object Lock) where the stack asks for it.
 # Protected in prod besides the key and the catalog: the data, and every retained release's code (artifacts).
 PROTECTED_ZONES = (*DATA_ZONES, "artifacts")
 

@@ -166,7 +166,8 @@ def pr_check_code_prefix(pr: int, job: str) -> str:
     return f"{PR_CHECKS_FOLDER}/{pr}/glue/{job}/"
 
 
-# The lake's buckets, one per zone (components/data_lake.py); the data zones hold the jobs' input and output.
+# The lake's buckets, one per zone (components/data_lake.py). The data zones hold data that cannot be rebuilt from
+# code: locked (Object Lock) where the stack asks for it.
 DATA_ZONES = ("raw", "curated")
 ZONES = (*DATA_ZONES, "artifacts", "temp")
 
