@@ -5,7 +5,6 @@ from pathlib import Path
 import pulumi
 import pulumi_aws_native as aws_native
 
-from components.config import ConfigError, load_settings
 from components.curated_table import CuratedTable, CuratedTableArgs
 from components.data_lake import DataLake, DataLakeArgs
 from components.glue_job import GlueJob, GlueJobArgs
@@ -18,6 +17,10 @@ from components.pipeline_functions import PipelineFunctions, PipelineFunctionsAr
 from components.release_info import InvalidReleaseInfo, release_commit
 from components.stack_context import StackContext
 from jobs.common.catalog import load_job
+from policies.guardrails.pulumi_internals import engine_config
+from settings.parse import parse_settings
+from settings.schema import PROJECT
+from settings.validation import ConfigError
 
 ROOT = Path(__file__).resolve().parent
 JOBS_DIR = ROOT / "jobs"
@@ -25,7 +28,9 @@ FUNCTIONS_DIR = ROOT / "functions"
 BUILD_DIR = ROOT / ".build"
 
 try:
-    settings = load_settings(JOBS_DIR)
+    # The stack's config is read once, here, and validated whole; components receive the settings.
+    settings = parse_settings(pulumi.get_stack(), engine_config(PROJECT), JOBS_DIR,
+                              region=engine_config("aws").get("region"))
     commit = release_commit(ROOT)
 except (ConfigError, InvalidReleaseInfo) as error:
     # A clean message naming every bad key, instead of a stack trace.

@@ -1,8 +1,8 @@
 """How often an EventBridge Scheduler expression starts a pipeline, read with pyawscron (AWS's own cron dialect:
 six fields, `?`, day numbers from 1 = Sunday): the longest wait between two runs, which decides whether a canary's
-bake can see one (components/config.py), and the runs in an average month, which the cost model prices
-(automation/cost_graph.py). Outside `components/`, so the cost model evaluating a base commit's program uses this
-checkout's copy."""
+bake can see one (settings/parse.py), and the runs in an average month, which the cost model prices
+(automation/cost_graph.py). Outside the program's packages (`settings/`, `components/`), so the cost model
+evaluating a base commit's program uses this checkout's copy."""
 
 from __future__ import annotations
 

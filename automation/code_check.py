@@ -19,10 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from components import artifacts, naming
-from components.config import JOB_ENTRYPOINT
+from components import artifacts
 from functions.shared.glue_runs import BOOKMARK_OPTION_ARGUMENT, HEALTH_CHECK_BOOKMARKS
 from jobs.common.catalog import JOBS_DIR
+from settings import naming
+from settings.job_catalogue import JOB_ENTRYPOINT
 
 from .health_check import HealthCheck, HealthCheckFailed, HealthResult, JobResult, refused_as_existing
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from components.config import unknown
+from settings.validation import unknown
 
 ASSUMPTIONS_PATH = Path(__file__).resolve().parent / "cost-assumptions.yaml"
 # Keys a job may override (they are per run or per job); the others hold for the whole stack.

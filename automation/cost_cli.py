@@ -30,7 +30,7 @@ from . import cost_assumptions, exit_codes, prices
 from .cost_report import diff, format_diff, format_table, to_dict
 
 # What `--base` takes from the base commit: the program as harness/program.py copies it, and the stack files.
-PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "components", "functions", "jobs")
+PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "settings", "components", "functions", "jobs")
 BASE_ASSUMPTIONS = "base-cost-assumptions.yaml"
 
 
@@ -100,7 +100,7 @@ def _base_tree(ref: str, folder: Path) -> None:
 def base_estimates(ref: str, stacks: list[str], prices_path: Path | None,
                    assumptions_path: Path) -> dict[str, dict[str, Any] | None]:
     """Each stack's estimate at `ref` (None where the stack has no file there), in a process of its own: its
-    `components`, `functions` and `jobs` are the base's, its model and prices this checkout's."""
+    `settings`, `components`, `functions` and `jobs` are the base's, its model and prices this checkout's."""
     with tempfile.TemporaryDirectory(prefix="cost-base-") as tmp:
         folder = Path(tmp)
         _base_tree(ref, folder)

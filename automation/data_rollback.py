@@ -22,8 +22,8 @@ from pyiceberg.io import S3_ACCESS_KEY_ID, S3_ENDPOINT, S3_REGION, S3_SECRET_ACC
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
 
-from components.naming import job_prefix
 from jobs.common.outputs import OutputPaths, quality_results_folder
+from settings.naming import job_prefix
 
 # The snapshot ids a "not an ancestor" error lists, newest first.
 ANCESTORS_SHOWN = 10

@@ -20,9 +20,9 @@ from typing import Any
 
 import boto3
 
-from components.naming import health_check_prefix
 from jobs.common.catalog import sample_module
 from jobs.common.outputs import OutputPaths
+from settings.naming import health_check_prefix
 
 # A job's check runs the version the stack's last deploy published (`pipeline_versions`), never the unqualified
 # state machine; a release verifies the same way, naming the version, before it takes traffic.

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, urlparse
 
-from bootstrap.config import MAX_SESSION_HOURS
 from bootstrap.documents import STATE_ROOT
-from components.config import PROJECT
+from settings.delivery import MAX_SESSION_HOURS
+from settings.schema import PROJECT
 
 # The deploy role's longest session (bootstrap deploySessionHours): no writer holds a lock longer.
 LONGEST_RUN = timedelta(hours=MAX_SESSION_HOURS)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.common.catalog import job_names
+from settings.delivery import CHECK_STACK
 
 from . import exit_codes, paths
 from .aws_setup import AwsSetupMissing, session_for
@@ -42,7 +43,6 @@ from .health_check import HealthCheck, HealthCheckFailed
 from .lifecycle import Lifecycle
 from .locks import LONGEST_RUN, backend_locks, clear_stale_locks
 from .profile import (
-    CHECK_STACK,
     PROFILE,
     InvalidPullRequest,
     PullRequest,

@@ -7,17 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from components.config import GLUE_JOBS_KEY, PROJECT
-from components.naming import PR_STACK_PREFIX
 from jobs.common.catalog import job_names
+from settings.delivery import PR_STACK_PREFIX
+from settings.schema import GLUE_JOBS_KEY, PROJECT
 from stack_files import as_engine_config, config_section
 
 PROFILE = Path(__file__).resolve().parent / "pr-profile.yaml"
 CHECK_PROFILE = Path(__file__).resolve().parent / "pr-base-profile.yaml"
-STACK_PREFIX = PR_STACK_PREFIX
-# The fast PR check's long-lived stack: a `pr-` name, so the PR-stacks role deploys and runs it, but not a
-# number, so it is no pull request's and the reaper leaves it.
-CHECK_STACK = f"{STACK_PREFIX}base"
 PR_NUMBER = re.compile(r"^[1-9][0-9]{0,8}$")
 
 
@@ -33,7 +29,7 @@ class PullRequest:
 
     @property
     def stack_name(self) -> str:
-        return f"{STACK_PREFIX}{self.number}"
+        return f"{PR_STACK_PREFIX}{self.number}"
 
     def tags(self, now: datetime | None = None) -> dict[str, str]:
         """Stack tags: what the reaper reads to decide when the stack may go."""
@@ -60,7 +56,8 @@ def stack_config(pr: PullRequest, profile: Path = PROFILE) -> dict[str, str]:
 
 
 def check_stack_config() -> dict[str, str]:
-    """The config of the fast PR check's stack (CHECK_STACK): the PR profile and the check profile on top."""
+    """The config of the fast PR check's stack (CHECK_STACK, settings/delivery.py): the PR profile and the check
+    profile on top."""
     return _profile_config([PROFILE, CHECK_PROFILE], {})
 
 
@@ -73,4 +70,4 @@ def _profile_config(profiles: list[Path], values: dict[str, str]) -> dict[str, s
 
 def is_pull_request_stack(name: str) -> bool:
     """`pr-<number>`: an ephemeral stack of one pull request (not the check stack)."""
-    return name.startswith(STACK_PREFIX) and bool(PR_NUMBER.match(name.removeprefix(STACK_PREFIX)))
+    return name.startswith(PR_STACK_PREFIX) and bool(PR_NUMBER.match(name.removeprefix(PR_STACK_PREFIX)))

@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from settings.delivery import PR_STACK_PREFIX
+
 from .locks import LONGEST_RUN, LockStore, clear_stale_locks
-from .profile import STACK_PREFIX, is_pull_request_stack
+from .profile import is_pull_request_stack
 from .stacks import Backend
 
 
@@ -44,7 +46,7 @@ def reap(backend: Backend, *, ttl: timedelta, closed_prs: Iterable[int] = (), dr
             for lock in clear_stale_locks(locks, name, now=now, longest=stale_after)[0]:
                 decisions.append(Decision(summary.name, "lock cleared", lock))
         tags = backend.tags(summary.name)
-        number = tags.get("pr") or name.removeprefix(STACK_PREFIX)
+        number = tags.get("pr") or name.removeprefix(PR_STACK_PREFIX)
         created = _created(tags, summary.last_update)
         reasons = []
         if number.isdigit() and int(number) in closed:

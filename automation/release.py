@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
-from components.config import GRADUAL_STRATEGIES, RELEASE_STRATEGIES
 from components.release_pins import Pin, parse_pin
+from settings.schema import GRADUAL_STRATEGIES, RELEASE_STRATEGIES
 
 from . import exit_codes
 from .aws_setup import AwsSetupMissing, setup_problem

@@ -28,8 +28,8 @@ from typing import Any
 
 import boto3
 
-from components.config import STACK_NAME
 from components.release_info import COMMIT, COMMIT_VARIABLE
+from settings.validation import STACK_NAME
 
 from . import exit_codes
 from .aws_setup import AwsSetupMissing, session_for, setup_problem, stack_file

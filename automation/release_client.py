@@ -17,10 +17,10 @@ import boto3
 from botocore.exceptions import ClientError
 
 from components.artifacts import RETIRED_TAG
-from components.config import PROJECT
 from components.pipeline import LIVE_ALIAS
-from components.pipeline_functions import FUNCTIONS
 from components.release_info import commit_of
+from settings.naming import FUNCTIONS
+from settings.schema import PROJECT
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
 # Functions reached through their `live` alias (asynchronous: EventBridge targets), which a release moves and a

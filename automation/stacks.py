@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from bootstrap.documents import STATE_ROOT, stack_secrets_provider
-from components.config import PROJECT
+from settings.schema import PROJECT
 
 from .locks import backend_locks, clear_stale_locks
 

@@ -160,7 +160,7 @@ def bench_loop(rounds: int = 5) -> None:
     from automation.lifecycle import Lifecycle
     from automation.progress import Progress
     from automation.report import Report
-    from components.naming import health_check_prefix
+    from settings.naming import health_check_prefix
     from tests.aws_server import REGION, aws_environment, moto_server
     from tests.quality_results import put_health_run_result
 

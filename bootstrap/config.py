@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from automation.profile import STACK_PREFIX as PR_STACK_PREFIX
-from components import naming
-from components.config import (
+from settings import naming, schema
+from settings.delivery import MAX_SESSION_HOURS, PR_STACK_PREFIX
+from settings.validation import (
     BOOLEAN,
     NON_EMPTY,
     STACK_NAME,
@@ -22,13 +22,11 @@ from components.config import (
 
 PROJECT = "data-pipeline-bootstrap"
 # The main program whose stacks the workflows deploy.
-PIPELINE_PROJECT = "data-pipeline"
+PIPELINE_PROJECT = schema.PROJECT
 # Names, IAM path and key aliases of what the bootstrap creates, apart from every pipeline stack's names
 # (`data-pipeline-<stack>-…`, `/data-pipeline/<stack>/`): so no environment may be called "ci".
 NAMESPACE = naming.ci_namespace(PIPELINE_PROJECT)
 RESERVED_ENVIRONMENT = "ci"
-# IAM's limit on a role's maximum session: no workflow run holds credentials (or a state lock) longer.
-MAX_SESSION_HOURS = 12
 # GitHub: owner (user or organization, 1-39 characters) / repository name.
 GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 # A branch name git accepts, in the characters this check allows: no `..`, leading `-`, trailing `/` or `.lock`.

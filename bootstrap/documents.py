@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from components import naming
-from components.config import PRODUCTION_STACKS
 from components.iam.documents import document, statement
 from components.iam.function_policies import XRAY_WRITE_ACTIONS
 from components.iam.kms_key_policy import KEY_USE_ACTIONS, key_administration
 from components.iam.state_machine_policy import LOG_DELIVERY_ACTIONS
 from components.iam.table_maintenance_policy import OPTIMIZER_LOG_GROUPS
 from components.lambda_function import POWERTOOLS_LAYER
+from settings import naming
+from settings.schema import PRODUCTION_STACKS
 
 from .config import PIPELINE_PROJECT
 
@@ -181,7 +181,7 @@ class StackScope:
 
 @dataclass(frozen=True)
 class StackArns:
-    """ARN patterns of what the pipeline program creates for the stacks of `scope` (components/naming.py)."""
+    """ARN patterns of what the pipeline program creates for the stacks of `scope` (settings/naming.py)."""
 
     account: Account
     scope: StackScope

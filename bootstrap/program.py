@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pulumi
 
-from automation.profile import STACK_PREFIX as PR_STACK_PREFIX
 from components.aws_context import AwsContext
-from components.config import ConfigError
 from policies.guardrails.framework import PROTECTED_STACKS
+from settings.delivery import PR_STACK_PREFIX
+from settings.validation import ConfigError
 
 from . import variables
 from .config import NAMESPACE, BootstrapSettings, GithubSettings, load_github_settings, load_settings

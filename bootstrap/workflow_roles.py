@@ -9,8 +9,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from automation.profile import CHECK_STACK
-from components import naming
+from settings import naming
+from settings.delivery import CHECK_STACK
 
 from .config import NAMESPACE
 from .documents import (
@@ -42,7 +42,7 @@ def role_name(purpose: str) -> str:
 def boundary_policy(name: str, account: pulumi.Output[Account], scope: StackScope, description: str,
                     tags: dict[str, str], opts: pulumi.ResourceOptions) -> aws.iam.Policy:
     """The permissions boundary of every role the scope's stacks create, named where the pipeline program looks
-    for it (components/naming.py permissions_boundary_arn)."""
+    for it (settings/naming.py permissions_boundary_arn)."""
     return aws.iam.Policy(
         name,
         name=naming.permissions_boundary_name(scope),

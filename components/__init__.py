@@ -1,1 +1,2 @@
-"""Pulumi components of the data pipeline: settings, storage, Glue jobs and the IAM they need."""
+"""Pulumi components of the data pipeline: storage, Glue jobs, orchestration, monitoring and the IAM they need (the
+settings they receive, and the names they give AWS, come from settings/)."""

@@ -8,7 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+
 from .iam.documents import service_trust_policy
 from .stack_context import StackContext
 

@@ -20,9 +20,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+from settings.schema import TableMaintenanceSettings
+
 from .common_resources import service_role_with_policy
-from .config import TableMaintenanceSettings
 from .iam.table_maintenance_policy import TableMaintenancePolicyInputs, table_maintenance_policy
 from .outputs import expose
 from .secure_bucket import BucketRef

@@ -8,19 +8,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import artifacts, naming
-from .config import LifecycleSettings
+from settings import naming
+from settings.naming import DATA_ZONES, ZONES
+from settings.schema import LifecycleSettings
+
+from . import artifacts
 from .iam.kms_key_policy import kms_key_policy
 from .object_access_audit import ObjectAccessAudit, ObjectAccessAuditArgs
 from .outputs import expose
 from .secure_bucket import BucketRef, SecureBucket, SecureBucketArgs
 from .stack_context import StackContext
 
-# Zones holding data that cannot be rebuilt from code: locked (Object Lock) where the stack asks for it.
-DATA_ZONES = ("raw", "curated")
 # Protected in prod besides the key and the catalog: the data, and every retained release's code (artifacts).
 PROTECTED_ZONES = (*DATA_ZONES, "artifacts")
-ZONES = (*DATA_ZONES, "artifacts", "temp")
 
 
 @dataclass(frozen=True)

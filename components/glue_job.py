@@ -8,9 +8,12 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import artifacts, naming
+from settings import naming
+from settings.job_catalogue import JOB_ENTRYPOINT
+from settings.schema import GlueJobSettings
+
+from . import artifacts
 from .common_resources import encrypted_log_group, service_role_with_policy
-from .config import JOB_ENTRYPOINT, GlueJobSettings
 from .iam.glue_job_policy import GlueJobPolicyInputs, glue_job_policy
 from .outputs import expose
 from .secure_bucket import BucketRef

@@ -13,9 +13,11 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from . import artifacts, naming
+from settings import naming
+from settings.schema import LambdaSettings
+
+from . import artifacts
 from .common_resources import encrypted_log_group, service_role_with_policy
-from .config import LambdaSettings
 from .iam.documents import document
 from .iam.function_policies import function_base_statements
 from .outputs import expose

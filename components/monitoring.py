@@ -10,10 +10,10 @@ import pulumi_aws as aws
 
 from functions.job_monitor.contract import FAILURE_METRIC, FINAL_STATES, SUCCEEDED_METRIC
 from functions.job_monitor.contract import SERVICE as JOB_MONITOR_SERVICE
+from settings import naming
+from settings.schema import AlarmSettings
 
-from . import naming
 from .common_resources import alert_alarm
-from .config import AlarmSettings
 from .lambda_function import ALIAS, FunctionRef
 from .outputs import expose
 from .stack_context import StackContext

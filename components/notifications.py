@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+
 from .iam.documents import document, statement
 from .outputs import expose
 from .stack_context import StackContext

@@ -11,35 +11,22 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+from settings.naming import ACCESS_DENIED, AUDIT_ZONE, CURATED_DELETES, LOG_DELIVERY_PURPOSE
+from settings.schema import AlarmSettings
+
 from .common_resources import alert_alarm, encrypted_log_group, service_role_with_policy
-from .config import AlarmSettings
 from .iam.bucket_policy import cloudtrail_delivery_statements
 from .iam.documents import document, statement
 from .outputs import expose
 from .secure_bucket import BucketRef, SecureBucket, SecureBucketArgs
 from .stack_context import StackContext
 
-AUDIT_ZONE = "audit"
-LOG_DELIVERY_PURPOSE = "object-access-logs"
 # Delete calls of S3 data events (DeleteObjects is the batch call; a version's delete is DeleteObject too).
 DELETE_EVENTS = ("DeleteObject", "DeleteObjects")
 # Access denials within one alarm period (the stack's alarmPeriodSeconds) that make a burst: a few are a
 # misconfigured client, this many are someone probing the lake.
 DENIALS_BURST = 10
-
-
-# What ObjectAccessAlarms watches in the trail's log group: a metric filter and an alarm each.
-CURATED_DELETES, ACCESS_DENIED = "curated-deletes", "access-denied"
-WATCHED = (CURATED_DELETES, ACCESS_DENIED)
-
-
-def log_group_name(names: naming.StackNames) -> str:
-    return f"{naming.log_group_root(names)}/cloudtrail/object-access"
-
-
-def metric_filter_name(names: naming.StackNames, watched: str) -> str:
-    return f"{naming.name_prefix(names)}-{watched}"
 
 
 def alarm_name(names: naming.StackNames, watched: str) -> str:
@@ -99,7 +86,8 @@ class ObjectAccessAudit(pulumi.ComponentResource):
             lambda arns: [f"{arn}/" for arn in sorted(arns)])
         child = pulumi.ResourceOptions(parent=self)
         # The same events in CloudWatch Logs, where metric filters raise alarms; kept as long as the stack's logs.
-        group = encrypted_log_group(f"{name}-log-group", context, name=log_group_name(names), key_arn=args.key_arn,
+        group = encrypted_log_group(f"{name}-log-group", context, name=naming.object_access_log_group(names),
+                                    key_arn=args.key_arn,
                                     opts=child)
         delivery_role, delivery_policy = service_role_with_policy(
             f"{name}-log-delivery", context, purpose=LOG_DELIVERY_PURPOSE, service="cloudtrail.amazonaws.com",
@@ -181,7 +169,7 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
         for logical, metric, pattern, threshold, description in watched:
             aws.cloudwatch.LogMetricFilter(
                 f"{name}-{logical}",
-                name=metric_filter_name(names, logical),
+                name=naming.object_access_metric_filter(names, logical),
                 log_group_name=args.log_group_name,
                 pattern=pattern,
                 metric_transformation={"name": metric, "namespace": namespace, "value": "1", "default_value": "0"},

@@ -17,10 +17,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
-from . import naming
+from settings import naming
+from settings.schema import GlueJobSettings, OrchestrationSettings, ReleaseSettings
+
 from .asl import PipelineTargets, pipeline_definition
 from .common_resources import encrypted_log_group, service_role_with_policy
-from .config import GlueJobSettings, OrchestrationSettings, ReleaseSettings
 from .glue_job import GlueJob
 from .iam.state_machine_policy import state_machine_policy
 from .lambda_function import FunctionRef

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pulumi
 
-from . import naming
-from .config import LambdaSettings
+from settings import naming
+from settings.naming import CLEANUP_SCHEDULE_NAME, FUNCTIONS
+from settings.schema import LambdaSettings
+
 from .iam import function_policies
 from .lambda_function import FunctionRef, LambdaFunction, LambdaFunctionArgs
 from .outputs import expose
@@ -18,11 +20,6 @@ from .secure_bucket import BucketRef
 from .stack_context import StackContext
 
 CLEANUP_SCHEDULE = "rate(1 day)"
-# The pipeline's functions (folders under functions/) -> whether they are invoked asynchronously (by events and
-# schedules), which keeps the events that still fail after retries in a dead-letter queue.
-FUNCTIONS = {"validate_input": False, "quality_gate": False, "job_monitor": True, "cleanup": True}
-# The cleanup function's schedule, named `<stack prefix>-cleanup`.
-CLEANUP_SCHEDULE_NAME = "cleanup"
 
 
 @dataclass(frozen=True)

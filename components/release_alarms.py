@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+
 from .common_resources import alert_alarm
 from .stack_context import StackContext
 

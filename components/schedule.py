@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from settings import naming
+
 from .common_resources import service_role_with_policy
 from .iam.state_machine_policy import scheduler_policy
 from .outputs import expose

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from . import naming
+from settings import naming
+
 from .aws_context import AwsContext
 
 
@@ -21,7 +22,7 @@ class StackContext:
     account_id: pulumi.Input[str]
     region: pulumi.Input[str]
     partition: pulumi.Input[str]
-    # The bootstrap's policy capping the stack's roles (components/naming.py permissions_boundary_arn): its deploy
+    # The bootstrap's policy capping the stack's roles (settings/naming.py permissions_boundary_arn): its deploy
     # role may create no other.
     permissions_boundary_arn: pulumi.Input[str]
     log_retention_days: int

@@ -27,25 +27,6 @@ MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.MULTILINE)
 HELP_COLUMNS = "100"
 
 
-MISSING = object()
-
-
-def first(*candidates: str, default: Any = MISSING) -> Any:
-    """The first `module:attribute` of `candidates` that imports, else `default` if given. The stack schema moves from
-    components/config.py to settings/ and the CLI is grouped with `parser()` and `RENAMED` (issue 22): this is the
-    one place that knows both names. After both are merged, keep only the first candidate and no default."""
-    reasons = []
-    for candidate in candidates:
-        module, attribute = candidate.split(":")
-        try:
-            return getattr(importlib.import_module(module), attribute)
-        except (ImportError, AttributeError) as error:
-            reasons.append(f"{candidate}: {error}")
-    if default is not MISSING:
-        return default
-    raise PluginError("docs/hooks.py: cannot import " + "; ".join(reasons))
-
-
 def cell(value: Any) -> str:
     """A config value as a table cell, spelt as in a stack file (YAML/JSON): `true`, `""`, `[]`, `G.1X`."""
     text = value if isinstance(value, str) and value else json.dumps(value)
@@ -75,7 +56,8 @@ def commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 
 def cli() -> str:
-    build = first("automation.cli:parser")
+    from automation.cli import parser as build
+
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_COLUMNS
     try:
@@ -90,20 +72,18 @@ def cli() -> str:
 
 def renamed() -> str:
     """The old flat verbs and the grouped commands that replace them (each old verb exits 2 naming its new one)."""
-    old_to_new = first("automation.cli:RENAMED")
-    return table(["old command", "now"], [[f"`{old}`", f"`{new}`"] for old, new in old_to_new.items()])
+    from automation.cli import RENAMED
 
-
-def schema(name: str) -> Any:
-    """A name of the stack schema (settings/schema.py; components/config.py before settings/ was merged)."""
-    return first(f"settings.schema:{name}", f"settings:{name}", f"components.config:{name}")
+    return table(["old command", "now"], [[f"`{old}`", f"`{new}`"] for old, new in RENAMED.items()])
 
 
 def configuration() -> str:
+    from settings.schema import GLUE_JOBS_KEY as jobs_key
+    from settings.schema import JOB_OVERRIDES as overrides
+    from settings.schema import PROJECT as project
+    from settings.schema import STACK_FIELDS as fields
     from stack_files import project_file, stack_config, stack_names
 
-    fields, project, jobs_key, overrides = (schema(name) for name in (
-        "STACK_FIELDS", "PROJECT", "GLUE_JOBS_KEY", "JOB_OVERRIDES"))
     declared = project_file(ROOT).get("config") or {}
     stacks = stack_names(ROOT)
     values = {stack: stack_config(stack, ROOT) for stack in stacks}

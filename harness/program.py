@@ -247,7 +247,7 @@ class AwsMocks(pulumi.runtime.Mocks):
 
 
 # What the program is made of: copied whole, a copy evaluates (and deploys) like the original.
-PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "components", "functions", "jobs")
+PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "settings", "components", "functions", "jobs")
 
 
 def copy_program(folder: Path, *, root: Path = ROOT, also: tuple[str, ...] = ()) -> Path:

@@ -15,7 +15,7 @@ from automation.health_check import JobResult
 from automation.profile import PROFILE, InvalidPullRequest, pull_request, stack_config
 from automation.reaper import reap
 from automation.report import Report, estimate_cost
-from components.config import parse_settings
+from settings.parse import parse_settings
 from stack_files import ROOT, config_section, project_defaults
 from tests.conftest import REPOSITORY_JOBS
 

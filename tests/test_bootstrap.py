@@ -13,7 +13,7 @@ import pytest
 from parliament import analyze_policy_string
 from policy_sentry.querying.actions import get_action_data
 
-from automation.profile import CHECK_STACK, check_stack_config
+from automation.profile import check_stack_config
 from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     CLOUD_CONTROL_ACTIONS,
@@ -37,10 +37,11 @@ from bootstrap.variables import (
     deploy_role_variable,
     preview_role_variable,
 )
-from components import naming
-from components.config import ConfigError
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, ProgramRun, run_program
+from settings import naming
+from settings.delivery import CHECK_STACK
+from settings.validation import ConfigError
 from stack_files import ROOT, SHIPPED_STACKS, project_defaults, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
 from tests.iam_access import allows, assumable_with_web_identity, permitted

@@ -21,15 +21,16 @@ from automation import cli, paths, pr_cli
 from automation.code_check import CodeCheck
 from automation.health_check import Expected, HealthCheckFailed
 from automation.lifecycle import EXIT_CHECK_FAILED, EXIT_PASSED, Lifecycle
-from automation.profile import CHECK_STACK, check_stack_config, is_pull_request_stack
+from automation.profile import check_stack_config, is_pull_request_stack
 from automation.progress import Progress
 from automation.reaper import reap
 from automation.report import Report
 from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies, pr_stacks_policies
-from components import naming
 from harness.policy_report import report_for_run
 from harness.program import ACCOUNT_ID, run_program
 from jobs.common.catalog import job_names
+from settings import naming
+from settings.delivery import CHECK_STACK
 from stack_files import ROOT, project_defaults
 from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS

@@ -8,18 +8,11 @@ import pulumi
 import pytest
 import yaml
 
-from components.config import (
-    GLUE_JOBS_KEY,
-    JOB_OVERRIDES,
-    LOG_RETENTION_DAYS,
-    PROJECT,
-    STACK_FIELDS,
-    ConfigError,
-    StackSettings,
-    parse_settings,
-)
 from harness.program import copy_program, run_program
 from jobs.common.catalog import job_names
+from settings.parse import parse_settings
+from settings.schema import GLUE_JOBS_KEY, JOB_OVERRIDES, LOG_RETENTION_DAYS, PROJECT, STACK_FIELDS, StackSettings
+from settings.validation import ConfigError
 from stack_files import (
     ROOT,
     SHIPPED_STACKS,
@@ -248,7 +241,7 @@ def declaration(key: str) -> str:
 
 
 def test_project_schema_declares_each_key_as_config_py_defines_it():
-    """components/config.py is the source of each key's type, default and rule; Pulumi.yaml says the same."""
+    """settings/schema.py is the source of each key's type, default and rule; Pulumi.yaml says the same."""
     declared = project_file()["config"]
     missing = [key for key in STACK_FIELDS if f"{PROJECT}:{key}" not in declared]
     assert not missing, "Pulumi.yaml lacks:\n" + "".join(declaration(key) for key in missing)

@@ -19,7 +19,7 @@ from bootstrap.config import MAX_REVIEWERS, PROJECT, parse_github_settings
 from bootstrap.documents import ROLE_WORKFLOWS, RunsIn, drift_environment, preview_environment
 from bootstrap.github_settings import GITHUB_ACTIONS_APP_ID, required_checks
 from bootstrap.variables import REPOSITORY_VARIABLES, deploy_role_variable, preview_role_variable
-from components.config import ConfigError
+from settings.validation import ConfigError
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
 from tests.test_bootstrap import BOOTSTRAP, STACKS, bootstrap_run_with, one, settings_of
 from tests.test_workflows import WORKFLOWS, all_workflows, role_assumed, steps

@@ -17,7 +17,7 @@ import requests
 
 from automation.health_check import Expected, HealthCheck, HealthCheckFailed, JobSample, deployed_jobs
 from components.asl import PipelineTargets, pipeline_definition
-from components.naming import health_check_prefix
+from settings.naming import health_check_prefix
 from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS
 from tests.quality_results import SNAPSHOT_BEFORE, put_health_run_result

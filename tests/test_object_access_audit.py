@@ -9,9 +9,10 @@ import pytest
 
 from automation.profile import pull_request
 from automation.profile import stack_config as pr_stack_config
-from components.config import ConfigError, parse_settings
-from components.data_lake import ZONES
 from harness.program import ACCOUNT_ID
+from settings.naming import ZONES
+from settings.parse import parse_settings
+from settings.validation import ConfigError
 from stack_files import ROOT, project_defaults, stack_config
 from tests.test_config import JOBS_DIR, raw_config
 

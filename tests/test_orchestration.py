@@ -8,7 +8,7 @@ import pytest
 
 from components.iam.table_maintenance_policy import OPTIMIZER_LOG_GROUPS
 from components.lambda_function import ALIAS, POWERTOOLS_LAYER
-from components.pipeline_functions import FUNCTIONS as FUNCTION_KINDS
+from settings.naming import FUNCTIONS as FUNCTION_KINDS
 from stack_files import ROOT
 from tests.conftest import P, stack_jobs
 
@@ -281,8 +281,8 @@ def test_quality_gate_may_read_the_results_of_normal_and_health_check_runs(shipp
     and nothing else of the curated data."""
     from fnmatch import fnmatchcase
 
-    from components.naming import HEALTH_CHECK_FOLDER
     from jobs.common.outputs import OutputPaths
+    from settings.naming import HEALTH_CHECK_FOLDER
 
     stack, _, run = shipped
     curated = run.exports["buckets"]["curated"]

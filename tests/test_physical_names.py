@@ -9,9 +9,9 @@ import shutil
 import pulumi
 import pytest
 
-from components.config import parse_settings
-from components.physical_names import LIMITS, name_problems, physical_names
 from harness.program import copy_program, run_program
+from settings.parse import parse_settings
+from settings.physical_names import LIMITS, name_problems, physical_names
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
 from tests.conftest import PR_STACK, P, pr_stack_config_as_deployed
 
@@ -66,7 +66,7 @@ def test_every_name_the_program_registers_is_measured_against_its_limit(evaluati
     for type_, names in registered_names(run).items():
         if type_ in UNCHECKED:
             continue
-        assert type_ in LIMITS, f"{type_} is named ({sorted(names)[0]}): add its limit to components/physical_names.py"
+        assert type_ in LIMITS, f"{type_} is named ({sorted(names)[0]}): add its limit to settings/physical_names.py"
         assert names <= measured[type_], f"{type_} names the check does not measure: {sorted(names - measured[type_])}"
     # Every limit is in use (the trail and its metric filters only where the object-access audit is on).
     audit_only = {"aws:cloudtrail/trail:Trail", "aws:cloudwatch/logMetricFilter:LogMetricFilter"}

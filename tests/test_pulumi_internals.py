@@ -7,15 +7,24 @@ traceback is read.
 
 from __future__ import annotations
 
+import contextvars
+import json
 import re
 import textwrap
 from contextlib import contextmanager
 
+import pulumi
 import pytest
 
 from harness.program import run_program
 from policies.guardrails import pulumi_internals
-from policies.guardrails.pulumi_internals import WRITTEN_FOR, UnknownValueError, deferred_read, policy_props
+from policies.guardrails.pulumi_internals import (
+    WRITTEN_FOR,
+    UnknownValueError,
+    deferred_read,
+    engine_config,
+    policy_props,
+)
 from stack_files import ROOT
 
 pytestmark = pytest.mark.tier("program")
@@ -89,6 +98,23 @@ def test_policies_see_props_as_the_analyzer_hands_them(runs):
             props["policy"]
         assert ".policy" in deferred_read(unknown.value) and "preview" in deferred_read(unknown.value)
         assert list(policy_props({"a": {"b": [1, "x"]}})["a"]["b"]) == [1, "x"]
+
+
+@pytest.mark.tier("unit")
+def test_the_program_reads_every_key_of_a_namespace_from_both_places_the_sdk_keeps_config(monkeypatch):
+    """A CLI run's config comes in the engine's PULUMI_CONFIG, a mocked or inline program's from set_all_config; the
+    program needs every key of its namespace (an unknown one is reported), which `pulumi.Config` cannot list."""
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"proj:fromEngine": "1", "other:owner": "x"}))
+
+    def read() -> tuple[dict, dict]:
+        pulumi.runtime.set_all_config({"proj:owner": "team", "proj:glueJobs": '{"orders": {}}', "aws:region": "r"})
+        return engine_config("proj"), engine_config("aws")
+
+    with internal("pulumi.runtime.config: get_config_env() (PULUMI_CONFIG) and the CONFIG store set_all_config fills"):
+        # In a context of its own, so the config set here does not outlive the test.
+        project, aws = contextvars.copy_context().run(read)
+        assert project == {"fromEngine": "1", "owner": "team", "glueJobs": '{"orders": {}}'}
+        assert aws == {"region": "r"}
 
 
 @pytest.mark.tier("unit")

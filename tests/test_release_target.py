@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 from pulumi.output import UNKNOWN
 
-from components.config import PROJECT, STACK_FIELDS, ConfigError, parse_settings
 from components.release_pins import DESCRIPTION_LIMIT, Pin, parse_pin
 from components.release_target import FIRST, HOLD, PIN, RELEASE, AliasInAws, Target, choose_target, version_number
 from schedules import longest_gap_minutes
+from settings.parse import parse_settings
+from settings.schema import PROJECT, STACK_FIELDS
+from settings.validation import ConfigError
 from stack_files import ROOT, config_section, stack_config, stack_names
 
 pytestmark = pytest.mark.tier("unit")

@@ -9,8 +9,8 @@ import pulumi
 import pytest
 
 from components import artifacts
-from components.data_lake import ZONES
 from harness.program import ACCOUNT_ID, copy_program, run_program
+from settings.naming import ZONES
 from stack_files import ROOT, stack_config
 from tests.conftest import REPOSITORY_JOBS, P, stack_jobs
 

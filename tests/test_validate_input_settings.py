@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from components.naming import health_check_prefix, job_prefix
 from functions.shared.events import read_settings
 from functions.validate_input.handler import RunInput, Settings, ValidateInputEvent, resolve_run
+from settings.naming import health_check_prefix, job_prefix
 
 pytestmark = pytest.mark.tier("program")
 

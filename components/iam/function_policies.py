@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .. import naming
+from settings import naming
+
 from .documents import prefix_condition, statement
 
 # X-Ray's write actions have no resource-level permission: AWS allows only Resource "*".

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import naming
+from settings import naming
+
 from .documents import document, glue_table_arns, prefix_condition, statement
 
 # Namespace Glue publishes job metrics, observability metrics and job insights to.

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import naming
+from settings import naming
+
 from .documents import document, glue_table_arns, prefix_condition, statement
 
 # Glue writes every optimizer run's log to these log groups of the account (their names are AWS's, not ours).

@@ -18,7 +18,10 @@ import sys
 from pathlib import Path
 from string import Template
 
-from components.config import GLUE_JOBS_KEY, JOB_NAME, PROJECT, ConfigError, parse_settings
+from settings.job_catalogue import JOB_NAME
+from settings.parse import parse_settings
+from settings.schema import GLUE_JOBS_KEY, PROJECT
+from settings.validation import ConfigError
 from stack_files import ROOT, stack_config
 
 TEMPLATES = Path(__file__).resolve().parent / "template"

@@ -63,7 +63,7 @@ def check_public_access(resources: list[PolicyResource], _config) -> Iterable[tu
 POLICIES = [
     resource_policy(Rule(
         "required-tags", "Taggable resources carry the stack's cost and ownership tags.", Severity.LOW,
-        "Pass tags=settings.tags (components/config.py, StackSettings.tags) to the resource.",
+        "Pass tags=settings.tags (settings/schema.py, StackSettings.tags) to the resource.",
         enforcement=EnforcementLevel.ADVISORY,
         config={"requiredTags": {"type": "array", "items": {"type": "string"}, "default": DEFAULT_REQUIRED_TAGS,
                                  "description": "Tags every taggable resource must carry."}}),

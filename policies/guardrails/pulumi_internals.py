@@ -4,12 +4,14 @@
   `UnknownValueError` on a value a preview does not know yet). The package exports neither, and the pack needs
   the error to skip one check instead of the whole policy; the harness needs both to feed the policies as the
   engine does.
-- pulumi: what the test harness needs beyond `set_mocks` and `pulumi.runtime.test`: a mock monitor that keeps each
+- pulumi, for the program (`__main__.py`): every config key of a namespace (`pulumi.Config` reads one key at a time
+  and cannot list them, so an unknown key, a typo, could not be reported).
+- pulumi, for the test harness, beyond `set_mocks` and `pulumi.runtime.test`: a mock monitor that keeps each
   registration request (the public `Mocks` sees inputs, not resource options or dependencies), waiting for every
   Output the program made (the SDK's own wait is quadratic, pulumi/pulumi#22411), and the root stack's outputs.
 
 It lives in the policy pack because Pulumi runs `policies/` on its own (and `pulumi policy publish` ships only that
-folder); the harness's parts import the runtime when first used, so the pack never loads them.
+folder); the program's and the harness's parts import the runtime when first used, so the pack never loads them.
 `tests/test_pulumi_internals.py` exercises each of them and, when an SDK upgrade changes one, fails naming the
 installed versions: adapt this module, then record the versions in WRITTEN_FOR.
 """
@@ -29,7 +31,7 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 # The SDK versions this module was last checked against (the canary test holds the pins to them).
 WRITTEN_FOR = {"pulumi": "3.272.0", "pulumi-policy": "1.21.0"}
 
-__all__ = ["WRITTEN_FOR", "Registration", "UnknownValueError", "deferred_read", "policy_props",
+__all__ = ["WRITTEN_FOR", "Registration", "UnknownValueError", "deferred_read", "engine_config", "policy_props",
            "recording_monitor", "registrations", "sdk_versions", "settle_outputs", "stack_outputs"]
 
 
@@ -49,6 +51,19 @@ def policy_props(engine_props: Mapping[str, Any]) -> Mapping[str, Any]:
 def deferred_read(error: UnknownValueError) -> str:
     """What an `UnknownValueError` says a policy tried to read (e.g. `String value at .arn can't be known ...`)."""
     return error.message
+
+
+# --- pulumi (the program) --------------------------------------------------------------------------------------
+
+def engine_config(namespace: str) -> dict[str, Any]:
+    """Every key the engine passed in `namespace`, known or not (without the `namespace:` prefix) -> its value as
+    the engine passed it (a string; objects as JSON): the SDK's config store, which holds the engine's PULUMI_CONFIG
+    for a CLI run and what `set_all_config` set for mocks and inline programs."""
+    from pulumi.runtime import config as runtime_config
+
+    store = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{namespace}:"
+    return {key.removeprefix(prefix): value for key, value in store.items() if key.startswith(prefix)}
 
 
 # --- pulumi (the test harness only) ----------------------------------------------------------------------------

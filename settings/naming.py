@@ -1,14 +1,18 @@
-"""Physical names and ARN patterns owned by one stack.
+"""Physical names and ARN patterns owned by one stack, and the parts they are made of (the lake's zones, the
+pipeline's functions, what the object-access audit watches).
 
 Everything a stack creates in IAM and CloudWatch Logs lives under a path `/<project>/<stack>/`, so a
 policy can name "this stack's roles" or "this stack's log groups" with one pattern that cannot match
-another stack's (the path separators delimit the stack name).
+another stack's (the path separators delimit the stack name). Pure: the components, the bootstrap, the automation
+and settings/physical_names.py (which checks every name against AWS's limits) derive names from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+from .delivery import PR_STACK_PREFIX
 
 
 class StackNames(Protocol):
@@ -65,8 +69,6 @@ def schedule_role_purpose(schedule: str) -> str:
     return f"schedule-{schedule}"
 
 
-# Stacks of pull requests (`pr-42`) and the fast check's stack (`pr-base`).
-PR_STACK_PREFIX = "pr-"
 
 
 def ci_namespace(project: str) -> str:
@@ -164,6 +166,12 @@ def pr_check_code_prefix(pr: int, job: str) -> str:
     return f"{PR_CHECKS_FOLDER}/{pr}/glue/{job}/"
 
 
+# The lake's buckets, one per zone (components/data_lake.py). The data zones hold data that cannot be rebuilt from
+# code: locked (Object Lock) where the stack asks for it.
+DATA_ZONES = ("raw", "curated")
+ZONES = (*DATA_ZONES, "artifacts", "temp")
+
+
 def bucket_prefix(names: StackNames, zone: str) -> str:
     # AWS appends a unique suffix, so names stay globally unique without a random component here.
     return f"{name_prefix(names)}-{zone}-"
@@ -192,6 +200,13 @@ def glue_log_group_prefix(names: StackNames, job: str) -> str:
     return f"{log_group_root(names)}/glue/{job}"
 
 
+# The pipeline's functions (folders under functions/) -> whether they are invoked asynchronously (by events and
+# schedules), which keeps the events that still fail after retries in a dead-letter queue.
+FUNCTIONS = {"validate_input": False, "quality_gate": False, "job_monitor": True, "cleanup": True}
+# The cleanup function's schedule, named `<stack prefix>-cleanup`.
+CLEANUP_SCHEDULE_NAME = "cleanup"
+
+
 def function_name(names: StackNames, function: str) -> str:
     return f"{name_prefix(names)}-{hyphenated(function)}"
 
@@ -215,6 +230,22 @@ def state_machine_arn(partition: str, region: str, account_id: str, names: Stack
 
 def state_machine_log_group(names: StackNames, job: str) -> str:
     return f"{log_group_root(names)}/states/{job}"
+
+
+# The object-access audit (components/object_access_audit.py): its own bucket's zone, the purpose of the role that
+# delivers the trail's events to its log group, and what its metric filters and alarms watch there.
+AUDIT_ZONE = "audit"
+LOG_DELIVERY_PURPOSE = "object-access-logs"
+CURATED_DELETES, ACCESS_DENIED = "curated-deletes", "access-denied"
+WATCHED = (CURATED_DELETES, ACCESS_DENIED)
+
+
+def object_access_log_group(names: StackNames) -> str:
+    return f"{log_group_root(names)}/cloudtrail/object-access"
+
+
+def object_access_metric_filter(names: StackNames, watched: str) -> str:
+    return f"{name_prefix(names)}-{watched}"
 
 
 def trail_name(names: StackNames) -> str:

@@ -1,7 +1,7 @@
 """Every physical name a stack gives AWS, with AWS's limit on it and the setting it is built from.
 
-`name_problems` checks them all before anything is registered (config.parse_settings calls it), so a job or
-stack name that would make, say, a role name one character too long fails with the setting to shorten
+`name_problems` checks them all before anything is registered (settings/parse.py's parse_settings calls it), so a
+job or stack name that would make, say, a role name one character too long fails with the setting to shorten
 instead of at deploy time. tests/test_physical_names.py holds this list to what the program registers.
 """
 
@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import naming
-from .config import GLUE_JOBS_KEY, PROJECT, StackSettings
-from .data_lake import ZONES
-from .object_access_audit import AUDIT_ZONE, LOG_DELIVERY_PURPOSE, WATCHED, log_group_name, metric_filter_name
-from .pipeline_functions import CLEANUP_SCHEDULE_NAME, FUNCTIONS
+from .naming import AUDIT_ZONE, CLEANUP_SCHEDULE_NAME, FUNCTIONS, LOG_DELIVERY_PURPOSE, WATCHED, ZONES
+from .schema import GLUE_JOBS_KEY, PROJECT, StackSettings
 
 GLUE_LOG_STREAMS = ("output", "error")
 
@@ -79,8 +77,9 @@ def _stack_names(settings: StackSettings) -> Iterator[PhysicalName]:
         yield PhysicalName("aws:s3/bucket:Bucket", naming.bucket_prefix(settings, AUDIT_ZONE))
         yield PhysicalName("aws:cloudtrail/trail:Trail", naming.trail_name(settings))
         yield PhysicalName(role, naming.role_name(settings, LOG_DELIVERY_PURPOSE))
-        yield PhysicalName(log_group, log_group_name(settings))
-        yield from (PhysicalName("aws:cloudwatch/logMetricFilter:LogMetricFilter", metric_filter_name(settings, w))
+        yield PhysicalName(log_group, naming.object_access_log_group(settings))
+        yield from (PhysicalName("aws:cloudwatch/logMetricFilter:LogMetricFilter",
+                                 naming.object_access_metric_filter(settings, w))
                     for w in WATCHED)
 
 
