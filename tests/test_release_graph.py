@@ -19,11 +19,13 @@ from components.pipeline import LIVE_ALIAS
 from components.release_info import COMMIT_VARIABLE, commit_of
 from components.release_pins import Pin, parse_pin
 from harness.program import AwsAlias, AwsState, ProgramRun, run_program
+from settings.naming import FUNCTIONS
 from stack_files import stack_config
 
 pytestmark = pytest.mark.tier("program")
 
 P = "data-pipeline:"
+DEV_JOBS = stack_config("dev")[P + "glueJobs"]
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 ALIAS = "aws-native:stepfunctions:StateMachineAlias"
 FUNCTION_ALIAS = "aws:lambda/alias:Alias"
@@ -110,7 +112,8 @@ def declared(run: ProgramRun) -> dict[str, tuple[int, str]]:
                                      alias["description"]) for job, alias in aliases_by_job(run).items()}
     functions = {f"function {a.inputs['functionName']}": (int(a.inputs["functionVersion"]), a.inputs["description"])
                  for a in run.of_type(FUNCTION_ALIAS)}
-    assert len(pipelines) == 2 and len(functions) == 4
+    assert sorted(pipelines) == [f"pipeline {job}" for job in sorted(DEV_JOBS)]
+    assert len(functions) == len(FUNCTIONS)
     return {**pipelines, **functions}
 
 

@@ -3,6 +3,7 @@ policy report, runs locally and passes its tests; a name that cannot work leaves
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import yaml
 
 from harness.policy_report import report_for_run
 from harness.program import copy_program, run_program
+from jobs.common.catalog import job_names
 from jobs.common.iceberg import RUNTIME_JAR
 from jobs.scaffold import ScaffoldError, new_job, with_job
 from stack_files import SHIPPED_STACKS, stack_config
@@ -19,8 +21,9 @@ from tests.conftest import P
 
 pytestmark = pytest.mark.tier("program")
 
-# The issue's example: `python -m jobs new payments && make test` is green in one go.
-JOB = "payments"
+# The issue's example: `python -m jobs new payments && make test` is green in one go. After that very sequence the
+# repository has a payments job, so the suite adds the next free name.
+JOB = next(name for name in (f"payments{n or ''}" for n in itertools.count()) if name not in job_names())
 REPOSITORY_PARTS = ("harness", "policies", "schedules.py", "stack_files.py", "tests", "pyproject.toml", "automation")
 
 
@@ -31,7 +34,7 @@ def repository(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory) -> tuple[Path, str]:
-    """A copy of the repository after `python -m jobs new payments`, and what the command printed."""
+    """A copy of the repository after `python -m jobs new JOB`, and what the command printed."""
     root = repository(tmp_path_factory.mktemp("repository"))
     done = subprocess.run([sys.executable, "-m", "jobs", "new", JOB], cwd=root, capture_output=True, text=True,
                           timeout=120)
