@@ -39,9 +39,11 @@ $(ACTIONLINT_STAMP):
 demo: setup
 	$(BIN)/python -m jobs.common.local orders
 
+# Two pytest-xdist workers (CI has 2 cores): tests sharing a module-scoped fixture stay in one worker
+# (tests/conftest.py: xdist_group); each worker starts its own Spark session when it first runs a Spark test.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # The fast loop: lint, then the unit and program tiers without the tests marked slow (tiers: tests/conftest.py).
