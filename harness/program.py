@@ -8,6 +8,7 @@ serialized request) comes from policies/guardrails/pulumi_internals.py, the one 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 import hashlib
@@ -294,6 +295,16 @@ def own_jobs_package(program_root: Path) -> Iterator[None]:
         sys.modules.update(ours)
 
 
+def ignore_failed_outputs(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failed evaluation raises its error from `run_program`; the Outputs that waited on the failed step keep futures
+    holding it, never retrieved. asyncio would log each with its traceback when collected, from whatever thread the
+    collector runs in (moto server's, gRPC's), and Python 3.11's traceback formatting calls ast.parse, whose state
+    CPython 3.11.7 shares between threads: pytest parsing in the main thread then fails with "SystemError: AST
+    constructor recursion depth mismatch". Those go unlogged; anything else gets asyncio's own handling."""
+    if context.get("message") != "Future exception was never retrieved":
+        loop.default_exception_handler(context)
+
+
 def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bool = False,
                 program: Path = ROOT / "__main__.py", project: str = PROJECT,
                 aws: AwsState = FIRST_DEPLOY, strict: bool = False) -> ProgramRun:
@@ -322,6 +333,8 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
     # the process holds (a test session keeps every run) cost about a third of its time. It runs afterwards instead.
     collecting = gc.isenabled()
     gc.disable()
+    # The loop Pulumi's test mode runs the program on: this thread's.
+    asyncio.get_event_loop_policy().get_event_loop().set_exception_handler(ignore_failed_outputs)
     try:
         evaluate()
     finally:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import textwrap
 from dataclasses import replace
 
+import pulumi
 import pytest
 
-from harness.program import ProgramRun, Resource, run_program
+from harness.program import ProgramRun, Resource, ignore_failed_outputs, run_program
 
 pytestmark = pytest.mark.tier("program")
 
@@ -82,3 +86,19 @@ def test_of_type_finding_nothing_is_an_error_unless_allowed():
 def test_the_tests_runs_are_strict(evaluations, tmp_path):
     assert evaluations.stack("dev").strict and evaluations.pr_stack().strict
     assert not run_program("dev", {}, program=program_file(tmp_path, "import pulumi\n")).strict
+
+
+def test_failed_outputs_left_by_a_failed_run_are_not_logged_by_whichever_thread_collects_them(caplog):
+    """The Outputs that waited on a failed step keep futures holding its error; asyncio would log each, with its
+    traceback, from whatever thread collects it (not thread-safe on CPython 3.11.7). The run's error is enough:
+    run_program puts a handler on the loop it runs programs on that drops those, and only those."""
+    run_program("dev")
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    assert loop.get_exception_handler() is ignore_failed_outputs
+    failed = loop.create_future()
+    failed.set_exception(pulumi.RunError("reading alias live failed"))
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        del failed
+        gc.collect()
+        loop.call_exception_handler({"message": "something else went wrong"})
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == ["something else went wrong"]
