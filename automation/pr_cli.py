@@ -160,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         except paths.ChangedFilesError as error:
             return _stop(report, args, exit_codes.USAGE, str(error))
         if args.path == "auto" and changed is not None:  # a change that needs no check needs no engine either
-            choice = paths.choose(changed, (), job_names())  # none whatever jobs the check stack has
+            # Every job counted as on the check stack: none only when no file touches job code or a job's tests.
+            choice = paths.choose(changed, job_names(), job_names())
             if choice.path == paths.NONE:
                 return _skip(report, choice, args)
     if shutil.which("pulumi") is None:

@@ -146,9 +146,12 @@ def test_a_documentation_only_change_takes_the_none_path_without_pulumi_or_aws(c
     assert out == (tmp_path / "report.md").read_text() + "\n"
 
 
-def test_a_change_to_deployed_code_still_needs_the_pulumi_cli(tmp_path, capsys, no_pulumi_no_aws):
+@pytest.mark.parametrize("change", ["components/data_lake.py", "jobs/common/quality.py", "jobs/__init__.py",
+                                    "jobs/orders/transforms.py", "tests/test_orders_transforms.py"])
+def test_a_change_to_deployed_or_job_code_still_needs_the_pulumi_cli(tmp_path, capsys, no_pulumi_no_aws, change):
+    """Infrastructure, the jobs' shared library, a job or its tests: a check (fast or full), never "none"."""
     listed = tmp_path / "changed.txt"
-    listed.write_text("README.md\ncomponents/data_lake.py\n")
+    listed.write_text(f"README.md\n{change}\n")
     code = cli.main(["pr", "run", "--pr", "7", "--creator", "me", "--changed-files", str(listed)])
     assert code == exit_codes.USAGE and "the Pulumi CLI is not on PATH" in capsys.readouterr().err
 
