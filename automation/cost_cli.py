@@ -29,8 +29,6 @@ from stack_files import ROOT, StackFileError, stack_config, stack_names
 from . import cost_assumptions, exit_codes, prices
 from .cost_report import diff, format_diff, format_table, to_dict
 
-# What `--base` takes from the base commit: the program as harness/program.py copies it, and the stack files.
-PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "settings", "components", "functions", "jobs")
 BASE_ASSUMPTIONS = "base-cost-assumptions.yaml"
 
 
@@ -84,7 +82,10 @@ def estimate_stack(stack: str, root: Path, assumptions_path: Path, prices_path: 
 
 
 def _base_tree(ref: str, folder: Path) -> None:
-    """The program, stack files and assumptions of commit `ref`, extracted into `folder`."""
+    """The program (harness/program.py's PROGRAM_PARTS), stack files and assumptions of commit `ref`, extracted into
+    `folder`."""
+    from harness.program import PROGRAM_PARTS
+
     archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True)
     if archive.returncode:
         raise CostError(f"--base {ref!r}: git cannot read it: {archive.stderr.decode().strip().splitlines()[-1]}")

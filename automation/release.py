@@ -85,7 +85,7 @@ class PipelineRelease:
     status: str = "pending"
     verification: dict = field(default_factory=dict)
     error: str = ""
-    # Main's snapshot of the job's table when the new version was verified: where `data-rollback --snapshot` takes
+    # Main's snapshot of the job's table when the new version was verified: where `data rollback --snapshot` takes
     # the data back to if this release is undone (None: not verified, or the table was empty).
     table_snapshot: int | None = None
     held: AliasState | None = None  # the alias as the publish left it: any change before the move pre-empts

@@ -247,7 +247,9 @@ class AwsMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
 
-# What the program is made of: copied whole, a copy evaluates (and deploys) like the original.
+# What the program is made of, copied whole (and what `stack cost --base` takes from a base commit). A copy
+# evaluates like the original: it imports the SDK adapter (policies/guardrails/pulumi_internals.py), schedules.py and
+# stack_files.py from this checkout, which is on the path, so the adapter is always the one for the installed SDKs.
 PROGRAM_PARTS = ("__main__.py", "Pulumi.yaml", "settings", "components", "functions", "jobs")
 
 
@@ -300,7 +302,8 @@ def ignore_failed_outputs(loop: asyncio.AbstractEventLoop, context: dict[str, An
     holding it, never retrieved. asyncio would log each with its traceback when collected, from whatever thread the
     collector runs in (moto server's, gRPC's), and Python 3.11's traceback formatting calls ast.parse, whose state
     CPython 3.11.7 shares between threads: pytest parsing in the main thread then fails with "SystemError: AST
-    constructor recursion depth mismatch". Those go unlogged; anything else gets asyncio's own handling."""
+    constructor recursion depth mismatch". So every future with an unretrieved exception on the loop the programs run
+    on goes unlogged (a run whose program failed raises that error itself); anything else gets asyncio's handling."""
     if context.get("message") != "Future exception was never retrieved":
         loop.default_exception_handler(context)
 

@@ -69,8 +69,6 @@ def schedule_role_purpose(schedule: str) -> str:
     return f"schedule-{schedule}"
 
 
-
-
 def ci_namespace(project: str) -> str:
     """Names and IAM path of what the bootstrap (bootstrap/) creates for the project's stacks: apart from every
     stack's own names, so no stack may be called `ci`."""

@@ -27,7 +27,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # EventBridge Scheduler expressions; empty means no schedule.
 SCHEDULE = re.compile(r"^$|^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^)]+\))$")
 STATE_MACHINE_LOG_LEVELS = ("ALL", "ERROR", "FATAL")
-# How `python -m automation release` moves a stack's `live` aliases to a new pipeline version.
+# How `python -m automation release deploy` moves a stack's `live` aliases to a new pipeline version.
 RELEASE_STRATEGIES = ("all-at-once", "verify-then-switch", "canary", "linear")
 # The strategies AWS's managed deployment moves gradually, judged by the runs that reach the new version: canary
 # (canaryPercent for canaryBakeMinutes, then the rest) and linear (canaryPercent more every canaryBakeMinutes).
@@ -102,7 +102,7 @@ class ReleaseSettings:
     # Pipeline versions (and their Glue artifacts) kept for rollback; older ones no alias routes to are pruned.
     retained_releases: int
     # Keep every existing `live` alias on the version it routes to now (components/release_target.py): set by
-    # `python -m automation release` in its workspace for the update that publishes before verification, never
+    # `python -m automation release deploy` in its workspace for the update that publishes before verification, never
     # in a stack file.
     hold_aliases: bool
 
@@ -176,6 +176,7 @@ def _days_or_never(minimum: int = 1) -> Field:
 
 _EMAILS = Field(list, lambda v: all(isinstance(e, str) and EMAIL.match(e) for e in v),
                 "a list of e-mail addresses")
+
 
 @dataclass(frozen=True)
 class Setting:

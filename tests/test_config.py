@@ -29,7 +29,7 @@ JOBS_DIR = ROOT / "jobs"
 
 
 def raw_config(stack: str, **changes) -> dict:
-    """The stack's config without namespace, as `load_settings` hands it to `parse_settings`."""
+    """The stack's config without namespace, as __main__.py hands it to `parse_settings` (engine_config)."""
     prefix = f"{PROJECT}:"
     raw = {k[len(prefix):]: v for k, v in stack_config(stack).items() if k.startswith(prefix)}
     raw.update(changes)
@@ -240,7 +240,7 @@ def declaration(key: str) -> str:
     return yaml.safe_dump({"config": {f"{PROJECT}:{key}": entry}}, sort_keys=False)
 
 
-def test_project_schema_declares_each_key_as_config_py_defines_it():
+def test_project_schema_declares_each_key_as_settings_schema_defines_it():
     """settings/schema.py is the source of each key's type, default and rule; Pulumi.yaml says the same."""
     declared = project_file()["config"]
     missing = [key for key in STACK_FIELDS if f"{PROJECT}:{key}" not in declared]

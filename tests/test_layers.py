@@ -83,6 +83,10 @@ def repository_copy(tmp_path_factory) -> Path:
     ("bootstrap/config.py", "from automation import profile", "layers"),  # the two used to import each other
     ("jobs/scaffold/__init__.py", "import components.glue_job", "layers"),  # the scaffold must not need the program
     ("jobs/common/catalog.py", "import settings.schema", "layers"),
+    # A job's own code (and `python -m jobs`) sits in no layer by name: any job, shipped or scaffolded later.
+    ("jobs/orders/job.py", "import components.glue_job", "job-code-below-settings"),
+    ("jobs/customers/transforms.py", "from settings import schema", "job-code-below-settings"),
+    ("jobs/__main__.py", "import automation.cli", "job-code-below-settings"),
     ("settings/naming.py", "import pulumi", "settings-without-pulumi"),
     # Indirectly too: settings -> job code -> the SDK.
     ("jobs/common/catalog.py", "import pulumi_aws", "settings-without-pulumi"),
