@@ -264,7 +264,6 @@ def schedule_name(names: StackNames, schedule: str) -> str:
     return f"{name_prefix(names)}-{schedule}"
 
 
-
 def dashboard_name(names: StackNames) -> str:
     return name_prefix(names)
 
