@@ -31,7 +31,6 @@ TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 EXPORTS = "the stack's exports (__main__.py)"
 
 
-
 def refused_as_existing(error: Exception) -> bool:
     """Whether S3 refused a write sent with If-None-Match: * because an object is already at the key."""
     return getattr(error, "response", {}).get("Error", {}).get("Code") in ("PreconditionFailed", "412")
