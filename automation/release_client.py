@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from components.artifacts import RETIRED_TAG
 from components.pipeline import LIVE_ALIAS
 from components.release_info import commit_of
-from settings.naming import FUNCTIONS
+from settings.naming import FUNCTIONS, StackName, function_name, name_prefix
 from settings.schema import PROJECT
 
 EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -220,7 +220,7 @@ class AwsReleaseClient:
 
     def live_aliases(self, stack: str) -> dict[str, str]:
         """{pipeline (job, hyphenated): live alias ARN} of a stack's pipelines, found in AWS by name."""
-        prefix, suffix, found = f"{PROJECT}-{stack}-", "-pipeline", {}
+        prefix, suffix, found = f"{name_prefix(StackName(PROJECT, stack))}-", "-pipeline", {}
         for page in self.sfn.get_paginator("list_state_machines").paginate():
             for machine in page["stateMachines"]:
                 name = machine["name"]
@@ -234,7 +234,7 @@ class AwsReleaseClient:
         """The `live` aliases of the stack's functions reached through them (absent ones are skipped)."""
         found = []
         for key in LIVE_FUNCTIONS:
-            name = f"{PROJECT}-{stack}-{key.replace('_', '-')}"
+            name = function_name(StackName(PROJECT, stack), key)
             try:
                 alias = self.lambda_.get_alias(FunctionName=name, Name=LIVE_ALIAS)
             except self.lambda_.exceptions.ResourceNotFoundException:
