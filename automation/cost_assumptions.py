@@ -38,8 +38,9 @@ class Assumptions:
     large_increase: dict[str, float] = field(default_factory=dict)
     path: Path = ASSUMPTIONS_PATH
 
-    def job(self, name: str) -> dict[str, float]:
-        return {**self.stack, **self.job_overrides.get(name, {})}
+    def job(self, name: str | None) -> dict[str, float]:
+        """The values for job `name`: the stack's with the job's overrides; no job (a shared resource): the stack's."""
+        return {**self.stack, **self.job_overrides.get(name or "", {})}
 
     def check_jobs(self, jobs: Iterable[str], path: Path) -> None:
         """Overrides must name jobs the stack has: a typo would silently price the job with the defaults."""

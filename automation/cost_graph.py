@@ -134,7 +134,7 @@ def _pipelines(found: Usage) -> None:
                 pipeline.topics.append(parameters["TopicArn"])
         scheduled = sum(found.schedule_runs[s.inputs.get("name", s.name)] for s in schedules
                         if unqualified((s.inputs.get("target") or {}).get("arn", "")) == pipeline.arn)
-        values = found.assumptions.job(pipeline.job) if pipeline.job else found.assumptions.stack
+        values = found.assumptions.job(pipeline.job)
         pipeline.runs = scheduled + values["extraRunsPerMonth"]
         if pipeline.job:
             found.glue_runs[pipeline.job] = found.glue_runs.get(pipeline.job, 0.0) + pipeline.runs

@@ -145,8 +145,7 @@ def _lambda(lines: _Lines, run: ProgramRun, use: Usage) -> None:
         arn, name = function.outputs.get("arn", ""), function.inputs.get("name", function.name)
         gb = float(function.inputs.get("memorySize", 128)) / 1024
         requests[name] = use.invocations.get(arn, 0.0)
-        seconds[name] = sum(count * gb * use.assumptions.job(job)["lambdaSecondsPerInvocation"] if job else
-                            count * gb * use.assumptions.stack["lambdaSecondsPerInvocation"]
+        seconds[name] = sum(count * gb * use.assumptions.job(job)["lambdaSecondsPerInvocation"]
                             for count, job in use.invocation_sources.get(arn, []))
     if requests:
         lines.add("lambda-requests", "Lambda requests", "requests", "lambda_request", requests,
@@ -262,7 +261,7 @@ def _log_writers(run: ProgramRun, use: Usage, audited: dict[str, float]) -> dict
     for function in run.of_type(FUNCTION):
         group = (function.inputs.get("loggingConfig") or {}).get("logGroup")
         arn = function.outputs.get("arn", "")
-        kb = sum(count * (use.assumptions.job(job) if job else use.assumptions.stack)["lambdaLogKbPerInvocation"]
+        kb = sum(count * use.assumptions.job(job)["lambdaLogKbPerInvocation"]
                  for count, job in use.invocation_sources.get(arn, []))
         if group:
             writers[group] = (kb * 1000 / GB, f"function {function.inputs.get('name')}")
@@ -270,7 +269,7 @@ def _log_writers(run: ProgramRun, use: Usage, audited: dict[str, float]) -> dict
     for pipeline in use.pipelines:
         destination = (pipeline.resource.inputs.get("loggingConfiguration") or {}).get("logDestination", "")
         group = groups.get(destination.removesuffix(":*"))
-        values = use.assumptions.job(pipeline.job) if pipeline.job else use.assumptions.stack
+        values = use.assumptions.job(pipeline.job)
         kb = pipeline.runs * values["stateMachineLogKbPerRun"] if pipeline.log_level == "ALL" else 0.0
         if group:
             writers[group] = (kb * 1000 / GB, f"state machine at log level {pipeline.log_level}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stack_files import ROOT
+from stack_files import shown
 
 from .cost_model import Estimate
 
@@ -14,7 +14,6 @@ MOVED_USD = 0.005
 
 def to_dict(estimate: Estimate) -> dict[str, Any]:
     a = estimate.assumptions
-    shown = a.path.relative_to(ROOT) if a.path.is_relative_to(ROOT) else a.path
     return {
         "stack": estimate.stack, "region": estimate.region, "prices_taken": estimate.prices_taken,
         "total_usd": estimate.total,
@@ -22,7 +21,7 @@ def to_dict(estimate: Estimate) -> dict[str, Any]:
                    "unit_usd": line.unit_usd, "quantity": line.quantity, "usd": line.usd, "basis": line.basis,
                    "parts": [{"subject": p.subject, "quantity": p.quantity, "usd": p.usd} for p in line.parts]}
                   for line in estimate.lines],
-        "assumptions": {"file": str(shown), "stack": a.stack, "jobs": a.job_overrides},
+        "assumptions": {"file": shown(a.path), "stack": a.stack, "jobs": a.job_overrides},
         "large_increase": a.large_increase,
         "runs_a_month": estimate.runs, "free": estimate.free, "not_priced": estimate.not_priced,
         "notes": estimate.notes,
