@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_aws_native as aws_native
 
 from settings import naming
-from settings.schema import GlueJobSettings, OrchestrationSettings, ReleaseSettings
+from settings.schema import GRADUAL_STRATEGIES, GlueJobSettings, OrchestrationSettings, ReleaseSettings
 
 from .asl import PipelineTargets, pipeline_definition
 from .common_resources import encrypted_log_group, service_role_with_policy
@@ -54,7 +54,7 @@ class Deployment:
     @classmethod
     def of(cls, release: ReleaseSettings) -> Deployment:
         kind = DEPLOYMENT_TYPES[release.strategy]
-        if kind in ("CANARY", "LINEAR"):
+        if release.strategy in GRADUAL_STRATEGIES:
             return cls(kind, release.canary_percent, release.canary_bake_minutes)
         return cls(kind)
 
