@@ -91,7 +91,7 @@ pipelines = {
     for job in settings.glue_jobs
 }
 monitoring = Monitoring("monitoring", MonitoringArgs(
-    context=context, thresholds=settings.alarms, topic_arn=alerts.topic_arn, job_monitor=functions["job_monitor"],
+    context=context, thresholds=settings.alarms, topic_arn=alerts.topic_arn,
     functions=functions, function_timeout_seconds=settings.functions.timeout_seconds,
     pipelines=[MonitoredPipeline(job=name, glue_job_name=glue_jobs[name].job_name,
                                  state_machine_arn=pipeline.state_machine_arn) for name, pipeline in pipelines.items()],

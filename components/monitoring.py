@@ -32,9 +32,8 @@ class MonitoringArgs:
     thresholds: AlarmSettings
     # Where alarms send their state changes.
     topic_arn: pulumi.Input[str]
-    # The function Glue job state changes go to (its `live` alias).
-    job_monitor: FunctionRef
-    # Function key -> function, each alarmed on and charted; all share one timeout.
+    # Function key -> function, each alarmed on and charted; all share one timeout. Glue job state changes go to
+    # `job_monitor`'s `live` alias.
     functions: dict[str, FunctionRef]
     function_timeout_seconds: int
     pipelines: list[MonitoredPipeline]
@@ -65,14 +64,14 @@ class Monitoring(pulumi.ComponentResource):
         aws.cloudwatch.EventTarget(
             f"{name}-glue-state-changes-target",
             rule=rule.name,
-            arn=args.job_monitor.alias_arn,
+            arn=args.functions["job_monitor"].alias_arn,
             retry_policy={"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
             opts=child,
         )
         aws.lambda_.Permission(
             f"{name}-glue-state-changes-invoke",
             action="lambda:InvokeFunction",
-            function=args.job_monitor.name,
+            function=args.functions["job_monitor"].name,
             qualifier=ALIAS,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
