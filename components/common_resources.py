@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -55,8 +54,8 @@ def encrypted_log_group(logical_name: str, context: StackContext, *, name: str, 
     )
 
 
-def alert_alarm(logical_name: str, *, name: str, description: str, topic_arn: pulumi.Input[str],
-                tags: Mapping[str, str], opts: pulumi.ResourceOptions, **settings: Any) -> aws.cloudwatch.MetricAlarm:
+def alert_alarm(logical_name: str, context: StackContext, *, name: str, description: str, topic_arn: pulumi.Input[str],
+                opts: pulumi.ResourceOptions, **settings: Any) -> aws.cloudwatch.MetricAlarm:
     """An alarm that tells the stack's alert topic when it fires and when it clears, raised at or above its
     threshold; no data is no evidence (`notBreaching`). `settings`: the metric (or metric queries), period,
     evaluation periods and threshold."""
@@ -68,7 +67,7 @@ def alert_alarm(logical_name: str, *, name: str, description: str, topic_arn: pu
         treat_missing_data="notBreaching",
         alarm_actions=[topic_arn],
         ok_actions=[topic_arn],
-        tags=tags,
+        tags=context.tags,
         opts=opts,
         **settings,
     )

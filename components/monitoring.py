@@ -79,8 +79,8 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         def alarm(logical: str, alarm_name: str, description: str, **metric) -> aws.cloudwatch.MetricAlarm:
-            return alert_alarm(f"{name}-{logical}", name=alarm_name, description=description,
-                               topic_arn=args.topic_arn, tags=context.tags, opts=child,
+            return alert_alarm(f"{name}-{logical}", context, name=alarm_name, description=description,
+                               topic_arn=args.topic_arn, opts=child,
                                period=thresholds.period_seconds, evaluation_periods=thresholds.evaluation_periods,
                                **metric)
 

@@ -175,8 +175,8 @@ class ObjectAccessAlarms(pulumi.ComponentResource):
                 metric_transformation={"name": metric, "namespace": namespace, "value": "1", "default_value": "0"},
                 opts=child,
             )
-            alarm = alert_alarm(f"{name}-{logical}-alarm", name=alarm_name(names, logical), description=description,
-                                topic_arn=args.topic_arn, tags=context.tags, opts=child, namespace=namespace,
+            alarm = alert_alarm(f"{name}-{logical}-alarm", context, name=alarm_name(names, logical),
+                                description=description, topic_arn=args.topic_arn, opts=child, namespace=namespace,
                                 metric_name=metric, statistic="Sum", period=args.thresholds.period_seconds,
                                 evaluation_periods=args.thresholds.evaluation_periods, threshold=threshold)
             alarm_names.append(alarm.name)

@@ -57,8 +57,8 @@ def release_alarms(name: str, args: ReleaseAlarmArgs, opts: pulumi.ResourceOptio
               evaluation_periods: int) -> aws.cloudwatch.MetricAlarm:
         # No execution of the new version yet is no evidence against it (alert_alarm: notBreaching).
         return alert_alarm(
-            f"{name}-{logical}", name=alarm_name, description=description, topic_arn=args.topic_arn,
-            tags=args.context.tags, opts=opts, threshold=1, evaluation_periods=evaluation_periods,
+            f"{name}-{logical}", args.context, name=alarm_name, description=description, topic_arn=args.topic_arn,
+            opts=opts, threshold=1, evaluation_periods=evaluation_periods,
             datapoints_to_alarm=evaluation_periods,
             metric_queries=[*metrics, {"id": "evidence", "expression": expression, "label": description,
                                        "return_data": True}])
