@@ -160,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
         except paths.ChangedFilesError as error:
             return _stop(report, args, exit_codes.USAGE, str(error))
         if args.path == "auto" and changed is not None:  # a change that needs no check needs no engine either
-            # Every job counted as on the check stack: none only when no file touches job code or a job's tests.
+            # Every job counted as on the check stack: none without the engine only when no file touches job code or
+            # a job's tests; what the check stack lacks is decided once its outputs are read (below).
             choice = paths.choose(changed, job_names(), job_names())
             if choice.path == paths.NONE:
                 return _skip(report, choice, args)
@@ -200,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
             return _finish(_fast(check_stack(), pr, jobs, report, progress, args), args)
         if args.command == "run":
             choice = _choose_path(args.path, changed, check_stack)
+            if choice.path == paths.NONE:  # job tests or shared job code, for no job the check stack has
+                return _skip(report, choice, args)
             report.path = choice.to_dict()
             print(f"path: {choice.path}: {choice.reason}", file=sys.stderr)
             if choice.path == paths.FAST:

@@ -146,6 +146,37 @@ def test_a_documentation_only_change_takes_the_none_path_without_pulumi_or_aws(c
     assert out == (tmp_path / "report.md").read_text() + "\n"
 
 
+@pytest.mark.parametrize(("change", "check_stack_jobs"), [("tests/test_customers_transforms.py", ["orders"]),
+                                                          ("jobs/common/quality.py", [])])
+def test_job_changes_for_no_job_the_check_stack_has_are_skipped_once_its_outputs_are_read(
+        tmp_path, capsys, monkeypatch, change, check_stack_jobs):
+    """The early look counts every job as on the check stack; the check stack's own jobs may still leave nothing to
+    check, and then no PR stack is opened, let alone deployed."""
+    import automation.stacks
+
+    opened = []
+
+    class CheckStackOnly:
+        def __init__(self, name, config=None, tags=None):
+            opened.append(name)
+
+        def outputs(self):
+            return {"glue_jobs": {job: f"data-pipeline-pr-base-{job}" for job in check_stack_jobs}}
+
+    monkeypatch.setattr(pr_cli.shutil, "which", lambda _name: "/usr/local/bin/pulumi")
+    monkeypatch.setattr(pr_cli, "session_for", lambda _profile: None)
+    monkeypatch.setattr(automation.stacks, "AutomationStack", CheckStackOnly)
+    listed = tmp_path / "changed.txt"
+    listed.write_text(f"{change}\n")
+    code = cli.main(["pr", "run", "--pr", "7", "--creator", "me", "--changed-files", str(listed),
+                     *reports(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == exit_codes.OK, err
+    assert opened == ["pr-base"] and err.rstrip().endswith("nothing to check")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["outcome"] == "skipped" and report["path"]["path"] == "none"
+
+
 @pytest.mark.parametrize("change", ["components/data_lake.py", "jobs/common/quality.py", "jobs/__init__.py",
                                     "jobs/orders/transforms.py", "tests/test_orders_transforms.py"])
 def test_a_change_to_deployed_or_job_code_still_needs_the_pulumi_cli(tmp_path, capsys, no_pulumi_no_aws, change):
