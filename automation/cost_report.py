@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stack_files import shown
 
-from .cost_model import Estimate
+if TYPE_CHECKING:  # the model (the program harness under it) loads only for a cost command
+    from .cost_model import Estimate
 
 # A line whose monthly cost moves by less than half a cent has not moved.
 MOVED_USD = 0.005
