@@ -30,19 +30,20 @@ HELP_COLUMNS = "100"
 def cell(value: Any) -> str:
     """A config value as a table cell, spelt as in a stack file (YAML/JSON): `true`, `""`, `[]`, `G.1X`."""
     text = value if isinstance(value, str) and value else json.dumps(value)
-    return f"`{text}`".replace("|", "\\|")
+    return f"`{text}`"
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table; a `|` inside a cell is escaped here, once for every table."""
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["| " + " | ".join(text.replace("|", "\\|") for text in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def exit_codes() -> str:
     from automation import exit_codes as codes
 
-    return table(["code", "meaning"], [[f"`{code}`", meaning.replace("|", "\\|")] for code, meaning in codes.TABLE])
+    return table(["code", "meaning"], [[f"`{code}`", meaning] for code, meaning in codes.TABLE])
 
 
 def commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
@@ -89,11 +90,11 @@ def configuration() -> str:
     values = {stack: stack_config(stack, ROOT) for stack in stacks}
 
     def description(key: str) -> str:
-        return (declared.get(f"{project}:{key}") or {}).get("description", "").replace("|", "\\|")
+        return (declared.get(f"{project}:{key}") or {}).get("description", "")
 
     keys = table(["key", "type", "default", "allowed", "what it sets"], [
         [f"`{key}`", setting.kind.__name__, "required" if setting.default is None else cell(setting.default),
-         setting.rule.allowed.replace("|", "\\|"), description(key)] for key, setting in fields.items()])
+         setting.rule.allowed, description(key)] for key, setting in fields.items()])
     per_stack = table(["key", *stacks], [
         [f"`{key}`", *(cell(values[stack].get(f"{project}:{key}", setting.default)) for stack in stacks)]
         for key, setting in fields.items()])
@@ -117,7 +118,7 @@ def policies() -> str:
         for policy in getattr(importlib.import_module(f"policies.guardrails.{module.name}"), "POLICIES", []):
             module_of[policy.name] = f"{module.name}.py"
     rows = [[f"`{p.name}`", p.enforcement_level.value, p.severity.value, f"`{module_of.get(p.name, '')}`",
-             p.description.replace("|", "\\|"), (p.remediation_steps or "").replace("|", "\\|").replace("\n", " ")]
+             p.description, (p.remediation_steps or "").replace("\n", " ")]
             for p in guardrails.ALL_POLICIES]
     return table(["policy", "level", "severity", "module", "what it checks", "how to fix"], rows)
 
