@@ -60,6 +60,18 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def every_command(root: argparse.ArgumentParser | None = None) -> list[tuple[str, argparse.ArgumentParser]]:
+    """The root parser, each group's and each command's, with the words after `python -m automation` that reach it,
+    in the order --help lists them (the docs' CLI reference and the tests walk these)."""
+    root = parser() if root is None else root
+    found = [("", root)]
+    for action in root._actions:  # argparse keeps sub-commands only here
+        if isinstance(action, argparse._SubParsersAction):
+            for word, child in action.choices.items():
+                found += [(f"{word} {words}".strip(), below) for words, below in every_command(child)]
+    return found
+
+
 def _end_with_exit_codes(command: argparse.ArgumentParser) -> None:
     command.epilog, command.formatter_class = exit_codes.describe(), argparse.RawDescriptionHelpFormatter
 

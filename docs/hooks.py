@@ -8,7 +8,6 @@ and the stack files), and every policy of the pack with its level and fix (polic
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -46,23 +45,13 @@ def exit_codes() -> str:
     return table(["code", "meaning"], [[f"`{code}`", meaning] for code, meaning in codes.TABLE])
 
 
-def commands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
-    """The parser and every parser under it, depth first, in the order `--help` lists them."""
-    found = [parser]
-    for action in parser._actions:  # argparse keeps sub-commands only here
-        if isinstance(action, argparse._SubParsersAction):
-            for child in dict.fromkeys(action.choices.values()):  # aliases map to the same parser
-                found += commands(child)
-    return found
-
-
 def cli() -> str:
-    from automation.cli import parser as build
+    from automation.cli import every_command
 
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_COLUMNS
     try:
-        sections = [f"### `{p.prog}`\n\n```text\n{p.format_help().rstrip()}\n```" for p in commands(build())]
+        sections = [f"### `{p.prog}`\n\n```text\n{p.format_help().rstrip()}\n```" for _, p in every_command()]
     finally:
         if previous is None:
             del os.environ["COLUMNS"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import functools
 import io
 import json
 import re
@@ -35,28 +36,17 @@ COMMANDS = {
 }
 
 
-def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return dict(action.choices)
-
-
-def every_parser() -> Iterator[tuple[str, argparse.ArgumentParser]]:
-    """The root, each group and each command, with the words that reach it."""
-    root = cli.parser()
-    yield "", root
-    for group, group_parser in subcommands(root).items():
-        yield group, group_parser
-        for command, command_parser in subcommands(group_parser).items():
-            yield f"{group} {command}", command_parser
-
-
 def test_the_groups_and_commands_are_the_contracts():
-    groups = subcommands(cli.parser())
-    assert {group: set(subcommands(parser)) for group, parser in groups.items()} == COMMANDS
+    found: dict[str, set[str]] = {}
+    for words, _ in cli.every_command():
+        group, _, command = words.partition(" ")
+        if group:
+            found.setdefault(group, set()).update({command} - {""})
+    assert found == COMMANDS
 
 
 def test_every_help_ends_with_the_one_exit_code_table():
-    parsers = list(every_parser())
+    parsers = list(cli.every_command())
     assert len(parsers) == 1 + len(COMMANDS) + sum(map(len, COMMANDS.values()))
     table = exit_codes.describe()
     for words, parser in parsers:
@@ -92,7 +82,7 @@ def reports(tmp_path: Path) -> list[str]:
 
 
 def with_commit() -> list[tuple[str, argparse.ArgumentParser]]:
-    return [(words, parser) for words, parser in every_parser()
+    return [(words, parser) for words, parser in cli.every_command()
             if any("--commit" in action.option_strings for action in parser._actions)]
 
 
@@ -275,7 +265,7 @@ def documented_commands() -> Iterator[tuple[str, int, list[str]]]:
             sources += [(where, line, text) for line, text in python_texts(path)]
         elif path.is_file() and path.suffix in (".md", ".yaml", ".json"):
             sources.append((where, 1, path.read_text()))
-    for words, parser in every_parser():  # below the usage line argparse writes itself
+    for words, parser in cli.every_command():  # below the usage line argparse writes itself
         usage, text = parser.format_usage(), parser.format_help()
         assert text.startswith(usage)
         sources.append((f"python -m automation {words} --help".replace("  ", " "), usage.count("\n") + 1,
@@ -289,6 +279,12 @@ def documented_commands() -> Iterator[tuple[str, int, list[str]]]:
     yield from workflow_commands()
 
 
+@functools.cache
+def real_parser() -> argparse.ArgumentParser:
+    """Built once: parsing (or asking for --help) leaves a parser as it was."""
+    return cli.parser()
+
+
 def refusal(argv: list[str]) -> str | None:
     """Why the real parser refuses argv, or None (a --help counts as accepted). Words without an option name a
     command (`python -m automation release status` lists ...): it must exist; a group that was a verb (`release`)
@@ -300,7 +296,7 @@ def refusal(argv: list[str]) -> str | None:
     errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
-            cli.parser().parse_args(argv)
+            real_parser().parse_args(argv)
     except SystemExit as done:
         return errors.getvalue().strip().splitlines()[-1] if done.code else None
     return None
