@@ -3,6 +3,7 @@ one reference rather than its name and ARN apart, and few fields (PipelineArgs o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import fields, is_dataclass
 
 import pytest
@@ -21,8 +22,9 @@ WITHOUT_STACK = {"SecureBucketArgs"}
 STACK_VALUES = {field.name for field in fields(StackContext)}
 
 
+@functools.cache
 def component_args() -> dict[str, type]:
-    """Every Args dataclass defined in the components package, by name."""
+    """Every Args dataclass defined in the components package, by name (one walk of the package)."""
     return {cls.__name__: cls for cls in classes_defined_in(components)
             if cls.__name__.endswith("Args") and is_dataclass(cls)}
 
