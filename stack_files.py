@@ -65,9 +65,13 @@ def stack_names(root: Path = ROOT) -> list[str]:
     return [stack for stack in SHIPPED_STACKS if stack in found] + sorted(found - set(SHIPPED_STACKS))
 
 
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
     """Namespaced config (`data-pipeline:logRetentionDays` -> value) with project defaults applied."""
-    return {**project_defaults(root), **config_section(root / f"Pulumi.{stack}.yaml")}
+    return {**project_defaults(root), **config_section(stack_file(stack, root))}
 
 
 def as_engine_config(config: dict[str, Any]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-from stack_files import ROOT, StackFileError, config_section
+from stack_files import StackFileError, config_section
 
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 # What botocore answers when the session's credentials ran out mid-command.
@@ -19,10 +19,6 @@ EXPIRED_CODES = ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "Inv
 
 class AwsSetupMissing(RuntimeError):
     """No region, no credentials (or expired ones): the message says which and how to provide it."""
-
-
-def stack_file(stack: str) -> Path:
-    return ROOT / f"Pulumi.{stack}.yaml"
 
 
 def stack_file_region(path: Path) -> str | None:

@@ -30,9 +30,10 @@ import boto3
 
 from components.release_info import COMMIT, COMMIT_VARIABLE
 from settings.validation import STACK_NAME
+from stack_files import stack_file, stack_names
 
 from . import exit_codes
-from .aws_setup import AwsSetupMissing, session_for, setup_problem, stack_file
+from .aws_setup import AwsSetupMissing, session_for, setup_problem
 from .health_check import HealthCheck
 from .progress import Progress
 from .release import ReleaseController, ReleaseReport, RollbackIncomplete, rollback, status
@@ -98,9 +99,8 @@ def add_data_commands(commands: argparse._SubParsersAction) -> None:
 def _check_stack(stack: str) -> str | None:
     if not STACK_NAME.match(stack):
         return f"--stack {stack!r}: must match {STACK_NAME.pattern}"
-    if not (ROOT / f"Pulumi.{stack}.yaml").is_file():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in ROOT.glob("Pulumi.*.yaml"))
-        return f"--stack {stack!r}: no Pulumi.{stack}.yaml in {ROOT}; stacks: {', '.join(known)}"
+    if not stack_file(stack).is_file():
+        return f"--stack {stack!r}: no Pulumi.{stack}.yaml in {ROOT}; stacks: {', '.join(sorted(stack_names()))}"
     return None
 
 

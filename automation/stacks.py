@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 from bootstrap.documents import STATE_ROOT, stack_secrets_provider
 from settings.schema import PROJECT
+from stack_files import stack_file
 
 from .locks import backend_locks, clear_stale_locks
 
@@ -169,7 +170,7 @@ class AutomationStack:
 
         if not hold_aliases:
             return up()
-        with stack_file_restored(ROOT / f"Pulumi.{self.name}.yaml"):
+        with stack_file_restored(stack_file(self.name, ROOT)):  # the workspace's own
             self._stack.set_config(HOLD_ALIASES, self._auto.ConfigValue(value="true"))
             up()
 
