@@ -19,7 +19,7 @@ from typing import Any
 from . import exit_codes
 from .health_check import HealthCheckFailed, HealthResult
 from .interrupts import Interrupts, signals
-from .phases import Interrupted, PhaseFailed, run_phase
+from .phases import Interrupted, PhaseFailed, interrupted_phase, run_phase
 from .progress import Progress
 from .report import Report
 from .stacks import PrStack
@@ -63,7 +63,8 @@ class Lifecycle:
                 report.outcome, report.exit_code = "passed", EXIT_PASSED
         except Interrupted as interrupted:
             report.outcome, report.exit_code = "interrupted", exit_codes.INTERRUPTED
-            report.failure = f"interrupted by {interrupted} during {self._running_phase()}"
+            during = interrupted_phase(report.phases.values(), "start-up")
+            report.failure = f"interrupted by {interrupted} during {during}"
         except PhaseFailed as failed:
             report.outcome = "failed"
             report.exit_code = EXIT_DEPLOY_FAILED if failed.phase == "deploy" else EXIT_CHECK_FAILED
@@ -89,10 +90,6 @@ class Lifecycle:
         the run phase like a failed pipeline does)."""
         checker = self.health_check(self.stack.outputs())
         return checker, checker.execute()
-
-    def _running_phase(self) -> str:
-        running = [p.name for p in self.report.phases.values() if p.status == "interrupted"]
-        return running[0] if running else "start-up"
 
     def _ignore_during_teardown(self, signum: int, _frame) -> None:
         self.progress.engine(f"{signal.Signals(signum).name} received: finishing teardown first")

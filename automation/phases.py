@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .progress import Progress
@@ -23,6 +23,11 @@ class PhaseFailed(Exception):
         super().__init__(f"{phase} failed: {error}")
         self.phase = phase
         self.error = error
+
+
+def interrupted_phase(phases: Iterable[Phase], otherwise: str) -> str:
+    """The phase a signal stopped (run_phase marks it), else `otherwise`: where the run was when it came."""
+    return next((phase.name for phase in phases if phase.status == "interrupted"), otherwise)
 
 
 def run_phase(phase: Phase, action: Callable[[], Any], progress: Progress, clock: Callable[[], float]) -> Any:

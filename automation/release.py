@@ -36,7 +36,7 @@ from settings.schema import GRADUAL_STRATEGIES, RELEASE_STRATEGIES
 from . import exit_codes
 from .aws_setup import AwsSetupMissing, setup_problem
 from .interrupts import Interrupts
-from .phases import Interrupted, PhaseFailed, run_phase
+from .phases import Interrupted, PhaseFailed, interrupted_phase, run_phase
 from .progress import Progress
 from .release_client import AliasState, ReleaseClient, ReleaseError, Route, VersionInfo, machine_of, version_number
 from .report import Phase
@@ -182,8 +182,7 @@ class ReleaseController:
             with self.interrupts.guard():
                 return self._release(stack, report)
         except Interrupted as interrupted:
-            during = next((p.name for p in report.phases.values() if p.status == "interrupted"),
-                          "a check between phases")
+            during = interrupted_phase(report.phases.values(), "a check between phases")
             return report.fail("interrupted", exit_codes.INTERRUPTED, (
                 f"interrupted by {interrupted} during {during}: each alias is on its old or its new version "
                 f"(`python -m automation release status --stack {stack.name}`); run the release again to finish it"))
