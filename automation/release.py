@@ -242,7 +242,7 @@ class ReleaseController:
             self._engine(report.phases["move"], lambda: stack.deploy(self.progress.engine))
         except PhaseFailed as error:
             moved = error
-        self._read_back(report, pending, since, settings)
+        self._read_back(report, pending, since)
         self._conclude(report, pending, moved)
 
     def _before_move(self, outputs: Mapping[str, Any], settings: Mapping[str, Any], pending: list[PipelineRelease],
@@ -317,8 +317,7 @@ class ReleaseController:
         if failed:
             raise ReleaseError("; ".join(f"{p.job} ({_short(p.new_version)}): {p.error}" for p in failed))
 
-    def _read_back(self, report: ReleaseReport, pending: list[PipelineRelease], since: datetime,
-                   settings: Mapping[str, Any]) -> None:
+    def _read_back(self, report: ReleaseReport, pending: list[PipelineRelease], since: datetime) -> None:
         """Each alias's routing after the move, and the executions its new version ran since the move began."""
         try:
             for pipeline in report.pipelines.values():
@@ -335,10 +334,10 @@ class ReleaseController:
                 else:
                     pipeline.status = "shifting"
                 pipeline.canary = self.client.executions(pipeline.new_version, since)
-                if settings["strategy"] in GRADUAL_STRATEGIES and not pipeline.canary:
+                if report.strategy in GRADUAL_STRATEGIES and not pipeline.canary:
                     report.warnings.append(
                         f"{pipeline.job}: no canary execution ran during the managed deployment "
-                        f"({settings['canary_percent']} % for {settings['canary_bake_minutes']} min): the alarms "
+                        f"({report.canary_percent} % for {report.canary_bake_minutes} min): the alarms "
                         "judged nothing; watch the first runs of the new version")
         except Exception as error:
             problem = setup_problem(error) or str(error).splitlines()[0]
