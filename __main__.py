@@ -18,8 +18,7 @@ from components.release_info import InvalidReleaseInfo, release_commit
 from components.stack_context import StackContext
 from jobs.common.catalog import load_job
 from policies.guardrails.pulumi_internals import engine_config
-from settings.parse import parse_settings
-from settings.schema import PROJECT
+from settings.parse import parse_stack_config
 from settings.validation import ConfigError
 
 ROOT = Path(__file__).resolve().parent
@@ -29,8 +28,7 @@ BUILD_DIR = ROOT / ".build"
 
 try:
     # The stack's config is read once, here, and validated whole; components receive the settings.
-    settings = parse_settings(pulumi.get_stack(), engine_config(PROJECT), JOBS_DIR,
-                              region=engine_config("aws").get("region"))
+    settings = parse_stack_config(pulumi.get_stack(), engine_config(), JOBS_DIR)
     commit = release_commit(ROOT)
 except (ConfigError, InvalidReleaseInfo) as error:
     # A clean message naming every bad key, instead of a stack trace.

@@ -2,7 +2,8 @@
 and the job scaffold import (downward; never the other way), and importable without the Pulumi SDK.
 
 - schema.py: every stack key (`STACK_FIELDS`: rule, default, field) and the settings dataclasses;
-- parse.py: `parse_settings`, a stack's raw config -> `StackSettings`, or a `ConfigError` naming every problem;
+- parse.py: `parse_settings`, a stack's raw config -> `StackSettings`, or a `ConfigError` naming every problem
+  (`parse_stack_config`: the same from namespaced config, as a stack file or the engine holds it);
 - validation.py: the validation kit (`Field`, `read_fields`, `closest`, ...) the bootstrap's settings reuse;
 - regions.py: `aws:region` against the regions AWS has;
 - job_catalogue.py: the stack's `glueJobs` against the folders under jobs/;

@@ -100,6 +100,14 @@ def _settings(stack: str, values: Mapping[str, Any], jobs: list[GlueJobSettings]
                          **{name: section_types[name](**fields) for name, fields in sections.items()})
 
 
+def parse_stack_config(stack: str, config: Mapping[str, Any], jobs_dir: Path) -> StackSettings:
+    """parse_settings over a stack's whole config as a stack file or the engine holds it: namespaced keys
+    (`data-pipeline:logRetentionDays`, `aws:region`; other namespaces are not the program's)."""
+    prefix = f"{PROJECT}:"
+    raw = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    return parse_settings(stack, raw, jobs_dir, region=config.get("aws:region"))
+
+
 def parse_settings(stack: str, raw: Mapping[str, Any], jobs_dir: Path, *, region: str | None = None) -> StackSettings:
     """Validate raw config (every key of the project's namespace, without it -> value) for `stack`, and its
     `aws:region` when set; raise ConfigError listing all problems. A key left out takes its default (the CLI applies

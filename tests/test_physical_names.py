@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from harness.program import copy_program, run_program
-from settings.parse import parse_settings
+from settings.parse import parse_stack_config
 from settings.physical_names import LIMITS, name_problems, physical_names
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
 from tests.conftest import PR_STACK, P, pr_stack_config_as_deployed
@@ -27,8 +27,7 @@ UNCHECKED = {"aws:lambda/alias:Alias": 128, "aws-native:stepfunctions:StateMachi
 
 
 def settings_of(stack: str, config: dict):
-    raw = {k.removeprefix(P): v for k, v in config.items() if k.startswith(P)}
-    return parse_settings(stack, raw, JOBS_DIR)
+    return parse_stack_config(stack, config, JOBS_DIR)
 
 
 def registered_names(run) -> dict[str, set[str]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from string import Template
 
 from settings.job_catalogue import JOB_NAME
-from settings.parse import parse_settings
+from settings.parse import parse_stack_config
 from settings.schema import GLUE_JOBS_KEY, PROJECT
 from settings.validation import ConfigError
 from stack_files import ROOT, stack_config
@@ -118,10 +118,8 @@ def new_job(name: str, root: Path = ROOT) -> list[Path]:
 
 
 def stack_problems(stack: str, root: Path) -> list[str]:
-    config = stack_config(stack, root)
-    raw = {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")}
     try:
-        parse_settings(stack, raw, root / "jobs", region=config.get("aws:region"))
+        parse_stack_config(stack, stack_config(stack, root), root / "jobs")
     except ConfigError as error:
         return error.problems
     return []

@@ -55,15 +55,13 @@ def deferred_read(error: UnknownValueError) -> str:
 
 # --- pulumi (the program) --------------------------------------------------------------------------------------
 
-def engine_config(namespace: str) -> dict[str, Any]:
-    """Every key the engine passed in `namespace`, known or not (without the `namespace:` prefix) -> its value as
-    the engine passed it (a string; objects as JSON): the SDK's config store, which holds the engine's PULUMI_CONFIG
-    for a CLI run and what `set_all_config` set for mocks and inline programs."""
+def engine_config() -> dict[str, Any]:
+    """Every key the engine passed, known or not (`namespace:key`) -> its value as the engine passed it (a string;
+    objects as JSON): the SDK's config store, which holds the engine's PULUMI_CONFIG for a CLI run and what
+    `set_all_config` set for mocks and inline programs."""
     from pulumi.runtime import config as runtime_config
 
-    store = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{namespace}:"
-    return {key.removeprefix(prefix): value for key, value in store.items() if key.startswith(prefix)}
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
 # --- pulumi (the test harness only) ----------------------------------------------------------------------------
