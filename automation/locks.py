@@ -21,7 +21,7 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from bootstrap.documents import STATE_ROOT
@@ -110,14 +110,22 @@ class FileLocks:
         Path(lock.key).unlink(missing_ok=True)
 
 
-def backend_locks(url: str | None = None) -> LockStore | None:
-    """The lock store of PULUMI_BACKEND_URL when it is a DIY backend (s3://, file://), else None."""
+def s3_backend(url: str | None = None) -> tuple[Any, str] | None:
+    """An S3 client and the bucket of PULUMI_BACKEND_URL (or `url`) when it is an s3:// DIY backend, else None."""
     backend = urlparse(url if url is not None else os.environ.get("PULUMI_BACKEND_URL", ""))
-    if backend.scheme == "s3":
-        import boto3
+    if backend.scheme != "s3":
+        return None
+    import boto3
 
-        region = parse_qs(backend.query).get("region", [None])[0]
-        return S3Locks(boto3.client("s3", region_name=region), backend.netloc)
+    region = parse_qs(backend.query).get("region", [None])[0]
+    return boto3.client("s3", region_name=region), backend.netloc
+
+
+def backend_locks(url: str | None = None) -> LockStore | None:
+    """The lock store of PULUMI_BACKEND_URL (or `url`) when it is a DIY backend (s3://, file://), else None."""
+    if s3 := s3_backend(url):
+        return S3Locks(*s3)
+    backend = urlparse(url if url is not None else os.environ.get("PULUMI_BACKEND_URL", ""))
     if backend.scheme == "file":
         return FileLocks(Path(os.path.expanduser(backend.netloc + backend.path)))
     return None

@@ -9,6 +9,7 @@ uses with its own name as encryption context (bootstrap/documents.py stack_secre
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -18,13 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlparse
 
 from bootstrap.documents import STATE_ROOT, stack_secrets_provider
 from settings.schema import PROJECT
 from stack_files import stack_file
 
-from .locks import backend_locks, clear_stale_locks
+from .locks import backend_locks, clear_stale_locks, s3_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_PACK = ROOT / "policies"
@@ -141,11 +141,12 @@ class AutomationStack:
     def _retry_concurrent(self, operation: str, action: Callable[[], Any]) -> Any:
         """Wait out another update of the same stack (re-runs of one PR), then report it clearly."""
         waited, delay = 0.0, 10.0
+        locks = functools.cache(backend_locks)  # one store (and client) for every retry
         while True:
             try:
                 return action()
             except self._auto.ConcurrentUpdateError as error:
-                cleared, live = clear_stale_locks(backend_locks(), self.name)
+                cleared, live = clear_stale_locks(locks(), self.name)
                 for lock in cleared:
                     print(f"warning: cleared a stale lock of {self.name}: {lock}", file=sys.stderr)
                 if cleared and not live:
@@ -211,12 +212,8 @@ class AutomationBackend:
         self._workspace = auto.LocalWorkspace(work_dir=str(ROOT))
 
     def list_stacks(self) -> list[StackSummary]:
-        backend = urlparse(os.environ.get("PULUMI_BACKEND_URL", ""))
-        if backend.scheme == "s3":
-            import boto3
-
-            region = parse_qs(backend.query).get("region", [None])[0]
-            return s3_stacks(boto3.client("s3", region_name=region), backend.netloc)
+        if s3 := s3_backend():
+            return s3_stacks(*s3)
         return self._workspace.list_stacks(include_all=True)
 
     def tags(self, stack: str) -> dict[str, str]:
