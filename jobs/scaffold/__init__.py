@@ -79,7 +79,8 @@ def new_job(name: str, root: Path = ROOT) -> list[Path]:
         raise ScaffoldError(problem)
     folder, test = root / "jobs" / name, root / "tests" / f"test_{name}_transforms.py"
     snapshots = root / "tests" / "snapshots"
-    originals = {path: path.read_text() for path in [*stack_files(root), *sorted(snapshots.glob("*.json"))]}
+    stacks = {path: path.read_text() for path in stack_files(root)}
+    originals = {**stacks, **{path: path.read_text() for path in sorted(snapshots.glob("*.json"))}}
     try:
         folder.mkdir(parents=True)
         for file_name, text in render(name).items():
@@ -89,14 +90,12 @@ def new_job(name: str, root: Path = ROOT) -> list[Path]:
                                    capture_output=True, text=True)
         if generated.returncode:
             raise ScaffoldError(f"the sample generator failed:\n{generated.stderr.strip()}")
-        for path, text in originals.items():
-            if path.suffix == ".json":
-                continue
+        for path, text in stacks.items():
             try:
                 path.write_text(with_job(text, name))
             except ScaffoldError as error:
                 raise ScaffoldError(f"{path.name}: {error}") from None
-        problems = [f"{path.name}: {problem}" for path in stack_files(root)
+        problems = [f"{path.name}: {problem}" for path in stacks
                     for problem in stack_problems(path.name.removeprefix("Pulumi.").removesuffix(".yaml"), root)]
         if problems:
             raise ScaffoldError("the stacks do not accept the new job:\n" + "\n".join(problems))
