@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import expose
+
 from .documents import GITHUB_OIDC_URL, STS_AUDIENCE
 
 
@@ -23,7 +25,7 @@ class GithubOidc(pulumi.ComponentResource):
     def __init__(self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("data-pipeline-bootstrap:identity:GithubOidc", name, None, opts)
         if args.existing_provider_arn:
-            self.provider_arn = pulumi.Output.from_input(args.existing_provider_arn)
+            provider_arn = pulumi.Output.from_input(args.existing_provider_arn)
         else:
             # No thumbprint: AWS validates GitHub's certificate against its own trusted CAs.
             provider = aws.iam.OpenIdConnectProvider(
@@ -33,5 +35,5 @@ class GithubOidc(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.provider_arn = provider.arn
-        self.register_outputs({"provider_arn": self.provider_arn})
+            provider_arn = provider.arn
+        expose(self, provider_arn=provider_arn)

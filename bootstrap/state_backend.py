@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import expose
 from components.secure_bucket import SecureBucket, SecureBucketArgs
 
 from .documents import STATE_ROOT, Account, secrets_key_policy, state_key_policy
@@ -74,14 +75,9 @@ class StateBackend(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        self.bucket_arn = bucket.arn
-        self.state_key_arn = state_key.arn
-        self.secrets_key_arn = secrets_key.arn
-        self.backend_url = pulumi.Output.concat("s3://", bucket.bucket, "?region=", region)
-        self.secrets_provider = pulumi.Output.concat("awskms://", secrets_alias.name, "?region=", region)
-        self.register_outputs({"bucket_arn": self.bucket_arn, "state_key_arn": self.state_key_arn,
-                               "secrets_key_arn": self.secrets_key_arn, "backend_url": self.backend_url,
-                               "secrets_provider": self.secrets_provider})
+        expose(self, bucket_arn=bucket.arn, state_key_arn=state_key.arn, secrets_key_arn=secrets_key.arn,
+               backend_url=pulumi.Output.concat("s3://", bucket.bucket, "?region=", region),
+               secrets_provider=pulumi.Output.concat("awskms://", secrets_alias.name, "?region=", region))
 
     def _key(self, name: str, purpose: str, description: str, account: pulumi.Output[Account],
              key_policy: Callable[[Account], dict[str, Any]],

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.outputs import expose
 from settings import naming
 from settings.delivery import CHECK_STACK
 
@@ -97,8 +98,7 @@ class WorkflowRole(pulumi.ComponentResource):
             )
             aws.iam.RolePolicyAttachment(f"{name}-{suffix}-attachment", role=role.name, policy_arn=policy.arn,
                                          opts=child)
-        self.arn = role.arn
-        self.register_outputs({"arn": self.arn})
+        expose(self, arn=role.arn)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,4 @@ class PullRequestRoles(pulumi.ComponentResource):
             policy_names=DEPLOYER_POLICIES, max_session_hours=PULL_REQUEST_SESSION_HOURS, tags=args.tags,
         ), opts=child)
 
-        self.pr_stacks_role_arn = stacks.arn
-        self.check_stack_role_arn = check_stack.arn
-        self.register_outputs({"pr_stacks_role_arn": self.pr_stacks_role_arn,
-                               "check_stack_role_arn": self.check_stack_role_arn})
+        expose(self, pr_stacks_role_arn=stacks.arn, check_stack_role_arn=check_stack.arn)
