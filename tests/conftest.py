@@ -35,8 +35,12 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "DataPipelineTest")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "data-pipeline-test")
 # Every JVM a test starts (the Spark session's, and those of the CLIs run in subprocesses, which inherit this) lives
 # seconds on small data: the C1 compiler alone and the serial collector (no C2 or parallel GC threads) cut its CPU
-# time by a third to two fifths. Spark's launcher adds SPARK_SUBMIT_OPTS to the driver JVM's command line.
-os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+# time by a third to two fifths. Spark's launcher adds SPARK_SUBMIT_OPTS to the driver JVM's command line, and Spark
+# reads `-Dspark.*` properties as settings: on tens of rows, compiling each query's generated Java costs more than
+# it saves, so test JVMs evaluate expressions interpreted (Spark's own fallback, the same results; a run of a job
+# takes about a third less time).
+os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC "
+                      "-Dspark.sql.codegen.wholeStage=false -Dspark.sql.codegen.factoryMode=NO_CODEGEN")
 
 # --- tiers -------------------------------------------------------------------------------------------------------
 
@@ -231,7 +235,8 @@ def spark(tmp_path_factory):
     from jobs.common.local import local_session
 
     session = local_session("data-pipeline-tests", cores=2, warehouse=tmp_path_factory.mktemp("warehouse"))
-    session.conf.set("spark.sql.shuffle.partitions", "2")
+    # One shuffle partition: tens of rows per query, and one task per stage instead of two.
+    session.conf.set("spark.sql.shuffle.partitions", "1")
     # Re-planning each query as its stages finish pays on large data only: off, a test's run of the job (some
     # 30 tiny queries) takes about an eighth less CPU. Results never depend on it, only the physical plan does.
     session.conf.set("spark.sql.adaptive.enabled", "false")

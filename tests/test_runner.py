@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from pyspark.sql import DataFrame
 
 from jobs.common import iceberg, local, sample
 from jobs.common.catalog import job_names
+from jobs.common.definition import transform
 from jobs.common.outputs import OutputPaths
 from jobs.common.runner import PUBLISH_ATTEMPTS, PublishConflict, QualityCheckFailed, RunOptions, run
 from jobs.common.table import CuratedTable, MainMoved, MissingTable, concurrent_commit
@@ -19,6 +21,7 @@ from jobs.orders import sample_data
 from jobs.orders.job import JOB
 from jobs.orders.sample_data import SAMPLE_ROWS
 from stack_files import ROOT
+from tests.conftest import text_lines
 
 pytestmark = pytest.mark.tier("spark")
 
@@ -49,6 +52,15 @@ def table_of(spark, database: str) -> CuratedTable:
     return CuratedTable(spark, database, "orders")
 
 
+def seeded(spark, database: str, lines_: DataFrame) -> CuratedTable:
+    """The orders table holding the curated rows of these lines, as a published run leaves it: where a test's
+    subject is the run after, a plain append costs a few queries instead of a whole run's thirty."""
+    table = table_of(spark, database)
+    table.ensure(JOB.curated_schema, JOB.partition_column, create=True)
+    transform(JOB, lines_).curated.writeTo(table.name).append()
+    return table
+
+
 def row(spark, database: str, order_id: str) -> list[dict]:
     return [r.asDict() for r in spark.table(f"curated.{database}.orders").where(f"order_id = '{order_id}'").collect()]
 
@@ -69,11 +81,14 @@ def test_sample_late_update_sample_again_and_a_failing_batch_keep_every_row(spar
     assert table.rows() == 128 and update.merge == {"inserted": 0, "updated": 1, "unchanged": 0}
     assert row(spark, database, "o-00000001")[0]["status"] == "SHIPPED"
 
+    snapshots = spark.sql(f"SELECT count(*) AS n FROM curated.{database}.orders.snapshots").first()["n"]
     again = run_orders(spark, database, SAMPLE, tmp_path, "again")
-    assert table.rows() == 128 and again.merge["updated"] == 0, "an older row never replaces a newer one"
-    assert row(spark, database, "o-00000001")[0]["status"] == "SHIPPED"
+    assert again.merge == {"inserted": 0, "updated": 0, "unchanged": 128} and again.conflicts == 0, (
+        "a rerun changes nothing, and an older row never replaces a newer one")
+    assert table.rows() == 128 and row(spark, database, "o-00000001")[0]["status"] == "SHIPPED"
     published = table.snapshot()
     assert again.table["snapshot_after"] == again.table["snapshot_before"] == published, "nothing changed"
+    assert spark.sql(f"SELECT count(*) AS n FROM curated.{database}.orders.snapshots").first()["n"] == snapshots
 
     with pytest.raises(QualityCheckFailed, match="quarantine_ratio") as failed:
         run_orders(spark, database, bad_batch(tmp_path / "bad.jsonl"), tmp_path, "bad")
@@ -86,18 +101,8 @@ def test_sample_late_update_sample_again_and_a_failing_batch_keep_every_row(spar
     assert branches(spark, database) == ["main"]
 
 
-def test_a_rerun_of_the_same_input_changes_nothing(spark, database, tmp_path):
-    run_orders(spark, database, SAMPLE, tmp_path, "one")
-    table = table_of(spark, database)
-    snapshots = spark.sql(f"SELECT count(*) AS n FROM curated.{database}.orders.snapshots").first()["n"]
-    rerun = run_orders(spark, database, SAMPLE, tmp_path, "two")
-    assert rerun.merge == {"inserted": 0, "updated": 0, "unchanged": 128} and rerun.conflicts == 0
-    assert spark.sql(f"SELECT count(*) AS n FROM curated.{database}.orders.snapshots").first()["n"] == snapshots
-    assert table.rows() == 128
-
-
 def test_a_row_whose_partition_value_changes_moves_partition(spark, database, tmp_path):
-    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    seeded(spark, database, text_lines(spark, ORDER))
     moved = {**ORDER, "order_ts": "2026-11-05T10:00:00Z", "updated_at": "2026-11-06T00:00:00Z"}
     run_orders(spark, database, lines(tmp_path / "b.jsonl", moved), tmp_path, "b")
     (only,) = row(spark, database, "o-00000001")
@@ -106,28 +111,28 @@ def test_a_row_whose_partition_value_changes_moves_partition(spark, database, tm
     assert [(str(r["day"]), r["record_count"]) for r in files.collect()] == [("2026-11-05", 1)], "no stale copy"
 
 
-@pytest.mark.parametrize("order", ["forward", "backward"])
-def test_a_tie_of_different_rows_is_a_counted_conflict_settled_by_content(spark, database, tmp_path, order):
-    low, high = {**ORDER, "unit_price": "10.00"}, {**ORDER, "unit_price": "20.00"}
-    batch = [low, high] if order == "forward" else [high, low]
+def test_a_tie_of_different_rows_is_a_counted_conflict_settled_by_content_and_duplicates_are_not(spark, database,
+                                                                                                 tmp_path):
+    """One batch: a tie low-then-high, a tie high-then-low, and a line twice (identical rows: no conflict)."""
+    def versions(order_id: str) -> tuple[dict, dict]:
+        return {**ORDER, "order_id": order_id, "unit_price": "10.00"}, {**ORDER, "order_id": order_id,
+                                                                         "unit_price": "20.00"}
+
+    (forward_low, forward_high), (backward_low, backward_high) = versions("o-forward"), versions("o-backward")
+    batch = [forward_low, forward_high, backward_high, backward_low, ORDER, ORDER]
     report = run_orders(spark, database, lines(tmp_path / "tie.jsonl", *batch), tmp_path, "tie")
-    assert report.conflicts == 1
+    assert (report.conflicts, report.curated_rows, report.superseded_rows) == (2, 3, 3)
     # The greater row as JSON: "unit_price":20.0 sorts after "unit_price":10.0, whichever came first.
-    assert str(row(spark, database, "o-00000001")[0]["unit_price"]) == "20.00"
+    for order_id in ("o-forward", "o-backward"):
+        assert str(row(spark, database, order_id)[0]["unit_price"]) == "20.00"
     # Across runs too: the table's row against a new batch's row with the same updated_at.
-    again = run_orders(spark, database, lines(tmp_path / "low.jsonl", low), tmp_path, "low")
+    again = run_orders(spark, database, lines(tmp_path / "low.jsonl", forward_low), tmp_path, "low")
     assert again.conflicts == 1 and again.merge == {"inserted": 0, "updated": 0, "unchanged": 1}
-    assert str(row(spark, database, "o-00000001")[0]["unit_price"]) == "20.00"
-
-
-def test_identical_duplicates_are_not_conflicts(spark, database, tmp_path):
-    report = run_orders(spark, database, lines(tmp_path / "dup.jsonl", ORDER, ORDER), tmp_path, "dup")
-    assert report.conflicts == 0 and report.curated_rows == 1 and report.superseded_rows == 1
+    assert str(row(spark, database, "o-forward")[0]["unit_price"]) == "20.00"
 
 
 def test_a_run_with_no_input_line_succeeds_and_says_so(spark, database, tmp_path):
-    run_orders(spark, database, SAMPLE, tmp_path, "first")
-    before = table_of(spark, database).snapshot()
+    before = seeded(spark, database, text_lines(spark, ORDER)).snapshot()
     empty = spark.createDataFrame([], "value string")
     options = RunOptions(source_path="-", target_path=str(tmp_path), run_id="empty", database=database,
                          table="orders")
@@ -146,8 +151,7 @@ def test_the_local_cli_runs_an_empty_file_as_no_new_input(spark, tmp_path, capsy
 
 
 def test_a_health_check_audits_on_a_branch_it_removes_and_never_publishes(spark, database, tmp_path):
-    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
-    table = table_of(spark, database)
+    table = seeded(spark, database, text_lines(spark, ORDER))
     before = table.snapshot()
     report = run_orders(spark, database, SAMPLE, tmp_path, "hc", health_check=True)
     assert report.passed and report.table["branch"] == "check_hc" and not report.table["published"]
@@ -162,7 +166,7 @@ def test_a_health_check_audits_on_a_branch_it_removes_and_never_publishes(spark,
 def test_a_run_whose_main_moved_merges_again_and_loses_no_row(spark, database, tmp_path, monkeypatch):
     """Two runs of one table at once: the second to publish finds `main` moved, merges again on it, and the
     table holds both runs' rows."""
-    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
+    seeded(spark, database, text_lines(spark, ORDER))
     concurrent = lines(tmp_path / "c.jsonl", {**ORDER, "order_id": "o-concurrent"})
     publish, calls, others = CuratedTable.publish, [], []
 
@@ -231,8 +235,7 @@ def test_which_refusals_are_a_concurrent_commit(message, concurrent):
 
 
 def test_a_run_that_never_wins_the_race_publishes_nothing_and_fails(spark, database, tmp_path, monkeypatch):
-    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
-    before = table_of(spark, database).snapshot()
+    before = seeded(spark, database, text_lines(spark, ORDER)).snapshot()
 
     def main_always_moved(self, branch):
         raise MainMoved("Cannot fast-forward: main is not an ancestor of the branch")
@@ -244,8 +247,7 @@ def test_a_run_that_never_wins_the_race_publishes_nothing_and_fails(spark, datab
 
 
 def test_a_run_that_dies_mid_merge_leaves_main_and_no_branch(spark, database, tmp_path, monkeypatch):
-    run_orders(spark, database, lines(tmp_path / "a.jsonl", ORDER), tmp_path, "a")
-    before = table_of(spark, database).snapshot()
+    before = seeded(spark, database, text_lines(spark, ORDER)).snapshot()
 
     def dies(*_args, **_kwargs):
         raise RuntimeError("executor lost")
@@ -293,15 +295,12 @@ def test_a_folder_source_is_read_with_every_file_of_its_tree(spark, database, tm
     assert (report.input_rows, report.curated_rows, report.quarantined_rows) == (3, 3, 0)
 
 
-def test_local_cli_reports_each_run_and_the_table_rows_runs_accumulate_in(tmp_path):
-    """As a user runs it, in one process per run: the report accounts for every line, says what happened to the
-    table and ends with its row count; a second process run into the same warehouse merges into the same table;
-    Spark's start-up warnings stay hidden. (A rerun's report: the in-process test below, a JVM start cheaper.)"""
-    def cli(*arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "jobs.common.local", "orders", "--target", str(tmp_path),
-                               *arguments], cwd=ROOT, capture_output=True, text=True, timeout=300)
-
-    done = cli("--run-id", "cli")
+def test_local_cli_reports_the_run_and_the_table_rows_as_a_user_runs_it(tmp_path):
+    """As a user runs it, in a process of its own: the report accounts for every line, says what happened to the
+    table and ends with its row count; Spark's start-up warnings stay hidden (only a fresh JVM shows that). Runs that
+    accumulate into one warehouse, and a rerun's report: the in-process tests below, a JVM start cheaper each."""
+    done = subprocess.run([sys.executable, "-m", "jobs.common.local", "orders", "--target", str(tmp_path),
+                           "--run-id", "cli"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert (f"input lines: {SAMPLE_COUNTS.lines} = curated {SAMPLE_COUNTS.curated} + quarantined "
@@ -311,23 +310,22 @@ def test_local_cli_reports_each_run_and_the_table_rows_runs_accumulate_in(tmp_pa
     paths = OutputPaths.of(str(tmp_path / "_runs" / "orders"), "cli")
     assert f"quality result  {paths.quality_result}" in done.stdout
     assert done.stdout.rstrip().endswith("table rows: 128")
-    late = lines(tmp_path / "late.jsonl", {**ORDER, "order_id": "o-late"})
-    second = cli("--source", str(late))
-    assert second.returncode == 0, second.stderr
-    assert second.stdout.rstrip().endswith("table rows: 129")
 
 
-def test_local_cli_says_when_a_rerun_had_nothing_newer(spark, database, tmp_path, capsys, monkeypatch):
+def test_local_cli_runs_accumulate_in_the_table_and_a_rerun_says_it_had_nothing_newer(spark, database, tmp_path,
+                                                                                       capsys, monkeypatch):
     monkeypatch.setattr(iceberg, "LOCAL_DATABASE", database)  # a table of this test's own in the session's warehouse
+    seeded(spark, database, text_lines(spark, ORDER))
     late = lines(tmp_path / "late.jsonl", {**ORDER, "order_id": "o-late"})
     arguments = ["orders", "--source", str(late), "--target", str(tmp_path / "wh")]
     assert local.main(arguments) == 0
-    assert f"curated table   {database}.orders (partitioned by order_date): published snapshot " in (
-        capsys.readouterr().out)
+    first = capsys.readouterr().out
+    assert f"curated table   {database}.orders (partitioned by order_date): published snapshot " in first
+    assert first.rstrip().endswith("table rows: 2"), "merged into the rows already there"
     assert local.main(arguments) == 0
     again = capsys.readouterr().out
     assert f"curated table   {database}.orders: nothing newer in the batch, still at snapshot " in again
-    assert again.rstrip().endswith("table rows: 1")
+    assert again.rstrip().endswith("table rows: 2")
 
 
 def test_local_cli_says_when_curated_data_was_not_published(spark, tmp_path, capsys):
