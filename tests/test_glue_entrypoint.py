@@ -113,11 +113,12 @@ def declared(spark, database: str, job: str = "orders") -> CuratedTable:
     return table
 
 
-def test_glue_run_starts_the_context_with_the_glue_catalog(glue, database, tmp_path, monkeypatch):
+def test_glue_run_starts_the_context_with_the_glue_catalog_reads_with_bookmarks_publishes_and_commits(
+        glue, database, tmp_path, monkeypatch, capsys):
     """The Iceberg extensions are read when the context starts: the entrypoint passes the Glue catalog's settings
-    to the context it starts, before the job initialises."""
-    declared(glue.spark, database)
-    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "true", database))
+    to the context it starts, before the job initialises. A passing run publishes and then commits the bookmark."""
+    table = declared(glue.spark, database)
+    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "false", database))
     glue_entrypoint.main(JOB)
     assert glue.started_before_init
     settings, expected = glue.spark_settings, iceberg.glue_settings(warehouse=str(tmp_path), kms_key_arn=KEY_ARN)
@@ -127,12 +128,6 @@ def test_glue_run_starts_the_context_with_the_glue_catalog(glue, database, tmp_p
     assert settings["spark.sql.catalog.curated.io-impl"] == "org.apache.iceberg.aws.s3.S3FileIO"
     assert (settings["spark.sql.catalog.curated.s3.sse.type"], settings["spark.sql.catalog.curated.s3.sse.key"]) == (
         "kms", KEY_ARN)
-
-
-def test_glue_run_reads_with_bookmarks_publishes_and_commits(glue, database, tmp_path, monkeypatch, capsys):
-    table = declared(glue.spark, database)
-    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "false", database))
-    glue_entrypoint.main(JOB)
     assert glue.committed
     assert glue.initialised_with[0] == "data-pipeline-dev-orders"
     assert glue.read_options["transformation_ctx"] == "source_lines", "bookmarks need a transformation_ctx"
@@ -155,22 +150,17 @@ def test_a_failed_audit_fails_the_run_without_committing(glue, database, tmp_pat
     assert not glue.committed and table.snapshot() is None
 
 
-def test_a_run_with_no_new_input_commits_and_says_so(glue, database, tmp_path, monkeypatch, capsys):
-    declared(glue.spark, database)
+@pytest.mark.parametrize("job", REPOSITORY_JOBS)
+def test_each_jobs_glue_entrypoint_runs_its_own_job_and_a_run_with_no_new_input_commits(glue, database, job, tmp_path,
+                                                                                       monkeypatch, capsys):
+    """The script Glue runs, as Glue runs it: a copied entrypoint still importing another job's module would
+    silently run that job's code under this job's name. With no new input the run passes, says so and commits the
+    bookmark. (A run's work on data: the tests above and tests/test_jobs.py's run of each job's sample.)"""
+    declared(glue.spark, database, job)
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "empty.jsonl").write_text("")
-    monkeypatch.setattr(sys, "argv", glue_argv(tmp_path / "in", tmp_path / "out", "false", database))
-    glue_entrypoint.main(JOB)
-    assert glue.committed and json.loads(capsys.readouterr().out)["no_new_input"] is True
-
-
-@pytest.mark.parametrize("job", REPOSITORY_JOBS)
-def test_each_jobs_glue_entrypoint_runs_its_own_job(glue, database, job, tmp_path, monkeypatch, capsys):
-    """The script Glue runs, as Glue runs it: a copied entrypoint still importing another job's module would
-    silently run that job's code under this job's name."""
-    declared(glue.spark, database, job)
-    monkeypatch.setattr(sys, "argv", glue_argv(Path(load_job(job).sample_path), tmp_path, "true", database, job))
+    monkeypatch.setattr(sys, "argv", glue_argv(tmp_path / "in", tmp_path / "out", "false", database, job))
     runpy.run_path(str(JOBS_DIR / job / "glue_main.py"), run_name="__main__")
     report = json.loads(capsys.readouterr().out)
-    assert report["job"] == job and report["passed"]
+    assert report["job"] == job and report["passed"] and report["no_new_input"]
     assert glue.initialised_with[0] == f"data-pipeline-dev-{job}" and glue.committed
