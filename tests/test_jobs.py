@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from jobs.common import iceberg, local
 from jobs.common.catalog import load_job, sample_module
 from jobs.common.definition import REJECTION_REASON, transform
-from jobs.common.local import run_local
 from jobs.common.outputs import OutputPaths
-from jobs.common.runner import RunOptions
 from jobs.common.table import CuratedTable
 from tests.conftest import REPOSITORY_JOBS
 
@@ -54,19 +53,24 @@ def test_a_generated_input_splits_into_the_counts_it_was_generated_with(spark, j
 
 @pytest.mark.tier("spark")
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
-def test_a_run_on_the_sample_passes_publishes_and_accounts_for_every_line(spark, database, tmp_path, job):
+def test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line(spark, database, tmp_path, job, capsys,
+                                                                             monkeypatch):
+    """`python -m jobs.common.local JOB`, the command the scaffold tells a new job's author to run."""
+    monkeypatch.setattr(iceberg, "LOCAL_DATABASE", database)  # a table of this test's own in the session's warehouse
     definition, module = load_job(job), sample_module(job)
     _, counts = module.generate(module.SAMPLE_ROWS)
-    report = run_local(spark, definition, RunOptions(source_path=definition.sample_path, target_path=str(tmp_path),
-                                                     run_id="r1", database=database, table=job, create_table=True))
-    assert report.passed and report.table["published"]
-    assert (report.input_rows, report.curated_rows, report.quarantined_rows, report.superseded_rows) == (
-        counts.lines, counts.curated, counts.quarantined, counts.superseded)
-    paths = OutputPaths.of(str(tmp_path), "r1")
+    assert local.main([job, "--target", str(tmp_path), "--run-id", "r1"]) == 0
+    printed = capsys.readouterr().out
+    assert (f"input lines: {counts.lines} = curated {counts.curated} + quarantined {counts.quarantined} + "
+            f"superseded {counts.superseded}") in printed
+    assert "overall: PASSED" in printed and printed.rstrip().endswith(f"table rows: {counts.curated}")
+    paths = OutputPaths.of(str(tmp_path / "_runs" / job), "r1")
     table = CuratedTable(spark, database, job)
     assert table.partition_columns() == [definition.partition_column]
     assert table.rows() == counts.curated
     assert spark.read.json(paths.quarantine).count() == counts.quarantined
     result = json.loads(Path(paths.quality_result).read_text())
-    assert result["passed"] is True and result["run_id"] == "r1" and result["superseded_rows"] == counts.superseded
+    assert result["passed"] is True and result["run_id"] == "r1" and result["table"]["published"]
+    assert (result["input_rows"], result["curated_rows"], result["quarantined_rows"], result["superseded_rows"]) == (
+        counts.lines, counts.curated, counts.quarantined, counts.superseded)
     assert result["quarantine_reasons"] == dict(sorted(counts.rejected.items()))
