@@ -63,8 +63,12 @@ def test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line(spa
     printed = capsys.readouterr().out
     assert (f"input lines: {counts.lines} = curated {counts.curated} + quarantined {counts.quarantined} + "
             f"superseded {counts.superseded}") in printed
-    assert "overall: PASSED" in printed and printed.rstrip().endswith(f"table rows: {counts.curated}")
+    assert f"merge: {counts.curated} inserted, 0 updated, 0 unchanged" in printed and "overall: PASSED" in printed
+    assert (f"curated table   {database}.{job} (partitioned by {definition.partition_column}): published snapshot "
+            in printed)
     paths = OutputPaths.of(str(tmp_path / "_runs" / job), "r1")
+    assert f"quality result  {paths.quality_result}" in printed
+    assert printed.rstrip().endswith(f"table rows: {counts.curated}")
     table = CuratedTable(spark, database, job)
     assert table.partition_columns() == [definition.partition_column]
     assert table.rows() == counts.curated
