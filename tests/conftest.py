@@ -101,13 +101,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def xdist_group(item) -> str | None:
-    """Which tests `make test`'s workers (pytest-xdist, `--dist loadgroup`) run in one process: every Spark test
-    (one session, one JVM: a second JVM costs its start and warm-up again, while spreading the Spark tests gained no
-    wall time), and a module's tests that share a module-scoped fixture (made once, not once per worker). The
-    largest group goes first, so the Spark tests fill one worker and the rest the other. Other tests go wherever a
-    worker is free."""
-    if "spark" in item.fixturenames:
-        return "spark"
+    """Which tests `make test`'s workers (pytest-xdist, `--dist loadgroup`) run in one process: a module's tests that
+    share a module-scoped fixture (made once, not once per worker). Other tests go wherever a worker is free, Spark
+    tests too: each worker starts its own Spark session, whose start and warm-up (some 10 s) costs less than
+    leaving the Spark tests to one worker while the other idles."""
     definitions = item._fixtureinfo.name2fixturedefs  # pytest has no public view of a test's fixtures' scopes
     if any(defs[-1].scope == "module" for defs in definitions.values()):
         return item.module.__name__

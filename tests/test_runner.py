@@ -52,12 +52,12 @@ def table_of(spark, database: str) -> CuratedTable:
     return CuratedTable(spark, database, "orders")
 
 
-def seeded(spark, database: str, lines_: DataFrame) -> CuratedTable:
+def seeded(spark, database: str, text: DataFrame) -> CuratedTable:
     """The orders table holding the curated rows of these lines, as a published run leaves it: where a test's
     subject is the run after, a plain append costs a few queries instead of a whole run's thirty."""
     table = table_of(spark, database)
     table.ensure(JOB.curated_schema, JOB.partition_column, create=True)
-    transform(JOB, lines_).curated.writeTo(table.name).append()
+    transform(JOB, text).curated.writeTo(table.name).append()
     return table
 
 
