@@ -98,6 +98,13 @@ def pytest_collection_modifyitems(config, items):
         group = xdist_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    # The long tests first (a Spark run, or a test paying for its own evaluation or process): the workers take tests
+    # in this order (after the groups, largest first), so no long test is left to run alone at the end.
+    items.sort(key=lambda item: not long_running(item))
+
+
+def long_running(item) -> bool:
+    return item.get_closest_marker("spark") is not None or item.get_closest_marker("slow") is not None
 
 
 def xdist_group(item) -> str | None:
