@@ -20,6 +20,8 @@ import os
 from collections.abc import Callable
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pulumi
 import pytest
 
@@ -37,6 +39,20 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "data-pipeline-test")
 # seconds on small data: the C1 compiler alone and the serial collector (no C2 or parallel GC threads) cut its CPU
 # time by a third to two fifths. Spark's launcher adds SPARK_SUBMIT_OPTS to the driver JVM's command line.
 os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+
+# Every boto3 session parses the AWS service models it uses afresh (~50 ms a client: S3's alone is megabytes of JSON),
+# and the code under test makes a session per command, health check, release client and Iceberg catalog: in this
+# process they all read the models once, through one cache shared by their loaders (botocore keeps it per loader).
+_SERVICE_MODELS: dict = {}
+
+
+def _loader_sharing_models(search_path_string=None):
+    loader = botocore.loaders.create_loader(search_path_string)
+    loader._cache = _SERVICE_MODELS.setdefault(search_path_string, {})
+    return loader
+
+
+botocore.session.create_loader = _loader_sharing_models
 
 # --- tiers -------------------------------------------------------------------------------------------------------
 
