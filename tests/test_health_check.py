@@ -208,8 +208,16 @@ def test_an_interrupt_stops_every_running_execution_before_it_propagates(deploye
     """SIGINT/SIGTERM reach the main thread (the lifecycle then tears the stack down): no job keeps polling."""
     outputs = deployed["stack"]({job: SLOW for job in REPOSITORY_JOBS})
     check = HealthCheck(outputs)  # the real sleep: an interrupt must wake it
-    timer = threading.Timer(2, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
+    machines = [outputs["pipeline_versions"][job] for job in REPOSITORY_JOBS]
+
+    def interrupt_once_every_job_runs():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(deployed["sfn"].list_executions(
+                stateMachineArn=machine, statusFilter="RUNNING")["executions"] for machine in machines):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_every_job_runs, daemon=True).start()
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         check.execute(run_id="run9")
