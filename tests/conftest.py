@@ -63,7 +63,7 @@ TIERS = {
     "aws": "code that calls AWS, against moto server on 127.0.0.1",
     "spark": "PySpark in local mode (Java 17)",
 }
-FIXTURE_TIERS = {"evaluations": "program", "shipped": "program", "shipped_job": "program",
+FIXTURE_TIERS = {"evaluations": "program", "shipped": "program", "shipped_job": "program", "check_stack_run": "program",
                  "moto_endpoint": "aws", "aws": "aws", "spark": "spark"}
 
 
@@ -181,6 +181,14 @@ class Evaluations:
     def pr_stack(self) -> ProgramRun:
         return self._once(("pr",), lambda: run_program(PR_STACK, pr_stack_config_as_deployed(), strict=True))
 
+    def check_stack(self) -> ProgramRun:
+        """The check stack as `python -m automation pr` deploys it: project defaults, then its profile's config."""
+        from automation.profile import check_stack_config
+        from settings.delivery import CHECK_STACK
+
+        return self._once(("check",), lambda: run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()},
+                                                          strict=True))
+
     def bootstrap(self, account: str, preview: bool = False) -> ProgramRun:
         """The bootstrap program for one account's example stack file."""
         from bootstrap.config import PROJECT as BOOTSTRAP_PROJECT
@@ -203,6 +211,11 @@ def stack_jobs(stack: str) -> list[str]:
 STACK_JOBS = [(stack, job) for stack in SHIPPED_STACKS for job in stack_jobs(stack)]
 STACK_JOB_IDS = [f"{stack}-{job}" for stack, job in STACK_JOBS]
 REPOSITORY_JOBS = job_names()
+
+
+@pytest.fixture
+def check_stack_run(evaluations) -> ProgramRun:
+    return evaluations.check_stack()
 
 
 @pytest.fixture(params=SHIPPED_STACKS)
