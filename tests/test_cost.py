@@ -7,8 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -259,13 +257,15 @@ def test_a_stack_file_that_is_not_yaml_is_named_in_one_line(tmp_path, capsys):
 
 @pytest.mark.tier("program")
 @pytest.mark.slow
-def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base():
-    done = subprocess.run([sys.executable, "-m", "automation", "stack", "cost", "--stack", "prod", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    report = json.loads(done.stdout)
+def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base(capsys):
+    from automation.cli import main
+
+    assert main(["stack", "cost", "--stack", "prod", "--json"]) == exit_codes.OK
+    report = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["total_usd"] == sum(line["usd"] for line in report["lines"])
     assert {"glue-standard", "s3-standard", "cloudtrail"} <= {line["key"] for line in report["lines"]}
-    # The base commit's program is estimated in a process of its own; a stack it lacks is a new stack.
+    # The base commit's program is estimated in a process of its own (`python -m automation stack cost`); a stack it
+    # lacks is a new stack.
     base = cost_cli.base_estimates("HEAD", ["prod", "nostack"], None, cost_assumptions.ASSUMPTIONS_PATH)
     assert base["nostack"] is None
     assert base["prod"]["stack"] == "prod" and "glue-standard" in {line["key"] for line in base["prod"]["lines"]}
