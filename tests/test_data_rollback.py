@@ -36,7 +36,7 @@ def published(moto_endpoint) -> dict:
     with pytest.MonkeyPatch.context() as environment:
         for name, value in aws_environment(moto_endpoint).items():
             environment.setenv(name, value)
-        s3, glue = boto3.client("s3"), boto3.client("glue")
+        s3, glue = (boto3.client(service, region_name=REGION, endpoint_url=moto_endpoint) for service in ("s3", "glue"))
         suffix = uuid.uuid4().hex[:8]
         bucket, database = f"tables-{suffix}", f"published_{suffix}"
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
