@@ -339,7 +339,8 @@ def run_program(stack: str, config: dict[str, Any] | None = None, *, preview: bo
     # The loop Pulumi's test mode runs the program on: this thread's.
     asyncio.get_event_loop_policy().get_event_loop().set_exception_handler(ignore_failed_outputs)
     try:
-        evaluate()
+        with pulumi_internals.without_stack_traces():
+            evaluate()
     finally:
         if collecting:
             gc.enable()

@@ -13,7 +13,6 @@ import pytest
 from parliament import analyze_policy_string
 from policy_sentry.querying.actions import get_action_data
 
-from automation.profile import check_stack_config
 from bootstrap.config import FIELDS, GITHUB_FIELDS, PROJECT, BootstrapSettings, parse_settings
 from bootstrap.documents import (
     CLOUD_CONTROL_ACTIONS,
@@ -42,7 +41,7 @@ from harness.program import ACCOUNT_ID, ProgramRun, run_program
 from settings import naming
 from settings.delivery import CHECK_STACK
 from settings.validation import ConfigError
-from stack_files import ROOT, SHIPPED_STACKS, project_defaults, project_file, stack_config
+from stack_files import ROOT, SHIPPED_STACKS, project_file, stack_config
 from tests.conftest import PR_BOUNDARY_ARN
 from tests.iam_access import allows, assumable_with_web_identity, permitted
 
@@ -594,11 +593,6 @@ def test_stack_roles_can_do_what_their_own_policies_say_within_the_boundary_and_
     admin = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     assert not permitted([admin], "iam:CreateUser", f"arn:aws:iam::{ACCOUNT_ID}:user/x", boundary=boundary)
     assert not permitted([admin], "iam:PutRolePolicy", key.outputs["arn"], boundary=boundary)
-
-
-@pytest.fixture(scope="module")
-def check_stack_run():
-    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()}, strict=True)
 
 
 def test_only_the_default_branch_role_changes_the_check_stack_and_pr_code_only_runs_on_it(evaluations,

@@ -21,17 +21,17 @@ from automation import cli, paths, pr_cli
 from automation.code_check import CodeCheck
 from automation.health_check import Expected, HealthCheckFailed
 from automation.lifecycle import EXIT_CHECK_FAILED, EXIT_PASSED, Lifecycle
-from automation.profile import check_stack_config, is_pull_request_stack
+from automation.profile import is_pull_request_stack
 from automation.progress import Progress
 from automation.reaper import reap
 from automation.report import Report
 from bootstrap.documents import Account, StackArns, StackScope, StateArns, deployer_policies, pr_stacks_policies
 from harness.policy_report import report_for_run
-from harness.program import ACCOUNT_ID, run_program
+from harness.program import ACCOUNT_ID
 from jobs.common.catalog import job_names
 from settings import naming
 from settings.delivery import CHECK_STACK
-from stack_files import ROOT, project_defaults
+from stack_files import ROOT
 from tests.aws_server import REGION
 from tests.conftest import REPOSITORY_JOBS
 from tests.iam_access import allows
@@ -160,11 +160,6 @@ def test_run_chooses_from_the_changed_files_and_the_check_stacks_jobs(tmp_path):
 
 
 # --- the check stack's program ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def check_stack_run():
-    return run_program(CHECK_STACK, {**project_defaults(), **check_stack_config()}, strict=True)
-
 
 @pytest.mark.tier("program")
 def test_check_stack_glue_roles_reach_only_health_folders_and_pr_code(check_stack_run):

@@ -4,10 +4,9 @@ price refresh from a recorded offer file fragment, and its failure without netwo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from automation import cost_assumptions, cost_cli, exit_codes, prices
 from automation.cost_model import estimate
 from automation.cost_report import diff, format_table, to_dict
-from harness.program import copy_program, run_program
+from harness.program import ProgramRun, copy_program, run_program
 from schedules import DAYS_PER_MONTH, ScheduleError, runs_per_month
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
 
@@ -90,31 +89,36 @@ def test_every_resource_type_is_priced_free_or_listed_as_not_priced(tiny):
 
 @pytest.mark.tier("program")
 @pytest.mark.parametrize("stack", SHIPPED_STACKS)
-def test_every_shipped_stacks_resources_are_priced_or_free_and_every_bucket_and_log_group_has_a_volume(stack, book):
+def test_every_shipped_stacks_resources_are_priced_or_free_and_every_bucket_and_log_group_has_a_volume(
+        stack, book, evaluations):
     """A new kind of resource, or a log group nothing in the model writes (the object-access trail's, say), would
     otherwise cost nothing silently."""
-    run = run_program(stack, stack_config(stack))
-    result = estimate(run, cost_assumptions.load(stack), book)
+    result = estimate(as_the_cli_reads(evaluations.stack(stack)), cost_assumptions.load(stack), book)
     assert to_dict(result)["not_priced"] == {}, stack
     assert not [note for note in result.notes if note.endswith(": 0 GB")], result.notes
 
 
-def prod_estimate(folder: Path, book) -> dict:
-    run = run_program("prod", stack_config("prod", folder), program=folder / "__main__.py")
+def as_the_cli_reads(run: ProgramRun) -> ProgramRun:
+    """The session's evaluation of a shipped stack (its stack file, as the CLI builds the config), read as the cost
+    CLI reads any run: not strict (the model sums whatever the stack has)."""
+    return dataclasses.replace(run, strict=False)
+
+
+def prod_estimate(run: ProgramRun, book) -> dict:
     return to_dict(estimate(run, cost_assumptions.load("prod"), book))
 
 
 @pytest.mark.tier("program")
 @pytest.mark.slow
-def test_one_more_glue_worker_in_prod_changes_exactly_the_glue_line(tmp_path, book):
-    before = prod_estimate(ROOT, book)
+def test_one_more_glue_worker_in_prod_changes_exactly_the_glue_line(tmp_path, book, evaluations):
+    before = prod_estimate(as_the_cli_reads(evaluations.stack("prod")), book)
     copy_program(tmp_path)
     stack_file = tmp_path / "Pulumi.prod.yaml"
     text = stack_file.read_text()
     assert "    orders:\n      numberOfWorkers: 10\n" in text
     stack_file.write_text(text.replace("    orders:\n      numberOfWorkers: 10\n",
                                        "    orders:\n      numberOfWorkers: 11\n"))
-    after = prod_estimate(tmp_path, book)
+    after = prod_estimate(run_program("prod", stack_config("prod", tmp_path), program=tmp_path / "__main__.py"), book)
     change = diff(before, after, "main")
     assert [m["key"] for m in change["moved"]] == ["glue-standard"]
     unchanged = {line["key"]: line["usd"] for line in before["lines"] if line["key"] != "glue-standard"}
@@ -253,13 +257,15 @@ def test_a_stack_file_that_is_not_yaml_is_named_in_one_line(tmp_path, capsys):
 
 @pytest.mark.tier("program")
 @pytest.mark.slow
-def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base():
-    done = subprocess.run([sys.executable, "-m", "automation", "stack", "cost", "--stack", "prod", "--json"], cwd=ROOT,
-                          capture_output=True, text=True, check=True)
-    report = json.loads(done.stdout)
+def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base(capsys):
+    from automation.cli import main
+
+    assert main(["stack", "cost", "--stack", "prod", "--json"]) == exit_codes.OK
+    report = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["total_usd"] == sum(line["usd"] for line in report["lines"])
     assert {"glue-standard", "s3-standard", "cloudtrail"} <= {line["key"] for line in report["lines"]}
-    # The base commit's program is estimated in a process of its own; a stack it lacks is a new stack.
+    # The base commit's program is estimated in a process of its own (`python -m automation stack cost`); a stack it
+    # lacks is a new stack.
     base = cost_cli.base_estimates("HEAD", ["prod", "nostack"], None, cost_assumptions.ASSUMPTIONS_PATH)
     assert base["nostack"] is None
     assert base["prod"]["stack"] == "prod" and "glue-standard" in {line["key"] for line in base["prod"]["lines"]}

@@ -1,6 +1,7 @@
 """`python -m automation data rollback` against moto server: a real Iceberg table in moto's Glue Data Catalog and S3,
 created and appended to by pyiceberg (one snapshot per batch, as each published run makes one), rolled back by the
-command through pyiceberg's Glue catalog. Only the stack's outputs are stood in for (they come from the backend)."""
+command through pyiceberg's Glue catalog (each test's own table registered on the same history). Only the stack's
+outputs are stood in for (they come from the backend)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import sys
 import uuid
 
+import boto3
 import pyarrow as pa
 import pytest
 from pyiceberg.schema import Schema
@@ -15,7 +17,7 @@ from pyiceberg.types import NestedField, StringType
 
 from automation.cli import main
 from automation.data_rollback import DataRollbackError, glue_catalog, plan, quality_result_key, roll_back
-from tests.aws_server import REGION
+from tests.aws_server import REGION, aws_environment
 
 pytestmark = pytest.mark.tier("aws")
 
@@ -26,9 +28,30 @@ BATCHES = ({"order_id": ["o-1", "o-2"], "status": ["new", "new"]},
            {"order_id": ["o-4", "o-5"], "status": ["paid", "paid"]})
 
 
+@pytest.fixture(scope="module")
+def published(moto_endpoint) -> dict:
+    """The orders table after three published runs (s1, s2, s3), once for the module: its metadata file and snapshot
+    ids. Each test registers a table of its own on that metadata (`lake`); a rollback or append writes new metadata
+    and data files beside it, so no test sees another's changes."""
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in aws_environment(moto_endpoint).items():
+            environment.setenv(name, value)
+        s3, glue = (boto3.client(service, region_name=REGION, endpoint_url=moto_endpoint) for service in ("s3", "glue"))
+        suffix = uuid.uuid4().hex[:8]
+        bucket, database = f"tables-{suffix}", f"published_{suffix}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        glue.create_database(DatabaseInput={"Name": database})
+        table = glue_catalog().create_table(f"{database}.orders", SCHEMA, location=f"s3://{bucket}/orders/table/")
+        snapshots = []
+        for batch in BATCHES:
+            table.append(pa.table(batch, schema=SCHEMA.as_arrow()))
+            snapshots.append(table.current_snapshot().snapshot_id)
+        return {"metadata": table.metadata_location, "snapshots": snapshots}
+
+
 @pytest.fixture
-def lake(aws, monkeypatch):
-    """A stack's curated bucket and database with the orders table after three published runs (s1, s2, s3), and
+def lake(aws, published, monkeypatch):
+    """A stack's curated bucket and database with its orders table after three published runs (s1, s2, s3), and
     the quality results of the runs jr_2 and jr_3 that published s2 and s3."""
     s3, glue = aws("s3"), aws("glue")
     suffix = uuid.uuid4().hex[:8]
@@ -36,11 +59,8 @@ def lake(aws, monkeypatch):
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     glue.create_database(DatabaseInput={"Name": database})
     identifier = f"{database}.orders"
-    table = glue_catalog().create_table(identifier, SCHEMA, location=f"s3://{bucket}/orders/table/")
-    snapshots = []
-    for batch in BATCHES:
-        table.append(pa.table(batch, schema=SCHEMA.as_arrow()))
-        snapshots.append(table.current_snapshot().snapshot_id)
+    glue_catalog().register_table(identifier, published["metadata"])
+    snapshots = published["snapshots"]
     for run, before, after in (("jr_2", snapshots[0], snapshots[1]), ("jr_3", snapshots[1], snapshots[2])):
         s3.put_object(Bucket=bucket, Key=quality_result_key("orders", run), Body=json.dumps(
             {"passed": True, "table": {"identifier": identifier, "branch": f"audit_{run}", "snapshot_before": before,

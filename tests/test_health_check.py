@@ -197,8 +197,9 @@ def wait_for_end(sfn, execution_arn: str) -> str:
 def test_deadline_stops_the_executions_and_fails(deployed):
     outputs = deployed["stack"]({job: SLOW for job in REPOSITORY_JOBS})
     started = time.monotonic()
-    with pytest.raises(HealthCheckFailed, match="still RUNNING after 1 s; the execution was stopped") as failure:
-        quick(outputs, deadline_seconds=1).run(run_id="run7")
+    # A fraction of a second (`--deadline` takes any number of seconds): the message says it as given.
+    with pytest.raises(HealthCheckFailed, match=r"still RUNNING after 0\.25 s; the execution was stopped") as failure:
+        quick(outputs, deadline_seconds=0.25).run(run_id="run7")
     assert time.monotonic() - started < 20, "the jobs wait for their deadline at the same time"
     for job_result in failure.value.result.jobs.values():
         assert wait_for_end(deployed["sfn"], job_result.execution_arn) == "ABORTED"
@@ -208,8 +209,16 @@ def test_an_interrupt_stops_every_running_execution_before_it_propagates(deploye
     """SIGINT/SIGTERM reach the main thread (the lifecycle then tears the stack down): no job keeps polling."""
     outputs = deployed["stack"]({job: SLOW for job in REPOSITORY_JOBS})
     check = HealthCheck(outputs)  # the real sleep: an interrupt must wake it
-    timer = threading.Timer(2, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
+    machines = [outputs["pipeline_versions"][job] for job in REPOSITORY_JOBS]
+
+    def interrupt_once_every_job_runs():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(deployed["sfn"].list_executions(
+                stateMachineArn=machine, statusFilter="RUNNING")["executions"] for machine in machines):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_every_job_runs, daemon=True).start()
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         check.execute(run_id="run9")

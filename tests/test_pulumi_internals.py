@@ -84,6 +84,26 @@ def test_the_recording_monitor_keeps_each_request_and_registration(runs):
         assert "sourcePosition" not in queue.options and "object" not in queue.options
 
 
+class Registering:
+    """The stack the SDK traces from: Resource, CustomResource and the resource class's constructors, then the
+    program's frames (the SDK skips three `__init__` frames)."""
+
+    def __init__(self, constructors: int = 3):
+        from pulumi.runtime import resource
+
+        self.trace = Registering(constructors - 1).trace if constructors > 1 else resource._get_stack_trace()
+
+
+def test_registrations_skip_the_stack_trace_only_while_the_harness_asks():
+    with internal("pulumi.runtime.resource._get_stack_trace, _get_source_position, source_pb2.StackTrace"):
+        from pulumi.runtime import resource
+
+        assert resource._get_source_position(Registering().trace), "the SDK traces the stack of a registration"
+        with pulumi_internals.without_stack_traces():
+            assert not Registering().trace.frames and resource._get_source_position(Registering().trace) is None
+        assert resource._get_source_position(Registering().trace), "and does again afterwards"
+
+
 def test_outputs_made_inside_applies_are_settled_and_the_root_stack_outputs_read(runs):
     with internal("SETTINGS.outputs / SETTINGS.lock, _sync_await, and the root stack's `outputs`"):
         assert runs["update"].exports == {"nested": "arn:aws:sns:eu-west-1:123456789012:box-topic/deep"}

@@ -1,9 +1,11 @@
-"""The test tiers themselves (tests/conftest.py): each test gets exactly one, at least as heavy as its fixtures."""
+"""tests/conftest.py itself: the test tiers (each test gets exactly one, at least as heavy as its fixtures) and the
+test process's shared boto3 model cache."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import boto3
 import pytest
 
 from harness.program import run_program
@@ -63,3 +65,13 @@ def test_a_unit_test_that_evaluates_a_program_says_it_is_a_program_test(tmp_path
     with pytest.raises(AssertionError, match=r"is tier unit but evaluates a Pulumi program under mocks: mark it "
                                              r"pytest.mark.tier\('program'\)"):
         run_program("dev", {}, program=tmp_path / "__main__.py", strict=True)
+
+
+def test_boto3_sessions_of_the_test_process_parse_each_service_model_once():
+    """The conftest's shared model cache takes effect (a botocore upgrade that renames its loader cache would
+    silently bring back a parse per session)."""
+    first, second = boto3.Session(region_name="eu-west-1"), boto3.Session(region_name="eu-west-1")
+    first.client("sqs")
+    loaders = [session._session.get_component("data_loader") for session in (first, second)]
+    assert loaders[0] is not loaders[1], "each session keeps its own loader (its own search paths)"
+    assert loaders[1].load_service_model("sqs", "service-2") is loaders[0].load_service_model("sqs", "service-2")

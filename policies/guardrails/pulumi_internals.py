@@ -8,7 +8,8 @@
   and cannot list them, so an unknown key, a typo, could not be reported).
 - pulumi, for the test harness, beyond `set_mocks` and `pulumi.runtime.test`: a mock monitor that keeps each
   registration request (the public `Mocks` sees inputs, not resource options or dependencies), waiting for every
-  Output the program made (the SDK's own wait is quadratic, pulumi/pulumi#22411), and the root stack's outputs.
+  Output the program made (the SDK's own wait is quadratic, pulumi/pulumi#22411), the root stack's outputs, and
+  registrations without the stack trace the harness has no use for.
 
 It lives in the policy pack because Pulumi runs `policies/` on its own (and `pulumi policy publish` ships only that
 folder); the program's and the harness's parts import the runtime when first used, so the pack never loads them.
@@ -19,7 +20,8 @@ installed versions: adapt this module, then record the versions in WRITTEN_FOR.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -32,7 +34,8 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 WRITTEN_FOR = {"pulumi": "3.272.0", "pulumi-policy": "1.21.0"}
 
 __all__ = ["WRITTEN_FOR", "Registration", "UnknownValueError", "deferred_read", "engine_config", "policy_props",
-           "recording_monitor", "registrations", "sdk_versions", "settle_outputs", "stack_outputs"]
+           "recording_monitor", "registrations", "sdk_versions", "settle_outputs", "stack_outputs",
+           "without_stack_traces"]
 
 
 def sdk_versions() -> str:
@@ -140,3 +143,19 @@ def stack_outputs() -> dict[str, Any]:
 
     root = get_root_resource()
     return dict(root.outputs) if root is not None else {}
+
+
+@contextlib.contextmanager
+def without_stack_traces() -> Iterator[None]:
+    """While it lasts, resources register without a stack trace or source position. For the engine's diagnostics
+    the SDK extracts the whole Python stack (reading each frame's source line) at every registration: about a sixth of
+    an evaluation under mocks, and the recording monitor drops both."""
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    traced = resource._get_stack_trace
+    resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        resource._get_stack_trace = traced
