@@ -4,6 +4,7 @@ policy report, runs locally and passes its tests; a name that cannot work leaves
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,13 @@ JOB = next(name for name in (f"payments{n or ''}" for n in itertools.count()) if
 REPOSITORY_PARTS = ("harness", "policies", "schedules.py", "stack_files.py", "tests", "pyproject.toml", "automation")
 
 
+def in_the_copy() -> dict[str, str]:
+    """The environment of the processes that run in the copy (the command, the sample generator and the pytest it
+    starts, the tests run here): they import the same files, and the first one's bytecode serves the others, where
+    PYTHONDONTWRITEBYTECODE would have each of them compile everything again."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": ""}
+
+
 def repository(folder: Path) -> Path:
     copy_program(folder, also=REPOSITORY_PARTS)
     return folder
@@ -36,8 +44,8 @@ def repository(folder: Path) -> Path:
 def scaffolded(tmp_path_factory) -> tuple[Path, str]:
     """A copy of the repository after `python -m jobs new JOB`, and what the command printed."""
     root = repository(tmp_path_factory.mktemp("repository"))
-    done = subprocess.run([sys.executable, "-m", "jobs", "new", JOB], cwd=root, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-m", "jobs", "new", JOB], cwd=root, env=in_the_copy(), capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return root, done.stdout
 
@@ -166,8 +174,8 @@ def test_the_tests_a_new_job_affects_pass_in_the_repository_it_leaves(scaffolded
         assert f"changed  tests/snapshots/{stack}.json" in printed
         assert f"-{JOB}-" in (root / "tests" / "snapshots" / f"{stack}.json").read_text()
     tests = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-m",
-                            "unit or program or aws", *JOB_COUNT_TESTS], cwd=root, capture_output=True, text=True,
-                           timeout=600)
+                            "unit or program or aws", *JOB_COUNT_TESTS], cwd=root, env=in_the_copy(),
+                           capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout[-3000:]
     for path in JOB_COUNT_TESTS:
         ran = [line for line in tests.stdout.splitlines() if line.startswith(path)]
