@@ -96,7 +96,7 @@ def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
     tests = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
                             f"tests/test_{JOB}_transforms.py", "tests/test_jobs.py", "tests/test_glue_entrypoint.py",
                             "tests/test_config.py", "-k", f"{JOB} or every_job_folder or every_stack_file_names"],
-                           cwd=root, capture_output=True, text=True, timeout=600)
+                           cwd=root, env=in_the_copy(), capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout[-3000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout and "error" not in tests.stdout
     assert f"test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line[{JOB}] PASSED" in tests.stdout
