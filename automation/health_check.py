@@ -261,8 +261,8 @@ class HealthCheck:
                 stop("HealthCheckInterrupted", "the PR check was interrupted")
                 raise HealthCheckFailed(f"interrupted; the {thing} was stopped", where)
             if self.clock() - start >= self.deadline_seconds:
-                stop("HealthCheckDeadline", f"no result within {self.deadline_seconds:g} s")
-                raise HealthCheckFailed(f"{noun} still {status} after {self.deadline_seconds:g} s; "
+                stop("HealthCheckDeadline", f"no result within {self.deadline_seconds:.10g} s")
+                raise HealthCheckFailed(f"{noun} still {status} after {self.deadline_seconds:.10g} s; "
                                         f"the {thing} was stopped", where)
             self.sleep(delay)
             delay = min(delay * 2, 30.0)

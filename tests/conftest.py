@@ -47,6 +47,8 @@ os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSeri
 # Every boto3 session parses the AWS service models it uses afresh (~50 ms a client: S3's alone is megabytes of JSON),
 # and the code under test makes a session per command, health check, release client and Iceberg catalog: in this
 # process they all read the models once, through one cache shared by their loaders (botocore keeps it per loader).
+# Keyed by the search path a loader starts with: boto3 adds its own data folder afterwards, so a plain botocore
+# session would see boto3's listings of services (the tests make none); the models themselves are never changed.
 _SERVICE_MODELS: dict = {}
 
 
@@ -116,7 +118,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group))
     # The long tests first (a Spark run, or a test paying for its own evaluation or process): the workers take tests
     # in this order (after the groups, largest first), so no long test is left to run alone at the end.
-    items.sort(key=lambda item: not long_running(item))
+    # A module's tests sharing a module-scoped fixture stay together, so a single-process run makes it once.
+    items.sort(key=lambda item: xdist_group(item) is None and not long_running(item))
 
 
 def long_running(item) -> bool:
@@ -284,6 +287,18 @@ def spark(tmp_path_factory):
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def local_cli(spark, database, monkeypatch) -> str:
+    """`python -m jobs.common.local` (`local.main`) in this test's process: on the test session (its own
+    getOrCreate would apply the CLI's settings, warehouse included, to the session every test shares) and into a
+    namespace of this test's own, which it returns."""
+    from jobs.common import iceberg, local
+
+    monkeypatch.setattr(local, "local_session", lambda **_settings: spark)
+    monkeypatch.setattr(iceberg, "LOCAL_DATABASE", database)
+    return database
 
 
 @pytest.fixture

@@ -116,8 +116,14 @@ def declared(spark, database: str, job: str = "orders") -> CuratedTable:
 def test_glue_run_starts_the_context_with_the_glue_catalog_reads_with_bookmarks_publishes_and_commits(
         glue, database, tmp_path, monkeypatch, capsys):
     """The Iceberg extensions are read when the context starts: the entrypoint passes the Glue catalog's settings
-    to the context it starts, before the job initialises. A passing run publishes and then commits the bookmark."""
+    to the context it starts, before the job initialises. A passing health check publishes nothing; a passing run
+    publishes and then commits the bookmark."""
     table = declared(glue.spark, database)
+    monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path / "check", "true", database))
+    glue_entrypoint.main(JOB)
+    checked = json.loads(capsys.readouterr().out)
+    assert checked["passed"] and not checked["table"]["published"] and table.snapshot() is None
+    glue.committed, glue.initialised_with = False, ()  # the next run is a job run of its own
     monkeypatch.setattr(sys, "argv", glue_argv(Path(JOB.sample_path), tmp_path, "false", database))
     glue_entrypoint.main(JOB)
     assert glue.started_before_init

@@ -211,17 +211,23 @@ def test_an_interrupt_stops_every_running_execution_before_it_propagates(deploye
     check = HealthCheck(outputs)  # the real sleep: an interrupt must wake it
     machines = [outputs["pipeline_versions"][job] for job in REPOSITORY_JOBS]
 
+    test_over = threading.Event()
+
     def interrupt_once_every_job_runs():
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not all(deployed["sfn"].list_executions(
                 stateMachineArn=machine, statusFilter="RUNNING")["executions"] for machine in machines):
-            time.sleep(0.05)
+            if test_over.wait(0.05):
+                return  # the check ended first: the signal must not land in the next test
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=interrupt_once_every_job_runs, daemon=True).start()
     started = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        check.execute(run_id="run9")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            check.execute(run_id="run9")
+    finally:
+        test_over.set()
     assert time.monotonic() - started < 15
     executions = [e for job in REPOSITORY_JOBS for e in deployed["sfn"].list_executions(
         stateMachineArn=outputs["pipeline_versions"][job])["executions"]]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.common import iceberg, local
+from jobs.common import local
 from jobs.common.catalog import load_job, sample_module
 from jobs.common.definition import REJECTION_REASON, transform
 from jobs.common.outputs import OutputPaths
@@ -53,10 +53,9 @@ def test_a_generated_input_splits_into_the_counts_it_was_generated_with(spark, j
 
 @pytest.mark.tier("spark")
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
-def test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line(spark, database, tmp_path, job, capsys,
-                                                                             monkeypatch):
+def test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line(spark, local_cli, tmp_path, job, capsys):
     """`python -m jobs.common.local JOB`, the command the scaffold tells a new job's author to run."""
-    monkeypatch.setattr(iceberg, "LOCAL_DATABASE", database)  # a table of this test's own in the session's warehouse
+    database = local_cli
     definition, module = load_job(job), sample_module(job)
     _, counts = module.generate(module.SAMPLE_ROWS)
     assert local.main([job, "--target", str(tmp_path), "--run-id", "r1"]) == 0

@@ -298,16 +298,22 @@ def test_local_cli_in_a_process_of_its_own_hides_sparks_start_up_and_runs_an_emp
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     assert "note: the input has no lines: nothing new to merge, and nothing is wrong" in done.stdout
-    assert "not published (the input has no lines)" in done.stdout and "overall: PASSED" in done.stdout
-    assert done.stdout.rstrip().endswith("table rows: 0")
+    assert "overall: PASSED" in done.stdout and done.stdout.rstrip().endswith("table rows: 0")
+    # The table is the default namespace's, in the --target warehouse this process's catalog opened.
+    assert "curated table   local.orders: not published (the input has no lines)" in done.stdout
+    assert (tmp_path / "wh" / "local" / "orders" / "metadata").is_dir()
 
 
-def test_local_cli_runs_accumulate_in_the_table_and_a_rerun_says_it_had_nothing_newer(spark, database, tmp_path,
-                                                                                       capsys, monkeypatch):
-    monkeypatch.setattr(iceberg, "LOCAL_DATABASE", database)  # a table of this test's own in the session's warehouse
-    seeded(spark, database, text_lines(spark, ORDER))
+def test_local_cli_health_checks_publish_nothing_runs_accumulate_and_a_rerun_says_it_had_nothing_newer(
+        spark, local_cli, tmp_path, capsys):
+    database = local_cli
     late = lines(tmp_path / "late.jsonl", {**ORDER, "order_id": "o-late"})
     arguments = ["orders", "--source", str(late), "--target", str(tmp_path / "wh")]
+    assert local.main([*arguments, "--health-check"]) == 0
+    checked = capsys.readouterr().out
+    assert "overall: PASSED" in checked and checked.rstrip().endswith("table rows: 0")
+    assert f"curated table   {database}.orders: not published (a health check never publishes)" in checked
+    seeded(spark, database, text_lines(spark, ORDER))
     assert local.main(arguments) == 0
     first = capsys.readouterr().out
     assert f"curated table   {database}.orders (partitioned by order_date): published snapshot " in first
@@ -318,15 +324,15 @@ def test_local_cli_runs_accumulate_in_the_table_and_a_rerun_says_it_had_nothing_
     assert again.rstrip().endswith("table rows: 2")
 
 
-def test_local_cli_says_when_curated_data_was_not_published(spark, tmp_path, capsys):
+def test_local_cli_says_when_curated_data_was_not_published(local_cli, tmp_path, capsys):
     source = bad_batch(tmp_path / "bad.jsonl")
     assert local.main(["orders", "--source", str(source), "--target", str(tmp_path / "wh"), "--run-id", "bad"]) == 1
     out = capsys.readouterr().out
-    assert "curated table   local.orders: not published (a check failed), still at snapshot None" in out
+    assert f"curated table   {local_cli}.orders: not published (a check failed), still at snapshot None" in out
     assert "quality result  " in out and "overall: FAILED" in out and out.rstrip().endswith("table rows: 0")
 
 
-def test_local_cli_says_when_the_input_is_not_json_lines(spark, tmp_path, capsys):
+def test_local_cli_says_when_the_input_is_not_json_lines(local_cli, tmp_path, capsys):
     source = tmp_path / "orders.csv"
     source.write_text("order_id,quantity\n" + "".join(f"o-{i},{i}\n" for i in range(30)))
     assert local.main(["orders", "--source", str(source), "--target", str(tmp_path / "wh")]) == 1

@@ -148,7 +148,7 @@ def stack_outputs() -> dict[str, Any]:
 @contextlib.contextmanager
 def without_stack_traces() -> Iterator[None]:
     """While it lasts, resources register without a stack trace or source position. For the engine's diagnostics
-    the SDK extracts the whole Python stack (reading each frame's source line) at every registration: about a sixth of
+    the SDK extracts the whole Python stack (reading each frame's source line) at every registration: about a tenth of
     an evaluation under mocks, and the recording monitor drops both."""
     from pulumi.runtime import resource
     from pulumi.runtime.proto import source_pb2
