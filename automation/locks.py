@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import ParseResult, parse_qs, urlparse
 
 from bootstrap.documents import STATE_ROOT
 from settings.delivery import MAX_SESSION_HOURS
@@ -110,9 +110,13 @@ class FileLocks:
         Path(lock.key).unlink(missing_ok=True)
 
 
+def _backend(url: str | None) -> ParseResult:
+    return urlparse(url if url is not None else os.environ.get("PULUMI_BACKEND_URL", ""))
+
+
 def s3_backend(url: str | None = None) -> tuple[Any, str] | None:
     """An S3 client and the bucket of PULUMI_BACKEND_URL (or `url`) when it is an s3:// DIY backend, else None."""
-    backend = urlparse(url if url is not None else os.environ.get("PULUMI_BACKEND_URL", ""))
+    backend = _backend(url)
     if backend.scheme != "s3":
         return None
     import boto3
@@ -125,7 +129,7 @@ def backend_locks(url: str | None = None) -> LockStore | None:
     """The lock store of PULUMI_BACKEND_URL (or `url`) when it is a DIY backend (s3://, file://), else None."""
     if s3 := s3_backend(url):
         return S3Locks(*s3)
-    backend = urlparse(url if url is not None else os.environ.get("PULUMI_BACKEND_URL", ""))
+    backend = _backend(url)
     if backend.scheme == "file":
         return FileLocks(Path(os.path.expanduser(backend.netloc + backend.path)))
     return None
