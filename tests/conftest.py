@@ -112,14 +112,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(next(item.iter_markers("tier")).args[0])
     if problems:
         raise pytest.UsageError("tests without a valid tier:\n  " + "\n  ".join(problems))
+    grouped = set()
     for item in items:
         group = xdist_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+            grouped.add(item)
     # The long tests first (a Spark run, or a test paying for its own evaluation or process): the workers take tests
     # in this order (after the groups, largest first), so no long test is left to run alone at the end.
     # A module's tests sharing a module-scoped fixture stay together, so a single-process run makes it once.
-    items.sort(key=lambda item: xdist_group(item) is None and not long_running(item))
+    items.sort(key=lambda item: item not in grouped and not long_running(item))
 
 
 def long_running(item) -> bool:
