@@ -28,6 +28,15 @@ BATCHES = ({"order_id": ["o-1", "o-2"], "status": ["new", "new"]},
            {"order_id": ["o-4", "o-5"], "status": ["paid", "paid"]})
 
 
+def bucket_and_database(s3, glue, bucket_prefix: str, database_prefix: str) -> tuple[str, str]:
+    """A new bucket and Glue database, their names unique in the session's moto server."""
+    suffix = uuid.uuid4().hex[:8]
+    bucket, database = f"{bucket_prefix}-{suffix}", f"{database_prefix}_{suffix}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    glue.create_database(DatabaseInput={"Name": database})
+    return bucket, database
+
+
 @pytest.fixture(scope="module")
 def published(moto_endpoint) -> dict:
     """The orders table after three published runs (s1, s2, s3), once for the module: its metadata file and snapshot
@@ -37,10 +46,7 @@ def published(moto_endpoint) -> dict:
         for name, value in aws_environment(moto_endpoint).items():
             environment.setenv(name, value)
         s3, glue = (boto3.client(service, region_name=REGION, endpoint_url=moto_endpoint) for service in ("s3", "glue"))
-        suffix = uuid.uuid4().hex[:8]
-        bucket, database = f"tables-{suffix}", f"published_{suffix}"
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        glue.create_database(DatabaseInput={"Name": database})
+        bucket, database = bucket_and_database(s3, glue, "tables", "published")
         table = glue_catalog().create_table(f"{database}.orders", SCHEMA, location=f"s3://{bucket}/orders/table/")
         snapshots = []
         for batch in BATCHES:
@@ -54,10 +60,7 @@ def lake(aws, published, monkeypatch):
     """A stack's curated bucket and database with its orders table after three published runs (s1, s2, s3), and
     the quality results of the runs jr_2 and jr_3 that published s2 and s3."""
     s3, glue = aws("s3"), aws("glue")
-    suffix = uuid.uuid4().hex[:8]
-    bucket, database = f"curated-{suffix}", f"data_pipeline_qa_{suffix}"
-    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-    glue.create_database(DatabaseInput={"Name": database})
+    bucket, database = bucket_and_database(s3, glue, "curated", "data_pipeline_qa")
     identifier = f"{database}.orders"
     glue_catalog().register_table(identifier, published["metadata"])
     snapshots = published["snapshots"]
