@@ -302,7 +302,6 @@ def refusal(argv: list[str]) -> str | None:
     return None
 
 
-
 def test_every_written_command_line_parses_with_the_real_parser():
     found, refused = [], []
     for where, line, argv in documented_commands():
