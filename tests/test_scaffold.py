@@ -16,6 +16,7 @@ from harness.policy_report import report_for_run
 from harness.program import copy_program, run_program
 from jobs.common.catalog import job_names
 from jobs.common.iceberg import RUNTIME_JAR
+from jobs.common.local import CLASS_ARCHIVE
 from jobs.scaffold import ScaffoldError, new_job, with_job
 from stack_files import SHIPPED_STACKS, stack_config
 from tests.conftest import P
@@ -88,9 +89,10 @@ def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffol
 @pytest.mark.tier("spark")
 def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
     root, _ = scaffolded
-    # What `make setup` fetched into this checkout, as a clone's own set-up would.
+    # What `make setup` fetched and recorded into this checkout, as a clone's own set-up would.
     (root / ".build").mkdir(exist_ok=True)
-    (root / ".build" / "jars").symlink_to(RUNTIME_JAR.parent, target_is_directory=True)
+    for made in (RUNTIME_JAR.parent, CLASS_ARCHIVE.parent):
+        (root / ".build" / made.name).symlink_to(made, target_is_directory=True)
     # tests/test_jobs.py runs the job's sample through `python -m jobs.common.local JOB`'s entry (in the test's
     # Spark session: a JVM start cheaper than a process of its own), its Glue entrypoint too.
     tests = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
