@@ -86,22 +86,48 @@ def test_the_new_job_deploys_in_every_stack_and_passes_the_policy_report(scaffol
     assert report.findings == [] and report.errors == [], [f.message for f in report.findings] + report.errors
 
 
-@pytest.mark.tier("spark")
-def test_the_new_job_runs_locally_and_passes_its_tests(scaffolded):
+# What the new job affects, run in the copy by one pytest: its own tests, the tests that run each job (through the
+# local CLI's entry, in the copy's Spark session, and through its Glue entrypoint), and the tests whose expectations
+# follow the number of jobs: the stacks' snapshots, the config's job messages and the health check's counts ("1 of N
+# job(s) failed"), which runs every job of the repository against moto server.
+JOB_TESTS = ("tests/test_jobs.py", "tests/test_glue_entrypoint.py")
+JOB_COUNT_TESTS = ("tests/test_snapshots.py::test_stack_graph_matches_its_snapshot", "tests/test_config.py",
+                   "tests/test_health_check.py")
+
+
+@pytest.fixture(scope="module")
+def tests_in_the_copy(scaffolded) -> str:
+    """What `pytest -v` printed in the copy: the new job's tests and the tests it affects, all passed."""
     root, _ = scaffolded
     # What `make setup` fetched and recorded into this checkout, as a clone's own set-up would.
     (root / ".build").mkdir(exist_ok=True)
     for made in (RUNTIME_JAR.parent, CLASS_ARCHIVE.parent):
         (root / ".build" / made.name).symlink_to(made, target_is_directory=True)
-    # tests/test_jobs.py runs the job's sample through `python -m jobs.common.local JOB`'s entry (in the test's
-    # Spark session: a JVM start cheaper than a process of its own), its Glue entrypoint too.
+    # Of the files that run every job, the new job's tests; of the others, all that their file or test name names.
+    selected = " or ".join((JOB, *(Path(path.rpartition("::")[2]).stem for path in JOB_COUNT_TESTS)))
     tests = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider",
-                            f"tests/test_{JOB}_transforms.py", "tests/test_jobs.py", "tests/test_glue_entrypoint.py",
-                            "tests/test_config.py", "-k", f"{JOB} or every_job_folder or every_stack_file_names"],
+                            f"tests/test_{JOB}_transforms.py", *JOB_TESTS, *JOB_COUNT_TESTS, "-k", selected],
                            cwd=root, env=in_the_copy(), capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout[-3000:]
-    assert " passed" in tests.stdout and "failed" not in tests.stdout and "error" not in tests.stdout
-    assert f"test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line[{JOB}] PASSED" in tests.stdout
+    summary = tests.stdout.rstrip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    return tests.stdout
+
+
+def ran(printed: str, path: str) -> list[str]:
+    """The `-v` lines of the tests under `path`, each checked to have passed."""
+    lines = [line for line in printed.splitlines() if line.startswith(path)]
+    assert lines and all(" PASSED" in line for line in lines), f"{path}: {lines or 'nothing ran'}"
+    return lines
+
+
+@pytest.mark.tier("spark")
+def test_the_new_job_runs_locally_and_passes_its_tests(tests_in_the_copy):
+    ran(tests_in_the_copy, f"tests/test_{JOB}_transforms.py")
+    for path in JOB_TESTS:
+        assert all(f"[{JOB}]" in line for line in ran(tests_in_the_copy, path)), "only the new job's runs"
+    local_cli = f"test_the_local_cli_runs_the_sample_publishes_and_accounts_for_every_line[{JOB}] PASSED"
+    assert local_cli in tests_in_the_copy
 
 
 @pytest.mark.tier("unit")
@@ -161,24 +187,13 @@ def test_the_stack_file_line_goes_into_the_jobs_map_keeping_comments_and_layout(
         with_job("config:\n  data-pipeline:glueJobs: {orders: {}}\n", "widgets")
 
 
-# The tests whose expectations follow the number of jobs: the stacks' snapshots, the config's job messages and the
-# health check's counts ("1 of N job(s) failed"), which runs every job of the repository against moto server.
-JOB_COUNT_TESTS = ("tests/test_snapshots.py::test_stack_graph_matches_its_snapshot", "tests/test_config.py",
-                   "tests/test_health_check.py")
-
-
 @pytest.mark.slow
-@pytest.mark.tier("aws")  # its health-check tests run against moto server, in the copy's own session
-def test_the_tests_a_new_job_affects_pass_in_the_repository_it_leaves(scaffolded):
+@pytest.mark.tier("spark")  # the copy's pytest runs the new job on its own Spark
+def test_the_tests_a_new_job_affects_pass_in_the_repository_it_leaves(scaffolded, tests_in_the_copy):
     """Stack files, snapshots and the tests that derive the job list from jobs/: green without a further step."""
     root, printed = scaffolded
     for stack in (*SHIPPED_STACKS, "pr-stack"):
         assert f"changed  tests/snapshots/{stack}.json" in printed
         assert f"-{JOB}-" in (root / "tests" / "snapshots" / f"{stack}.json").read_text()
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-m",
-                            "unit or program or aws", *JOB_COUNT_TESTS], cwd=root, env=in_the_copy(),
-                           capture_output=True, text=True, timeout=600)
-    assert tests.returncode == 0, tests.stdout[-3000:]
     for path in JOB_COUNT_TESTS:
-        ran = [line for line in tests.stdout.splitlines() if line.startswith(path)]
-        assert ran and all(" PASSED" in line for line in ran), f"{path}: {ran or 'nothing ran'}"
+        ran(tests_in_the_copy, path)
