@@ -49,18 +49,20 @@ $(ACTIONLINT_STAMP):
 demo: setup $(CLASS_ARCHIVE)
 	$(BIN)/python -m jobs.common.local orders
 
+# Both keep bytecode caches (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: each process (a worker, a
+# CLI a test starts) then skips compiling and rewriting the asserts of what another one or the last run compiled.
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
 # Two pytest-xdist workers (CI has 2 cores): tests sharing a module-scoped fixture stay in one worker
 # (tests/conftest.py: xdist_group); each worker starts its own Spark session when it first runs a Spark test.
 test: setup $(CLASS_ARCHIVE)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The fast loop: lint, then the unit and program tiers without the tests marked slow (tiers: tests/conftest.py).
-# It keeps bytecode caches (ignored by git) even where PYTHONDONTWRITEBYTECODE is set: the next run then skips
-# compiling and rewriting the asserts of what did not change.
 test-fast: setup
 	$(BIN)/ruff check .
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -m "(unit or program) and not slow"
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -m "(unit or program) and not slow"
 
 lint: $(STAMP) $(ACTIONLINT_STAMP)
 	$(BIN)/ruff check .
