@@ -1,4 +1,4 @@
-"""The local Spark driver's class-data archive (jobs/common/local.py: CLASS_ARCHIVE, recorded by `make setup`
+"""The local Spark driver's class-data archive (jobs/common/local.py: CLASS_ARCHIVE, recorded by `make test`
 through jobs/common/class_archive.py): local JVMs map it, and one that cannot map it says nothing on the CLI's
 output."""
 
@@ -37,7 +37,7 @@ def java(spark, *arguments: str) -> subprocess.CompletedProcess:
 def test_the_test_sessions_driver_maps_the_recorded_archive_and_a_jvm_that_cannot_says_nothing(spark):
     jvm = spark.sparkContext._jvm
     arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
-    assert f"-XX:SharedArchiveFile={local.CLASS_ARCHIVE}" in arguments, "no class archive: `make setup` records it"
+    assert f"-XX:SharedArchiveFile={local.CLASS_ARCHIVE}" in arguments, "no class archive: `make test` records it first"
     # -Xshare:on turns an archive the JVM cannot map into an error, where the driver would quietly do without it.
     class_path = jvm.System.getProperty("java.class.path")
     mapped = java(spark, "-Xshare:on", f"-XX:SharedArchiveFile={local.CLASS_ARCHIVE}", "-cp", class_path, "-version")

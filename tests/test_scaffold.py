@@ -99,7 +99,7 @@ JOB_COUNT_TESTS = ("tests/test_snapshots.py::test_stack_graph_matches_its_snapsh
 def tests_in_the_copy(scaffolded) -> str:
     """What `pytest -v` printed in the copy: the new job's tests and the tests it affects, all passed."""
     root, _ = scaffolded
-    # What `make setup` fetched and recorded into this checkout, as a clone's own set-up would.
+    # What `make setup` fetched and `make test` recorded into this checkout, as a clone's own set-up would.
     (root / ".build").mkdir(exist_ok=True)
     for made in (RUNTIME_JAR.parent, CLASS_ARCHIVE.parent):
         (root / ".build" / made.name).symlink_to(made, target_is_directory=True)

@@ -1,4 +1,5 @@
-"""Records the local Spark driver's class-data archive (jobs/common/local.py: CLASS_ARCHIVE), as `make setup` does:
+"""Records the local Spark driver's class-data archive (jobs/common/local.py: CLASS_ARCHIVE), as `make demo`,
+`make test` and `make bench` do first:
 
     python -m jobs.common.class_archive
 

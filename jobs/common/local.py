@@ -30,9 +30,10 @@ DEFAULT_WAREHOUSE = Path("out") / "warehouse"
 # Log4j 2 configuration that keeps Spark quiet from the JVM's start (errors only): no start-up warnings about
 # the host name, native Hadoop libraries or the default log level.
 QUIET_LOGGING = Path(__file__).resolve().parent / "log4j2-quiet.properties"
-# Java's class-data archive of the local driver JVM (Spark's and Iceberg's classes already parsed and verified), which
-# `make setup` records (jobs/common/class_archive.py): a JVM mapping it starts and runs its first job about a third
-# faster. It fits this checkout's JDK and Spark class path; a JVM that cannot map it starts as it would without it.
+# Java's class-data archive of the local driver JVM (Spark's and Iceberg's classes already parsed and verified),
+# which `make demo`, `make test` and `make bench` record first (jobs/common/class_archive.py): a JVM mapping it starts
+# and runs its first job about a third faster. It fits this checkout's JDK and Spark class path; a JVM that cannot map
+# it starts as it would without it.
 CLASS_ARCHIVE = Path(__file__).resolve().parents[2] / ".build" / "jvm" / "spark-driver.jsa"
 # Java's notes about the archive (one per class it leaves out while recording, one when it cannot map it) would go
 # to the JVM's stdout, which is the CLI's.
@@ -60,7 +61,7 @@ def local_session(app_name: str = "data-pipeline-local", cores: int = 2, warehou
 
 
 def driver_java_options(record_classes_to: Path | None = None) -> str:
-    """Quiet logging, and the class archive: mapped when `make setup` recorded it, or recorded at the JVM's exit."""
+    """Quiet logging, and the class archive: mapped once `make` recorded it, or recorded at the JVM's exit."""
     options = [f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()}", NO_ARCHIVE_NOTES]
     if record_classes_to:
         options.append(f"-XX:ArchiveClassesAtExit={record_classes_to}")
