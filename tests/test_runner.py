@@ -246,7 +246,7 @@ def test_a_run_that_dies_mid_merge_leaves_main_and_no_branch(spark, database, tm
 
     monkeypatch.setattr(CuratedTable, "merge_into", dies)
     with pytest.raises(RuntimeError, match="executor lost"):
-        run_orders(spark, database, SAMPLE, tmp_path, "dies")
+        run_orders(spark, database, lines(tmp_path / "d.jsonl", {**ORDER, "order_id": "o-2"}), tmp_path, "dies")
     assert table_of(spark, database).snapshot() == before and branches(spark, database) == ["main"]
 
 
