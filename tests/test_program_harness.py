@@ -94,7 +94,9 @@ def test_failed_outputs_left_by_a_failed_run_are_not_logged_by_whichever_thread_
     run_program puts a handler on the loop it runs programs on that drops those, and only those (whatever the
     program: an empty one sets it as well as the stack would)."""
     loop = asyncio.get_event_loop_policy().get_event_loop()
-    loop.set_exception_handler(None)  # as a process that ran no program before has it
+    # Another handler first (one that drops what earlier tests' runs leave for the collector): run_program must
+    # put its own in place.
+    loop.set_exception_handler(lambda _loop, _context: None)
     run_program("dev", {}, program=program_file(tmp_path, "import pulumi\n"))
     assert loop.get_exception_handler() is ignore_failed_outputs
     failed = loop.create_future()
