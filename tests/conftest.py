@@ -14,6 +14,8 @@ Spark session; moto server.
 
 from __future__ import annotations
 
+import copy
+import functools
 import gc
 import json
 import os
@@ -234,6 +236,17 @@ STACK_JOB_IDS = [f"{stack}-{job}" for stack, job in STACK_JOBS]
 REPOSITORY_JOBS = job_names()
 
 
+@functools.cache
+def _parsed_shipped_config(stack: str) -> dict:
+    return stack_config(stack)
+
+
+def shipped_config(stack: str) -> dict:
+    """A shipped stack's config as the CLI builds it: its stack file and Pulumi.yaml parsed once per session (the
+    `shipped` tests read them some 400 times), a copy for each test to change as it likes."""
+    return copy.deepcopy(_parsed_shipped_config(stack))
+
+
 @pytest.fixture
 def check_stack_run(evaluations) -> ProgramRun:
     return evaluations.check_stack()
@@ -242,14 +255,14 @@ def check_stack_run(evaluations) -> ProgramRun:
 @pytest.fixture(params=SHIPPED_STACKS)
 def shipped(request, evaluations) -> tuple[str, dict, ProgramRun]:
     """(stack name, its config as the CLI would pass it, what the program registered)."""
-    return request.param, stack_config(request.param), evaluations.stack(request.param)
+    return request.param, shipped_config(request.param), evaluations.stack(request.param)
 
 
 @pytest.fixture(params=STACK_JOBS, ids=STACK_JOB_IDS)
 def shipped_job(request, evaluations) -> tuple[str, str, dict, ProgramRun]:
     """(stack name, one job it deploys, the stack's config, what the program registered)."""
     stack, job = request.param
-    return stack, job, stack_config(stack), evaluations.stack(stack)
+    return stack, job, shipped_config(stack), evaluations.stack(stack)
 
 
 def text_lines(spark, *records):

@@ -18,6 +18,8 @@ def _glob(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
     # IAM wildcards are `*` and `?` only; fnmatch's `[` classes never occur in ARNs or actions.
     if not case_sensitive:
         pattern, value = pattern.lower(), value.lower()
+    if "*" not in pattern and "?" not in pattern:  # most are plain ARNs and actions: no pattern to match
+        return pattern == value
     return fnmatch.fnmatchcase(value, pattern)
 
 

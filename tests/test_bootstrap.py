@@ -5,6 +5,7 @@ clean errors for bad config. Also the main program's permissions boundary settin
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -60,6 +61,17 @@ def bootstrap_run_with(stack: str, **changes) -> ProgramRun:
     """The stack with some of its config changed (key without namespace -> value)."""
     config = {**stack_config(stack, BOOTSTRAP), **{f"{PROJECT}:{key}": value for key, value in changes.items()}}
     return run_program(stack, config, program=BOOTSTRAP / "__main__.py", project=PROJECT, strict=True)
+
+
+EXISTING_PROVIDER = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{GITHUB_OIDC_HOST}"
+PROD_REVIEWERS = {"reviewerTeams": [11], "reviewerUsers": [22, 33]}
+
+
+@functools.cache
+def prod_with_provider_and_reviewers() -> ProgramRun:
+    """Prod's bootstrap with an existing OIDC provider and other reviewers than its example stack file's: one
+    evaluation for the tests of each (neither setting touches what the other's test reads)."""
+    return bootstrap_run_with("prod", oidcProviderArn=EXISTING_PROVIDER, **PROD_REVIEWERS)
 
 
 def settings_of(stack: str, **changes) -> BootstrapSettings:
@@ -234,10 +246,9 @@ def test_check_stack_and_pr_roles_are_assumed_only_from_their_workflows(evaluati
 
 @pytest.mark.slow
 def test_existing_provider_is_used_and_not_created():
-    arn = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{GITHUB_OIDC_HOST}"
-    run = bootstrap_run_with("prod", oidcProviderArn=arn)
+    run = prod_with_provider_and_reviewers()
     assert not run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider", allow_empty=True)
-    assert one(trust(run, "data-pipeline-ci-deploy-prod")["Statement"])["Principal"] == {"Federated": arn}
+    assert one(trust(run, "data-pipeline-ci-deploy-prod")["Statement"])["Principal"] == {"Federated": EXISTING_PROVIDER}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -291,10 +302,14 @@ def test_keys_are_used_only_under_a_condition(stack, evaluations):
     assert one(use)["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{REGION}.amazonaws.com"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("users", [[], [f"arn:aws:iam::{ACCOUNT_ID}:role/platform-admin"]])
-def test_only_workflow_roles_and_listed_users_use_the_secrets_key(users):
-    run = bootstrap_run_with("nonprod", secretsKeyUsers=users)
+@pytest.mark.parametrize("users", [[], pytest.param([f"arn:aws:iam::{ACCOUNT_ID}:role/platform-admin"],
+                                                     marks=pytest.mark.slow)])
+def test_only_workflow_roles_and_listed_users_use_the_secrets_key(evaluations, users):
+    if users:
+        run = bootstrap_run_with("nonprod", secretsKeyUsers=users)
+    else:  # the example stack file lists no user: the session's evaluation of it is the case
+        assert stack_config("nonprod", BOOTSTRAP)[f"{PROJECT}:secretsKeyUsers"] == []
+        run = evaluations.bootstrap("nonprod")
     key = one(k for k in run.of_type("aws:kms/key:Key") if "secrets" in k.inputs["description"])
     # The key policy's principal is the account; what narrows it is the condition, evaluated here.
     use = [{k: v for k, v in s.items() if k != "Principal"} for s in json.loads(key.inputs["policy"])["Statement"]

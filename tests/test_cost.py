@@ -257,9 +257,17 @@ def test_a_stack_file_that_is_not_yaml_is_named_in_one_line(tmp_path, capsys):
 
 @pytest.mark.tier("program")
 @pytest.mark.slow
-def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base(capsys):
+def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base(capsys, monkeypatch, evaluations):
+    import harness.program
     from automation.cli import main
 
+    def session_run(stack, config, *, program):
+        """The session's evaluation of the stack file the command reads, as it reads any run (the base's estimate
+        below runs the command's own evaluation, in its own process)."""
+        assert (config, program) == (stack_config(stack), ROOT / "__main__.py")
+        return as_the_cli_reads(evaluations.stack(stack))
+
+    monkeypatch.setattr(harness.program, "run_program", session_run)
     assert main(["stack", "cost", "--stack", "prod", "--json"]) == exit_codes.OK
     report = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["total_usd"] == sum(line["usd"] for line in report["lines"])

@@ -21,7 +21,15 @@ from bootstrap.github_settings import GITHUB_ACTIONS_APP_ID, required_checks
 from bootstrap.variables import REPOSITORY_VARIABLES, deploy_role_variable, preview_role_variable
 from settings.validation import ConfigError
 from stack_files import ROOT, SHIPPED_STACKS, stack_config
-from tests.test_bootstrap import BOOTSTRAP, STACKS, bootstrap_run_with, one, settings_of
+from tests.test_bootstrap import (
+    BOOTSTRAP,
+    PROD_REVIEWERS,
+    STACKS,
+    bootstrap_run_with,
+    one,
+    prod_with_provider_and_reviewers,
+    settings_of,
+)
 from tests.test_workflows import WORKFLOWS, all_workflows, role_assumed, steps
 
 pytestmark = pytest.mark.tier("program")
@@ -109,9 +117,10 @@ def test_prod_needs_its_configured_reviewers_and_no_other_environment_has_any(ev
                 assert inputs["preventSelfReview"] is True
             else:
                 assert "reviewers" not in inputs and inputs["preventSelfReview"] is False, inputs["environment"]
-    run = bootstrap_run_with("prod", reviewerTeams=[11], reviewerUsers=[22, 33])
+    run = prod_with_provider_and_reviewers()
     prod = one(r for r in run.of_type(ENVIRONMENT) if r.inputs["environment"] == "prod")
-    assert prod.inputs["reviewers"] == [{"teams": [11], "users": [22, 33]}]
+    assert prod.inputs["reviewers"] == [{"teams": PROD_REVIEWERS["reviewerTeams"],
+                                         "users": PROD_REVIEWERS["reviewerUsers"]}]
 
 
 @pytest.mark.tier("unit")

@@ -5,6 +5,7 @@ Pulumi SDK. `lint-imports` holds the repository to them, and fails on a planted 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -77,7 +78,8 @@ def repository_copy(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize(("module", "planted", "contract"), [
+# Each import is planted alone: the contract it breaks must fail naming the importer.
+PLANTED = [
     ("settings/schema.py", "from components import data_lake", "layers"),  # settings importing upward
     ("components/glue_job.py", "import bootstrap.config", "layers"),
     ("bootstrap/config.py", "from automation import profile", "layers"),  # the two used to import each other
@@ -90,17 +92,46 @@ def repository_copy(tmp_path_factory) -> Path:
     ("settings/naming.py", "import pulumi", "settings-without-pulumi"),
     # Indirectly too: settings -> job code -> the SDK.
     ("jobs/common/catalog.py", "import pulumi_aws", "settings-without-pulumi"),
-])
-def test_an_import_that_breaks_a_contract_fails_naming_it(repository_copy, module, planted, contract):
-    path = repository_copy / module
+]
+
+# lint-imports' own function (what the command calls), once per planted import, in one process instead of a
+# process each: a fresh process, as its packages must be the copy's, not the ones this process imported.
+PLANTING_LINTS = """
+import contextlib, io, json, sys
+from pathlib import Path
+from importlinter.cli import lint_imports
+results = []
+for module, planted in json.loads(sys.argv[1]):
+    path = Path(module)
     original = path.read_text()
-    path.write_text(f"{original}\n{planted}\n")
+    path.write_text(f"{original}\\n{planted}\\n")
+    printed = io.StringIO()
     try:
-        done = lint_imports(repository_copy)
+        with contextlib.redirect_stdout(printed):
+            code = lint_imports(no_cache=True, no_logo=True)
     finally:
         path.write_text(original)
-    assert done.returncode == 1, done.stdout + done.stderr
-    output = " ".join(done.stdout.split())
+    results.append((code, printed.getvalue()))
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def planted_lints(repository_copy) -> dict[tuple[str, str], tuple[int, str]]:
+    """(module, planted import) -> lint-imports' exit code and output with that import planted."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    cases = [(module, planted) for module, planted, _ in PLANTED]
+    done = subprocess.run([sys.executable, "-c", PLANTING_LINTS, json.dumps(cases)], cwd=repository_copy, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return {case: tuple(result) for case, result in zip(cases, json.loads(done.stdout), strict=True)}
+
+
+@pytest.mark.parametrize(("module", "planted", "contract"), PLANTED)
+def test_an_import_that_breaks_a_contract_fails_naming_it(planted_lints, module, planted, contract):
+    returncode, printed = planted_lints[module, planted]
+    assert returncode == 1, printed
+    output = " ".join(printed.split())
     assert f"{CONTRACTS[contract]} BROKEN" in output
     importer = module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
     assert importer in output, output[-2000:]

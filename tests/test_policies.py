@@ -3,6 +3,7 @@ with a useful message, each with a secure twin that passes; malformed documents,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import runpy
 import subprocess
@@ -22,9 +23,9 @@ from harness.policy_report import (
     report_for_run,
 )
 from harness.program import copy_program
-from policies.guardrails import ALL_POLICIES, PACK_NAME
+from policies.guardrails import ALL_POLICIES, PACK_NAME, pack_config
 from policies.guardrails.pack_config import config_problems
-from stack_files import ROOT, SHIPPED_STACKS
+from stack_files import ROOT, SHIPPED_STACKS, stack_config
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -751,14 +752,20 @@ def test_shipped_policy_configs_keep_prod_mandatory():
                 assert stack not in ("prod",) and waived, f"{stack}.json downgrades {policy} without a waiver"
 
 
-@pytest.mark.slow
 @pytest.mark.tier("program")
-def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys, monkeypatch):
+def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys, monkeypatch, evaluations):
+    import harness.policy_report as report_module
+
+    def session_run(stack, config, *, preview, program):
+        """The session's evaluation of the stack file the command reads (the report's own evaluations are tested
+        by test_report_accepts_any_stack_file_and_goes_on_past_a_bad_stack), read as the command reads any run."""
+        assert (config, program) == (stack_config(stack), ROOT / "__main__.py")
+        return dataclasses.replace(evaluations.stack(stack, preview), strict=False)
+
+    monkeypatch.setattr(report_module, "run_program", session_run)
     assert main(["--stack", "prod"]) == 0
     assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory and 0 advisory " \
            "violation(s), 0 error(s), 0 check(s) deferred to update" in capsys.readouterr().out
-    import harness.policy_report as report_module
-
     broken = [res("aws:kms/key:Key", "key", enableKeyRotation=False, tags=TAGS)]
     monkeypatch.setattr(report_module, "report_for_stack",
                         lambda stack, preview, config, root: evaluate(broken, stack=stack, mode="update"))
@@ -791,11 +798,12 @@ def test_report_accepts_any_stack_file_and_goes_on_past_a_bad_stack(tmp_path, ca
     """--all covers every Pulumi.<name>.yaml; a stack whose program stops is reported (its message, no
     traceback) and the other stacks still are."""
     copy_program(tmp_path)
-    for stack in ("staging", "prod"):  # dev, a broken qa and a new sandbox make the case: fewer evaluations
+    (tmp_path / "Pulumi.sandbox.yaml").write_text((tmp_path / "Pulumi.dev.yaml").read_text())
+    # A broken qa, and a new sandbox after it, make the case: the fewest evaluations.
+    for stack in ("dev", "staging", "prod"):
         (tmp_path / f"Pulumi.{stack}.yaml").unlink()
     qa = tmp_path / "Pulumi.qa.yaml"
     qa.write_text(qa.read_text().replace("logRetentionDays:", "logRetentionDay:"))
-    (tmp_path / "Pulumi.sandbox.yaml").write_text((tmp_path / "Pulumi.dev.yaml").read_text())
     assert main(["--stack", "sandbox"], root=tmp_path) == 0
     assert f"Policy report: stack sandbox, update mode — {len(ALL_POLICIES)} policies, 0 mandatory" in \
         capsys.readouterr().out
@@ -805,10 +813,10 @@ def test_report_accepts_any_stack_file_and_goes_on_past_a_bad_stack(tmp_path, ca
             "config value(s):\n    - data-pipeline:logRetentionDay: unknown key; did you mean "
             "data-pipeline:logRetentionDays?") in out
     assert "Traceback" not in out
-    for stack in ("dev", "sandbox"):
-        for mode in ("preview", "update"):
-            assert f"Policy report: stack {stack}, {mode} mode — {len(ALL_POLICIES)} policies, 0 mandatory" in out
-    assert out.rstrip().endswith("6 evaluation(s): 0 blocked, 2 not evaluated (qa preview, qa update)")
+    for mode in ("preview", "update"):
+        assert f"Policy report: stack sandbox, {mode} mode — {len(ALL_POLICIES)} policies, 0 mandatory" in out
+    assert out.index("stack qa, preview mode") < out.index("stack sandbox, preview mode")  # on past the bad stack
+    assert out.rstrip().endswith("4 evaluation(s): 0 blocked, 2 not evaluated (qa preview, qa update)")
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -928,12 +936,19 @@ def test_report_all_fails_on_a_committed_config_that_lowers_prod(tmp_path, capsy
     ("prod", None, 0, "policy pack config {file}: none, every policy at its own level on stack 'prod'"),
     ("prod", [], 1, "error: {file}: policy pack config {file} must be a JSON object"),
 ])
-def test_the_workflows_checker_refuses_what_the_report_refuses(tmp_path, stack, config, status, output):
-    """policies/check_config.py, which the preview job runs before `pulumi preview`, as a process."""
+def test_the_workflows_checker_refuses_what_the_report_refuses(tmp_path, capsys, stack, config, status, output):
+    """policies/check_config.py, which the preview job runs before `pulumi preview`: as a process for the first
+    case (test_workflows runs it in the job's step for more), its `main` in this process for the others."""
     file = tmp_path / f"{stack}.json"
     if config is not None:
         file.write_text(json.dumps(config))
-    done = subprocess.run([sys.executable, str(ROOT / "policies" / "check_config.py"), "--stack", stack, str(file)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert done.returncode == status, done.stdout + done.stderr
-    assert (done.stdout + done.stderr).startswith(output.format(file=file))
+    argv = ["--stack", stack, str(file)]
+    if config == LOWERED_SSE and stack == "prod":
+        done = subprocess.run([sys.executable, str(ROOT / "policies" / "check_config.py"), *argv],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        returncode, printed = done.returncode, done.stdout + done.stderr
+    else:
+        returncode = pack_config.main(argv)
+        printed = "".join(capsys.readouterr())
+    assert returncode == status, printed
+    assert printed.startswith(output.format(file=file))

@@ -122,7 +122,9 @@ class FakeStack:
 @pytest.fixture
 def env(aws):
     moto_versions.install()
-    sfn, cloudwatch, s3 = aws("stepfunctions"), aws("cloudwatch"), aws("s3")
+    # The client under test and the test's own look at moto share their boto3 clients: one set per test, not two.
+    client = CountingClient()
+    sfn, cloudwatch, s3 = client.sfn, client.cloudwatch, client.s3
     suffix = uuid.uuid4().hex[:8]
     bucket = f"artifacts-{suffix}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -138,9 +140,6 @@ def env(aws):
     cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="AWS/States", MetricName="ExecutionsFailed",
                                 Statistic="Sum", Period=300, EvaluationPeriods=1, Threshold=1,
                                 ComparisonOperator="GreaterThanOrEqualToThreshold")
-    for code in "12345678":
-        for key in (f"glue/orders/script/glue_main-{code}.py", f"glue/orders/library/orders-{code}.zip"):
-            s3.put_object(Bucket=bucket, Key=key, Body=b"code", Tagging="project=data-pipeline")
 
     def publish(commit: str, code: str = "a") -> str:
         version = sfn.update_state_machine(stateMachineArn=machine, publish=True,
@@ -148,9 +147,17 @@ def env(aws):
         published.append(version["stateMachineVersionArn"])
         return version["stateMachineVersionArn"]
 
-    return {"sfn": sfn, "cloudwatch": cloudwatch, "s3": s3, "lambda": aws("lambda"), "iam": aws("iam"),
-            "machine": machine, "alias": f"{machine}:live", "published": published, "publish": publish,
-            "alarm": alarm, "bucket": bucket, "stack": stack, "client": CountingClient()}
+    return {"sfn": sfn, "cloudwatch": cloudwatch, "s3": s3, "lambda": client.lambda_, "machine": machine,
+            "alias": f"{machine}:live", "published": published, "publish": publish, "alarm": alarm, "bucket": bucket,
+            "stack": stack, "client": client}
+
+
+def put_code(env, codes: str) -> None:
+    """The Glue code (script and library) the versions of `codes` run, tagged as the program uploads it: what a
+    pruning retires (only the pruning test needs it: 16 uploads fewer for every other test)."""
+    for code in codes:
+        for key in (f"glue/orders/script/glue_main-{code}.py", f"glue/orders/library/orders-{code}.zip"):
+            env["s3"].put_object(Bucket=env["bucket"], Key=key, Body=b"code", Tagging="project=data-pipeline")
 
 
 def routes(env) -> list[tuple[int, int]]:
@@ -458,7 +465,8 @@ def test_rollback_stops_a_shift_in_flight(env):
 
 
 def lambda_function(env, name: str, versions: int) -> None:
-    role = env["iam"].create_role(RoleName=f"r-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam = boto3.client("iam", region_name=REGION)  # to moto: the `aws` fixture's environment
+    role = iam.create_role(RoleName=f"r-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     import zipfile
 
     code = io.BytesIO()
@@ -490,6 +498,7 @@ def test_rollback_moves_every_alias_of_the_stack_at_once_one_call_each_and_pins_
 
 
 def test_pruning_keeps_the_newest_releases_and_what_aliases_route_to(env):
+    put_code(env, "12345678")
     stack = FakeStack(env, retained=3)
     for _ in range(6):
         release(env, stack)  # v2..v7 released one after another, each release pruning behind it; v7 live

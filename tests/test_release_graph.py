@@ -130,12 +130,19 @@ def test_a_hold_keeps_every_alias_on_the_version_live_in_aws(caplog):
         run.exports["state_machines"]["orders"] + ":3"}
 
 
+RELEASE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
 @pytest.mark.slow
-def test_without_a_hold_every_alias_moves_to_the_version_this_update_published(caplog):
+def test_without_a_hold_every_alias_moves_to_the_version_this_update_published_which_records_the_commit(
+        caplog, monkeypatch):
+    monkeypatch.setenv(COMMIT_VARIABLE, RELEASE_COMMIT)
     run = run_with(AwsState(default=AwsAlias.live(3)), caplog)
     assert {version for version, _ in declared(run).values()} == {4}
     assert run.exports["releases"]["orders"] == {"live": 3, "target": 4, "reason": "release"}
     assert "orders: live v3 -> v4 (all at once)" in caplog.messages
+    for machine in run.of_type(STATE_MACHINE):
+        assert commit_of(json.loads(machine.inputs["definition"])["Comment"]) == RELEASE_COMMIT
 
 
 @pytest.mark.slow
@@ -232,15 +239,6 @@ def test_release_settings_are_exported_from_config(shipped):
     assert release["artifacts_bucket"] == run.exports["buckets"]["artifacts"]
     assert run.exports["alarm_names"] and all(n.startswith(f"data-pipeline-{run.stack}-")
                                               for n in run.exports["alarm_names"])
-
-
-@pytest.mark.slow
-def test_each_version_records_the_release_commit(monkeypatch):
-    monkeypatch.setenv(COMMIT_VARIABLE, "0123456789abcdef0123456789abcdef01234567")
-    run = run_program("qa", strict=True)
-    for machine in run.of_type(STATE_MACHINE):
-        comment = json.loads(machine.inputs["definition"])["Comment"]
-        assert commit_of(comment) == "0123456789abcdef0123456789abcdef01234567"
 
 
 def test_a_malformed_release_commit_stops_the_program_with_its_name(monkeypatch):

@@ -7,6 +7,8 @@ ShellCheck on the `run:` scripts) find nothing and GitHub's workflow schema acce
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import io
 import json
 import os
@@ -24,7 +26,7 @@ import yaml
 from automation.cli import parser
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
-from stack_files import ROOT, SHIPPED_STACKS
+from stack_files import ROOT, SAFE_LOADER, SHIPPED_STACKS
 from tests.test_bootstrap import STACKS as BOOTSTRAP_STACKS
 from tests.test_bootstrap import settings_of
 
@@ -37,10 +39,16 @@ FORKS_EXCLUDED = "github.event.pull_request.head.repo.full_name == github.reposi
 READ_AND_OIDC = {"contents": "read", "id-token": "write"}
 
 
-def load(name: str) -> dict:
-    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
+@functools.cache
+def _parsed(name: str) -> dict:
+    workflow = yaml.load((WORKFLOWS / name).read_text(), Loader=SAFE_LOADER)
     workflow["on"] = workflow.pop(True)  # YAML reads the bare `on` key as True
     return workflow
+
+
+def load(name: str) -> dict:
+    """The workflow, parsed once per session (tests read each many times), a copy for each caller to change."""
+    return copy.deepcopy(_parsed(name))
 
 
 def all_workflows() -> dict[str, dict]:
