@@ -14,10 +14,17 @@ from jobs.common import local
 pytestmark = pytest.mark.tier("spark")
 
 
+@pytest.fixture
+def archive(tmp_path, monkeypatch) -> Path:
+    """Where the archive would be, in a process whose JVMs have no Java agent or flight recording."""
+    monkeypatch.setattr(local, "CLASS_ARCHIVE", tmp_path / "spark-driver.jsa")
+    for name in local.JVM_OPTION_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return local.CLASS_ARCHIVE
+
+
 @pytest.mark.tier("unit")
-def test_the_driver_maps_the_archive_once_recorded_and_records_one_when_asked(tmp_path, monkeypatch):
-    archive = tmp_path / "spark-driver.jsa"
-    monkeypatch.setattr(local, "CLASS_ARCHIVE", archive)
+def test_the_driver_maps_the_archive_once_recorded_and_records_one_when_asked(archive, tmp_path):
     plain = local.driver_java_options().split()
     assert not any(option.startswith("-XX:SharedArchiveFile") for option in plain)
     archive.write_bytes(b"recorded")
@@ -26,6 +33,21 @@ def test_the_driver_maps_the_archive_once_recorded_and_records_one_when_asked(tm
     recording = local.driver_java_options(record_classes_to=tmp_path / "new.jsa").split()
     assert recording == [*plain, f"-XX:ArchiveClassesAtExit={tmp_path / 'new.jsa'}"]
     assert plain == [f"-Dlog4j2.configurationFile={local.QUIET_LOGGING.as_uri()}", local.NO_ARCHIVE_NOTES]
+
+
+@pytest.mark.tier("unit")
+@pytest.mark.parametrize(("variable", "value"), [
+    ("JAVA_TOOL_OPTIONS", "-javaagent:/opt/agent.jar"),
+    ("SPARK_SUBMIT_OPTS", "-XX:+UseSerialGC -XX:StartFlightRecording=filename=run.jfr"),
+    ("JDK_JAVA_OPTIONS", "-agentpath:/opt/libprofiler.so"),
+])
+def test_a_driver_with_a_java_agent_or_a_flight_recording_does_without_the_archive(archive, monkeypatch, variable,
+                                                                                    value):
+    """JDK 17 crashes such a JVM (SIGSEGV) as it takes a class from the archive."""
+    archive.write_bytes(b"recorded")
+    assert f"-XX:SharedArchiveFile={archive}" in local.driver_java_options().split()
+    monkeypatch.setenv(variable, value)
+    assert "SharedArchiveFile" not in local.driver_java_options()
 
 
 def java(spark, *arguments: str) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ go to `<target>/_runs/<job>/`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -35,6 +36,11 @@ QUIET_LOGGING = Path(__file__).resolve().parent / "log4j2-quiet.properties"
 # and runs its first job about a third faster. It fits this checkout's JDK and Spark class path; a JVM that cannot map
 # it starts as it would without it.
 CLASS_ARCHIVE = Path(__file__).resolve().parents[2] / ".build" / "jvm" / "spark-driver.jsa"
+# JDK 17 crashes (SIGSEGV) taking a class from the archive in a JVM with a class-file load hook (a Java agent or a
+# flight recording, both tried here): a driver started with one, through the variables Spark's launcher and Java
+# read, does without the archive.
+CLASS_FILE_HOOKS = ("-javaagent", "-agentlib", "-agentpath", "StartFlightRecording")
+JVM_OPTION_VARIABLES = ("SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS")
 # Java's notes about the archive (one per class it leaves out while recording, one when it cannot map it) would go
 # to the JVM's stdout, which is the CLI's.
 NO_ARCHIVE_NOTES = "-Xlog:cds=off,cds+dynamic=off"
@@ -65,9 +71,13 @@ def driver_java_options(record_classes_to: Path | None = None) -> str:
     options = [f"-Dlog4j2.configurationFile={QUIET_LOGGING.as_uri()}", NO_ARCHIVE_NOTES]
     if record_classes_to:
         options.append(f"-XX:ArchiveClassesAtExit={record_classes_to}")
-    elif CLASS_ARCHIVE.is_file():
+    elif CLASS_ARCHIVE.is_file() and not class_file_hooked():
         options.append(f"-XX:SharedArchiveFile={CLASS_ARCHIVE}")
     return " ".join(options)
+
+
+def class_file_hooked() -> bool:
+    return any(hook in os.environ.get(name, "") for name in JVM_OPTION_VARIABLES for hook in CLASS_FILE_HOOKS)
 
 
 def source_problem(source: Path) -> str | None:
