@@ -13,7 +13,7 @@ from jobs.common.catalog import load_job, sample_module
 from jobs.common.definition import REJECTION_REASON, transform
 from jobs.common.outputs import OutputPaths
 from jobs.common.table import CuratedTable
-from tests.conftest import REPOSITORY_JOBS
+from tests.conftest import REPOSITORY_JOBS, text_lines
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -44,7 +44,7 @@ def test_shipped_sample_is_its_generators_and_exercises_every_rule(job):
 @pytest.mark.parametrize("job", REPOSITORY_JOBS)
 def test_a_generated_input_splits_into_the_counts_it_was_generated_with(spark, job):
     generated, counts = sample_module(job).generate(400)
-    result = transform(load_job(job), spark.createDataFrame([(line,) for line in generated], "value string"))
+    result = transform(load_job(job), text_lines(spark, *generated))
     assert result.curated.count() == counts.curated
     quarantined = {row[REJECTION_REASON]: row["count"]
                    for row in result.quarantine.groupBy(REJECTION_REASON).count().collect()}

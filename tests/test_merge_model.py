@@ -23,6 +23,7 @@ from jobs.common.runner import QualityCheckFailed, RunOptions, run
 from jobs.common.table import CuratedTable
 from jobs.orders.domain import STATUSES
 from jobs.orders.job import JOB
+from tests.conftest import text_lines
 
 pytestmark = pytest.mark.tier("spark")
 
@@ -99,7 +100,7 @@ def test_the_table_is_the_latest_row_per_key_of_every_accepted_batch(spark, tmp_
         options = RunOptions(source_path="-", target_path=str(tmp_path / f"runs-{table.table}"),
                              run_id=f"step{number}", database=table.database, table=table.table, create_table=True)
         before = table.snapshot()
-        frame = spark.createDataFrame([(line,) for line in lines], "value string")
+        frame = text_lines(spark, *lines)
         if not lines or accepted(valid, bad):
             report = run(spark, JOB, frame, options)
             assert report.no_new_input == (not lines)

@@ -133,7 +133,7 @@ def test_a_tie_of_different_rows_is_a_counted_conflict_settled_by_content_and_du
 
 def test_a_run_with_no_input_line_succeeds_and_says_so(spark, database, tmp_path):
     before = seeded(spark, database, text_lines(spark, ORDER)).snapshot()
-    empty = spark.createDataFrame([], "value string")
+    empty = text_lines(spark)
     options = RunOptions(source_path="-", target_path=str(tmp_path), run_id="empty", database=database,
                          table="orders")
     report = run(spark, JOB, empty, options)
