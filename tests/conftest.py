@@ -265,14 +265,22 @@ def shipped_job(request, evaluations) -> tuple[str, str, dict, ProgramRun]:
     return stack, job, shipped_config(stack), evaluations.stack(stack)
 
 
-def text_lines(spark, *records):
-    """Lines as a job reads them (one column `value`), in order: a dict as its JSON, a string as it is. Made in the
-    JVM, from literals exploded out of one row: a frame of Python rows (`createDataFrame`) starts Python workers
-    each time a query reads it, some 0.2 s a read."""
+def rows_frame(spark, schema: str, *rows: tuple):
+    """A frame of these rows, in order, with this schema (DDL, as `createDataFrame` takes it). Made in the JVM, from
+    literals exploded out of one row: a frame of Python rows (`createDataFrame`) starts Python workers each time a
+    query reads it, some 0.2 s a read."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
 
-    lines = [F.lit(r if isinstance(r, str) else json.dumps(r)) for r in records]
-    return spark.range(1).select(F.explode(F.array(*lines).cast("array<string>")).alias("value"))
+    struct = spark.createDataFrame([], schema).schema  # the DDL parsed; an empty frame's schema runs no query
+    values = [F.struct(*[F.lit(value).cast(field.dataType).alias(field.name) for value, field in
+                         zip(row, struct.fields, strict=True)]) for row in rows]
+    return spark.range(1).select(F.explode(F.array(*values).cast(ArrayType(struct))).alias("row")).select("row.*")
+
+
+def text_lines(spark, *records):
+    """Lines as a job reads them (one column `value`), in order: a dict as its JSON, a string as it is."""
+    return rows_frame(spark, "value string", *[(r if isinstance(r, str) else json.dumps(r),) for r in records])
 
 
 def rejection_reasons(spark, job, *records) -> list[str | None]:

@@ -15,7 +15,7 @@ from jobs.common.json_lines import parse_lines
 from jobs.orders.job import JOB
 from jobs.orders.schema import CURATED_SCHEMA, RAW_FIELDS
 from jobs.orders.transforms import with_derived_columns, with_typed_columns
-from tests.conftest import assert_each_gets_its_reason, rejection_reasons, text_lines
+from tests.conftest import assert_each_gets_its_reason, rejection_reasons, rows_frame, text_lines
 
 pytestmark = pytest.mark.tier("spark")
 
@@ -95,7 +95,6 @@ def test_dedup_is_deterministic_on_ties(spark):
 def test_derived_columns_match_an_expected_frame(spark):
     typed_rows = typed(spark, GOOD, {**GOOD, "order_id": "o-2", "quantity": 2, "order_ts": "2026-11-30T00:00:00+01:00"})
     actual = with_derived_columns(typed_rows).select("order_id", "total_amount", "order_date")
-    expected = spark.createDataFrame(
-        [("o-1", Decimal("59.97"), date(2026, 11, 2)), ("o-2", Decimal("39.98"), date(2026, 11, 29))],
-        "order_id string, total_amount decimal(14,2), order_date date")
+    expected = rows_frame(spark, "order_id string, total_amount decimal(14,2), order_date date",
+                          ("o-1", Decimal("59.97"), date(2026, 11, 2)), ("o-2", Decimal("39.98"), date(2026, 11, 29)))
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
