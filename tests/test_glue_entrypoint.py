@@ -46,7 +46,9 @@ class GlueStandIn:
                 stand_in.read_options = options
                 (path,) = options["connection_options"]["paths"]
                 lines = stand_in.spark.read.text(path).withColumnRenamed("value", "col0")
-                return types.SimpleNamespace(toDF=lambda: lines)
+                # Glue computes a DynamicFrame's schema from its records: with none, toDF() has no column at all.
+                frame = lines if lines.take(1) else stand_in.spark.range(0).drop("id")
+                return types.SimpleNamespace(toDF=lambda: frame)
 
         class GlueContext:
             def __init__(self, spark_context):

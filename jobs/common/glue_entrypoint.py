@@ -41,8 +41,10 @@ def main(job: JobDefinition) -> None:
     )
     spark = glue_context.spark_session
     lines = frame.toDF()
+    # A DynamicFrame's schema comes from its records: with none new, it has no column. An empty RDD's frame has no
+    # partition, so reading it starts no Python worker (an empty list's would).
     lines = lines.withColumnRenamed("col0", "value") if "col0" in lines.columns else spark.createDataFrame(
-        [], "value string")
+        spark.sparkContext.emptyRDD(), "value string")
     report = run(spark, job, lines, RunOptions(
         source_path=args["source_path"], target_path=args["target_path"], run_id=args["JOB_RUN_ID"],
         health_check=args["health_check"].lower() == "true", database=args["database"], table=args["table"],
