@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import textwrap
+import weakref
 from dataclasses import replace
 
 import pulumi
@@ -101,9 +102,11 @@ def test_failed_outputs_left_by_a_failed_run_are_not_logged_by_whichever_thread_
     assert loop.get_exception_handler() is ignore_failed_outputs
     failed = loop.create_future()
     failed.set_exception(pulumi.RunError("reading alias live failed"))
+    collected = weakref.ref(failed)
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         del failed
         gc.collect(0)  # in case a cycle holds it: just made, it is in the youngest generation (a full pass
         # walks every evaluation the session keeps, ~0.3 s)
+        assert collected() is None, "the failed future was not collected: its error never reached the handler"
         loop.call_exception_handler({"message": "something else went wrong"})
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == ["something else went wrong"]
