@@ -19,10 +19,12 @@ ACTIONLINT_STAMP := $(TOOLS)/.actionlint-$(ACTIONLINT_VERSION)
 
 # Java's class-data archive of the local Spark driver (jobs/common/local.py): recorded from a run of a job, it makes
 # every local Spark (the demo, the tests' sessions, the benchmark) start and run its first job about a third faster.
-# It fits one JDK and one set of Spark jars: recorded again when the packages, the runtime jar or `java` change. Only
-# the targets running local Spark make it (the delivery workflows' `make setup` has no use for it).
+# It fits one JDK and one set of Spark jars: recorded again when the packages or the runtime jar change, or the java
+# Spark's launcher runs (JAVA_HOME's, else the one on PATH) is newer; after a switch to an older JDK, remove
+# .build/jvm (tests/test_class_archive.py says so). Only the targets running local Spark make it (the delivery
+# workflows' `make setup` has no use for it).
 CLASS_ARCHIVE := .build/jvm/spark-driver.jsa
-JAVA := $(realpath $(shell command -v java))
+JAVA := $(realpath $(if $(JAVA_HOME),$(JAVA_HOME)/bin/java,$(shell command -v java)))
 
 .PHONY: setup demo test test-fast lint bench snapshots clean
 

@@ -57,13 +57,19 @@ def java(spark, *arguments: str) -> subprocess.CompletedProcess:
 
 
 def test_the_test_sessions_driver_maps_the_recorded_archive_and_a_jvm_that_cannot_says_nothing(spark):
+    if not local.CLASS_ARCHIVE.is_file():
+        pytest.skip(f"no class archive at {local.CLASS_ARCHIVE}: `make test` records it before the tests")
+    if local.class_file_hooked():
+        pytest.skip("a Java agent or flight recording is set for this process's JVMs: they do without the archive")
     jvm = spark.sparkContext._jvm
     arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
-    assert f"-XX:SharedArchiveFile={local.CLASS_ARCHIVE}" in arguments, "no class archive: `make test` records it first"
-    # -Xshare:on turns an archive the JVM cannot map into an error, where the driver would quietly do without it.
+    assert f"-XX:SharedArchiveFile={local.CLASS_ARCHIVE}" in arguments
+    # The driver's own options and class path, with -Xshare:on: an archive the JVM cannot map is then an error,
+    # where the driver quietly does without it.
     class_path = jvm.System.getProperty("java.class.path")
-    mapped = java(spark, "-Xshare:on", f"-XX:SharedArchiveFile={local.CLASS_ARCHIVE}", "-cp", class_path, "-version")
-    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+    mapped = java(spark, *arguments, "-Xshare:on", "-cp", class_path, "-version")
+    assert mapped.returncode == 0, (f"{mapped.stdout}{mapped.stderr}\nthe archive does not fit this JDK or class "
+                                    f"path: remove {local.CLASS_ARCHIVE.parent} and run `make test` to record it again")
     # On another class path the archive does not fit: the JVM runs without it, and its note would be on stdout.
     elsewhere = java(spark, *local.driver_java_options().split(), "-version")
     assert elsewhere.returncode == 0 and elsewhere.stdout == "", elsewhere.stdout
