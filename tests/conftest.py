@@ -15,6 +15,7 @@ Spark session; moto server.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import gc
 import json
@@ -201,6 +202,16 @@ class Evaluations:
         """A shipped stack, its config from its stack file as the CLI builds it."""
         return self._once(("stack", stack, preview), lambda: run_program(stack, preview=preview, strict=True))
 
+    def as_a_command_reads(self, stack: str, preview: bool = False) -> ProgramRun:
+        """A shipped stack's evaluation read as a command reads any run: not strict (it takes what the stack has)."""
+        return dataclasses.replace(self.stack(stack, preview), strict=False)
+
+    def run_program_of_a_command(self, stack: str, config: dict, *, program, preview: bool = False) -> ProgramRun:
+        """Stands in for `run_program` where a command evaluates a shipped stack file: the session's evaluation of
+        it, checked to be of that file and program."""
+        assert (config, program) == (stack_config(stack), ROOT / "__main__.py")
+        return self.as_a_command_reads(stack, preview)
+
     def pr_stack(self) -> ProgramRun:
         return self._once(("pr",), lambda: run_program(PR_STACK, pr_stack_config_as_deployed(), strict=True))
 
@@ -236,15 +247,15 @@ STACK_JOB_IDS = [f"{stack}-{job}" for stack, job in STACK_JOBS]
 REPOSITORY_JOBS = job_names()
 
 
-@functools.cache
-def _parsed_shipped_config(stack: str) -> dict:
-    return stack_config(stack)
+def parsed_once(parse: Callable[[str], dict]) -> Callable[[str], dict]:
+    """`parse`, run once per argument in the session (the tests read the same files hundreds of times), each caller
+    getting a copy of its own to change as it likes."""
+    parsed = functools.cache(parse)
+    return functools.wraps(parse)(lambda name: copy.deepcopy(parsed(name)))
 
 
-def shipped_config(stack: str) -> dict:
-    """A shipped stack's config as the CLI builds it: its stack file and Pulumi.yaml parsed once per session (the
-    `shipped` tests read them some 400 times), a copy for each test to change as it likes."""
-    return copy.deepcopy(_parsed_shipped_config(stack))
+# A shipped stack's config as the CLI builds it, from its stack file and Pulumi.yaml.
+shipped_config = parsed_once(stack_config)
 
 
 @pytest.fixture
@@ -346,6 +357,12 @@ def moto_endpoint():
 @pytest.fixture
 def aws(moto_endpoint, monkeypatch):
     """boto3 (and the handlers) talking to the session's moto server; returns a client factory."""
+    return talking_to_moto(moto_endpoint, monkeypatch)
+
+
+def talking_to_moto(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], object]:
+    """Sends boto3 (and the handlers) to the moto server at `moto_endpoint` for as long as `monkeypatch` lasts;
+    returns a client factory."""
     from tests.aws_server import REGION, aws_environment
 
     for name, value in aws_environment(moto_endpoint).items():

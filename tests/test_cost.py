@@ -4,7 +4,6 @@ price refresh from a recorded offer file fragment, and its failure without netwo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -93,15 +92,9 @@ def test_every_shipped_stacks_resources_are_priced_or_free_and_every_bucket_and_
         stack, book, evaluations):
     """A new kind of resource, or a log group nothing in the model writes (the object-access trail's, say), would
     otherwise cost nothing silently."""
-    result = estimate(as_the_cli_reads(evaluations.stack(stack)), cost_assumptions.load(stack), book)
+    result = estimate(evaluations.as_a_command_reads(stack), cost_assumptions.load(stack), book)
     assert to_dict(result)["not_priced"] == {}, stack
     assert not [note for note in result.notes if note.endswith(": 0 GB")], result.notes
-
-
-def as_the_cli_reads(run: ProgramRun) -> ProgramRun:
-    """The session's evaluation of a shipped stack (its stack file, as the CLI builds the config), read as the cost
-    CLI reads any run: not strict (the model sums whatever the stack has)."""
-    return dataclasses.replace(run, strict=False)
 
 
 def prod_estimate(run: ProgramRun, book) -> dict:
@@ -111,7 +104,7 @@ def prod_estimate(run: ProgramRun, book) -> dict:
 @pytest.mark.tier("program")
 @pytest.mark.slow
 def test_one_more_glue_worker_in_prod_changes_exactly_the_glue_line(tmp_path, book, evaluations):
-    before = prod_estimate(as_the_cli_reads(evaluations.stack("prod")), book)
+    before = prod_estimate(evaluations.as_a_command_reads("prod"), book)
     copy_program(tmp_path)
     stack_file = tmp_path / "Pulumi.prod.yaml"
     text = stack_file.read_text()
@@ -261,13 +254,9 @@ def test_cost_of_prod_from_the_command_line_as_json_and_against_a_base(capsys, m
     import harness.program
     from automation.cli import main
 
-    def session_run(stack, config, *, program):
-        """The session's evaluation of the stack file the command reads, as it reads any run (the base's estimate
-        below runs the command's own evaluation, in its own process)."""
-        assert (config, program) == (stack_config(stack), ROOT / "__main__.py")
-        return as_the_cli_reads(evaluations.stack(stack))
-
-    monkeypatch.setattr(harness.program, "run_program", session_run)
+    # The session's evaluation of the stack file the command reads (the base's estimate below runs the command's own
+    # evaluation, in its own process).
+    monkeypatch.setattr(harness.program, "run_program", evaluations.run_program_of_a_command)
     assert main(["stack", "cost", "--stack", "prod", "--json"]) == exit_codes.OK
     report = json.loads(capsys.readouterr().out)
     assert report["stack"] == "prod" and report["total_usd"] == sum(line["usd"] for line in report["lines"])

@@ -9,7 +9,6 @@ import json
 import sys
 import uuid
 
-import boto3
 import pyarrow as pa
 import pytest
 from pyiceberg.schema import Schema
@@ -17,7 +16,8 @@ from pyiceberg.types import NestedField, StringType
 
 from automation.cli import main
 from automation.data_rollback import DataRollbackError, glue_catalog, plan, quality_result_key, roll_back
-from tests.aws_server import REGION, aws_environment
+from tests.aws_server import REGION
+from tests.conftest import talking_to_moto
 
 pytestmark = pytest.mark.tier("aws")
 
@@ -43,10 +43,8 @@ def published(moto_endpoint) -> dict:
     ids. Each test registers a table of its own on that metadata (`lake`); a rollback or append writes new metadata
     and data files beside it, so no test sees another's changes."""
     with pytest.MonkeyPatch.context() as environment:
-        for name, value in aws_environment(moto_endpoint).items():
-            environment.setenv(name, value)
-        s3, glue = (boto3.client(service, region_name=REGION, endpoint_url=moto_endpoint) for service in ("s3", "glue"))
-        bucket, database = bucket_and_database(s3, glue, "tables", "published")
+        aws = talking_to_moto(moto_endpoint, environment)
+        bucket, database = bucket_and_database(aws("s3"), aws("glue"), "tables", "published")
         table = glue_catalog().create_table(f"{database}.orders", SCHEMA, location=f"s3://{bucket}/orders/table/")
         snapshots = []
         for batch in BATCHES:

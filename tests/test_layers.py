@@ -26,11 +26,15 @@ CONTRACTS = {contract["id"]: contract["name"] for contract in CONFIG["contracts"
 BOTTOM_MODULES = ("schedules.py", "stack_files.py")
 
 
+def without_pythonpath() -> dict[str, str]:
+    """The environment for lint-imports in a repository: its packages are found in its working directory (which
+    lint-imports puts first), not on this process's PYTHONPATH."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
-    # Without PYTHONPATH: the packages are found in `root` (lint-imports puts its working directory first).
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=root, env=without_pythonpath(),
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_every_package_imports_only_downward_and_settings_without_pulumi():
@@ -119,10 +123,9 @@ print(json.dumps(results))
 @pytest.fixture(scope="module")
 def planted_lints(repository_copy) -> dict[tuple[str, str], tuple[int, str]]:
     """(module, planted import) -> lint-imports' exit code and output with that import planted."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     cases = [(module, planted) for module, planted, _ in PLANTED]
-    done = subprocess.run([sys.executable, "-c", PLANTING_LINTS, json.dumps(cases)], cwd=repository_copy, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", PLANTING_LINTS, json.dumps(cases)], cwd=repository_copy,
+                          env=without_pythonpath(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return {case: tuple(result) for case, result in zip(cases, json.loads(done.stdout), strict=True)}
 

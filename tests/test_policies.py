@@ -3,7 +3,6 @@ with a useful message, each with a secure twin that passes; malformed documents,
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import runpy
 import subprocess
@@ -25,7 +24,7 @@ from harness.policy_report import (
 from harness.program import copy_program
 from policies.guardrails import ALL_POLICIES, PACK_NAME, pack_config
 from policies.guardrails.pack_config import config_problems
-from stack_files import ROOT, SHIPPED_STACKS, stack_config
+from stack_files import ROOT, SHIPPED_STACKS
 
 pytestmark = pytest.mark.tier("unit")
 
@@ -756,13 +755,9 @@ def test_shipped_policy_configs_keep_prod_mandatory():
 def test_report_command_prints_a_table_and_exits_on_mandatory_violations(capsys, monkeypatch, evaluations):
     import harness.policy_report as report_module
 
-    def session_run(stack, config, *, preview, program):
-        """The session's evaluation of the stack file the command reads (the report's own evaluations are tested
-        by test_report_accepts_any_stack_file_and_goes_on_past_a_bad_stack), read as the command reads any run."""
-        assert (config, program) == (stack_config(stack), ROOT / "__main__.py")
-        return dataclasses.replace(evaluations.stack(stack, preview), strict=False)
-
-    monkeypatch.setattr(report_module, "run_program", session_run)
+    # The session's evaluation of the stack file the command reads (the report's own evaluations are tested by
+    # test_report_accepts_any_stack_file_and_goes_on_past_a_bad_stack).
+    monkeypatch.setattr(report_module, "run_program", evaluations.run_program_of_a_command)
     assert main(["--stack", "prod"]) == 0
     assert f"Policy report: stack prod, update mode — {len(ALL_POLICIES)} policies, 0 mandatory and 0 advisory " \
            "violation(s), 0 error(s), 0 check(s) deferred to update" in capsys.readouterr().out

@@ -7,8 +7,6 @@ ShellCheck on the `run:` scripts) find nothing and GitHub's workflow schema acce
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
 import io
 import json
 import os
@@ -27,6 +25,7 @@ from automation.cli import parser
 from bootstrap.documents import drift_environment
 from bootstrap.variables import REPOSITORY_VARIABLES
 from stack_files import ROOT, SAFE_LOADER, SHIPPED_STACKS
+from tests.conftest import parsed_once
 from tests.test_bootstrap import STACKS as BOOTSTRAP_STACKS
 from tests.test_bootstrap import settings_of
 
@@ -39,16 +38,11 @@ FORKS_EXCLUDED = "github.event.pull_request.head.repo.full_name == github.reposi
 READ_AND_OIDC = {"contents": "read", "id-token": "write"}
 
 
-@functools.cache
-def _parsed(name: str) -> dict:
+@parsed_once
+def load(name: str) -> dict:
     workflow = yaml.load((WORKFLOWS / name).read_text(), Loader=SAFE_LOADER)
     workflow["on"] = workflow.pop(True)  # YAML reads the bare `on` key as True
     return workflow
-
-
-def load(name: str) -> dict:
-    """The workflow, parsed once per session (tests read each many times), a copy for each caller to change."""
-    return copy.deepcopy(_parsed(name))
 
 
 def all_workflows() -> dict[str, dict]:
