@@ -114,22 +114,24 @@ def _backend(url: str | None) -> ParseResult:
     return urlparse(url if url is not None else os.environ.get("PULUMI_BACKEND_URL", ""))
 
 
-def s3_backend(url: str | None = None) -> tuple[Any, str] | None:
-    """An S3 client and the bucket of PULUMI_BACKEND_URL (or `url`) when it is an s3:// DIY backend, else None."""
-    backend = _backend(url)
-    if backend.scheme != "s3":
-        return None
+def _s3(backend: ParseResult) -> tuple[Any, str]:
     import boto3
 
     region = parse_qs(backend.query).get("region", [None])[0]
     return boto3.client("s3", region_name=region), backend.netloc
 
 
+def s3_backend(url: str | None = None) -> tuple[Any, str] | None:
+    """An S3 client and the bucket of PULUMI_BACKEND_URL (or `url`) when it is an s3:// DIY backend, else None."""
+    backend = _backend(url)
+    return _s3(backend) if backend.scheme == "s3" else None
+
+
 def backend_locks(url: str | None = None) -> LockStore | None:
     """The lock store of PULUMI_BACKEND_URL (or `url`) when it is a DIY backend (s3://, file://), else None."""
-    if s3 := s3_backend(url):
-        return S3Locks(*s3)
     backend = _backend(url)
+    if backend.scheme == "s3":
+        return S3Locks(*_s3(backend))
     if backend.scheme == "file":
         return FileLocks(Path(os.path.expanduser(backend.netloc + backend.path)))
     return None
