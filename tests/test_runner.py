@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from py4j import protocol as proto
 from pyspark.sql import DataFrame
 
 from jobs.common import iceberg, local, sample
@@ -285,6 +286,32 @@ def test_a_folder_source_is_read_with_every_file_of_its_tree(spark, database, tm
     (source / "_SUCCESS").write_text("not a JSON line\n")
     report = run_orders(spark, database, source, tmp_path / "out", "tree")
     assert (report.input_rows, report.curated_rows, report.quarantined_rows) == (3, 3, 0)
+
+
+def test_the_classes_pyspark_looks_up_by_simple_name_as_a_job_runs_are_imported_by_full_name(spark, monkeypatch):
+    """jobs/common/local.py: DIRECTLY_RESOLVED_CLASSES. Every simple name PySpark asks Py4J for while a job's
+    transforms build and run their query is one of them, and the session's JVM view maps each to its class."""
+    view = spark.sparkContext._gateway.java_gateway_server.getGateway().getDefaultJVMView()
+    imported = dict(view.getSingleImportsMap())
+    assert {n.rpartition(".")[2]: n for n in local.DIRECTLY_RESOLVED_CLASSES}.items() <= imported.items()
+    lines = text_lines(spark, json.dumps(ORDER))
+    client = spark.sparkContext._gateway._gateway_client
+    send = client.send_command
+    looked_up: list[str] = []
+
+    def send_command(command, *args, **kwargs):
+        answer = send(command, *args, **kwargs)
+        lookup = proto.REFLECTION_COMMAND_NAME + proto.REFL_GET_UNKNOWN_SUB_COMMAND_NAME
+        if command.startswith(lookup) and answer.startswith(proto.SUCCESS_CLASS):
+            name = command.removeprefix(lookup).split("\n")[0]
+            if "." not in name:  # a full name is found at once
+                looked_up.append(name)
+        return answer
+
+    monkeypatch.setattr(client, "send_command", send_command)
+    transform(JOB, lines).curated.collect()
+    monkeypatch.undo()
+    assert looked_up and set(looked_up) <= set(imported), sorted(set(looked_up) - set(imported))
 
 
 def test_local_cli_in_a_process_of_its_own_hides_sparks_start_up_and_runs_an_empty_file_as_no_new_input(tmp_path):

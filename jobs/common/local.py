@@ -16,6 +16,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from py4j.java_gateway import java_import
 from pyspark.sql import SparkSession
 
 from . import iceberg
@@ -44,6 +45,12 @@ JVM_OPTION_VARIABLES = ("SPARK_SUBMIT_OPTS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTI
 # Java's notes about the archive (one per class it leaves out while recording, one when it cannot map it) would go
 # to the JVM's stdout, which is the CLI's.
 NO_ARCHIVE_NOTES = "-Xlog:cds=off,cds+dynamic=off"
+# The JVM classes PySpark looks up by their simple name as it builds a query (each column function, each Column
+# operator, the active session). Py4J tries such a name against PySpark's package imports in turn, and each miss
+# searches every jar on the driver's class path; imported by full name, it is found at once. About 4 % of a local
+# run's CPU here.
+DIRECTLY_RESOLVED_CLASSES = ("org.apache.spark.sql.functions", "org.apache.spark.api.python.PythonUtils",
+                             "org.apache.spark.sql.SparkSession", "org.apache.spark.sql.SparkSession$")
 # Share of lines that are not JSON objects above which the input is probably not JSON lines at all.
 MOSTLY_MALFORMED = 0.9
 
@@ -55,15 +62,18 @@ def local_session(app_name: str = "data-pipeline-local", cores: int = 2, warehou
     builder = SparkSession.builder.master(f"local[{cores}]").appName(app_name)
     for key, value in iceberg.local_settings(warehouse).items():
         builder = builder.config(key, value)
-    return (builder
-            .config("spark.sql.shuffle.partitions", str(cores * 2))
-            .config("spark.default.parallelism", str(cores * 2))
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.driver.memory", "2g")
-            .config("spark.driver.extraJavaOptions", driver_java_options(record_classes_to))
-            .getOrCreate())
+    spark = (builder
+             .config("spark.sql.shuffle.partitions", str(cores * 2))
+             .config("spark.default.parallelism", str(cores * 2))
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.session.timeZone", "UTC")
+             .config("spark.driver.memory", "2g")
+             .config("spark.driver.extraJavaOptions", driver_java_options(record_classes_to))
+             .getOrCreate())
+    for name in DIRECTLY_RESOLVED_CLASSES:
+        java_import(spark.sparkContext._jvm, name)
+    return spark
 
 
 def driver_java_options(record_classes_to: Path | None = None) -> str:
