@@ -19,7 +19,6 @@ from tests.conftest import rows_frame
 pytestmark = pytest.mark.tier("unit")
 
 RULES = QualityRules(min_rows=2, required_columns=("id",), max_null_rate=0.25, max_quarantine_ratio=0.2)
-QUARANTINE = "raw_record string, rejection_reason string"
 
 
 def test_row_count():
@@ -52,8 +51,7 @@ def test_schema_check_names_missing_and_unexpected_columns(spark):
 @pytest.mark.tier("spark")
 def test_report_passes_on_clean_data(spark):
     curated = rows_frame(spark, "id string, n int", ("a", 1), ("b", None), ("c", 3), ("d", 4))
-    quarantine = rows_frame(spark, QUARANTINE, ("x", "malformed_json"))
-    report = evaluate("t", "run-1", 5, curated, quarantine, curated.schema, ("id",), RULES)
+    report = evaluate("t", "run-1", 5, curated, {"malformed_json": 1}, curated.schema, ("id",), RULES)
     assert report.passed, report.failures
     assert (report.curated_rows, report.quarantined_rows, report.quarantine_reasons) == (4, 1, {"malformed_json": 1})
     as_json = json.loads(report.to_json())
@@ -65,8 +63,7 @@ def test_report_passes_on_clean_data(spark):
 @pytest.mark.tier("spark")
 def test_report_fails_on_duplicates_nulls_and_quarantine(spark):
     curated = rows_frame(spark, "id string, n int", ("a", None), ("a", None), (None, 3))
-    quarantine = rows_frame(spark, QUARANTINE, ("x", "bad"), ("y", "bad"))
-    report = evaluate("t", "run-2", 5, curated, quarantine, curated.schema, ("id",), RULES)
+    report = evaluate("t", "run-2", 5, curated, {"bad": 2}, curated.schema, ("id",), RULES)
     assert not report.passed
     failed = {c.name: c.observed for c in report.failures}
     assert failed == {"unique_key": 2, "null_rate:id": pytest.approx(1 / 3, abs=1e-6),
@@ -76,6 +73,5 @@ def test_report_fails_on_duplicates_nulls_and_quarantine(spark):
 @pytest.mark.tier("spark")
 def test_empty_input_fails_the_row_count(spark):
     curated = rows_frame(spark, "id string")
-    quarantine = rows_frame(spark, QUARANTINE)
-    report = evaluate("t", "run-3", 0, curated, quarantine, curated.schema, ("id",), RULES)
+    report = evaluate("t", "run-3", 0, curated, {}, curated.schema, ("id",), RULES)
     assert [c.name for c in report.failures] == ["row_count"]

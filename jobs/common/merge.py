@@ -74,13 +74,17 @@ def plan(batch: DataFrame, batch_conflicts: DataFrame, table: DataFrame, key: Se
     joined = batch.withColumn(CONTENT, content(columns)).join(
         current, [F.col(k) == F.col(f"_t_{k}") for k in key], "left")
     tie = (ours == theirs) & (F.col(CONTENT) != F.col("_t_content"))
-    classified = joined.withColumn(ACTION, F.when(theirs.isNull(), INSERT)
-                                   .when((ours > theirs) | (tie & (F.col(CONTENT) > F.col("_t_content"))), UPDATE)
-                                   .otherwise(UNCHANGED)).withColumn("_tie", tie).persist(StorageLevel.MEMORY_AND_DISK)
-    actions = {row[ACTION]: row["count"] for row in classified.groupBy(ACTION).count().collect()}
-    table_conflicts = classified.filter("_tie").select(*key)
-    conflicts = table_conflicts.union(batch_conflicts.select(*key)).distinct().count()
+    # The batch's own conflicting keys (each one of its rows) marked on its rows: the counts below are then one pass.
+    marked = batch_conflicts.select(*key).distinct().withColumn("_batch_tie", F.lit(True))
+    classified = joined.join(marked, list(key), "left").withColumn(
+        ACTION, F.when(theirs.isNull(), INSERT).when((ours > theirs) | (tie & (F.col(CONTENT) > F.col("_t_content"))),
+                                                     UPDATE).otherwise(UNCHANGED)
+    ).withColumn("_tie", tie).persist(StorageLevel.MEMORY_AND_DISK)
+    conflict = F.col("_tie") | F.col("_batch_tie").isNotNull()
+    counts = classified.agg(
+        *[F.sum((F.col(ACTION) == action).cast("long")).alias(action) for action in (INSERT, UPDATE, UNCHANGED)],
+        F.count_distinct(F.when(conflict, F.struct(*key))).alias("conflicts")).first()
     changes = classified.filter(F.col(ACTION) != UNCHANGED).select(*columns)
     return MergePlan(changes=changes, counts=MergeCounts(
-        inserted=actions.get(INSERT, 0), updated=actions.get(UPDATE, 0), unchanged=actions.get(UNCHANGED, 0),
-        conflicts=conflicts), classified=classified)
+        inserted=counts[INSERT] or 0, updated=counts[UPDATE] or 0, unchanged=counts[UNCHANGED] or 0,
+        conflicts=counts["conflicts"]), classified=classified)

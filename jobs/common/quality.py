@@ -103,9 +103,10 @@ def check_quarantine_ratio(input_rows: int, quarantined_rows: int, maximum: floa
                        f"{quarantined_rows} of {input_rows} input records")
 
 
-def evaluate(job: str, run_id: str, input_rows: int, curated: DataFrame, quarantine: DataFrame,
+def evaluate(job: str, run_id: str, input_rows: int, curated: DataFrame, reasons: dict[str, int],
              expected_schema: StructType, key: tuple[str, ...], rules: QualityRules) -> QualityReport:
-    """All checks from one aggregation pass over each frame."""
+    """All checks: the curated rows' from one aggregation over them, the quarantine's from its lines per rejection
+    reason (`reasons`, counted by the runner with the input's lines)."""
     columns = curated.columns
     stats = curated.agg(
         F.count(F.lit(1)).alias("rows"),
@@ -114,8 +115,6 @@ def evaluate(job: str, run_id: str, input_rows: int, curated: DataFrame, quarant
     ).first()
     rows = stats["rows"]
     null_counts = {c: stats[f"nulls_{i}"] or 0 for i, c in enumerate(columns)}
-    reasons = {row["rejection_reason"]: row["count"]
-               for row in quarantine.groupBy("rejection_reason").count().collect()}
     quarantined = sum(reasons.values())
     checks = (
         check_row_count(rows, rules.min_rows),

@@ -18,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from . import merge
-from .definition import JobDefinition, split
+from .definition import REJECTION_REASON, JobDefinition, split
 from .outputs import OutputPaths
 from .quality import QualityReport, check_table_rows, check_table_unique_key, evaluate
 from .table import CuratedTable, MainMoved
@@ -92,14 +92,18 @@ def run(spark: SparkSession, job: JobDefinition, lines: DataFrame, options: RunO
     curated = result.curated.persist(StorageLevel.MEMORY_AND_DISK)
     paths = OutputPaths.of(options.target_path, options.run_id)
     try:
-        input_rows = validated.count()
+        # The input's lines and the quarantine's reasons, in one pass (a valid line has no reason).
+        lines_by_reason = {row[REJECTION_REASON]: row["count"]
+                           for row in validated.groupBy(REJECTION_REASON).count().collect()}
+        input_rows = sum(lines_by_reason.values())
+        reasons = {reason: n for reason, n in lines_by_reason.items() if reason is not None}
         table_state = {"identifier": table.identifier, "branch": options.branch, "snapshot_before": table.snapshot(),
                        "snapshot_after": None, "published": False}
         if not input_rows:
             report = QualityReport(job=job.name, run_id=options.run_id, input_rows=0, curated_rows=0,
                                    quarantined_rows=0, checks=(), no_new_input=True, table=table_state)
         else:
-            report = replace(evaluate(job.name, options.run_id, input_rows, curated, result.quarantine,
+            report = replace(evaluate(job.name, options.run_id, input_rows, curated, reasons,
                                       job.curated_schema, job.business_key, job.quality), table=table_state)
             result.quarantine.write.mode("overwrite").json(paths.quarantine)
             if report.passed:
